@@ -1,0 +1,3 @@
+"""stockade: a self-hosted security perimeter for AI coding agents."""
+
+__version__ = "0.1.0"

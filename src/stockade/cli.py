@@ -1,0 +1,114 @@
+"""The command line: the only place that turns errors into exit codes.
+
+Subcommands live in ``stockade.commands.<name>`` and are imported only when
+used: ``stockade hook`` runs once per agent tool call, so start-up time is a
+feature.  Each command module provides::
+
+    def build_parser(parser: argparse.ArgumentParser) -> None
+    def run(args: argparse.Namespace) -> int
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from stockade import __version__
+from stockade.errors import (
+    EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    StockadeError,
+)
+
+# name -> (module, one-line summary).  Order is the order of `stockade --help`.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "init": ("stockade.commands.init", "create stockade's state: ledger, signing and hashing keys"),
+    "policy": ("stockade.commands.policy", "check a policy file, or show the effective policy"),
+    "ledger": ("stockade.commands.ledger", "verify, query, append to and export the ledger"),
+    "scan": ("stockade.commands.scan", "find secrets and personal data in files"),
+    "gateway": ("stockade.commands.gateway", "run the LLM API gateway that inspects every prompt"),
+    "keys": ("stockade.commands.keys", "create and revoke stockade API keys for the gateway"),
+    "run": ("stockade.commands.run", "run an agent inside the sandbox"),
+    "report": ("stockade.commands.report", "report what sandboxed sessions did (egress)"),
+    "hook": ("stockade.commands.hook", "Claude Code / Codex hook entry point (reads JSON on stdin)"),
+    "install": ("stockade.commands.install", "install stockade's hooks into Claude Code or Codex"),
+    "uninstall": ("stockade.commands.uninstall", "remove exactly what `stockade install` added"),
+    "doctor": ("stockade.commands.doctor", "show what is installed and whether it works"),
+    "demo": ("stockade.commands.demo", "run the demonstration session"),
+}
+
+
+def _top_parser() -> argparse.ArgumentParser:
+    lines = [f"  {name:<10} {summary}" for name, (_, summary) in COMMANDS.items()]
+    parser = argparse.ArgumentParser(
+        prog="stockade",
+        description="A security perimeter for AI coding agents.",
+        epilog="commands:\n" + "\n".join(lines) + "\n\nRun `stockade COMMAND --help` for details.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"stockade {__version__}")
+    parser.add_argument("command", nargs="?", help=argparse.SUPPRESS)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    top = _top_parser()
+    if not args or args[0] in ("-h", "--help"):
+        top.print_help()
+        return EXIT_OK if args else EXIT_USAGE
+    if args[0] == "--version":
+        print(f"stockade {__version__}")
+        return EXIT_OK
+    name, rest = args[0], args[1:]
+    if name not in COMMANDS:
+        close = [c for c in COMMANDS if c.startswith(name[:2])]
+        hint = f"did you mean `stockade {close[0]}`?" if close else "run `stockade --help`"
+        print(f"stockade: error: unknown command {name!r}\n  hint: {hint}", file=sys.stderr)
+        return EXIT_USAGE
+    module_name, summary = COMMANDS[name]
+    try:
+        module = importlib.import_module(module_name)
+        parser = argparse.ArgumentParser(prog=f"stockade {name}", description=summary)
+        module.build_parser(parser)
+        ns = parser.parse_args(rest)
+        return int(module.run(ns))
+    except StockadeError as exc:
+        print(exc.diagnostic(), file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("stockade: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (e.g. `| head`); nothing more to say.
+        return EXIT_OK
+    except SystemExit:
+        raise
+    except Exception as exc:  # noqa: BLE001 - last line of defence, fail closed
+        import traceback
+
+        tb = traceback.extract_tb(exc.__traceback__)
+        where = f"{tb[-1].filename}:{tb[-1].lineno}" if tb else "?"
+        # The exception text may quote input; print only its type and location.
+        print(
+            f"stockade: internal error: {type(exc).__name__} at {where}\n"
+            "  hint: this is a bug in stockade; nothing was let through. "
+            "Re-run with STOCKADE_DEBUG=1 for a traceback.",
+            file=sys.stderr,
+        )
+        import os
+
+        if os.environ.get("STOCKADE_DEBUG"):
+            traceback.print_exc()
+        return EXIT_INTERNAL
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())
+
+
+__all__ = ["COMMANDS", "main", "EXIT_USAGE"]
