@@ -1,0 +1,90 @@
+"""``stockade gateway``: run the LLM gateway in the foreground."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import sys
+from pathlib import Path
+
+from stockade.errors import UsageError
+from stockade.gateway.config import Limits, is_loopback, parse_listen, parse_upstream_arg
+
+DEFAULT_LISTEN = "127.0.0.1:8787"
+
+
+def build_parser(parser: argparse.ArgumentParser) -> None:
+    parser.description = (
+        "Inspect every prompt an agent sends to its model vendor: forward, redact, route or "
+        "block it per policy, and record it in the ledger. Point the agent at the printed "
+        "base URLs.")
+    parser.add_argument("--listen", default=DEFAULT_LISTEN, metavar="HOST:PORT",
+                        help=f"address to listen on (default {DEFAULT_LISTEN}; port 0 picks one)")
+    parser.add_argument("--upstream", action="append", default=[], metavar="NAME=URL",
+                        help="override or add an upstream, e.g. anthropic=https://api.anthropic.com"
+                             ", openai=https://api.openai.com/v1, local=http://127.0.0.1:8000/v1")
+    parser.add_argument("--policy", metavar="FILE", help="policy file (default: the usual layers)")
+    parser.add_argument("--workspace", metavar="DIR", help="workspace whose stockade.yaml applies")
+    parser.add_argument("--max-body-mb", type=float, default=32.0,
+                        help="largest request body accepted (default 32)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from stockade.gateway.deps import dlp_scanner, load_config, open_ledger_sink
+    from stockade.gateway.keys import KeyStore
+    from stockade.gateway.server import Gateway
+    from stockade.state import StateDir
+
+    host, port = parse_listen(args.listen)
+    overrides = [parse_upstream_arg(u) for u in args.upstream]
+    limits = Limits(max_body_bytes=int(args.max_body_mb * 1024 * 1024))
+    workspace = args.workspace or os.getcwd()
+    cfg, policy = load_config(policy_file=args.policy, workspace=Path(workspace),
+                              upstream_overrides=overrides, limits=limits)
+    state = StateDir.default().ensure()
+    scanner, engine_name = dlp_scanner(policy, fingerprint_key=state.hmac_key())
+    ledger = open_ledger_sink(policy, state)
+    gw = Gateway(cfg, scanner=scanner, ledger=ledger, hmac_key=state.hmac_key(),
+                 keystore=KeyStore(state))
+    if not is_loopback(host) and not gw.team_mode:
+        raise UsageError(
+            f"refusing to listen on {host}: without authentication anyone who can reach it "
+            "could use the agents' credentials",
+            hint="listen on 127.0.0.1, or set an upstream key variable (e.g. ANTHROPIC_API_KEY) "
+                 "in the gateway's environment so callers must present stockade keys "
+                 "(`stockade keys create --user U --team T`)")
+    return asyncio.run(_serve(gw, host, port, engine_name, ledger))
+
+
+async def _serve(gw, host: str, port: int, engine_name: str, ledger) -> int:  # type: ignore[no-untyped-def]
+    bound_host, bound_port = await gw.start(host, port)
+    shown = f"[{bound_host}]" if ":" in bound_host else bound_host
+    base = f"http://{shown}:{bound_port}"
+    mode = ("team (callers need stockade keys; vendor keys injected for: "
+            + ", ".join(sorted(gw.vendor_keys)) + ")") if gw.team_mode else \
+        "personal (client credentials pass through)"
+    print(f"stockade gateway listening on {base}", flush=True)
+    print(f"  mode: {mode}")
+    print(f"  dlp: {engine_name}")
+    for up in gw.cfg.upstreams.values():
+        print(f"  upstream {up.name}: {up.url} ({up.protocol})")
+    print("Point your agents at it:")
+    print(f"  export ANTHROPIC_BASE_URL={base}")
+    print(f"  export OPENAI_BASE_URL={base}/v1")
+    print(f"  export OPENAI_API_BASE={base}/v1   # Aider", flush=True)
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+        except (NotImplementedError, RuntimeError):  # pragma: no cover
+            pass
+    serve = asyncio.ensure_future(gw.serve_forever())
+    await stop.wait()
+    serve.cancel()
+    await gw.close()
+    ledger.close()
+    print("stockade gateway stopped", file=sys.stderr)
+    return 0

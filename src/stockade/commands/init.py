@@ -1,0 +1,41 @@
+"""`stockade init`: create stockade's state (keys, ledger) and say where it is."""
+
+from __future__ import annotations
+
+import argparse
+
+from stockade.commands.ledger import resolve_settings
+from stockade.ledger import key_fingerprint, open_ledger
+from stockade.state import SIGNING_KEY_FILE, StateDir
+
+
+def build_parser(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--ledger", metavar="URL", default=None,
+                        help="ledger URL (sqlite:///PATH); default $STOCKADE_LEDGER, else the "
+                             "state directory's ledger.db")
+
+
+def run(args: argparse.Namespace) -> int:
+    state = StateDir.default().ensure()
+    settings = resolve_settings(args.ledger, state=state)
+    with open_ledger(settings.url, state=state, durability=settings.durability,
+                     checkpoint_every=settings.checkpoint_every) as ledger:
+        created = len(ledger) == 0
+        if created:
+            # A first event and a signed checkpoint: from now on, deleting the
+            # ledger or its tail is detectable.
+            ledger.append("stockade.init", details={"state": str(state.root)})
+            ledger.checkpoint()
+        events = len(ledger)
+        fingerprint = key_fingerprint(state.signing_key().public_key())
+        checkpoint_path = ledger.checkpoint_path
+    print(f"stockade state: {state.root}")
+    print(f"  signing key:  {state.keys_dir / SIGNING_KEY_FILE} (Ed25519, {fingerprint})")
+    print(f"  ledger:       {settings.url} ({'created, ' if created else ''}{events} events)")
+    if checkpoint_path is not None:
+        print(f"  checkpoint:   {checkpoint_path}")
+    print("read the ledger:   stockade ledger tail")
+    print("verify it:         stockade ledger verify")
+    print("keep a witness:    stockade ledger checkpoint --export > witness.json  "
+          "(store it on another machine)")
+    return 0

@@ -1,0 +1,319 @@
+"""`stockade scan`: find secrets and personal data in files.
+
+Exit status: 0 nothing found, 1 findings (suppressed ones do not count),
+2 bad arguments or input.  Output goes to stdout in the chosen format; the
+progress bar (large trees on a terminal only) goes to stderr.  No output ever
+holds a value: findings carry a masked preview, baselines a keyed hash.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+from stockade.dlp.scanfiles import (
+    SUPPRESS_BASELINE,
+    FileFinding,
+    Progress,
+    ScanReport,
+    Scanner,
+    apply_baseline,
+    scan_paths,
+    scan_staged,
+    scan_stdin_bytes,
+)
+from stockade.errors import EXIT_FOUND, EXIT_OK, UsageError
+
+if TYPE_CHECKING:
+    from stockade.config import DlpPolicy
+
+BASELINE_FORMAT = "stockade-baseline/1"
+PROGRESS_MIN_FILES = 2000
+PROGRESS_MIN_BYTES = 32 * 1024 * 1024
+
+
+def build_parser(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("paths", nargs="*", metavar="PATH", help="files or directories (default: .)")
+    parser.add_argument("--format", choices=("table", "json", "sarif"), default="table")
+    parser.add_argument("--stdin", action="store_true", help="scan standard input")
+    parser.add_argument(
+        "--staged", action="store_true", help="scan what git would commit (for a pre-commit hook)"
+    )
+    parser.add_argument("--baseline", metavar="FILE", help="accept the findings recorded in FILE")
+    parser.add_argument(
+        "--write-baseline", metavar="FILE", help="record the current findings in FILE (and accept them)"
+    )
+    parser.add_argument(
+        "--all-files", action="store_true", help="include files ignored by .gitignore"
+    )
+    parser.add_argument("--policy", metavar="FILE", help="policy with custom rules and dictionaries")
+    parser.add_argument(
+        "--jobs", type=int, default=0, metavar="N", help="worker processes (default: one per CPU)"
+    )
+
+
+# -- engine and policy -----------------------------------------------------------
+
+def load_dlp_policy(policy_file: str | None, workspace: str) -> DlpPolicy:
+    """The effective policy's ``dlp`` section (custom rules, dictionaries, allowlist).
+
+    Every layer applies (managed, user, project, or ``--policy FILE``); an
+    invalid policy stops the scan with the file and line to fix."""
+    from stockade.config import load_policy
+
+    return load_policy(policy_file=policy_file, workspace=Path(workspace)).dlp
+
+
+def build_engine(policy_file: str | None, workspace: str) -> Scanner:
+    return make_engine(load_dlp_policy(policy_file, workspace))
+
+
+def make_engine(dlp: DlpPolicy) -> Scanner:
+    from stockade.dlp import Engine
+
+    if not (dlp.rules or dlp.dictionaries or dlp.allowlist):
+        return Engine.default()
+    return Engine(custom_rules=dlp.rules, dictionaries=dlp.dictionaries, allowlist=dlp.allowlist)
+
+
+# -- baselines -------------------------------------------------------------------
+
+def read_baseline(path: str) -> tuple[bytes, set[tuple[str, str, str]]]:
+    """The baseline's fingerprint key and its accepted (path, rule_id, fingerprint)."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = json.load(fh)
+    except FileNotFoundError:
+        raise UsageError(
+            f"baseline {path} does not exist", hint="create one with --write-baseline FILE"
+        ) from None
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"baseline {path} is not readable JSON: {type(exc).__name__}") from None
+    try:
+        if data.get("format") != BASELINE_FORMAT:
+            raise ValueError("format")
+        key = bytes.fromhex(data["key"])
+        accepted = {
+            (str(item["path"]), str(item["rule_id"]), str(item["fingerprint"]))
+            for item in data["findings"]
+        }
+    except (AttributeError, KeyError, TypeError, ValueError):
+        raise UsageError(
+            f"baseline {path} is not a {BASELINE_FORMAT} file",
+            hint="write it again with --write-baseline",
+        ) from None
+    if len(key) < 16:
+        raise UsageError(f"baseline {path}: key too short", hint="write it again with --write-baseline")
+    return key, accepted
+
+
+def write_baseline(path: str, key: bytes, findings: list[FileFinding]) -> None:
+    # The key only salts the fingerprints of values that are in the scanned
+    # files anyway; it lets a baseline written on one machine match on another.
+    data = {
+        "format": BASELINE_FORMAT,
+        "key": key.hex(),
+        "findings": [
+            {
+                "path": ff.path,
+                "rule_id": ff.finding.rule_id,
+                "fingerprint": ff.finding.fingerprint,
+                "line": ff.finding.line,
+            }
+            for ff in findings
+        ],
+    }
+    tmp = f"{path}.tmp{os.getpid()}"
+    try:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            json.dump(data, fh, indent=1)
+            fh.write("\n")
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise UsageError(f"cannot write baseline {path}: {exc.strerror}") from None
+
+
+# -- progress --------------------------------------------------------------------
+
+def _progress_factory(stream: IO[str]) -> Any:
+    def factory(files: int, nbytes: int) -> Progress | None:
+        if not stream.isatty() or (files < PROGRESS_MIN_FILES and nbytes < PROGRESS_MIN_BYTES):
+            return None
+        last = [0.0]
+
+        def progress(done: int, total: int, done_bytes: int) -> None:
+            now = time.monotonic()
+            if done < total and now - last[0] < 0.1:
+                return
+            last[0] = now
+            width = 30
+            filled = width * done // max(total, 1)
+            bar = "#" * filled + "-" * (width - filled)
+            stream.write(f"\rscanning [{bar}] {done}/{total} files, {done_bytes / 1e6:.1f} MB")
+            if done >= total:
+                stream.write("\r" + " " * 79 + "\r")
+            stream.flush()
+
+        return progress
+
+    return factory
+
+
+# -- output ------------------------------------------------------------------------
+
+def _finding_json(ff: FileFinding, *, suppressed: bool) -> dict[str, Any]:
+    f = ff.finding
+    d: dict[str, Any] = {
+        "path": ff.path,
+        "line": f.line,
+        "column": f.column,
+        "end_line": f.end_line,
+        "rule_id": f.rule_id,
+        "label": f.label,
+        "confidence": round(f.confidence, 3),
+        "preview": f.preview,
+    }
+    if suppressed:
+        d["suppressed_by"] = f.suppressed_by
+    return d
+
+
+def _json_chunks(report: ScanReport) -> Iterator[str]:
+    """The JSON report, one small piece at a time (no whole-report string in memory)."""
+    dumps = json.dumps
+
+    def array(name: str, items: Iterator[dict[str, Any]], first: bool) -> Iterator[str]:
+        yield ("" if first else ", ") + f'"{name}": ['
+        sep = ""
+        for item in items:
+            yield sep + dumps(item, ensure_ascii=False)
+            sep = ", "
+        yield "]"
+
+    yield "{"
+    yield from array("findings", (_finding_json(ff, suppressed=False) for ff in report.findings), True)
+    yield from array(
+        "suppressed", (_finding_json(ff, suppressed=True) for ff in report.suppressed), False
+    )
+    yield from array(
+        "skipped", ({"path": s.rel, "reason": s.reason} for s in report.skipped), False
+    )
+    stats = {"files": report.files, "bytes": report.bytes, "seconds": round(report.seconds, 3)}
+    yield ', "stats": ' + dumps(stats) + "}\n"
+
+
+def write_json(report: ScanReport, out: IO[str]) -> None:
+    buf: list[str] = []
+    size = 0
+    for piece in _json_chunks(report):
+        buf.append(piece)
+        size += len(piece)
+        if size > 1 << 16:
+            out.write("".join(buf))
+            buf, size = [], 0
+    out.write("".join(buf))
+
+
+def write_table(report: ScanReport, out: IO[str]) -> None:
+    def row(ff: FileFinding) -> str:
+        f = ff.finding
+        return (
+            f"{ff.path}:{f.line}:{f.column}  {f.rule_id}  {f.label}  "
+            f"{f.confidence:.2f}  {f.preview}"
+        )
+
+    for ff in report.findings:
+        out.write(row(ff) + "\n")
+    if report.suppressed:
+        out.write(f"\nsuppressed ({len(report.suppressed)}):\n")
+        for ff in report.suppressed:
+            out.write(f"  {row(ff)}  [{ff.finding.suppressed_by}]\n")
+    if report.skipped:
+        out.write(f"\nskipped ({len(report.skipped)}):\n")
+        if len(report.skipped) <= 20:
+            for s in report.skipped:
+                out.write(f"  {s.rel}: {s.reason}\n")
+        else:
+            for reason, n in sorted(Counter(s.reason for s in report.skipped).items()):
+                out.write(f"  {n} x {reason}\n")
+            out.write("  (--format json lists every skipped path)\n")
+    n = len(report.findings)
+    out.write(
+        f"\n{n} finding{'s' if n != 1 else ''}"
+        f"{f', {len(report.suppressed)} suppressed' if report.suppressed else ''}"
+        f" in {report.files} files ({report.bytes / 1e6:.1f} MB, {report.seconds:.2f} s)\n"
+    )
+
+
+def write_sarif(report: ScanReport, out: IO[str]) -> None:
+    from stockade.dlp.sarif import to_sarif
+
+    json.dump(to_sarif(report), out, ensure_ascii=False, indent=1)
+    out.write("\n")
+
+
+# -- the command -------------------------------------------------------------------
+
+def _check_args(args: argparse.Namespace) -> None:
+    if args.stdin and args.staged:
+        raise UsageError("--stdin and --staged cannot be combined")
+    if args.stdin and args.paths:
+        raise UsageError("--stdin reads standard input; do not name paths with it")
+    if args.jobs < 0:
+        raise UsageError("--jobs must be 0 (one per CPU) or more")
+
+
+def run(args: argparse.Namespace) -> int:
+    _check_args(args)
+    workspace = os.getcwd()
+    key: bytes | None = None
+    accepted: set[tuple[str, str, str]] = set()
+    if args.baseline:
+        key, accepted = read_baseline(args.baseline)
+    if args.write_baseline and key is None:
+        key = secrets.token_bytes(16)
+    engine = build_engine(args.policy, workspace)
+
+    if args.stdin:
+        data = sys.stdin.buffer.read()
+        report = scan_stdin_bytes(engine, data, fingerprint_key=key)
+    elif args.staged:
+        report = scan_staged(engine, cwd=workspace, pathspecs=args.paths, fingerprint_key=key)
+    else:
+        report = scan_paths(
+            engine,
+            args.paths or ["."],
+            respect_gitignore=not args.all_files,
+            jobs=args.jobs,
+            fingerprint_key=key,
+            progress_factory=_progress_factory(sys.stderr),
+        )
+
+    if accepted:
+        report = apply_baseline(report, accepted)
+    if args.write_baseline and key is not None:
+        recorded = report.findings + [
+            ff for ff in report.suppressed if ff.finding.suppressed_by == SUPPRESS_BASELINE
+        ]
+        write_baseline(args.write_baseline, key, sorted(recorded, key=FileFinding.sort_key))
+        report = apply_baseline(
+            report, {(ff.path, ff.finding.rule_id, ff.finding.fingerprint or "") for ff in recorded}
+        )
+
+    out = sys.stdout
+    if args.format == "json":
+        write_json(report, out)
+    elif args.format == "sarif":
+        write_sarif(report, out)
+    else:
+        write_table(report, out)
+    out.flush()
+    return EXIT_FOUND if report.findings else EXIT_OK

@@ -1,0 +1,255 @@
+"""Domain patterns for ``network.allow``: parsing, matching and covering.
+
+A pattern is an exact host (``pypi.org``, ``203.0.113.7``, ``[2001:db8::1]``)
+or ``*.suffix`` (every host strictly below ``suffix``: ``*.a.com`` matches
+``x.a.com`` and ``y.x.a.com`` but not ``a.com`` itself), optionally followed by
+``:port``.  Hosts are compared lowercased, without a trailing dot and
+IDNA-encoded, so ``Bücher.example.`` and ``xn--bcher-kva.example`` are one host.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass
+
+_LABEL = re.compile(r"[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?\Z")
+
+# Second-level labels under which registries sell names (co.uk, com.au, ...):
+# "*.co.uk" would allow every British company.  Best effort, not the PSL.
+_REGISTRY_SLDS = frozenset(
+    {
+        "co", "com", "net", "org", "gov", "edu", "ac", "or", "ne", "go", "mil", "nic", "ltd",
+        "plc", "sch", "gob", "gouv", "nom", "biz", "info", "web", "int",
+    }
+)
+
+# Suffixes where anyone can publish a host: a wildcard under them lets the
+# agent reach attacker-controlled servers.  Exact hosts under them are fine.
+MULTI_TENANT_SUFFIXES = frozenset(
+    {
+        "github.io", "gitlab.io", "herokuapp.com", "amazonaws.com", "s3.amazonaws.com",
+        "cloudfront.net", "appspot.com", "blogspot.com", "azurewebsites.net",
+        "web.core.windows.net", "blob.core.windows.net", "vercel.app", "netlify.app",
+        "pages.dev", "workers.dev", "web.app", "firebaseapp.com", "glitch.me", "repl.co",
+        "replit.dev", "fly.dev", "onrender.com", "ngrok.io", "ngrok-free.app", "ngrok.app",
+        "trycloudflare.com", "loca.lt", "serveo.net", "pipedream.net", "requestcatcher.com",
+        "webhook.site", "burpcollaborator.net", "oast.fun", "oast.pro", "oast.me",
+        "interact.sh",
+    }
+)
+
+
+class DomainSyntaxError(ValueError):
+    """An unusable pattern; ``hint`` says how to fix it."""
+
+    def __init__(self, message: str, hint: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+@dataclass(frozen=True, slots=True)
+class DomainPattern:
+    """One parsed ``network.allow`` entry."""
+
+    host: str  # normalised; for a wildcard, the suffix without "*."
+    wildcard: bool
+    port: int | None
+    is_ip: bool = False
+
+    def __str__(self) -> str:
+        host = f"[{self.host}]" if self.is_ip and ":" in self.host else self.host
+        text = f"*.{host}" if self.wildcard else host
+        return text if self.port is None else f"{text}:{self.port}"
+
+    def matches(self, host: str, port: int | None) -> bool:
+        """``host`` must already be normalised (see :func:`normalise_host`)."""
+        if self.port is not None and port != self.port:
+            return False
+        if self.wildcard:
+            return host.endswith("." + self.host)
+        return host == self.host
+
+    def covers(self, other: DomainPattern) -> bool:
+        """True when every (host, port) ``other`` allows, this allows too."""
+        if self.port is not None and other.port != self.port:
+            return False
+        if self.is_ip or other.is_ip:
+            return self.is_ip and other.is_ip and self.host == other.host
+        if not self.wildcard:
+            return not other.wildcard and other.host == self.host
+        return other.host.endswith("." + self.host) or (other.wildcard and other.host == self.host)
+
+
+def _idna(host: str) -> str:
+    host = host.lower().rstrip(".") if host != "." else host
+    if host.isascii():
+        return host
+    try:
+        return host.encode("idna").decode("ascii")
+    except UnicodeError as exc:
+        raise DomainSyntaxError(
+            f"{host!r} is not a valid internationalised domain", str(exc)
+        ) from exc
+
+
+def _ip(text: str) -> str | None:
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        return None
+
+
+def normalise_host(host: str) -> str | None:
+    """The comparable form of a host name or IP literal, or None if invalid."""
+    h = host.strip()
+    if h.startswith("[") and h.endswith("]"):
+        h = h[1:-1]
+    ip = _ip(h)
+    if ip is not None:
+        return ip
+    try:
+        h = _idna(h)
+    except DomainSyntaxError:
+        return None
+    if not h or len(h) > 253 or not all(_LABEL.match(x) for x in h.split(".")):
+        return None
+    return h
+
+
+def parse_pattern(raw: str) -> DomainPattern:
+    """Parse and vet one ``network.allow`` entry."""
+    text = raw.strip()
+    if not text:
+        raise DomainSyntaxError("empty domain", "write a domain such as pypi.org")
+    if "://" in text:
+        host = text.split("://", 1)[1].split("/", 1)[0].split("@")[-1]
+        raise DomainSyntaxError(
+            f"{raw!r} has a scheme", f"write the domain only: {host or 'example.com'}"
+        )
+    if "/" in text:
+        raise DomainSyntaxError(
+            f"{raw!r} has a path", f"write the domain only: {text.split('/')[0]}"
+        )
+    if "@" in text:
+        raise DomainSyntaxError(
+            f"{raw!r} has a user name", f"write the domain only: {text.split('@')[-1]}"
+        )
+    if text == "*" or text == "*.":
+        raise DomainSyntaxError("'*' would allow every domain", "list the domains the agent needs")
+    port: int | None = None
+    hostpart = text
+    if text.startswith("["):
+        end = text.find("]")
+        if end < 0:
+            raise DomainSyntaxError(
+                f"{raw!r}: unclosed '['", "write an IPv6 address as [2001:db8::1]"
+            )
+        hostpart, rest = text[1:end], text[end + 1 :]
+        if rest:
+            if not rest.startswith(":"):
+                raise DomainSyntaxError(
+                    f"{raw!r}: junk after ']'", "write [ADDRESS] or [ADDRESS]:PORT"
+                )
+            port = _port(raw, rest[1:])
+        ip = _ip(hostpart)
+        if ip is None:
+            raise DomainSyntaxError(f"{raw!r} is not an IP address", "write [2001:db8::1]")
+        return DomainPattern(host=ip, wildcard=False, port=port, is_ip=True)
+    ip = _ip(text)
+    if ip is not None:  # a bare IPv6 literal has colons but no port
+        return DomainPattern(host=ip, wildcard=False, port=None, is_ip=True)
+    if ":" in text:
+        hostpart, _, portpart = text.rpartition(":")
+        port = _port(raw, portpart)
+    ip = _ip(hostpart)
+    if ip is not None:
+        return DomainPattern(host=ip, wildcard=False, port=port, is_ip=True)
+    wildcard = hostpart.startswith("*.")
+    name = hostpart[2:] if wildcard else hostpart
+    if "*" in name:
+        raise DomainSyntaxError(
+            f"{raw!r}: a wildcard may only be the whole first label",
+            "write *.example.com (every host below example.com) or the exact host",
+        )
+    host = _idna(name)
+    labels = host.split(".")
+    if not host or len(host) > 253 or not all(_LABEL.match(x) for x in labels):
+        raise DomainSyntaxError(
+            f"{raw!r} is not a valid domain name",
+            "use letters, digits and hyphens, with dots between labels",
+        )
+    if wildcard and all(x.isdigit() for x in labels):
+        raise DomainSyntaxError(
+            f"{raw!r}: wildcards do not apply to IP addresses", "list each address exactly"
+        )
+    if len(labels) == 1:
+        if wildcard:
+            raise DomainSyntaxError(
+                f"{raw!r} would allow every domain under .{host}",
+                "list the domains the agent needs",
+            )
+        raise DomainSyntaxError(
+            f"{raw!r} is a bare top-level domain or a single-label host",
+            "list full domain names (example.com); private hosts go in network.allow_private",
+        )
+    if wildcard and len(labels) == 2 and labels[0] in _REGISTRY_SLDS and len(labels[1]) == 2:
+        raise DomainSyntaxError(
+            f"{raw!r} would allow every domain registered under .{host}",
+            "list the domains the agent needs",
+        )
+    if wildcard and host in MULTI_TENANT_SUFFIXES:
+        raise DomainSyntaxError(
+            f"{raw!r}: anyone can publish a host under {host}, so this would let the agent "
+            "reach servers an attacker controls",
+            f"list the exact hosts (e.g. myproject.{host})",
+        )
+    return DomainPattern(host=host, wildcard=wildcard, port=port)
+
+
+def _port(raw: str, text: str) -> int:
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise DomainSyntaxError(f"{raw!r}: bad port {text!r}", "a port is a number from 1 to 65535")
+    return int(text)
+
+
+def parse_private(raw: str) -> str:
+    """Normalise one ``network.allow_private`` entry: CIDR, IP or host name."""
+    text = raw.strip()
+    if "/" in text and "://" not in text:
+        try:
+            net = ipaddress.ip_network(text, strict=True)
+        except ValueError as exc:
+            try:
+                fixed = ipaddress.ip_network(text, strict=False)
+            except ValueError:
+                raise DomainSyntaxError(f"{raw!r} is not a CIDR range", str(exc)) from exc
+            raise DomainSyntaxError(f"{raw!r} has host bits set", f"did you mean {fixed}?") from exc
+        if net.prefixlen == 0:
+            raise DomainSyntaxError(
+                f"{raw!r} would allow every address", "list the private ranges the agent needs"
+            )
+        return str(net)
+    ip = _ip(text.strip("[]"))
+    if ip is not None:
+        return ip
+    host = None if any(c in text for c in "*:/") else normalise_host(text)
+    if host is None:
+        raise DomainSyntaxError(
+            f"{raw!r}: allow_private takes a CIDR, an IP or an exact host name",
+            "write e.g. 10.0.0.0/8, 192.168.1.20, localhost or git.corp.example",
+        )
+    return host
+
+
+def private_covers(strong: str, weak: str) -> bool:
+    """True when the private entry ``strong`` allows all that ``weak`` does."""
+    if strong == weak:
+        return True
+    try:
+        s = ipaddress.ip_network(strong)
+        w = ipaddress.ip_network(weak)
+    except ValueError:
+        return False
+    return s.version == w.version and w.subnet_of(s)  # type: ignore[arg-type]

@@ -1,0 +1,191 @@
+"""Secrets recognised by the name they are assigned to, in any syntax.
+
+``REDIS_PASSWORD=aB3dE6gH9jK2mN5p``, ``"client_secret": "..."``,
+``<password>...</password>``, ``--token abc...``, ``IDENTIFIED BY '...'``.
+The value must look like a real secret: long enough, varied enough, not a
+placeholder, a reference to the environment, an identifier, a path or a hash.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+
+from stockade.dlp.assign import compile_assignment
+from stockade.dlp.rule import PRIORITY_GENERIC, Check, Rule
+from stockade.dlp.suppress import is_hash_like, is_placeholder, is_uuid, plausible_secret
+
+_SUFFIX = r"(?:[_.\-]?(?:[0-9]|prod|production|dev|staging|test|value|plain|str|string|raw|base))?"
+
+PASSWORD_KEY = (
+    r"(?:password|passwd|passphrase|pswd|(?<![A-Za-z])pwd|(?<![A-Za-z])pass|(?-i:(?<=[a-z])Pass)"
+    r"|密码|口令)" + _SUFFIX
+)
+SECRET_KEY = (
+    r"(?:(?:client|app|api|consumer|secret|private|signing|encryption|master|jwt|session|webhook|"
+    r"shared|hmac|cookie|access|auth|corp|account|oauth)[_.\-]?)?secret(?:[_.\-]?key)?"
+    r"|(?:private|signing|encryption|master|hmac|jwt|secret)[_.\-]?key|密钥|秘钥|私钥)" + _SUFFIX
+)
+SECRET_KEY = "(?:" + SECRET_KEY
+TOKEN_KEY = (
+    r"(?:(?:access|auth|api|bearer|refresh|session|bot|app|oauth|personal|private|admin|master|"
+    r"service|deploy|webhook|slack|github|gh|gitlab|npm|pypi|x[_.\-]auth|id|registry|vault|"
+    r"discord|telegram|tg|ci|node[_.\-]auth)[_.\-]?)?token|令牌|访问令牌)" + _SUFFIX
+)
+TOKEN_KEY = "(?:" + TOKEN_KEY
+API_KEY = (
+    r"(?:(?:api|app|access|auth|client|consumer|service|subscription|license|x[_.\-]api|"
+    r"developer|partner|merchant|mch|mch[_.\-]api)[_.\-]?key|apikey|api[_.\-]?secret)" + _SUFFIX
+)
+
+
+def _plausible(kind: str) -> Check:
+    def check(value: str, m: re.Match[str]) -> bool:
+        quoted = m.start("v") >= 0 or ("va" in m.re.groupindex and m.start("va") >= 0)
+        if is_uuid(value) or is_hash_like(value):
+            return False
+        return plausible_secret(value, kind=kind, quoted=quoted)
+
+    return check
+
+
+def _basic_credentials(value: str, m: re.Match[str]) -> bool:
+    """A Basic auth value decodes to ``user:password`` with a real password."""
+    try:
+        raw = base64.b64decode(value + "=" * (-len(value) % 4), validate=True).decode("utf-8")
+    except (binascii.Error, ValueError):
+        return False
+    user, sep, password = raw.partition(":")
+    return bool(sep) and raw.isprintable() and len(password) >= 4 and not is_placeholder(password)
+
+
+def _bearer(value: str, m: re.Match[str]) -> bool:
+    if is_uuid(value) or is_hash_like(value) or is_placeholder(value):
+        return False
+    return plausible_secret(value, kind="token", quoted=True)
+
+
+def _password_literal(value: str, m: re.Match[str]) -> bool:
+    return plausible_secret(value, kind="password", quoted=True)
+
+
+GENERIC_KEYWORDS = {
+    "generic_password": ("password", "passwd", "passphrase", "pswd", "pwd", "pass", "密码", "口令"),
+    "generic_secret": ("secret", "private_key", "privatekey", "private-key", "signing", "encryption",
+                       "master_key", "masterkey", "hmac", "jwt_key", "密钥", "秘钥", "私钥"),
+    "generic_token": ("token", "令牌"),
+    "generic_api_key": ("apikey", "api_key", "api-key", "api.key", "app_key", "appkey", "app-key",
+                        "access_key", "accesskey", "access-key", "auth_key", "authkey", "client_key",
+                        "clientkey", "consumer_key", "service_key", "subscription_key", "license_key",
+                        "licensekey", "developer_key", "partner_key", "merchant_key", "mch_key",
+                        "mchkey", "api_secret", "apisecret", "api-secret", "subscriptionkey", "servicekey",
+                        "consumerkey", "developerkey", "partnerkey", "merchantkey", "auth-key", "client-key"),
+}
+
+
+def build() -> list[Rule]:
+    rules = [
+        Rule(
+            id="generic_password",
+            title="Password assigned in code or configuration",
+            regex=compile_assignment(PASSWORD_KEY),
+            keywords=GENERIC_KEYWORDS["generic_password"],
+            check=_plausible("password"),
+            priority=PRIORITY_GENERIC,
+            confidence=0.7,
+            before=120,
+            after=300,
+        ),
+        Rule(
+            id="generic_secret",
+            title="Secret or private key material assigned in code or configuration",
+            regex=compile_assignment(SECRET_KEY),
+            keywords=GENERIC_KEYWORDS["generic_secret"],
+            check=_plausible("token"),
+            priority=PRIORITY_GENERIC,
+            confidence=0.7,
+            before=120,
+            after=300,
+        ),
+        Rule(
+            id="generic_token",
+            title="Access token assigned in code or configuration",
+            regex=compile_assignment(TOKEN_KEY),
+            keywords=GENERIC_KEYWORDS["generic_token"],
+            check=_plausible("token"),
+            priority=PRIORITY_GENERIC,
+            confidence=0.7,
+            before=120,
+            after=300,
+        ),
+        Rule(
+            id="generic_api_key",
+            title="API key assigned in code or configuration",
+            regex=compile_assignment(API_KEY),
+            keywords=GENERIC_KEYWORDS["generic_api_key"],
+            check=_plausible("token"),
+            priority=PRIORITY_GENERIC,
+            confidence=0.7,
+            before=120,
+            after=300,
+        ),
+        Rule(
+            id="http_bearer_token",
+            title="Bearer / token credential in an HTTP Authorization header",
+            regex=re.compile(
+                r"(?i:authorization|proxy-authorization)\\?[\"']?[ \t]*[:=][ \t]*\\?[\"'`]?[ \t]*"
+                r"(?i:bearer|token)[ \t]+(?P<v>[A-Za-z0-9_\-.~+/]{16,512}={0,2})(?![A-Za-z0-9_\-.~+/=])"
+            ),
+            keywords=("authorization",),
+            check=_bearer,
+            priority=PRIORITY_GENERIC + 5,
+            confidence=0.8,
+            before=16,
+            after=600,
+        ),
+        Rule(
+            id="http_basic_auth",
+            title="Basic credentials in an HTTP Authorization header",
+            regex=re.compile(
+                r"(?i:authorization|proxy-authorization)\\?[\"']?[ \t]*[:=][ \t]*\\?[\"'`]?[ \t]*"
+                r"(?i:basic)[ \t]+(?P<v>[A-Za-z0-9+/]{8,512}={0,2})(?![A-Za-z0-9+/=])"
+            ),
+            keywords=("authorization",),
+            check=_basic_credentials,
+            priority=PRIORITY_GENERIC + 10,
+            confidence=0.85,
+            before=16,
+            after=600,
+        ),
+        Rule(
+            id="sql_password",
+            title="Password in a SQL user statement (IDENTIFIED BY / WITH PASSWORD)",
+            regex=re.compile(
+                r"(?i:identified[ \t]+by(?:[ \t]+password)?|(?:with|login|user|role)[ \t]+"
+                r"(?:encrypted[ \t]+)?password)[ \t]+\\?['\"](?P<v>[^'\"\\\r\n]{4,128})\\?['\"]"
+            ),
+            keywords=("identified", "password"),
+            check=_password_literal,
+            priority=PRIORITY_GENERIC + 10,
+            confidence=0.8,
+            before=40,
+            after=200,
+        ),
+        Rule(
+            id="cli_basic_auth",
+            title="user:password given to curl/wget-style -u / --user",
+            regex=re.compile(
+                r"(?<![A-Za-z0-9_\-])(?:-u|--user|--proxy-user)[ \t=]+\\?[\"']?"
+                r"[A-Za-z0-9_.@\-]{1,64}:(?P<v>[^\s\"'`\\@]{4,128})"
+            ),
+            keywords=("-u ", "--user", "--proxy-user", "-u\t"),
+            cased=True,
+            check=_password_literal,
+            priority=PRIORITY_GENERIC + 5,
+            confidence=0.75,
+            before=8,
+            after=200,
+        ),
+    ]
+    return rules

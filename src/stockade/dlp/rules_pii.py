@@ -1,0 +1,254 @@
+"""Personal data, validated by the numbering schemes' own rules, in English
+and Chinese text (``身份证号：…``, ``手机：…``, ``护照号码 E…``)."""
+
+from __future__ import annotations
+
+import re
+
+from stockade.dlp.rule import PRIORITY_PII, Rule
+from stockade.dlp.suppress import email_is_personal
+from stockade.dlp.validators import IBAN_LENGTHS, bank_card, gb11643, iban_mod97, us_ssn
+from stockade.model import LABEL_PII
+
+# Mobile number segments assigned by MIIT (China Mobile, Unicom, Telecom,
+# Broadnet and MVNOs), by their first three digits.
+_CN_MOBILE_PREFIX = re.compile(r"1(?:3\d|4[5-9]|5[0-35-9]|6[2567]|7[0-8]|8\d|9[0-35-9])")
+
+PASSPORT_WORDS = re.compile(
+    r"passport|护照|passeport|pasaporte|reisepass|passaporto|旅行证件|travel[ _\-]?doc|"
+    r"(?<![a-z])pp[ _\-]?(?:no|num)",
+    re.IGNORECASE,
+)
+SSN_WORDS = re.compile(r"ssn|social[ _\-.]?security|社会安全|社保号", re.IGNORECASE)
+
+
+def context_before(m: re.Match[str], start: int, words: re.Pattern[str], reach: int = 48) -> bool:
+    """A context word shortly before the value on the same line, or the
+    value sits in a CSV/TSV column whose header names it."""
+    text = m.string
+    line_start = text.rfind("\n", 0, start) + 1
+    if words.search(text, max(line_start, start - reach), start):
+        return True
+    return _column_header_matches(text, line_start, start, words)
+
+
+def _column_header_matches(text: str, line_start: int, start: int, words: re.Pattern[str]) -> bool:
+    prefix = text[line_start:start]
+    for delim in (",", "\t", "|", ";"):
+        if delim not in prefix:
+            continue
+        idx = _count_outside_quotes(prefix, delim)
+        header_end = text.find("\n")
+        header = text[: header_end if header_end >= 0 else len(text)]
+        cols = header.split(delim)
+        if idx < len(cols) and len(cols) > 1 and words.search(cols[idx]):
+            return True
+    return False
+
+
+def _count_outside_quotes(s: str, delim: str) -> int:
+    n = 0
+    quoted = False
+    for ch in s:
+        if ch == '"':
+            quoted = not quoted
+        elif ch == delim and not quoted:
+            n += 1
+    return n
+
+
+def _cn_id(value: str, m: re.Match[str]) -> bool:
+    return gb11643(value)
+
+
+def _cn_mobile(value: str, m: re.Match[str]) -> bool:
+    digits = re.sub(r"[^0-9]", "", value)
+    if digits.startswith(("0086", "86")) and len(digits) > 11:
+        digits = digits[-11:]
+    if len(digits) != 11 or not _CN_MOBILE_PREFIX.match(digits):
+        return False
+    return len(set(digits[3:])) >= 3
+
+
+_CARD_SHAPES = ((4, 4, 4, 4), (4, 4, 4, 4, 3), (4, 6, 5), (4, 6, 4), (4, 4, 4, 1), (4, 4, 4, 4, 1),
+                (4, 4, 4, 2), (4, 4, 4, 3), (4, 4, 4, 4, 2), (6, 13), (4, 4, 5), (4, 4, 4, 4, 4))
+
+
+def _card(value: str, m: re.Match[str]) -> bool | tuple[int, int]:
+    start = m.start("v")
+    if value.isdigit():
+        return bank_card(value)
+    seps = set(re.findall(r"[ \-]", value))
+    if len(seps) != 1:
+        return False
+    groups = re.split(r"[ \-]", value)
+    # Longest prefix of the groups that is a card layout and a valid number.
+    for k in range(len(groups), 2, -1):
+        shape = tuple(len(g) for g in groups[:k])
+        if shape in _CARD_SHAPES and bank_card("".join(groups[:k])):
+            length = sum(shape) + k - 1
+            return start, start + length
+    return False
+
+
+def _iban(value: str, m: re.Match[str]) -> bool | tuple[int, int]:
+    want = IBAN_LENGTHS.get(value[:2])
+    if want is None:
+        return False
+    start = m.start("v")
+    count = 0
+    for i, ch in enumerate(value):
+        if ch != " ":
+            count += 1
+        if count == want:
+            end = i + 1
+            if end < len(value) and value[end] != " ":
+                return False
+            return (start, start + end) if iban_mod97(value[:end]) else False
+    return False
+
+
+def _ssn(value: str, m: re.Match[str]) -> bool:
+    if not us_ssn(value):
+        return False
+    if "-" in value:
+        return True
+    return context_before(m, m.start(0), SSN_WORDS, reach=40) or bool(SSN_WORDS.search(m.group(0)))
+
+
+def _passport(value: str, m: re.Match[str]) -> bool:
+    v = value.upper()
+    ok = bool(
+        re.fullmatch(r"E[0-9]{8}|E[A-HJ-NP-Z][0-9]{7}|G[0-9]{8}|[DSP][0-9]{7,8}|[DSP]E[0-9]{7}", v)  # PRC
+        or re.fullmatch(r"[0-9]{9}|[A-Z][0-9]{8}", v)  # US (book / next-generation), UK, ...
+        or re.fullmatch(r"[A-Z]{2}[0-9]{7}", v)  # CA, JP, KR and others
+    )
+    if not ok or len(set(v)) < 4:
+        return False
+    if context_before(m, m.start("v"), PASSPORT_WORDS, reach=48):
+        return True
+    # The PRC ordinary passport format is distinctive enough on its own when
+    # it stands as a whole field (a CSV cell, a quoted value, a log value).
+    return bool(re.fullmatch(r"E[0-9]{8}|E[A-HJ-NP-Z][0-9]{7}", value)) and _standalone(m)
+
+
+_FIELD_EDGE = " \t,;|\"'=:：\r\n"
+
+
+def _standalone(m: re.Match[str]) -> bool:
+    text = m.string
+    s, e = m.span("v")
+    before = text[s - 1] if s > 0 else "\n"
+    after = text[e] if e < len(text) else "\n"
+    return before in _FIELD_EDGE and (after in _FIELD_EDGE or after == ".")
+
+
+def _email(value: str, m: re.Match[str]) -> bool:
+    return email_is_personal(value)
+
+
+def build() -> list[Rule]:
+    return [
+        Rule(
+            id="cn_resident_id",
+            title="PRC resident identity card number (GB 11643)",
+            regex=re.compile(
+                r"(?<![0-9A-Za-z])(?P<v>[1-9][0-9]{5}(?:18|19|20)[0-9]{2}(?:0[1-9]|1[0-2])"
+                r"(?:0[1-9]|[12][0-9]|3[01])[0-9]{3}[0-9Xx])(?![0-9A-Za-z])"
+            ),
+            patterns=(r"[0-9]{17}[0-9Xx]",),
+            check=_cn_id,
+            label=LABEL_PII,
+            priority=PRIORITY_PII + 2,
+            confidence=0.95,
+            before=2,
+            after=4,
+        ),
+        Rule(
+            id="cn_mobile",
+            title="PRC mobile phone number",
+            regex=re.compile(
+                r"(?<![0-9A-Za-z+])(?P<v>(?:(?:\+|00)86[ \-]?)?1[3-9][0-9](?:[ \-]?[0-9]{4}){2})(?![0-9A-Za-z])"
+            ),
+            patterns=(r"1[3-9][0-9]{9}", r"1[3-9][0-9][ \-][0-9]{4}[ \-][0-9]{4}"),
+            check=_cn_mobile,
+            label=LABEL_PII,
+            priority=PRIORITY_PII,
+            confidence=0.8,
+            before=8,
+            after=4,
+        ),
+        Rule(
+            id="bank_card",
+            title="Payment card number (Luhn-valid, known issuer range; UnionPay included)",
+            regex=re.compile(r"(?<![0-9A-Za-z\-.])(?P<v>[0-9]{4}(?:[ \-]?[0-9]){9,18})(?![0-9A-Za-z])"),
+            patterns=(r"[0-9]{13}", r"[0-9]{4}[ \-][0-9]{4}[ \-][0-9]{4}", r"[0-9]{4}[ \-][0-9]{6}[ \-][0-9]{4}"),
+            check=_card,
+            label=LABEL_PII,
+            priority=PRIORITY_PII,
+            confidence=0.9,
+            before=24,
+            after=8,
+        ),
+        Rule(
+            id="iban",
+            title="International Bank Account Number (ISO 13616, mod 97)",
+            regex=re.compile(r"(?<![A-Za-z0-9])(?P<v>[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]){11,30})(?![a-z0-9])"),
+            patterns=(r"[A-Z]{2}[0-9]{2}[A-Z0-9]{4}", r"[A-Z]{2}[0-9]{2} [A-Z0-9]{4}"),
+            check=_iban,
+            cased=True,
+            label=LABEL_PII,
+            priority=PRIORITY_PII,
+            confidence=0.95,
+            before=2,
+            after=48,
+        ),
+        Rule(
+            id="us_ssn",
+            title="US Social Security number",
+            regex=re.compile(
+                r"(?<![0-9A-Za-z\-])(?P<v>[0-9]{3}-[0-9]{2}-[0-9]{4})(?![0-9A-Za-z\-])"
+                r"|(?i:ssn|social[ _\-.]?security(?:[ _\-.]?(?:number|num|no))?|社会安全号码?)"
+                r"[^0-9A-Za-z\n]{1,12}(?P<v2>[0-9]{3} ?[0-9]{2} ?[0-9]{4})(?![0-9A-Za-z])"
+            ),
+            patterns=(r"[0-9]{3}-[0-9]{2}-[0-9]{4}",),
+            keywords=("ssn", "social security", "social_security", "socialsecurity", "social-security",
+                      "社会安全"),
+            check=_ssn,
+            label=LABEL_PII,
+            priority=PRIORITY_PII,
+            confidence=0.8,
+            before=4,
+            after=64,
+        ),
+        Rule(
+            id="email",
+            title="Personal e-mail address",
+            regex=re.compile(
+                r"(?<![A-Za-z0-9._%+\-])(?P<v>[A-Za-z0-9][A-Za-z0-9._%+\-]{0,63}@"
+                r"(?:[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24})(?![A-Za-z0-9\-@])"
+            ),
+            keywords=("@",),
+            check=_email,
+            label=LABEL_PII,
+            priority=PRIORITY_PII - 5,
+            confidence=0.85,
+            before=66,
+            after=260,
+        ),
+        Rule(
+            id="passport_number",
+            title="Passport number (PRC E/G/D/S/P, US, UK, ...) next to a passport label",
+            regex=re.compile(
+                r"(?<![A-Za-z0-9])(?P<v>[A-Za-z]{1,2}[0-9]{7,8}|[0-9]{9})(?![A-Za-z0-9])"
+            ),
+            patterns=(r"[A-Z][0-9]{8}", r"[A-Z]{2}[0-9]{7}", r"[DSP][0-9]{7}"),
+            keywords=("passport", "护照", "passeport", "pasaporte", "reisepass", "passaporto", "旅行证件"),
+            check=_passport,
+            label=LABEL_PII,
+            priority=PRIORITY_PII - 2,
+            confidence=0.85,
+            before=4,
+            after=64,
+        ),
+    ]

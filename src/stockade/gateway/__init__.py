@@ -1,0 +1,2 @@
+"""The LLM gateway: agents' model traffic is inspected, then forwarded, redacted,
+routed or blocked.  See docs/gateway.md."""

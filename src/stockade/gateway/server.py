@@ -1,0 +1,669 @@
+"""The gateway's HTTP server: wire <-> pipeline <-> upstream.
+
+One request, in order: authenticate -> parse (wire) -> inspect (DLP, cached)
+-> decide (policy) -> route -> redact -> ledger ``llm.request`` -> forward ->
+relay (restoring placeholders, event by event) -> ledger ``llm.response``.
+Anything that raises before forwarding blocks the request with a 5xx in the
+client's API shape (fail closed); nothing is forwarded uninspected.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import os
+import secrets
+import time
+from collections import OrderedDict
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from stockade.dlp.redact import Vault, redact, restore
+from stockade.gateway import client as upstream_client
+from stockade.gateway.config import (
+    GatewayConfig,
+    RoutingError,
+    Upstream,
+    choose_upstream,
+)
+from stockade.gateway.decide import Verdict, block_message, decide
+from stockade.gateway.deps import LedgerSink, Scanner
+from stockade.gateway.http import (
+    HOP_BY_HOP,
+    LAST_CHUNK,
+    HTTPError,
+    Request,
+    chunk,
+    full_response,
+    parse_head,
+    read_body,
+    read_head,
+    response_head,
+)
+from stockade.gateway.inspect import ScanCache, SegmentFinding, active, inspect
+from stockade.gateway.keys import KeyStore
+from stockade.gateway.metrics import Metrics
+from stockade.gateway.translate import translator_for
+from stockade.model import Actor
+from stockade.state import keyed_hash
+from stockade.wire.exchange import (
+    Exchange,
+    Protocol,
+    WireError,
+    apply_replacements,
+    dump_body,
+    error_body,
+    parse_request,
+    protocol_for_path,
+)
+from stockade.wire.sse import SSEParser, serialise_event
+from stockade.wire.stream import StreamRewriter, observe_body, restore_tree
+
+log = logging.getLogger("stockade.gateway")
+
+_DROP_REQUEST_HEADERS = HOP_BY_HOP | {"host", "content-length", "accept-encoding", "expect"}
+_DROP_RESPONSE_HEADERS = HOP_BY_HOP | {"content-length", "content-encoding"}
+_AUTH_HEADERS = frozenset({"x-api-key", "authorization"})
+_SESSION_HEADERS = ("x-claude-code-session-id", "session-id", "x-stockade-session")
+MAX_VAULTS = 1024
+
+
+def guess_protocol(req: Request) -> Protocol:
+    by_path = protocol_for_path(req.path)
+    if by_path is not None:
+        return by_path
+    if req.header("anthropic-version") or req.header("x-api-key"):
+        return "anthropic"
+    return "chat"
+
+
+@dataclass
+class Ctx:
+    """Everything known about one model request, for the ledger."""
+
+    request_id: str
+    protocol: Protocol
+    path: str
+    t0: float
+    session: str | None = None
+    actor: Actor | None = None
+    model: str | None = None
+    upstream: str | None = None
+    route_reason: str | None = None
+    event_id: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+class AuthError(Exception):
+    pass
+
+
+class Gateway:
+    def __init__(
+        self,
+        cfg: GatewayConfig,
+        *,
+        scanner: Scanner,
+        ledger: LedgerSink,
+        hmac_key: bytes,
+        keystore: KeyStore | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        self.cfg = cfg
+        self.cache = ScanCache(scanner)
+        self.ledger = ledger
+        self.hmac_key = hmac_key
+        self.keystore = keystore
+        env = os.environ if env is None else env
+        # Team mode: a vendor key in the gateway's environment; callers then need stockade keys.
+        self.vendor_keys: dict[str, str] = {
+            up.name: env[up.key_env] for up in cfg.upstreams.values()
+            if up.key_env and env.get(up.key_env)
+        }
+        self.metrics = Metrics()
+        self.pool = upstream_client.Pool()
+        self._ledger_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledger")
+        self._vaults: OrderedDict[str, Vault] = OrderedDict()
+        self._server: asyncio.base_events.Server | None = None
+        self._writers: set[asyncio.StreamWriter] = set()
+
+    @property
+    def team_mode(self) -> bool:
+        return bool(self.vendor_keys)
+
+    # -- life cycle ---------------------------------------------------------------------
+
+    async def start(self, host: str, port: int) -> tuple[str, int]:
+        self._server = await asyncio.start_server(self._connection, host, port,
+                                                  limit=self.cfg.limits.max_header_bytes)
+        sock = self._server.sockets[0].getsockname()
+        return sock[0], sock[1]
+
+    async def serve_forever(self) -> None:
+        assert self._server is not None
+        async with self._server:
+            await self._server.serve_forever()
+
+    async def close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+        for w in list(self._writers):
+            w.close()
+        if self._server is not None:
+            await self._server.wait_closed()
+        self.pool.close()
+        self._ledger_pool.shutdown(wait=True)
+
+    # -- connections --------------------------------------------------------------------
+
+    async def _connection(self, reader: asyncio.StreamReader,
+                         writer: asyncio.StreamWriter) -> None:
+        limits = self.cfg.limits
+        self._writers.add(writer)
+        try:
+            while True:
+                try:
+                    head = await asyncio.wait_for(
+                        read_head(reader, max_bytes=limits.max_header_bytes),
+                        limits.client_idle_timeout_s)
+                except asyncio.TimeoutError:
+                    break
+                except HTTPError as exc:
+                    writer.write(full_response(exc.status, error_body(
+                        "chat", status=exc.status, message=f"stockade: {exc.message}"),
+                        keep_alive=False))
+                    break
+                if head is None:
+                    break
+                try:
+                    req = parse_head(head)
+                    req.body = await read_body(req, reader, writer,
+                                               max_bytes=limits.max_body_bytes)
+                except HTTPError as exc:
+                    await self._reject_http(exc, head, writer)
+                    break
+                keep = await self._dispatch(req, writer)
+                await writer.drain()
+                if not keep or not req.keep_alive:
+                    break
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        except Exception:  # noqa: BLE001 - one broken connection must not stop the server
+            log.exception("gateway connection handler failed")
+        finally:
+            self._writers.discard(writer)
+            writer.close()
+
+    async def _reject_http(self, exc: HTTPError, head: bytes, writer: asyncio.StreamWriter) -> None:
+        try:
+            req = parse_head(head)
+            protocol = guess_protocol(req)
+            path = req.path
+        except HTTPError:
+            protocol, path = "chat", "?"
+        message = f"stockade: {exc.message}"
+        ctx = Ctx(request_id=_new_id(), protocol=protocol, path=path, t0=time.perf_counter())
+        try:
+            await self._record(ctx, "llm.request", decision="reject",
+                               extra={"status": exc.status, "error": exc.message})
+        except Exception:  # noqa: BLE001 - the client still gets its error
+            pass
+        writer.write(full_response(exc.status, error_body(protocol, status=exc.status,
+                                                          message=message),
+                                   keep_alive=False, extra=_no_retry()))
+        await writer.drain()
+
+    async def _dispatch(self, req: Request, writer: asyncio.StreamWriter) -> bool:
+        path, method = req.path, req.method
+        if path == "/" and method in ("GET", "HEAD"):
+            writer.write(full_response(200, b"{}", head_only=method == "HEAD"))
+            return True
+        if path == "/healthz" and method in ("GET", "HEAD"):
+            body = json.dumps({"status": "ok", "mode": "team" if self.team_mode else "personal",
+                               "upstreams": sorted(self.cfg.upstreams)}).encode()
+            writer.write(full_response(200, body, head_only=method == "HEAD"))
+            return True
+        if path == "/metrics" and method == "GET":
+            self.metrics.cache_hits, self.metrics.cache_misses = self.cache.hits, self.cache.misses
+            writer.write(full_response(200, self.metrics.render().encode(),
+                                       content_type="text/plain; version=0.0.4"))
+            return True
+        if path == "/v1/models" and method == "GET":
+            return await self._models(req, writer)
+        protocol = protocol_for_path(path)
+        if protocol is not None and method == "POST":
+            return await self._model_request(req, protocol, writer)
+        status = 405 if protocol is not None else 404
+        message = (f"stockade: {method} {path} is not supported by the gateway"
+                   if status == 405 else f"stockade: no such endpoint: {method} {path}")
+        ctx = Ctx(request_id=_new_id(), protocol=guess_protocol(req), path=path,
+                  t0=time.perf_counter(), session=_session(req))
+        await self._error(ctx, writer, status=status, message=message, decision="reject")
+        return True
+
+    # -- the model request pipeline -------------------------------------------------------
+
+    async def _model_request(self, req: Request, protocol: Protocol,
+                             writer: asyncio.StreamWriter) -> bool:
+        ctx = Ctx(request_id=_new_id(), protocol=protocol, path=req.path,
+                  t0=time.perf_counter(), session=_session(req))
+        self.metrics.in_flight += 1
+        try:
+            return await self._pipeline(req, ctx, writer)
+        finally:
+            self.metrics.in_flight -= 1
+
+    async def _pipeline(self, req: Request, ctx: Ctx, writer: asyncio.StreamWriter) -> bool:
+        protocol = ctx.protocol
+        try:
+            ctx.actor = self._authenticate(req)
+        except AuthError as exc:
+            await self._error(ctx, writer, status=401, message=f"stockade: {exc}",
+                              decision="reject")
+            return True
+        try:
+            ex = parse_request(protocol, req.body)
+        except WireError as exc:
+            await self._error(ctx, writer, status=400, message=f"stockade: {exc}",
+                              decision="reject")
+            return True
+        ctx.model = ex.model
+        try:
+            verdict, findings = self._inspect(ex)
+            if verdict.action == "block":
+                ctx.details["findings"] = self._findings_for_ledger(ex, findings, verdict)
+                await self._record(ctx, "llm.request", decision="block",
+                                   extra=self._content(ex, findings, None))
+                assert ctx.event_id is not None
+                self.metrics.request(protocol, "block")
+                message = block_message(verdict, event_id=ctx.event_id)
+                writer.write(full_response(403, error_body(protocol, status=403,
+                                                           message=message),
+                                           extra=[("x-stockade-event", ctx.event_id),
+                                                  *_no_retry()]))
+                return True
+            choice = choose_upstream(
+                self.cfg, protocol=protocol, labels=_labels(findings),
+                dlp_route=verdict.route_to, team=ctx.actor.team if ctx.actor else None,
+                repository=req.header("x-stockade-workspace"), model=ex.model)
+            up = choice.upstream
+            ctx.upstream, ctx.route_reason = up.name, choice.reason
+            translator = translator_for(protocol, up)
+            if translator is None:
+                raise RoutingError(f"upstream {up.name!r} speaks {up.protocol}; translation "
+                                   f"from {protocol} is not available yet")
+            vault, body = self._redact(ex, verdict, ctx.session)
+            mapped = up.map_model(ex.model)
+            if mapped != ex.model:
+                ex.body["model"] = mapped
+                body = dump_body(ex.body)
+            ctx.details["findings"] = self._findings_for_ledger(ex, findings, verdict)
+            decision = verdict.action
+            await self._record(ctx, "llm.request", decision=decision,
+                               extra=self._content(ex, findings, body))
+        except RoutingError as exc:
+            await self._error(ctx, writer, status=400, message=f"stockade: {exc}",
+                              decision="block")
+            return True
+        except Exception as exc:  # noqa: BLE001 - fail closed: nothing goes upstream
+            log.error("inspection failed: %s", type(exc).__name__)
+            await self._error(ctx, writer, status=500,
+                              message=f"stockade: internal error while inspecting the request "
+                                      f"({type(exc).__name__}); nothing was sent upstream",
+                              decision="error")
+            return True
+        self.metrics.request(protocol, decision)
+        self.metrics.overhead(time.perf_counter() - ctx.t0)
+        return await self._forward(req, ctx, up, body, vault, writer)
+
+    def _authenticate(self, req: Request) -> Actor:
+        if not self.team_mode:
+            return Actor(user=self.cfg.user, team=self.cfg.team, agent=_agent(req))
+        presented = req.header("x-api-key")
+        if presented is None:
+            auth = req.header("authorization") or ""
+            if auth.lower().startswith("bearer "):
+                presented = auth[7:].strip()
+        rec = self.keystore.verify(presented) if self.keystore else None
+        if rec is None:
+            raise AuthError("this gateway needs a stockade key (x-api-key or Authorization: "
+                            "Bearer); ask your administrator for one (`stockade keys create`)")
+        return Actor(user=rec.user, team=rec.team, agent=_agent(req))
+
+    def _inspect(self, ex: Exchange) -> tuple[Verdict, list[SegmentFinding]]:
+        findings = active(inspect(ex, self.cache))
+        verdict = decide(self.cfg, findings)
+        for sf in findings:
+            self.metrics.finding(sf.finding.rule_id)
+        return verdict, findings
+
+    def _redact(self, ex: Exchange, verdict: Verdict,
+                session: str | None) -> tuple[Vault | None, bytes | None]:
+        """The body to forward (None: the client's bytes unchanged) and the vault."""
+        if not verdict.to_redact:
+            return None, None
+        vault = self._vault(session)
+        by_seg: dict[Any, list[SegmentFinding]] = {}
+        for sf in verdict.to_redact:
+            by_seg.setdefault(sf.segment.path, []).append(sf)
+        repl = {}
+        for path, sfs in by_seg.items():
+            text = sfs[0].segment.text
+            repl[path], _ = redact(text, [sf.finding for sf in sfs], vault=vault)
+        apply_replacements(ex.body, repl)
+        return vault, dump_body(ex.body)
+
+    def _vault(self, session: str | None) -> Vault:
+        """One vault per agent session keeps placeholders stable across turns."""
+        if session is None:
+            return Vault()
+        vault = self._vaults.get(session)
+        if vault is None:
+            vault = self._vaults[session] = Vault()
+            while len(self._vaults) > MAX_VAULTS:
+                self._vaults.popitem(last=False)
+        else:
+            self._vaults.move_to_end(session)
+        return vault
+
+    def _findings_for_ledger(self, ex: Exchange, findings: list[SegmentFinding],
+                             verdict: Verdict) -> list[dict[str, Any]]:
+        out = []
+        for sf in findings:
+            f = sf.finding
+            fp = f.fingerprint or keyed_hash(sf.segment.text[f.start:f.end], self.hmac_key)
+            out.append({"rule_id": f.rule_id, "label": f.label, "location": sf.location,
+                        "kind": sf.segment.kind, "line": f.line, "column": f.column,
+                        "preview": f.preview, "fingerprint": fp,
+                        "action": self.cfg.action_for(f.label)})
+        return out
+
+    def _content(self, ex: Exchange, findings: list[SegmentFinding],
+                 forwarded: bytes | None) -> dict[str, Any]:
+        """Prompt content for the ledger, per ``ledger.content``: never a protected value
+        unless the policy says ``full``."""
+        mode = self.cfg.ledger_content
+        out: dict[str, Any] = {"content_mode": mode}
+        if mode == "none":
+            return out
+        raw = forwarded if forwarded is not None else dump_body(ex.body)
+        out["body_sha256"] = hashlib.sha256(raw).hexdigest()
+        if mode == "hash":
+            return out
+        last = _last_message_texts(ex)
+        if mode == "redacted":
+            masked = Vault()
+            findings_by_path: dict[Any, list[Any]] = {}
+            for sf in findings:
+                findings_by_path.setdefault(sf.segment.path, []).append(sf.finding)
+            last = [(loc, redact(text, findings_by_path.get(path, []), vault=masked)[0])
+                    for loc, path, text in last]
+            out["last_message"] = [{"location": loc, "text": t} for loc, t in last]
+        else:
+            out["last_message"] = [{"location": loc, "text": t} for loc, _, t in last]
+        return out
+
+    # -- forwarding -------------------------------------------------------------------------
+
+    def _upstream_headers(self, req: Request, up: Upstream) -> list[tuple[str, str]]:
+        headers = [(k, v) for k, v in req.headers
+                   if k.lower() not in _DROP_REQUEST_HEADERS and not k.lower().startswith(
+                       "x-stockade-")]
+        headers.append(("Accept-Encoding", "identity"))
+        if self.team_mode:
+            headers = [(k, v) for k, v in headers if k.lower() not in _AUTH_HEADERS]
+            key = self.vendor_keys.get(up.name)
+            if key:
+                headers.append(("x-api-key", key) if up.protocol == "anthropic"
+                               else ("Authorization", f"Bearer {key}"))
+        return headers
+
+    async def _forward(self, req: Request, ctx: Ctx, up: Upstream, body: bytes | None,
+                       vault: Vault | None, writer: asyncio.StreamWriter) -> bool:
+        scheme, host, port, path = up.target(req.path)
+        if req.query:
+            path += "?" + req.query
+        t_send = time.perf_counter()
+        try:
+            resp = await upstream_client.request(
+                self.pool, scheme=scheme, host=host, port=port, method="POST", path=path,
+                headers=self._upstream_headers(req, up), body=req.body if body is None else body,
+                limits=self.cfg.limits)
+        except upstream_client.UpstreamError as exc:
+            self.metrics.upstream_error(up.name, exc.kind)
+            status = 504 if exc.kind == "timeout" else 502
+            await self._error(ctx, writer, status=status, kind="llm.response",
+                              message=f"stockade: upstream {up.name!r} failed: {exc.message}",
+                              decision="error", extra={"upstream_error": exc.kind})
+            return True
+        ctype = (resp.header("content-type") or "").lower()
+        headers = [(k, v) for k, v in resp.headers if k.lower() not in _DROP_RESPONSE_HEADERS]
+        headers.append(("x-stockade-event", ctx.event_id or ""))
+        if "text/event-stream" in ctype:
+            return await self._relay_stream(ctx, resp, headers, vault, writer, t_send)
+        return await self._relay_body(ctx, resp, headers, ctype, vault, writer, t_send)
+
+    async def _relay_body(self, ctx: Ctx, resp: upstream_client.UpstreamResponse,
+                          headers: list[tuple[str, str]], ctype: str, vault: Vault | None,
+                          writer: asyncio.StreamWriter, t_send: float) -> bool:
+        rw = StreamRewriter(ctx.protocol)
+        try:
+            data = await resp.read_all()
+        except upstream_client.UpstreamError as exc:
+            self.metrics.upstream_error(ctx.upstream or "?", exc.kind)
+            await self._error(ctx, writer, status=504 if exc.kind == "timeout" else 502,
+                              kind="llm.response", decision="error",
+                              message=f"stockade: upstream {ctx.upstream!r} failed: {exc.message}",
+                              extra={"upstream_error": exc.kind})
+            return True
+        ttfb = time.perf_counter() - t_send
+        if "json" in ctype:
+            try:
+                obj = json.loads(data)
+            except ValueError:
+                obj = None
+            if obj is not None:
+                observe_body(ctx.protocol, obj, rw.obs)
+                if vault is not None:
+                    new = restore_tree(obj, _restore_fn(vault))
+                    if new != obj:
+                        data = json.dumps(new, ensure_ascii=False).encode("utf-8")
+        headers = [("Content-Length", str(len(data))), *headers]
+        writer.write(response_head(resp.status, headers) + data)
+        outcome = "ok" if resp.status < 400 else "upstream_error"
+        await self._record_response(ctx, resp.status, rw, outcome, ttfb)
+        return True
+
+    async def _relay_stream(self, ctx: Ctx, resp: upstream_client.UpstreamResponse,
+                            headers: list[tuple[str, str]], vault: Vault | None,
+                            writer: asyncio.StreamWriter, t_send: float) -> bool:
+        if vault is not None:
+            rw = StreamRewriter(ctx.protocol, new_restorer=lambda js: vault.restorer(
+                json_string=js), restore=_restore_fn(vault))
+        else:
+            rw = StreamRewriter(ctx.protocol)
+        parser = SSEParser()
+        writer.write(response_head(resp.status, [*headers, ("Transfer-Encoding", "chunked")]))
+        ttfb: float | None = None
+        outcome = "ok"
+        try:
+            try:
+                async for data in resp.chunks():
+                    if ttfb is None:
+                        ttfb = time.perf_counter() - t_send
+                    if vault is None:
+                        writer.write(chunk(data))  # relay verbatim, observe on the side
+                        for ev in parser.feed(data):
+                            rw.feed(ev)
+                    else:
+                        out = b"".join(b for ev in parser.feed(data) for b in rw.feed(ev))
+                        if out:
+                            writer.write(chunk(out))
+                    await writer.drain()
+                tail = [b for ev in parser.flush() for b in rw.feed(ev)] + rw.finish()
+                if vault is not None and tail:
+                    writer.write(chunk(b"".join(tail)))
+            except upstream_client.UpstreamError as exc:
+                self.metrics.upstream_error(ctx.upstream or "?", exc.kind)
+                outcome = f"upstream_{exc.kind}"
+                writer.write(chunk(_stream_error(ctx.protocol,
+                                                 f"stockade: upstream {ctx.upstream!r} stream "
+                                                 f"broke off: {exc.message}")))
+            writer.write(LAST_CHUNK)
+            await writer.drain()
+        except (ConnectionError, asyncio.CancelledError) as exc:
+            outcome = "client_disconnected"
+            resp._reusable = False
+            resp.close()
+            await self._record_response(ctx, resp.status, rw, outcome, ttfb)
+            if isinstance(exc, asyncio.CancelledError):
+                raise
+            return False
+        await self._record_response(ctx, resp.status, rw, outcome, ttfb)
+        return True
+
+    # -- ledger and errors ----------------------------------------------------------------
+
+    async def _record(self, ctx: Ctx, kind: str, *, decision: str,
+                      extra: Mapping[str, Any] | None = None) -> str:
+        details: dict[str, Any] = {
+            "request_id": ctx.request_id, "protocol": ctx.protocol, "path": ctx.path,
+            "model": ctx.model, "upstream": ctx.upstream, "route": ctx.route_reason,
+            **ctx.details, **(extra or {}),
+        }
+        if kind == "llm.response" and ctx.event_id:
+            details["request_event"] = ctx.event_id
+        loop = asyncio.get_running_loop()
+        event_id = await loop.run_in_executor(
+            self._ledger_pool, lambda: self.ledger.record(
+                kind, details=details, session=ctx.session, decision=decision, actor=ctx.actor))
+        if kind == "llm.request":
+            ctx.event_id = event_id
+        return event_id
+
+    async def _record_response(self, ctx: Ctx, status: int, rw: StreamRewriter, outcome: str,
+                               ttfb: float | None) -> None:
+        extra: dict[str, Any] = {
+            "status": status, "outcome": outcome, "usage": rw.obs.usage,
+            "stop_reason": rw.obs.stop_reason,
+            "latency_ms": round((time.perf_counter() - ctx.t0) * 1000, 3),
+            "upstream_first_byte_ms": None if ttfb is None else round(ttfb * 1000, 3),
+        }
+        mode = self.cfg.ledger_content
+        if mode in ("full", "redacted"):
+            extra["output_text"] = rw.obs.output_text  # the vendor's text: placeholders only
+        elif mode == "hash":
+            extra["output_sha256"] = hashlib.sha256(rw.obs.output_text.encode()).hexdigest()
+        ctx.details.pop("findings", None)
+        try:
+            await self._record(ctx, "llm.response", decision=outcome, extra=extra)
+        except Exception as exc:  # noqa: BLE001 - the response was already delivered
+            log.error("ledger append for a response failed: %s", type(exc).__name__)
+
+    async def _error(self, ctx: Ctx, writer: asyncio.StreamWriter, *, status: int, message: str,
+                     decision: str, kind: str = "llm.request",
+                     extra: Mapping[str, Any] | None = None) -> None:
+        """Answer with an API-shaped error and record it.  If even the ledger fails the
+        client still gets the error (with no event id)."""
+        try:
+            event_id = await self._record(ctx, kind, decision=decision,
+                                          extra={"status": status, "error": message,
+                                                 **(extra or {})})
+            message = f"{message} (ledger event {event_id})"
+        except Exception as exc:  # noqa: BLE001
+            log.error("ledger append failed: %s", type(exc).__name__)
+            message = f"{message} (the ledger could not record this)"
+            if status < 500:
+                status = 500
+        self.metrics.request(ctx.protocol, decision)
+        writer.write(full_response(status, error_body(ctx.protocol, status=status,
+                                                      message=message),
+                                   extra=_no_retry()))
+
+    async def _models(self, req: Request, writer: asyncio.StreamWriter) -> bool:
+        protocol = guess_protocol(req)
+        up = self.cfg.default_upstream(protocol)
+        ctx = Ctx(request_id=_new_id(), protocol=protocol, path=req.path,
+                  t0=time.perf_counter())
+        try:
+            ctx.actor = self._authenticate(req)
+        except AuthError as exc:
+            await self._error(ctx, writer, status=401, message=f"stockade: {exc}",
+                              decision="reject")
+            return True
+        if up is None:
+            writer.write(full_response(200, b'{"object":"list","data":[]}'))
+            return True
+        scheme, host, port, path = up.target(req.path)
+        try:
+            resp = await upstream_client.request(
+                self.pool, scheme=scheme, host=host, port=port, method="GET",
+                path=path + (f"?{req.query}" if req.query else ""),
+                headers=self._upstream_headers(req, up), body=b"", limits=self.cfg.limits)
+            data = await resp.read_all()
+        except upstream_client.UpstreamError as exc:
+            writer.write(full_response(502, error_body(
+                protocol, status=502, message=f"stockade: upstream {up.name!r} failed: "
+                                              f"{exc.message}")))
+            return True
+        writer.write(full_response(resp.status, data,
+                                   content_type=resp.header("content-type") or "application/json"))
+        return True
+
+
+def _restore_fn(vault: Vault):  # type: ignore[no-untyped-def]
+    def fn(text: str, json_string: bool) -> str:
+        return restore(text, vault, json_string=json_string)
+    return fn
+
+
+def _stream_error(protocol: Protocol, message: str) -> bytes:
+    if protocol == "anthropic":
+        return serialise_event(event="error", data=json.dumps(
+            {"type": "error", "error": {"type": "api_error", "message": message}}))
+    if protocol == "responses":
+        return serialise_event(event="error", data=json.dumps(
+            {"type": "error", "code": "server_error", "message": message, "param": None}))
+    return serialise_event(data=json.dumps(
+        {"error": {"message": message, "type": "server_error", "code": "server_error"}}))
+
+
+def _no_retry() -> list[tuple[str, str]]:
+    # The Anthropic and OpenAI SDKs retry 5xx with backoff; a policy answer will not change.
+    return [("x-should-retry", "false")]
+
+
+def _new_id() -> str:
+    return "req_" + secrets.token_hex(8)
+
+
+def _session(req: Request) -> str | None:
+    for name in _SESSION_HEADERS:
+        v = req.header(name)
+        if v:
+            return v[:128]
+    return None
+
+
+def _agent(req: Request) -> str | None:
+    ua = req.header("user-agent")
+    return ua.split(" ", 1)[0][:64] if ua else None
+
+
+def _labels(findings: list[SegmentFinding]) -> frozenset[str]:
+    return frozenset(sf.finding.label for sf in findings)
+
+
+def _last_message_texts(ex: Exchange) -> list[tuple[str, Any, str]]:
+    """(location, path, text) of the newest message's segments."""
+    key = {"anthropic": "messages", "chat": "messages", "responses": "input"}[ex.protocol]
+    items = ex.body.get(key)
+    if not isinstance(items, list) or not items:
+        return []
+    last = len(items) - 1
+    return [(s.location, s.path, s.text) for s in ex.segments
+            if len(s.path) > 1 and s.path[0] == key and s.path[1] == last]

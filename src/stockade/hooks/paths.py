@@ -1,0 +1,128 @@
+"""Turning what an agent wrote into the paths the kernel would open.
+
+``~``, ``$HOME`` and ``$PWD`` are already expanded by the command analyser;
+here relative paths are joined to the working directory, ``..`` is resolved
+both lexically and through symlinks, and the ``/proc/<pid>/root`` and
+``/proc/self/cwd`` aliases are folded back to the real tree.  A rule checks
+every candidate: a path is denied if any way of reading it is denied.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import re
+from dataclasses import dataclass
+
+from stockade.hooks.commands import DYN
+
+_PROC_ROOT = re.compile(r"^/proc/(?:self|thread-self|\d+)(?:/task/\d+)?/root(?=/|$)")
+_PROC_CWD = re.compile(r"^/proc/(?:self|thread-self)(?:/task/\d+)?/cwd(?=/|$)")
+_GLOB_CHARS = "*?["
+
+
+@dataclass(frozen=True, slots=True)
+class PathRef:
+    """Where a path argument points.
+
+    ``candidates``: absolute paths (lexical and symlink-resolved) when the
+    whole path is known.  ``prefix``: for a partly dynamic or glob path, the
+    longest known leading directory; everything the path can name is under it.
+    ``pattern``: the absolute glob pattern, for matching against denied paths.
+    """
+
+    raw: str
+    candidates: tuple[str, ...]
+    prefix: str | None = None
+    pattern: str | None = None
+
+    @property
+    def exact(self) -> bool:
+        return bool(self.candidates)
+
+
+def _fold_proc(path: str, cwd: str | None) -> str:
+    path = _PROC_ROOT.sub("", path) or "/"
+    if not path.startswith("/"):
+        path = "/" + path
+    m = _PROC_CWD.match(path)
+    if m and cwd:
+        path = cwd + path[m.end():]
+    return path
+
+
+def _absolute(value: str, cwd: str | None) -> str | None:
+    if value.startswith("/"):
+        return value
+    if cwd is None:
+        return None
+    return posixpath.join(cwd, value)
+
+
+def resolve(value: str, *, cwd: str | None, glob: bool = False) -> PathRef:
+    """Resolve one path word (``DYN`` marks parts known only at run time)."""
+    cut = len(value)
+    if DYN in value:
+        cut = value.index(DYN)
+    if glob:
+        for ch in _GLOB_CHARS:
+            if ch in value[:cut]:
+                cut = value.index(ch)
+    if cut < len(value):
+        head = value[:cut]
+        if "/" not in head:
+            base = None if not head and not value.startswith(DYN) else cwd
+            if head.startswith("/") or (value and value[0] == "/"):
+                base = "/"
+            prefix = base
+        else:
+            known_dir = head[: head.rindex("/") + 1] or "/"
+            absdir = _absolute(known_dir, cwd)
+            prefix = posixpath.normpath(_fold_proc(absdir, cwd)) if absdir else None
+        if value.startswith(DYN):
+            prefix = None
+        pattern = None
+        if glob and DYN not in value:
+            absval = _absolute(value, cwd)
+            pattern = posixpath.normpath(_fold_proc(absval, cwd)) if absval else None
+        return PathRef(value, (), prefix, pattern)
+    absval = _absolute(value, cwd)
+    if absval is None:
+        return PathRef(value, ())
+    lexical = posixpath.normpath(_fold_proc(absval, cwd))
+    if lexical.startswith("//"):
+        lexical = "/" + lexical.lstrip("/")
+    cands = [lexical]
+    # Symlinks: resolve the raw join (so `link/..` follows the link, as the
+    # kernel does) and the lexical form.
+    for p in (absval, lexical):
+        try:
+            real = _fold_proc(os.path.realpath(p), cwd)
+        except (OSError, ValueError):
+            continue
+        real = posixpath.normpath(real)
+        if real not in cands:
+            cands.append(real)
+    return PathRef(value, tuple(cands))
+
+
+def is_under(path: str, root: str) -> bool:
+    """``path`` is ``root`` or inside it (both absolute and normalised)."""
+    if root == "/":
+        return True
+    return path == root or path.startswith(root.rstrip("/") + "/")
+
+
+def glob_may_reach(pattern: str, root: str) -> bool:
+    """Could the glob ``pattern`` name ``root`` or something inside it?"""
+    from fnmatch import fnmatchcase
+
+    pp = [c for c in pattern.split("/") if c]
+    rp = [c for c in root.split("/") if c]
+    n = min(len(pp), len(rp))
+    if len(pp) < len(rp):
+        return False
+    return all(fnmatchcase(rp[k], pp[k]) for k in range(n))
+
+
+__all__ = ["PathRef", "glob_may_reach", "is_under", "resolve"]

@@ -1,0 +1,224 @@
+"""PreToolUse: one decision per tool call, from the policy's view.
+
+Pure apart from resolving symlinks and reading ``.git`` metadata.  Deny wins
+over ask, ask over warn/allow; an empty rule set falls to ``tools.default``
+only for tools stockade does not know.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import shlex
+from typing import Any
+from urllib.parse import urlsplit
+
+from stockade.hooks import commands
+from stockade.hooks.depcheck import check_install
+from stockade.hooks.paths import glob_may_reach, is_under, resolve
+from stockade.hooks.protocol import HookInput, Verdict
+from stockade.hooks.shellrules import InstallChecker, Violation, _Check, check_command
+from stockade.hooks.view import HookPolicy
+
+_SHELL_TOOLS = {"Bash", "exec_command", "shell", "local_shell", "container.exec", "unified_exec"}
+_READ_TOOLS = {"Read": "file_path", "NotebookRead": "notebook_path", "view_image": "path",
+               "LS": "path"}
+_WRITE_TOOLS = {"Write": "file_path", "Edit": "file_path", "MultiEdit": "file_path",
+                "NotebookEdit": "notebook_path"}
+_INTERNAL = {"Task", "Agent", "TodoWrite", "TodoRead", "ExitPlanMode", "EnterPlanMode",
+             "BashOutput", "KillShell", "KillBash", "AskUserQuestion", "Skill", "SlashCommand",
+             "TaskOutput", "TaskStop", "update_plan", "write_stdin", "ListMcpResourcesTool"}
+_RANK = {"allow": 0, "warn": 1, "ask": 2, "deny": 3}
+
+
+def decide(violations: list[Violation]) -> Verdict:
+    if not violations:
+        return Verdict("allow")
+    worst = max(violations, key=lambda v: _RANK.get(v.action, 3))
+    top = [v for v in violations if v.action == worst.action]
+    reason = "; ".join(dict.fromkeys(v.reason for v in top))
+    if worst.action == "deny":
+        reason = "blocked: " + reason
+    elif worst.action == "ask":
+        reason = "needs approval: " + reason
+    return Verdict(worst.action if worst.action != "warn" else "allow",  # type: ignore[arg-type]
+                   reason, tuple(dict.fromkeys(v.rule_id for v in violations)),
+                   context=reason if worst.action == "warn" else None)
+
+
+def pre_tool_use(inp: HookInput, policy: HookPolicy, *,
+                 install_check: InstallChecker = check_install,
+                 env: dict[str, str] | None = None) -> Verdict:
+    tool = inp.tool_name or ""
+    ti = inp.tool_input
+    cwd = inp.cwd or policy.workspace
+    out: list[Violation] = []
+    if tool in _SHELL_TOOLS:
+        cmd = _command_text(ti)
+        if cmd is None:
+            return Verdict("deny", f"stockade: {tool} call without a command string",
+                           ("shell.unanalysable",))
+        analysis = commands.analyse(cmd, cwd=_workdir(ti, cwd), home=policy.home, env=env)
+        out = check_command(analysis, policy, install_check=install_check)
+    elif tool == "apply_patch":
+        out = _apply_patch(ti, cwd, policy)
+    elif tool in _READ_TOOLS:
+        out = _read_path(tool, ti.get(_READ_TOOLS[tool]), cwd, policy)
+    elif tool in _WRITE_TOOLS:
+        out = _write_path(tool, ti.get(_WRITE_TOOLS[tool]), cwd, policy)
+    elif tool in ("Glob", "Grep"):
+        out = _search(tool, ti, cwd, policy)
+    elif tool == "WebFetch":
+        out = _web_fetch(ti, policy)
+    elif tool == "WebSearch":
+        out = _web_search(ti, policy)
+    elif tool.startswith("mcp__"):
+        out = _mcp(tool, policy)
+    elif tool in _INTERNAL or tool == "ReadMcpResourceTool":
+        if tool == "ReadMcpResourceTool":
+            server = str(ti.get("server", ""))
+            out = _mcp(f"mcp__{server}__resource", policy, resource=True)
+    else:
+        action = policy.default_action
+        if action != "allow":
+            out = [Violation(action, "tools.default",
+                             f"`{tool}` is not a tool stockade knows; the policy's tools.default "
+                             f"is {action}")]
+    return decide(out)
+
+
+def _command_text(ti: dict[str, Any]) -> str | None:
+    cmd = ti.get("command", ti.get("cmd"))
+    if isinstance(cmd, list) and all(isinstance(c, str) for c in cmd):
+        # Codex `shell` tool: argv; ["bash", "-lc", "script"] is common
+        return " ".join(shlex.quote(c) for c in cmd)
+    return cmd if isinstance(cmd, str) else None
+
+
+def _workdir(ti: dict[str, Any], cwd: str) -> str:
+    wd = ti.get("workdir") or ti.get("cwd")
+    if isinstance(wd, str) and wd:
+        return posixpath.normpath(posixpath.join(cwd, wd))
+    return cwd
+
+
+def _check(policy: HookPolicy, out: list[Violation], cwd: str, name: str) -> _Check:
+    inv = commands.Invocation((commands.Arg(name, name),), cwd)
+    return _Check(inv, policy, out, check_install)
+
+
+def _read_path(tool: str, path: Any, cwd: str, policy: HookPolicy) -> list[Violation]:
+    out: list[Violation] = []
+    if not isinstance(path, str) or not path:
+        return out
+    _check(policy, out, cwd, tool).check_read(resolve(_expand(path, policy), cwd=cwd), path)
+    return out
+
+
+def _write_path(tool: str, path: Any, cwd: str, policy: HookPolicy) -> list[Violation]:
+    out: list[Violation] = []
+    if not isinstance(path, str) or not path:
+        return [Violation("deny", "fs.write_outside", f"`{tool}` without a file path")]
+    c = _check(policy, out, cwd, tool)
+    c.check_read(resolve(_expand(path, policy), cwd=cwd), path)
+    c.check_write(commands.Arg(_expand(path, policy), path), verb="writes to")
+    return out
+
+
+def _search(tool: str, ti: dict[str, Any], cwd: str, policy: HookPolicy) -> list[Violation]:
+    out: list[Violation] = []
+    base = ti.get("path")
+    base = _expand(base, policy) if isinstance(base, str) and base else cwd
+    c = _check(policy, out, cwd, tool)
+    ref = resolve(base, cwd=cwd)
+    c.check_read(ref, str(ti.get("path") or "."), recursive=True)
+    pattern = ti.get("pattern") if tool == "Glob" else ti.get("glob")
+    if isinstance(pattern, str) and pattern and not out:
+        full = pattern if pattern.startswith("/") else posixpath.join(
+            ref.candidates[0] if ref.candidates else cwd, pattern)
+        full = _expand(full, policy)
+        for root in policy.deny_read:
+            if glob_may_reach(full.replace("**", "*"), root) or (
+                    "**" in full and is_under(root, full.split("**")[0].rstrip("/") or "/")):
+                c.deny_read(pattern, root)
+                break
+    return out
+
+
+def _expand(path: str, policy: HookPolicy) -> str:
+    if path == "~" or path.startswith("~/"):
+        return policy.home + path[1:]
+    for var in ("$HOME", "${HOME}"):
+        if path.startswith(var):
+            return policy.home + path[len(var):]
+    return path
+
+
+def _web_fetch(ti: dict[str, Any], policy: HookPolicy) -> list[Violation]:
+    url = ti.get("url")
+    out: list[Violation] = []
+    if not isinstance(url, str) or not url:
+        return [Violation("deny", "net.unknown_host", "`WebFetch` without a URL")]
+    try:
+        parts = urlsplit(url if "://" in url else "https://" + url)
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        host, port = None, None
+    _check(policy, out, policy.workspace, "WebFetch").host(host, port, via="WebFetch")
+    return out
+
+
+def _web_search(ti: dict[str, Any], policy: HookPolicy) -> list[Violation]:
+    allowed = ti.get("allowed_domains")
+    if isinstance(allowed, list) and allowed:
+        bad = [d for d in allowed if not isinstance(d, str) or not policy.host_allowed(d)]
+        if bad:
+            return [Violation("deny", "net.host_not_allowed",
+                              f"`WebSearch` would read {', '.join(map(str, bad[:5]))}, not in "
+                              "network.allow")]
+        return []
+    return [Violation("ask", "net.unknown_host",
+                      "`WebSearch` without allowed_domains can read any site; pass "
+                      "allowed_domains from network.allow or get approval")]
+
+
+def _mcp(tool: str, policy: HookPolicy, *, resource: bool = False) -> list[Violation]:
+    rest = tool[len("mcp__"):]
+    server, _, name = rest.partition("__")
+    allowed = policy.mcp.get(server)
+    if allowed is None:
+        action = policy.default_action
+        if action == "allow":
+            return []
+        return [Violation(action, "tools.mcp",
+                          f"MCP server `{server}` is not listed in tools.mcp; tools.default is "
+                          f"{action}")]
+    if "*" in allowed or name in allowed or resource:
+        return []
+    return [Violation("deny", "tools.mcp",
+                      f"MCP tool `{name}` of server `{server}` is not in its allow-list "
+                      f"(tools.mcp.{server}: {', '.join(allowed) or 'none'})")]
+
+
+def _apply_patch(ti: dict[str, Any], cwd: str, policy: HookPolicy) -> list[Violation]:
+    text = ti.get("command", ti.get("input", ti.get("patch")))
+    if isinstance(text, list):
+        text = "\n".join(str(t) for t in text)
+    out: list[Violation] = []
+    if not isinstance(text, str):
+        return [Violation("ask", "shell.unanalysable", "`apply_patch` without patch text")]
+    c = _check(policy, out, cwd, "apply_patch")
+    for line in text.splitlines():
+        for marker in ("*** Add File: ", "*** Update File: ", "*** Delete File: ",
+                       "*** Move to: "):
+            if line.startswith(marker):
+                path = _expand(line[len(marker):].strip(), policy)
+                c.check_write(commands.Arg(path, path), verb="patches")
+    return out
+
+
+def cwd_of(inp: HookInput) -> str:
+    return inp.cwd or os.getcwd()
+
+
+__all__ = ["decide", "pre_tool_use"]

@@ -1,0 +1,847 @@
+"""Rules for shell commands (Claude Code's Bash tool, Codex's exec_command).
+
+Input: the :class:`~stockade.hooks.commands.Analysis` of a command line.
+Output: :class:`Violation` s, each with the rule that fired and a reason the
+model can act on.  Pure, apart from reading ``.git`` metadata and resolving
+symlinks.  A rule that cannot tell (a destination or path known only at run
+time) asks rather than allows.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+from urllib.parse import urlsplit
+
+from stockade.hooks import gitinfo
+from stockade.hooks.commands import DYN, IO, Analysis, Arg, Invocation
+from stockade.hooks.depcheck import InstallVerdict
+from stockade.hooks.paths import PathRef, glob_may_reach, is_under, resolve
+from stockade.hooks.view import HookPolicy
+
+InstallChecker = Callable[[str, tuple[str, ...]], InstallVerdict]
+
+
+@dataclass(frozen=True, slots=True)
+class Violation:
+    action: str  # deny | ask | warn
+    rule_id: str
+    reason: str
+
+
+_SAFE_WRITE = ("/dev/null", "/dev/stdout", "/dev/stderr", "/dev/tty", "/dev/zero")
+_SAFE_WRITE_PREFIX = ("/dev/fd/", "/proc/self/fd/")
+_INTERPRETERS = re.compile(r"^(python[0-9.]*|pypy[0-9.]*|node|nodejs|deno|bun|perl[0-9.]*|"
+                           r"ruby[0-9.]*|php[0-9.]*)$")
+_NET_CODE = re.compile(
+    r"\b(socket|urllib|urlopen|http\.client|httplib|requests|httpx|aiohttp|ftplib|smtplib|"
+    r"telnetlib|paramiko|websocket|pycurl|fetch\s*\(|XMLHttpRequest|WebSocket|axios|"
+    r"require\(\s*['\"](?:node:)?(?:https?|net|dgram|tls|http2)['\"]\s*\)|from\s+['\"](?:node:)?"
+    r"(?:https?|net|dgram|tls)['\"]|IO::Socket|LWP|HTTP::Tiny|Net::HTTP|Net::FTP|open-uri|"
+    r"TCPSocket|UDPSocket|URI\.open|fsockopen|curl_exec|file_get_contents\s*\(\s*['\"]https?)")
+_URL_IN_CODE = re.compile(r"\b(?:https?|ftp|wss?)://([^/\s'\"`)]+)")
+_STR_LIT = re.compile(r"'([^'\n]{1,400})'|\"([^\"\n]{1,400})\"")
+_HOSTLIKE = re.compile(r"^(?:[a-z0-9-]+\.)+[a-z]{2,}$|^\d{1,3}(?:\.\d{1,3}){3}$", re.I)
+_DEFAULT_PORTS = {"http": 80, "https": 443, "ftp": 21, "ssh": 22, "sftp": 22, "ws": 80,
+                  "wss": 443, "rsync": 873, "git": 9418}
+_DEV_NET = re.compile(r"^/dev/(tcp|udp)/([^/]+)/(\d+)$")
+
+# options that take a value, per network tool (so the value is not a URL)
+_CURL_VALUE_OPTS = set(
+    "-d -H -o -u -X -A -e -b -c -F -T -w -x -K -m -r -C -z -Y -y -E -U -Q -t -P --data "
+    "--data-ascii --data-binary --data-raw --data-urlencode --json --header --output --user "
+    "--request --user-agent --referer --cookie --cookie-jar --form --form-string --upload-file "
+    "--write-out --proxy --proxy-user --config --connect-timeout --max-time --retry "
+    "--retry-delay --retry-max-time --resolve --connect-to --cacert --capath --cert --key "
+    "--range --continue-at --limit-rate --time-cond --speed-limit --speed-time --interface "
+    "--dns-servers --unix-socket --abstract-unix-socket --local-port --url-query --variable "
+    "--output-dir --max-filesize --max-redirs --oauth2-bearer --aws-sigv4 --trace "
+    "--trace-ascii --stderr --dump-header -D --telnet-option --quote --mail-from --mail-rcpt "
+    "--preproxy --socks4 --socks4a --socks5 --socks5-hostname --noproxy --url --proto "
+    "--proto-redir --ciphers --hostpubmd5 --pinnedpubkey --etag-save --etag-compare".split())
+_WGET_VALUE_OPTS = set(
+    "-O -o -a -P -U -e -t -T -w -i -B -Q -l -A -R -D -I -X --output-document --output-file "
+    "--append-output --directory-prefix --user-agent --execute --tries --timeout --wait "
+    "--input-file --base --quota --level --accept --reject --domains --header --post-data "
+    "--post-file --body-data --body-file --method --user --password --http-user "
+    "--http-password --bind-address --limit-rate --load-cookies --save-cookies --referer "
+    "--ca-certificate --certificate --private-key".split())
+_SSH_VALUE_OPTS = set("-p -i -l -o -F -J -L -R -D -b -c -e -m -O -Q -S -W -w -E -B -P".split())
+_NET_SIMPLE = {"telnet", "ftp", "lftp", "tftp", "sftp", "ping", "ping6", "traceroute",
+               "tracepath", "mtr", "dig", "nslookup", "host", "whois", "nmap", "masscan"}
+_CLOUD = {"aws", "gsutil", "gcloud", "az", "rclone", "s3cmd", "azcopy", "b2", "doctl", "oci"}
+_URL_TOOLS = {"curl", "wget", "http", "https", "xh", "xhs", "aria2c", "lynx", "w3m", "links",
+              "elinks", "httpie", "curlie"}
+_RECURSIVE_READERS = {"grep": ("-r", "-R", "--recursive", "--dereference-recursive"),
+                      "egrep": ("-r", "-R"), "fgrep": ("-r", "-R"),
+                      "cp": ("-r", "-R", "-a", "--recursive", "--archive"),
+                      "scp": ("-r",), "zip": ("-r", "--recurse-paths"),
+                      "rg": ("",), "ag": ("",), "tar": ("",), "rsync": ("",), "find": ("",),
+                      "du": ("",), "ls": ("-R", "--recursive"), "tree": ("",),
+                      "7z": ("",), "base64": ()}
+_INSTALLERS: dict[str, str] = {"pip": "pypi", "pip3": "pypi", "uv": "pypi", "poetry": "pypi",
+                               "pdm": "pypi", "pipx": "pypi", "npm": "npm", "pnpm": "npm",
+                               "yarn": "npm", "bun": "npm", "npx": "npm", "bunx": "npm",
+                               "cargo": "crates", "go": "go", "gem": "rubygems"}
+_STOCKADE_FILES = ("stockade.yaml",)
+
+
+def check_command(analysis: Analysis, policy: HookPolicy, *,
+                  install_check: InstallChecker) -> list[Violation]:
+    out: list[Violation] = []
+    for problem in analysis.problems:
+        out.append(Violation("ask", "shell.unanalysable",
+                             f"{problem}; stockade cannot check it, so a person must approve it"))
+    for inv in analysis.invocations:
+        _Check(inv, policy, out, install_check).run()
+    return out
+
+
+class _Check:
+    def __init__(self, inv: Invocation, policy: HookPolicy, out: list[Violation],
+                 install_check: InstallChecker):
+        self.inv = inv
+        self.p = policy
+        self.out = out
+        self.install_check = install_check
+        self.cwd = inv.cwd
+
+    def add(self, action: str, rule: str, reason: str) -> None:
+        v = Violation(action, rule, reason)
+        if v not in self.out:
+            self.out.append(v)
+
+    # -- entry -------------------------------------------------------------
+    def run(self) -> None:
+        inv = self.inv
+        for io in inv.io:
+            self.check_io(io)
+        if not inv.argv:
+            return
+        name = inv.name
+        words = inv.words()
+        self.policy_lists(words)
+        self.read_args()
+        if name in ("stockade",) or (len(words) > 2 and words[-2:] == ["-m", "stockade"]):
+            pass
+        if "stockade" in words[:3] and any(w in ("uninstall",) for w in words[1:4]):
+            self.add("deny", "shell.tamper",
+                     "`stockade uninstall` would switch off the stockade hooks; only a person "
+                     "may do that, outside the agent")
+        if _is_python(name) and words[1:4] == ["-m", "stockade", "uninstall"]:
+            self.add("deny", "shell.tamper", "`stockade uninstall` would switch off the stockade "
+                     "hooks; only a person may do that, outside the agent")
+        handler = getattr(self, "cmd_" + name.replace("-", "_").replace(".", "_"), None)
+        if name in _URL_TOOLS:
+            self.url_tool()
+        elif name in ("nc", "ncat", "netcat", "socat"):
+            self.netcat()
+        elif name in ("ssh", "scp", "sftp", "rsync", "autossh", "mosh"):
+            self.ssh_like()
+        elif name in _NET_SIMPLE:
+            self.net_simple()
+        elif name in _CLOUD:
+            self.add("ask", "shell.network.cloud",
+                     f"`{name}` talks to a cloud API whose destination stockade cannot check "
+                     "against network.allow")
+        elif _INTERPRETERS.match(name):
+            self.interpreter()
+        elif handler is not None:
+            handler()
+        self.writes()
+        self.installs()
+
+    # -- policy lists ------------------------------------------------------
+    def policy_lists(self, words: list[str]) -> None:
+        name = self.inv.name
+        line = " ".join(w.replace(DYN, "*") for w in words)
+        for pat in self.p.deny_commands:
+            if fnmatchcase(name, pat) or fnmatchcase(line, pat) or fnmatchcase(line, pat + " *"):
+                self.add("deny", "tools.deny_commands",
+                         f"`{name}` is on the policy's deny list (tools.deny_commands: {pat!r})")
+        for pat in self.p.ask_commands:
+            if fnmatchcase(name, pat) or fnmatchcase(line, pat) or fnmatchcase(line, pat + " *"):
+                self.add("ask", "tools.ask_commands",
+                         f"`{name}` needs approval (tools.ask_commands: {pat!r})")
+
+    # -- reading -----------------------------------------------------------
+    def path_values(self, arg: Arg) -> Iterable[tuple[str, bool]]:
+        v = arg.value
+        yield v, arg.glob
+        if v.startswith("-") and "=" in v:
+            yield v.partition("=")[2], arg.glob
+        if v.startswith("@") and len(v) > 1:
+            yield v[1:], arg.glob
+        if v.startswith("-") and not v.startswith("--") and len(v) > 2 and v[2] in "/~.":
+            yield v[2:], arg.glob  # -I/path, -f~/x
+
+    def read_args(self) -> None:
+        inv = self.inv
+        recursive = _RECURSIVE_READERS.get(inv.name)
+        is_rec = recursive is not None and (
+            "" in recursive or any(_has_flag(inv, f) for f in recursive))
+        for arg in inv.argv[1:]:
+            for value, glob in self.path_values(arg):
+                if not value:
+                    continue
+                ref = resolve(value, cwd=self.cwd, glob=glob)
+                self.check_read(ref, arg.raw, recursive=is_rec)
+
+    def check_read(self, ref: PathRef, raw: str, *, recursive: bool = False) -> None:
+        for cand in ref.candidates:
+            hit = self.p.read_denied(cand)
+            if hit:
+                self.deny_read(raw, hit)
+                return
+            if recursive:
+                for root in self.p.deny_read:
+                    if is_under(root, cand) and cand != "/" and len(cand) > 1:
+                        self.deny_read(raw, root, recursive=True)
+                        return
+        if ref.prefix:
+            hit = self.p.read_denied(ref.prefix)
+            if hit:
+                self.deny_read(raw, hit)
+                return
+        if ref.pattern:
+            for root in self.p.deny_read:
+                if glob_may_reach(ref.pattern, root):
+                    self.deny_read(raw, root)
+                    return
+
+    def deny_read(self, raw: str, root: str, *, recursive: bool = False) -> None:
+        how = "reads everything under" if recursive else "reads"
+        self.add("deny", "fs.read_denied",
+                 f"`{self.inv.name}` {how} `{_short(raw)}`, which is inside {_tilde(root, self.p)}, "
+                 "a path the policy keeps from the agent (filesystem.deny_read)")
+
+    # -- writing -----------------------------------------------------------
+    def check_io(self, io: IO) -> None:
+        if io.path is None:
+            if io.kind == "text" and io.text is not None:
+                pass
+            return
+        m = _DEV_NET.match(io.path.value)
+        if m:
+            self.host(m.group(2), int(m.group(3)), via=f"/dev/{m.group(1)}")
+            return
+        if io.kind == "read":
+            self.check_read(resolve(io.path.value, cwd=self.cwd, glob=io.path.glob), io.path.raw)
+        elif io.kind in ("write", "append"):
+            self.check_write(io.path, verb="writes to")
+
+    def check_write(self, arg: Arg, *, verb: str) -> None:
+        value = arg.value
+        if value in _SAFE_WRITE or value.startswith(_SAFE_WRITE_PREFIX):
+            return
+        ref = resolve(value, cwd=self.cwd, glob=arg.glob)
+        name = self.inv.name or "the shell"
+        for cand in ref.candidates:
+            prot = self.p.protected_hit(cand)
+            if prot:
+                self.add("deny", "shell.tamper",
+                         f"`{name}` {verb} `{_short(arg.raw)}`, one of stockade's own files "
+                         "(hook settings, policy or ledger); the agent may not change them")
+                return
+        if ref.candidates:
+            for cand in ref.candidates:
+                if cand in _SAFE_WRITE:
+                    return
+            if all(self.p.write_allowed(c) for c in ref.candidates):
+                return
+            self.add("deny", "fs.write_outside",
+                     f"`{name}` {verb} `{_short(arg.raw)}` ({ref.candidates[-1]}), outside the "
+                     "paths the agent may write (filesystem.write: "
+                     f"{', '.join(_tilde(w, self.p) for w in self.p.write) or 'nothing'})")
+            return
+        if ref.prefix and self.p.write_allowed(ref.prefix):
+            return
+        self.add("ask", "fs.write_unknown",
+                 f"`{name}` {verb} `{_short(arg.raw)}`, a location only known at run time")
+
+    def writes(self) -> None:
+        inv = self.inv
+        name = inv.name
+        args = inv.args
+        pos = _positional(args)
+        targets: list[Arg] = []
+        verb = "writes to"
+        if name == "tee":
+            targets = pos
+        elif name in ("cp", "mv", "install", "ln", "rsync") and name != "rsync" or (
+                name == "rsync" and not any(_remote_spec(a.value) for a in pos)):
+            t = _opt_value(args, ("-t", "--target-directory"))
+            if t is not None:
+                targets = [t]
+            elif len(pos) >= 2 or (name == "install" and _has_flag(inv, "-d")):
+                targets = [pos[-1]] if not (name == "install" and _has_flag(inv, "-d")) else pos
+            elif name == "ln" and len(pos) == 1:
+                targets = [Arg(posixpath.basename(pos[0].value), pos[0].raw, pos[0].dynamic)]
+            if name == "mv":
+                targets = targets + pos[:-1]
+                verb = "moves"
+        elif name == "dd":
+            targets = [Arg(a.value[3:], a.raw, a.dynamic, a.glob) for a in args
+                       if a.value.startswith("of=")]
+        elif name in ("sed", "gsed") and any(a.value.startswith(("-i", "--in-place"))
+                                             or (a.value.startswith("-") and not a.value.startswith("--")
+                                                 and "i" in a.value[1:]) for a in args):
+            has_script = any(a.value in ("-e", "-f", "--expression", "--file") for a in args)
+            targets = pos if has_script else pos[1:]
+            verb = "edits"
+        elif name in ("perl",) and any(a.value.startswith("-") and "i" in a.value[1:3]
+                                       for a in args):
+            targets = [a for a in pos]
+            verb = "edits"
+        elif name in ("truncate", "touch", "mkdir", "rmdir", "shred", "unlink", "mkfifo",
+                      "gzip", "gunzip", "bzip2", "xz", "unxz", "zstd"):
+            targets = pos
+        elif name == "rm":
+            targets = pos
+            verb = "deletes"
+            self.rm(pos)
+        elif name in ("chmod", "chown", "chgrp", "setfacl", "chattr"):
+            targets = pos[1:]
+            verb = "changes permissions of"
+            self.chmod(pos)
+        elif name == "sort":
+            t = _opt_value(args, ("-o", "--output"))
+            targets = [t] if t else []
+        elif name == "tar" and any(("x" in a.value and not a.value.startswith("--"))
+                                   or a.value in ("--extract", "--get") for a in args[:2]):
+            t = _opt_value(args, ("-C", "--directory"))
+            targets = [t] if t else []
+        elif name == "unzip":
+            t = _opt_value(args, ("-d",))
+            targets = [t] if t else []
+        elif name == "find":
+            if any(a.value in ("-delete",) for a in args):
+                targets = [a for a in args if not a.value.startswith(("-", "(", ")", "!"))][:1] \
+                    or [Arg(".", ".")]
+                verb = "deletes under"
+            fp = _opt_value(args, ("-fprint", "-fprint0", "-fprintf", "-fls"))
+            if fp:
+                targets.append(fp)
+        elif name in ("curl",):
+            t = _opt_value(args, ("-o", "--output"))
+            targets = [t] if t else []
+            d = _opt_value(args, ("--output-dir",))
+            if d:
+                targets.append(d)
+        elif name == "wget":
+            t = _opt_value(args, ("-O", "--output-document"))
+            d = _opt_value(args, ("-P", "--directory-prefix"))
+            targets = [x for x in (t, d) if x is not None]
+        elif name == "git" and _git_sub(args)[0] == "clone":
+            sub_pos = _positional(_git_sub(args)[1])
+            if len(sub_pos) >= 2:
+                targets = [sub_pos[1]]
+        for t in targets:
+            if t.value == "-":
+                continue
+            self.check_write(t, verb=verb)
+
+    # -- destructive -------------------------------------------------------
+    def rm(self, pos: list[Arg]) -> None:
+        ws = self.p.workspace
+        for a in pos:
+            if a.dynamic and a.value.strip(DYN + "/") == "":
+                self.add("ask", "shell.destructive.rm",
+                         f"`rm {_short(a.raw)}` deletes a path only known at run time")
+                continue
+            ref = resolve(a.value, cwd=self.cwd, glob=a.glob)
+            for cand in ref.candidates:
+                if is_under(ws, cand):
+                    self.add("deny", "shell.destructive.rm",
+                             f"`rm {_short(a.raw)}` would delete the whole workspace ({cand})")
+                    break
+
+    def chmod(self, pos: list[Arg]) -> None:
+        inv = self.inv
+        if inv.name != "chmod" or not pos:
+            return
+        mode = pos[0].value
+        recursive = _has_flag(inv, "-R") or _has_flag(inv, "--recursive")
+        world = mode in ("777", "0777", "666", "0666") or bool(
+            re.fullmatch(r"(a|o|ugo|)[+=][rwxXst]*w[rwxXst]*", mode))
+        if recursive and world:
+            self.add("deny", "shell.destructive.chmod",
+                     f"`chmod -R {mode}` makes a whole tree writable by everyone")
+
+    # -- network -----------------------------------------------------------
+    def host(self, host: str | None, port: int | None, *, via: str) -> None:
+        if host is None or DYN in host or not host:
+            self.add("ask", "net.unknown_host",
+                     f"`{via}` connects to a destination only known at run time")
+            return
+        h = host.strip("[]")
+        if self.p.host_allowed(h, port):
+            return
+        allow = ", ".join(self.p.network_allow[:6]) + (" ..." if len(self.p.network_allow) > 6
+                                                       else "")
+        self.add("deny", "net.host_not_allowed",
+                 f"`{via}` connects to {h}{':' + str(port) if port else ''}, which is not in "
+                 f"network.allow ({allow or 'empty'})")
+
+    def url(self, value: str, *, via: str) -> None:
+        v = value
+        if "://" not in v:
+            v = "http://" + v
+        try:
+            parts = urlsplit(v)
+            host, port = parts.hostname, parts.port
+            if port is None:
+                port = _DEFAULT_PORTS.get(parts.scheme.lower())
+        except ValueError:
+            host, port = None, None
+        if DYN in value.split("://", 1)[-1].split("/", 1)[0]:
+            host = None
+        self.host(host, port, via=via)
+
+    def url_tool(self) -> None:
+        inv = self.inv
+        name = inv.name
+        opts = _CURL_VALUE_OPTS if name in ("curl", "curlie") else _WGET_VALUE_OPTS
+        args = inv.args
+        i = 0
+        urls: list[Arg] = []
+        while i < len(args):
+            a = args[i]
+            v = a.value
+            if v in ("--url",) and i + 1 < len(args):
+                urls.append(args[i + 1])
+                i += 2
+                continue
+            if v.startswith("--url="):
+                urls.append(Arg(v[6:], a.raw, a.dynamic))
+            elif v in ("-x", "--proxy", "--preproxy") and i + 1 < len(args):
+                urls.append(args[i + 1])
+            elif v in ("--resolve", "--connect-to") and i + 1 < len(args):
+                # host:port:address -- the connection really goes to `address`
+                target = args[i + 1].value.rsplit(":", 1)[-1] if v == "--resolve" else \
+                    args[i + 1].value.split(":")[2] if args[i + 1].value.count(":") >= 3 else ""
+                if target:
+                    self.host(target, None, via=f"{name} {v}")
+            elif v in ("-K", "--config", "-i", "--input-file") and name != "http":
+                self.add("ask", "net.unknown_host",
+                         f"`{name} {v}` reads its destinations from a file stockade does not check")
+            if v.startswith("-") and v in opts:
+                i += 2
+                continue
+            if v.startswith("-") and v != "-":
+                i += 1
+                continue
+            if name in ("http", "https", "xh", "xhs", "httpie") and (
+                    v.isupper() or "=" in v or ":" in v and "//" not in v and not urls):
+                if v.isupper():
+                    i += 1
+                    continue
+            urls.append(a)
+            i += 1
+        if name in ("http", "https", "xh", "xhs", "httpie"):
+            urls = urls[:1]
+        if not urls and inv.stdin_args:
+            urls = [Arg(DYN, "(from stdin)", True)]
+        for u in urls:
+            self.url(u.value, via=name)
+
+    def netcat(self) -> None:
+        inv = self.inv
+        if inv.name == "socat":
+            for a in inv.args:
+                m = re.match(r"(?i)^(?:tcp[46]?|udp[46]?|openssl|ssl|tcp-connect|udp-connect|"
+                             r"proxy|socks4a?|socks5)[:-]([^:,]+):(\d+)", a.value)
+                if m:
+                    self.host(m.group(1), int(m.group(2)), via="socat")
+                elif a.dynamic and not a.value.startswith("-"):
+                    self.host(None, None, via="socat")
+            return
+        if _has_flag(inv, "-l") or _has_flag(inv, "--listen"):
+            return
+        pos = _positional(inv.args, value_opts={"-p", "-s", "-w", "-i", "-q", "-x", "-X", "-e",
+                                                "-c", "-o", "-O", "-P", "-g", "-G", "-T", "-I"})
+        if pos:
+            port = pos[1].value if len(pos) > 1 and pos[1].value.isdigit() else None
+            self.host(pos[0].value, int(port) if port else None, via=inv.name)
+
+    def ssh_like(self) -> None:
+        inv = self.inv
+        name = inv.name
+        for k, a in enumerate(inv.args):
+            if a.value in ("-J",) and k + 1 < len(inv.args):
+                self.host(_user_host(inv.args[k + 1].value.split(",")[0]), None, via=f"{name} -J")
+            if a.value == "-o" and k + 1 < len(inv.args):
+                opt = inv.args[k + 1].value.lower()
+                if opt.startswith(("proxycommand", "localcommand", "permitlocalcommand")):
+                    self.add("ask", "net.unknown_host",
+                             f"`{name} -o {opt.split('=')[0]}` runs a command stockade cannot check")
+        pos = _positional(inv.args, value_opts=_SSH_VALUE_OPTS | {"-e", "--rsh", "--rsync-path"})
+        if name in ("ssh", "sftp", "autossh", "mosh"):
+            if pos:
+                v = pos[0].value
+                if v.startswith(("ssh://", "sftp://")):
+                    self.url(v, via=name)
+                else:
+                    self.host(_user_host(v), None, via=name)
+            return
+        remote = False
+        for a in pos:
+            spec = _remote_spec(a.value)
+            if spec is not None:
+                remote = True
+                if "://" in a.value:
+                    self.url(a.value, via=name)
+                else:
+                    self.host(_user_host(spec), None, via=name)
+            elif a.dynamic and a.value.startswith(DYN):
+                self.host(None, None, via=name)
+        if not remote and name == "scp":
+            pass
+
+    def net_simple(self) -> None:
+        inv = self.inv
+        pos = _positional(inv.args, value_opts={"-p", "-P", "-c", "-i", "-W", "-t", "-q", "-u",
+                                                "-o", "-e", "-type", "-port", "-s", "-I", "-b",
+                                                "-l", "-w", "-f", "-4", "-6"})
+        hosts = [a for a in pos if not a.value.startswith(("+", "@"))]
+        if inv.name in ("dig",):
+            hosts = [a for a in pos if not a.value.startswith("+") and "." in a.value or a.dynamic]
+        if not hosts:
+            return
+        if inv.name in ("nslookup", "dig", "host"):
+            for h in hosts[:1]:
+                self.host(_user_host(h.value), None, via=inv.name)
+            return
+        first = hosts[0].value
+        if "://" in first:
+            self.url(first, via=inv.name)
+        else:
+            self.host(_user_host(first), None, via=inv.name)
+
+    def interpreter(self) -> None:
+        inv = self.inv
+        name = inv.name
+        code: Arg | None = None
+        module: str | None = None
+        args = inv.args
+        for k, a in enumerate(args):
+            v = a.value
+            if v in ("-c", "-e", "-E", "--eval", "-p", "--print", "-r") and k + 1 < len(args):
+                if v == "-p" and not name.startswith(("node", "deno", "bun")):
+                    continue
+                code = args[k + 1]
+                break
+            if v.startswith("-") and len(v) > 2 and v[1] in "ce" and not v.startswith("--") \
+                    and name.startswith(("perl", "ruby")):
+                code = Arg(v[2:], a.raw, a.dynamic) if v[2:] else (
+                    args[k + 1] if k + 1 < len(args) else None)
+                break
+            if v == "-m" and k + 1 < len(args):
+                module = args[k + 1].value
+                break
+            if not v.startswith("-"):
+                break  # a script file: its code is not inspected here
+            if v == "-":
+                break
+        if module is not None:
+            if module in ("pip", "pip3") and _is_python(name):
+                rest = [a for a in args[args.index(next(a for a in args if a.value == "-m")) + 2:]]
+                self.pip(rest)
+            return
+        if code is None:
+            texts = [io.text for io in inv.io if io.kind == "text" and io.text is not None]
+            script_arg = next((a for a in args if not a.value.startswith("-")), None)
+            if texts and script_arg is None or (script_arg is not None and script_arg.value == "-"
+                                                and texts):
+                code = texts[-1]
+            elif script_arg is None and inv.stdin_pipe and not any(
+                    a.value in ("-V", "--version", "-h", "--help") for a in args):
+                self.add("ask", "shell.unanalysable",
+                         f"`{name}` runs code read from a pipe, which stockade cannot inspect")
+                return
+        if code is None:
+            return
+        self.check_code(code, via=name)
+
+    def check_code(self, code: Arg, *, via: str) -> None:
+        text = code.value
+        if code.dynamic and DYN in text and text.strip(DYN) == "":
+            self.add("ask", "shell.unanalysable", f"`{via}` runs code only known at run time")
+            return
+        for m in _STR_LIT.finditer(text):
+            lit = m.group(1) or m.group(2) or ""
+            if lit.startswith(("~", "/", "./", "../")) or "/." in lit:
+                path = self.p.home + lit[1:] if lit.startswith("~") else lit
+                self.check_read(resolve(path, cwd=self.cwd), lit)
+        if not _NET_CODE.search(text):
+            return
+        hosts = [m.group(1) for m in _URL_IN_CODE.finditer(text)]
+        hosts += [m.group(1) or m.group(2) for m in _STR_LIT.finditer(text)
+                  if _HOSTLIKE.match(m.group(1) or m.group(2) or "")]
+        if not hosts:
+            self.add("ask", "net.unknown_host",
+                     f"`{via}` code uses the network toward a destination stockade cannot "
+                     "read from the code")
+            return
+        for h in dict.fromkeys(hosts):
+            hostpart = h.rpartition("@")[2]
+            port = None
+            if hostpart.count(":") == 1:
+                hostpart, _, ps = hostpart.partition(":")
+                port = int(ps) if ps.isdigit() else None
+            self.host(hostpart, port, via=f"{via} code")
+
+    # -- git -----------------------------------------------------------------
+    def cmd_git(self) -> None:
+        inv = self.inv
+        sub, rest = _git_sub(inv.args)
+        cwd = self.cwd
+        gc = _opt_value(list(inv.args), ("-C",))
+        if gc is not None and cwd is not None and not gc.dynamic:
+            cwd = posixpath.normpath(posixpath.join(cwd, gc.value))
+        if sub in ("push", "fetch", "pull", "clone", "ls-remote", "archive") or (
+                sub == "remote" and rest[:1] and rest[0].value == "update"):
+            self.git_remote(sub, rest, cwd)
+
+    def git_remote(self, sub: str, rest: tuple[Arg, ...], cwd: str | None) -> None:
+        value_opts = {"-o", "--push-option", "--repo", "--receive-pack", "--exec", "-b",
+                      "--branch", "--depth", "--reference", "--origin", "-u", "--upload-pack",
+                      "--filter", "--config", "-c", "-j", "--jobs", "--shallow-since",
+                      "--separate-git-dir", "--template", "--remote"}
+        pos = _positional(list(rest), value_opts=value_opts)
+        if sub == "archive":
+            r = _opt_value(list(rest), ("--remote",))
+            if r is not None:
+                self.git_target(r.value, cwd, via="git archive")
+            return
+        if sub == "clone":
+            if pos:
+                self.git_target(pos[0].value, cwd, via="git clone", dynamic=pos[0].dynamic)
+            return
+        branch = gitinfo.current_branch(cwd) if cwd else None
+        remote = pos[0].value if pos else (
+            gitinfo.branch_remote(cwd, branch) if cwd else "origin")
+        if pos and pos[0].dynamic:
+            self.host(None, None, via=f"git {sub}")
+            return
+        self.git_target(remote, cwd, via=f"git {sub}")
+        if sub == "push":
+            self.force_push(rest, pos[1:], branch)
+
+    def git_target(self, remote: str, cwd: str | None, *, via: str, dynamic: bool = False) -> None:
+        if dynamic:
+            self.host(None, None, via=via)
+            return
+        looks_url = "://" in remote or (":" in remote and not remote.startswith(("/", ".")))
+        url = remote if looks_url else (gitinfo.remote_url(cwd, remote) if cwd else None)
+        if url is None:
+            if remote.startswith(("/", ".", "~")):
+                return  # a local repository path
+            self.add("ask", "net.unknown_host",
+                     f"`{via}` uses remote `{remote}`, whose URL stockade cannot find")
+            return
+        hp = gitinfo.url_host(url)
+        if hp is None:
+            return  # local
+        self.host(hp[0], hp[1], via=via)
+
+    def force_push(self, rest: tuple[Arg, ...], refspecs: list[Arg], branch: str | None) -> None:
+        flags = [a.value for a in rest]
+        force = any(f in ("-f", "--force", "--mirror", "--delete", "-d") or
+                    f.startswith(("--force-with-lease", "--force-if-includes")) or
+                    (f.startswith("-") and not f.startswith("--") and "f" in f[1:])
+                    for f in flags)
+        dests: list[str] = []
+        for r in refspecs:
+            v = r.value
+            if v.startswith("+"):
+                force = True
+                v = v[1:]
+            if v.startswith(":"):
+                force = True
+            dst = v.rpartition(":")[2] if ":" in v else v
+            if dst == "HEAD" and branch:
+                dst = branch
+            dests.append(dst.removeprefix("refs/heads/"))
+        if not force:
+            return
+        if not dests:
+            dests = [branch] if branch else ["(current branch)"]
+        for d in dests:
+            if any(fnmatchcase(d, pat) for pat in self.p.protected_branches) or \
+                    d == "(current branch)" or "--mirror" in flags or DYN in d:
+                self.add("deny", "shell.destructive.force_push",
+                         f"a forced push to `{d}` would rewrite a protected branch "
+                         f"(tools.protected_branches: {', '.join(self.p.protected_branches)})")
+
+    # -- installs ------------------------------------------------------------
+    def installs(self) -> None:
+        inv = self.inv
+        name = inv.name
+        eco = _INSTALLERS.get(name)
+        if eco is None:
+            return
+        args = list(inv.args)
+        pos = [a.value for a in _positional(args)]
+        packages: tuple[str, ...] | None = None
+        if name in ("pip", "pip3"):
+            self.pip(args)
+            return
+        if name == "uv":
+            if pos[:2] == ["pip", "install"]:
+                self.pip(args[args.index(next(a for a in args if a.value == "pip")) + 1:])
+                return
+            if pos[:1] == ["add"] or pos[:2] == ["tool", "install"]:
+                packages = tuple(pos[1:] if pos[0] == "add" else pos[2:])
+        elif name in ("poetry", "pdm") and pos[:1] == ["add"]:
+            packages = tuple(pos[1:])
+        elif name == "pipx" and pos[:1] in (["install"], ["run"]):
+            packages = tuple(pos[1:2])
+        elif name in ("npm", "pnpm", "yarn", "bun") and pos[:1] and pos[0] in (
+                "install", "i", "add", "ci", "dlx", "x", "exec"):
+            packages = tuple(p for p in pos[1:]) if pos[0] not in ("dlx", "x", "exec") \
+                else tuple(pos[1:2])
+        elif name == "yarn" and not pos:
+            packages = ()
+        elif name in ("npx", "bunx"):
+            p = _opt_value(args, ("-p", "--package"))
+            packages = (p.value,) if p is not None else tuple(pos[:1])
+        elif name == "cargo" and pos[:1] in (["add"], ["install"]):
+            packages = tuple(pos[1:])
+        elif name == "go" and pos[:1] in (["get"], ["install"]):
+            packages = tuple(p for p in pos[1:] if not p.startswith("."))
+        elif name == "gem" and pos[:1] == ["install"]:
+            packages = tuple(pos[1:])
+        if packages is None:
+            return
+        self.install(eco, packages, via=f"{name} {pos[0] if pos else ''}".strip())
+
+    def pip(self, args: list[Arg]) -> None:
+        vals = [a.value for a in args]
+        if "install" not in vals:
+            return
+        rest = args[vals.index("install") + 1:]
+        for k, a in enumerate(rest):
+            if a.value in ("-i", "--index-url", "--extra-index-url", "-f", "--find-links") \
+                    and k + 1 < len(rest) and "://" in rest[k + 1].value:
+                self.url(rest[k + 1].value, via=f"pip {a.value}")
+        pos = _positional(rest, value_opts={"-r", "--requirement", "-c", "--constraint", "-i",
+                                            "--index-url", "--extra-index-url", "-f",
+                                            "--find-links", "-t", "--target", "--prefix",
+                                            "--root", "-e", "--editable", "--python-version",
+                                            "--platform"})
+        pkgs = tuple(a.value for a in pos if not a.value.startswith((".", "/")))
+        self.install("pypi", pkgs, via="pip install")
+
+    def install(self, eco: str, packages: tuple[str, ...], *, via: str) -> None:
+        verdict = self.install_check(eco, packages)
+        if verdict.action in ("deny", "block", "ask", "warn"):
+            action = "deny" if verdict.action == "block" else verdict.action
+            self.add(action, verdict.rule_id, f"`{via}`: {verdict.reason}")
+
+
+# -- helpers ------------------------------------------------------------------
+
+def _is_python(name: str) -> bool:
+    return name.startswith(("python", "pypy"))
+
+
+def _has_flag(inv: Invocation, flag: str) -> bool:
+    for a in inv.args:
+        v = a.value
+        if v == "--":
+            return False
+        if v == flag:
+            return True
+        if flag.startswith("-") and not flag.startswith("--") and len(flag) == 2 and \
+                v.startswith("-") and not v.startswith("--") and flag[1] in v[1:]:
+            return True
+    return False
+
+
+def _opt_value(args: Iterable[Arg], names: tuple[str, ...]) -> Arg | None:
+    seq = list(args)
+    for k, a in enumerate(seq):
+        v = a.value
+        if v in names and k + 1 < len(seq):
+            return seq[k + 1]
+        for n in names:
+            if n.startswith("--") and v.startswith(n + "="):
+                return Arg(v[len(n) + 1:], a.raw, a.dynamic, a.glob)
+            if not n.startswith("--") and v.startswith(n) and len(v) > len(n) and len(n) == 2:
+                return Arg(v[2:], a.raw, a.dynamic, a.glob)
+    return None
+
+
+def _positional(args: Iterable[Arg], *, value_opts: set[str] | frozenset[str] = frozenset()
+                ) -> list[Arg]:
+    out: list[Arg] = []
+    seq = list(args)
+    i = 0
+    only_pos = False
+    while i < len(seq):
+        a = seq[i]
+        v = a.value
+        if only_pos:
+            out.append(a)
+        elif v == "--":
+            only_pos = True
+        elif v.startswith("-") and v != "-" and not a.value.startswith(DYN):
+            if v in value_opts:
+                i += 1
+        else:
+            out.append(a)
+        i += 1
+    return out
+
+
+def _git_sub(args: tuple[Arg, ...]) -> tuple[str, tuple[Arg, ...]]:
+    i = 0
+    while i < len(args):
+        v = args[i].value
+        if v in ("-C", "-c", "--git-dir", "--work-tree", "--namespace", "--exec-path"):
+            i += 2
+            continue
+        if v.startswith("-"):
+            i += 1
+            continue
+        return v, args[i + 1:]
+    return "", ()
+
+
+def _remote_spec(value: str) -> str | None:
+    """``[user@]host:path`` / ``host::module`` / ``rsync://`` -> the host part."""
+    if "://" in value:
+        try:
+            return urlsplit(value).hostname or ""
+        except ValueError:
+            return ""
+    colon = value.find(":")
+    slash = value.find("/")
+    if colon > 0 and (slash < 0 or colon < slash) and not value.startswith(("/", ".", "~")):
+        return value[:colon]
+    return None
+
+
+def _user_host(value: str) -> str | None:
+    host = value.rpartition("@")[2]
+    if host.count(":") == 1:
+        host = host.partition(":")[0]
+    return host or None
+
+
+def _short(text: str, limit: int = 80) -> str:
+    text = text.replace("\n", " ")
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _tilde(path: str, p: HookPolicy) -> str:
+    if p.home and is_under(path, p.home) and p.home != "/":
+        return "~" + path[len(p.home):]
+    return path
+
+
+__all__ = ["InstallChecker", "Violation", "check_command"]

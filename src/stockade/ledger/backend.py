@@ -1,0 +1,76 @@
+"""The storage interface the ledger needs.  SQLite implements it now
+(``sqlite.py``); a PostgreSQL backend for teams can implement it later.
+
+A backend stores rows ``(seq, stored_bytes, leaf_hash)`` and signed
+checkpoints.  It owns locking: ``append`` must read the head and insert in one
+write transaction, so concurrent writers keep one linear chain, and must not
+return before the rows are as durable as ``durability`` promises.  It knows
+nothing of what the bytes mean; the chain and checks live above it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
+from pathlib import Path
+from typing import Protocol
+
+from stockade.ledger.checkpoint import Checkpoint
+from stockade.ledger.event import PendingEvent
+
+# (seq, stored bytes, stored leaf hash).  Tampered rows may hold other types;
+# the verifier copes.
+Row = tuple[int, bytes, bytes]
+
+DURABILITIES = ("process", "power-loss")
+
+
+class LedgerBackend(Protocol):
+    @property
+    def ledger_id(self) -> str:
+        """A random id fixed when the ledger is created; checkpoints name it."""
+
+    @property
+    def location(self) -> str:
+        """Where the ledger is, for messages (never holds a password)."""
+
+    @property
+    def checkpoint_path(self) -> Path | None:
+        """The checkpoint file kept beside the ledger, if this backend has one."""
+
+    def append(self, pending: Sequence[PendingEvent]) -> list[tuple[int, bytes]]:
+        """Seal and store ``pending`` in one transaction; return (seq, stored bytes)."""
+
+    def exclusive(self) -> AbstractContextManager[None]:
+        """Hold the write lock (no appends by anyone) for the duration."""
+
+    def snapshot(self) -> AbstractContextManager[None]:
+        """One consistent read view for the duration."""
+
+    def head(self) -> tuple[int, bytes]:
+        """(seq, leaf hash) of the last row; (0, GENESIS) when empty."""
+
+    def insert_checkpoint(self, cp: Checkpoint) -> None:
+        """Store ``cp``; only called inside ``exclusive()``."""
+
+    def checkpoints(self) -> list[tuple[int, bytes]]:
+        """(seq, stored checkpoint JSON) of every stored checkpoint, by seq."""
+
+    def last_checkpoint(self) -> tuple[int, bytes] | None:
+        """(seq, stored checkpoint JSON) of the newest stored checkpoint."""
+
+    def rows(self, first: int, last: int | None, *, chunk: int) -> Iterator[Sequence[Row]]:
+        """Rows with first <= seq <= last (no upper bound when None), by seq, in chunks."""
+
+    def row(self, seq: int) -> Row | None: ...
+
+    def count_below(self, seq: int) -> int:
+        """How many rows have a sequence number below ``seq`` (should be none below 1)."""
+
+    def select(self, *, session: str | None, kind: str | None, since: str | None,
+               after: int | None, limit: int, newest_first: bool) -> list[tuple[int, bytes]]:
+        """One page of (seq, stored bytes) of matching events, ordered by seq, starting
+        after seq ``after`` (before it when ``newest_first``)."""
+
+    def close(self) -> None: ...
+

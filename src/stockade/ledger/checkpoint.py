@@ -1,0 +1,181 @@
+"""Signed checkpoints, and the checkpoint file kept beside the ledger.
+
+A checkpoint says "this ledger held ``seq`` events and its chain head was
+``head``", signed with the Ed25519 key in the state directory.  The latest one
+is also written to a separate file, atomically, so that deleting the tail of
+the ledger *and* its checkpoint rows is still detected; ``stockade ledger
+checkpoint --export`` prints it for a witness machine.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from stockade.errors import LedgerError, LedgerTamperError
+from stockade.ledger.chain import CHECKPOINT_PREFIX
+from stockade.ledger.event import canonical_json
+
+FORMAT_VERSION = 1
+_DOMAIN = CHECKPOINT_PREFIX + b"stockade-ledger-checkpoint-v1\n"
+
+
+@dataclass(frozen=True, slots=True)
+class Checkpoint:
+    ledger_id: str
+    seq: int
+    head: bytes
+    ts: str
+    key_fingerprint: str
+    signature: bytes
+
+    def signed_message(self) -> bytes:
+        return signed_message(
+            ledger_id=self.ledger_id, seq=self.seq, head=self.head, ts=self.ts,
+            key_fingerprint=self.key_fingerprint,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "version": FORMAT_VERSION,
+            "ledger": self.ledger_id,
+            "seq": self.seq,
+            "head": self.head.hex(),
+            "ts": self.ts,
+            "key_fingerprint": self.key_fingerprint,
+            "signature": base64.b64encode(self.signature).decode("ascii"),
+        }
+
+    @classmethod
+    def from_dict(cls, data: object) -> Checkpoint:
+        """Raises ValueError when ``data`` is not a checkpoint."""
+        if not isinstance(data, dict) or data.get("version") != FORMAT_VERSION:
+            raise ValueError("not a version 1 stockade checkpoint")
+        try:
+            seq, ledger, ts, fp = data["seq"], data["ledger"], data["ts"], data["key_fingerprint"]
+            head = bytes.fromhex(data["head"])
+            signature = base64.b64decode(data["signature"], validate=True)
+        except (KeyError, TypeError, ValueError, binascii.Error) as exc:
+            raise ValueError(f"malformed checkpoint ({type(exc).__name__})") from exc
+        if not (isinstance(seq, int) and seq >= 1 and isinstance(ledger, str)
+                and isinstance(ts, str) and isinstance(fp, str) and len(head) == 32):
+            raise ValueError("malformed checkpoint fields")
+        return cls(ledger_id=ledger, seq=seq, head=head, ts=ts, key_fingerprint=fp,
+                   signature=signature)
+
+
+def signed_message(*, ledger_id: str, seq: int, head: bytes, ts: str, key_fingerprint: str) -> bytes:
+    body = {"head": head.hex(), "key": key_fingerprint, "ledger": ledger_id, "seq": seq, "ts": ts}
+    return _DOMAIN + canonical_json(body)
+
+
+def key_fingerprint(public_key: Ed25519PublicKey) -> str:
+    raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return "sha256:" + hashlib.sha256(raw).hexdigest()
+
+
+def load_public_key(pem: bytes) -> Ed25519PublicKey:
+    """Accepts a PEM public key, or the JSON printed by `checkpoint --export`."""
+    text = pem.strip()
+    if text.startswith(b"{"):
+        try:
+            text = json.loads(text)["public_key_pem"].encode("ascii")
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise LedgerError("the public key file is JSON without a public_key_pem field",
+                              exit_code=2) from exc
+    try:
+        key = serialization.load_pem_public_key(text)
+    except ValueError as exc:
+        raise LedgerError("the public key is not a PEM public key", exit_code=2,
+                          hint="pass the ledger-signing.pub file or a `checkpoint --export` "
+                               "JSON") from exc
+    if not isinstance(key, Ed25519PublicKey):
+        raise LedgerError("the public key is not an Ed25519 key", exit_code=2)
+    return key
+
+
+def sign(key: Ed25519PrivateKey, *, ledger_id: str, seq: int, head: bytes, ts: str) -> Checkpoint:
+    fp = key_fingerprint(key.public_key())
+    message = signed_message(ledger_id=ledger_id, seq=seq, head=head, ts=ts, key_fingerprint=fp)
+    return Checkpoint(ledger_id=ledger_id, seq=seq, head=head, ts=ts, key_fingerprint=fp,
+                      signature=key.sign(message))
+
+
+def check(cp: Checkpoint, public_key: Ed25519PublicKey, *, ledger_id: str, source: str) -> None:
+    """Raise LedgerTamperError unless ``cp`` is a valid signature by ``public_key``
+    over this ledger."""
+    expected_fp = key_fingerprint(public_key)
+    if cp.ledger_id != ledger_id:
+        raise LedgerTamperError(
+            f"{source} belongs to another ledger (id {cp.ledger_id}, this ledger is {ledger_id}): "
+            "the ledger database was replaced",
+            seq=cp.seq,
+            hint="if you replaced the ledger on purpose, move the old checkpoint file away",
+        )
+    if cp.key_fingerprint != expected_fp:
+        raise LedgerTamperError(
+            f"{source} at seq {cp.seq} was signed by key {cp.key_fingerprint}, "
+            f"not the trusted key {expected_fp}",
+            seq=cp.seq,
+        )
+    try:
+        public_key.verify(cp.signature, cp.signed_message())
+    except InvalidSignature:
+        raise LedgerTamperError(
+            f"{source} at seq {cp.seq} has a bad signature: it was forged or altered",
+            seq=cp.seq,
+        ) from None
+
+
+def read_file(path: Path) -> Checkpoint | None:
+    """The checkpoint in ``path``; None when there is no file."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise LedgerError(f"cannot read checkpoint file {path}: {exc.strerror}") from exc
+    try:
+        return Checkpoint.from_dict(json.loads(raw))
+    except ValueError as exc:
+        raise LedgerTamperError(
+            f"checkpoint file {path} is not a valid checkpoint ({exc}): it was altered",
+        ) from None
+
+
+def write_file(path: Path, cp: Checkpoint, *, extra: dict[str, Any] | None = None,
+               fsync: bool) -> None:
+    """Replace ``path`` atomically: a reader sees the old or the new checkpoint."""
+    body = cp.to_dict()
+    if extra:
+        body.update(extra)
+    data = json.dumps(body, indent=2, sort_keys=True).encode("ascii") + b"\n"
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        try:
+            os.write(fd, data)
+            if fsync:
+                os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+        if fsync:
+            dfd = os.open(path.parent, os.O_RDONLY)
+            try:
+                os.fsync(dfd)
+            finally:
+                os.close(dfd)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise LedgerError(f"cannot write checkpoint file {path}: {exc.strerror}") from exc

@@ -1,0 +1,299 @@
+"""SQLite storage for the ledger: one file, WAL mode, many writer processes.
+
+Writers serialise on SQLite's write lock (``BEGIN IMMEDIATE`` + a busy
+timeout): each reads the head and inserts in the same transaction, so the
+chain stays linear whoever appends.  In WAL mode a commit has reached the
+operating system when it returns, so with ``synchronous=NORMAL`` an
+acknowledged event survives the death of any process; ``synchronous=FULL``
+(durability ``power-loss``) also fsyncs each commit.
+
+Stored bytes go in as TEXT (so SQLite's JSON functions can index session and
+time) and come back as bytes (``text_factory``), untouched.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import quote
+
+from stockade.errors import EXIT_USAGE, LedgerError, LedgerTamperError
+from stockade.ledger.backend import DURABILITIES, Row
+from stockade.ledger.chain import GENESIS, LEAF_PREFIX
+from stockade.ledger.checkpoint import Checkpoint, read_file
+from stockade.ledger.event import PendingEvent, canonical_json, now_ts
+
+SCHEMA_VERSION = "1"
+CHECKPOINT_SUFFIX = ".checkpoint"
+
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS events (seq INTEGER PRIMARY KEY, data TEXT NOT NULL,"
+    " hash BLOB NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS events_session ON events (json_extract(data, '$.session'))",
+    "CREATE INDEX IF NOT EXISTS events_ts ON events (json_extract(data, '$.ts'))",
+    "CREATE TABLE IF NOT EXISTS checkpoints (seq INTEGER PRIMARY KEY, body TEXT NOT NULL)",
+)
+
+
+def path_from_url(url: str) -> Path:
+    """``sqlite:///abs/path`` -> Path; anything else is a LedgerError with a hint."""
+    prefix = "sqlite:///"
+    if not url.startswith(prefix) or len(url) == len(prefix):
+        scheme = url.split(":", 1)[0] if ":" in url else ""
+        what = f"{scheme}:// ledgers are not supported yet" if scheme and scheme != "sqlite" \
+            else f"{url!r} is not a ledger URL"
+        raise LedgerError(
+            what,
+            hint="use sqlite:///ABSOLUTE/PATH/ledger.db (note the three slashes)",
+            exit_code=EXIT_USAGE,
+        )
+    return Path("/" + url[len(prefix):].lstrip("/"))
+
+
+def _connect(path: Path, *, create: bool, timeout: float) -> sqlite3.Connection:
+    mode = "rwc" if create else "rw"
+    uri = f"file:{quote(str(path))}?mode={mode}"
+    return sqlite3.connect(uri, uri=True, isolation_level=None, timeout=timeout,
+                           check_same_thread=False)
+
+
+def _ledger_error(exc: sqlite3.Error, path: Path, doing: str) -> LedgerError:
+    text = str(exc)
+    if "locked" in text or "busy" in text:
+        return LedgerError(
+            f"ledger {path} is busy: could not {doing} (another process holds its write lock)",
+            hint="retry; if it persists, look for a stuck stockade process",
+        )
+    return LedgerError(f"ledger {path}: could not {doing}: {text}",
+                       hint="check the file and its directory are writable and not corrupt")
+
+
+class SqliteBackend:
+    """Implements :class:`stockade.ledger.backend.LedgerBackend`."""
+
+    def __init__(self, path: Path, *, durability: str = "process", create: bool = True,
+                 busy_timeout: float = 60.0):
+        if durability not in DURABILITIES:
+            raise LedgerError(f"unknown ledger durability {durability!r}", exit_code=EXIT_USAGE,
+                              hint="use `process` (the default) or `power-loss`")
+        self.path = path
+        self.durability = durability
+        if not create and not path.exists():
+            raise LedgerError(f"there is no ledger at {path}",
+                              hint="run `stockade init`, or pass --ledger sqlite:///PATH")
+        try:
+            self._conn = _connect(path, create=create, timeout=busy_timeout)
+        except sqlite3.Error as exc:
+            raise _ledger_error(exc, path, "open it") from exc
+        self._conn.text_factory = bytes
+        try:
+            mode = self._conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+            if mode.lower() != b"wal":
+                raise LedgerError(
+                    f"ledger {path}: SQLite cannot use WAL mode here ({mode.decode()})",
+                    hint="keep the ledger on a local filesystem",
+                )
+            sync = "FULL" if durability == "power-loss" else "NORMAL"
+            self._conn.execute(f"PRAGMA synchronous={sync}")
+            self._ledger_id = self._init_schema(create=create)
+        except sqlite3.Error as exc:
+            self._conn.close()
+            raise _ledger_error(exc, path, "open it") from exc
+        except BaseException:
+            self._conn.close()
+            raise
+
+    # -- properties -------------------------------------------------------
+
+    @property
+    def ledger_id(self) -> str:
+        return self._ledger_id
+
+    @property
+    def location(self) -> str:
+        return str(self.path)
+
+    @property
+    def checkpoint_path(self) -> Path:
+        return self.path.with_name(self.path.name + CHECKPOINT_SUFFIX)
+
+    # -- schema -----------------------------------------------------------
+
+    def _read_id(self) -> str | None:
+        try:
+            row = self._conn.execute("SELECT value FROM meta WHERE key = 'ledger_id'").fetchone()
+        except sqlite3.OperationalError:
+            return None  # no meta table yet
+        return row[0].decode() if row else None
+
+    def _init_schema(self, *, create: bool) -> str:
+        found = self._read_id()
+        if found is not None:
+            return found
+        if not create:
+            raise LedgerError(f"{self.path} is not a stockade ledger",
+                              hint="check --ledger / STOCKADE_LEDGER")
+        c = self._conn
+        c.execute("BEGIN IMMEDIATE")
+        try:
+            for stmt in _SCHEMA:
+                c.execute(stmt)
+            row = c.execute("SELECT value FROM meta WHERE key = 'ledger_id'").fetchone()
+            if row is not None:  # another process created it first
+                c.execute("COMMIT")
+                return str(row[0].decode())
+            # A new, empty ledger where a checkpoint file says one existed: the old
+            # one was deleted.  Refuse, so that the evidence is not overwritten.
+            old = read_file(self.checkpoint_path)
+            if old is not None:
+                raise LedgerTamperError(
+                    f"ledger {self.path} is missing or empty, but {self.checkpoint_path} says "
+                    f"it held {old.seq} events: the ledger was deleted",
+                    seq=1,
+                    hint="if you removed the ledger on purpose, move the checkpoint file away too",
+                )
+            ledger_id = uuid.uuid4().hex
+            c.executemany("INSERT INTO meta (key, value) VALUES (?, ?)", (
+                ("schema_version", SCHEMA_VERSION), ("ledger_id", ledger_id),
+                ("created", now_ts()),
+            ))
+            c.execute("COMMIT")
+            return ledger_id
+        except BaseException:
+            c.execute("ROLLBACK")
+            raise
+
+    # -- writing ----------------------------------------------------------
+
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        c = self._conn
+        try:
+            c.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise _ledger_error(exc, self.path, "take the write lock") from exc
+        try:
+            yield
+        except BaseException:
+            c.execute("ROLLBACK")
+            raise
+        try:
+            c.execute("COMMIT")
+        except sqlite3.Error as exc:
+            c.execute("ROLLBACK")
+            raise _ledger_error(exc, self.path, "commit") from exc
+
+    def append(self, pending: Sequence[PendingEvent]) -> list[tuple[int, bytes]]:
+        sha = hashlib.sha256
+        out: list[tuple[int, bytes]] = []
+        params: list[tuple[int, str, bytes]] = []
+        with self.exclusive():
+            try:
+                seq, prev = self.head()
+                for p in pending:
+                    seq += 1
+                    text = f"{p.head}{seq}{p.tail}"
+                    raw = text.encode("utf-8")
+                    prev = sha(LEAF_PREFIX + prev + raw).digest()
+                    params.append((seq, text, prev))
+                    out.append((seq, raw))
+                self._conn.executemany("INSERT INTO events (seq, data, hash) VALUES (?, ?, ?)",
+                                       params)
+            except sqlite3.Error as exc:
+                raise _ledger_error(exc, self.path, "append") from exc
+        return out
+
+    def head(self) -> tuple[int, bytes]:
+        row = self._conn.execute("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
+        if row is None:
+            return 0, GENESIS
+        return int(row[0]), bytes(row[1])
+
+    def insert_checkpoint(self, cp: Checkpoint) -> None:
+        body = canonical_json(cp.to_dict()).decode("ascii")
+        try:
+            self._conn.execute("INSERT OR REPLACE INTO checkpoints (seq, body) VALUES (?, ?)",
+                               (cp.seq, body))
+        except sqlite3.Error as exc:
+            raise _ledger_error(exc, self.path, "store a checkpoint") from exc
+
+    # -- reading ----------------------------------------------------------
+
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        c = self._conn
+        c.execute("BEGIN")
+        try:
+            # A deferred transaction takes its read snapshot at the first read.
+            c.execute("SELECT 1 FROM meta LIMIT 1").fetchone()
+            yield
+        finally:
+            c.execute("COMMIT")
+
+    def checkpoints(self) -> list[tuple[int, bytes]]:
+        return [(int(s), bytes(b)) for s, b in
+                self._conn.execute("SELECT seq, body FROM checkpoints ORDER BY seq")]
+
+    def last_checkpoint(self) -> tuple[int, bytes] | None:
+        got = self._conn.execute(
+            "SELECT seq, body FROM checkpoints ORDER BY seq DESC LIMIT 1").fetchone()
+        return None if got is None else (int(got[0]), bytes(got[1]))
+
+    def rows(self, first: int, last: int | None, *, chunk: int) -> Iterator[Sequence[Row]]:
+        if last is None:
+            cur = self._conn.execute(
+                "SELECT seq, data, hash FROM events WHERE seq >= ? ORDER BY seq", (first,))
+        else:
+            cur = self._conn.execute(
+                "SELECT seq, data, hash FROM events WHERE seq BETWEEN ? AND ? ORDER BY seq",
+                (first, last))
+        try:
+            while True:
+                got = cur.fetchmany(chunk)
+                if not got:
+                    return
+                yield got
+        finally:
+            cur.close()
+
+    def row(self, seq: int) -> Row | None:
+        got = self._conn.execute("SELECT seq, data, hash FROM events WHERE seq = ?",
+                                 (seq,)).fetchone()
+        return None if got is None else (got[0], got[1], got[2])
+
+    def count_below(self, seq: int) -> int:
+        return int(self._conn.execute("SELECT count(*) FROM events WHERE seq < ?",
+                                      (seq,)).fetchone()[0])
+
+    def select(self, *, session: str | None, kind: str | None, since: str | None,
+               after: int | None, limit: int, newest_first: bool) -> list[tuple[int, bytes]]:
+        conds: list[str] = []
+        args: list[object] = []
+        if session is not None:
+            conds.append("json_extract(data, '$.session') = ?")
+            args.append(session)
+        if kind is not None:
+            conds.append("json_extract(data, '$.kind') = ?")
+            args.append(kind)
+        if since is not None:
+            conds.append("json_extract(data, '$.ts') >= ?")
+            args.append(since)
+        if after is not None:
+            conds.append("seq < ?" if newest_first else "seq > ?")
+            args.append(after)
+        sql = "SELECT seq, data FROM events"
+        if conds:
+            sql += " WHERE " + " AND ".join(conds)
+        sql += f" ORDER BY seq {'DESC' if newest_first else 'ASC'} LIMIT ?"
+        try:
+            return [(int(s), bytes(d)) for s, d in self._conn.execute(sql, (*args, limit))]
+        except sqlite3.Error as exc:
+            raise _ledger_error(exc, self.path, "read events") from exc
+
+    def close(self) -> None:
+        self._conn.close()

@@ -1,0 +1,157 @@
+"""The sandbox's one seam to the rest of stockade.
+
+Everything ``stockade run`` needs from other packages goes through here, so the
+launcher codes against a few small functions and tests can swap them:
+
+* :func:`load_view`: the policy (``stockade.config.load_policy``) reduced to
+  what the sandbox enforces (:class:`PolicyView`);
+* :func:`open_recorder`: the ledger (``stockade.ledger.open_ledger``);
+* :func:`dlp_flags`: the DLP engine's verdict on an environment value;
+* :func:`ensure_gateway`: where the agent's model traffic goes.
+
+Imports happen inside the functions: ``stockade run -- true`` pays only for
+what it uses.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+from stockade.errors import UsageError
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyView:
+    """What the sandbox enforces, taken from the effective policy."""
+
+    source: str  # shown in refusals: "network.allow of <source>"
+    digest: str
+    workspace: str
+    write: tuple[str, ...]
+    read: tuple[str, ...]
+    deny_read: tuple[str, ...]
+    env_passthrough: tuple[str, ...]
+    allow: Callable[[str, int], bool]
+    allow_private: Callable[[str], bool]
+    upstream_proxy: str | None
+    model_hosts: tuple[str, ...] = ()  # from models.upstreams
+    policy_files: tuple[str, ...] = ()  # every layer's file: read-only or hidden inside
+    identity: Mapping[str, str] = field(default_factory=dict)
+
+
+def load_view(*, policy_file: str | None, workspace: str) -> PolicyView:
+    from stockade.config import load_policy
+
+    pol = load_policy(policy_file=policy_file, workspace=Path(workspace))
+    files = tuple(str(Path(li.file).expanduser().absolute()) for li in pol.layers if li.file)
+    if policy_file:
+        source = policy_file
+    else:
+        named = [str(li) for li in pol.layers if li.file]
+        source = named[-1] if named else "the built-in default policy"
+    hosts = []
+    for up in pol.models.upstreams.values():
+        host = urlsplit(up.url).hostname
+        if host:
+            hosts.append(host.lower())
+    ident = {k: v for k, v in (("user", pol.identity.user), ("team", pol.identity.team)) if v}
+    return PolicyView(
+        source=source,
+        digest=pol.digest,
+        workspace=pol.workspace,
+        write=tuple(pol.filesystem.write),
+        read=tuple(pol.filesystem.read),
+        deny_read=tuple(pol.filesystem.deny_read),
+        env_passthrough=tuple(pol.sandbox.env_passthrough),
+        allow=pol.network_allows,
+        allow_private=pol.network.allows_private,
+        upstream_proxy=pol.network.upstream_proxy,
+        model_hosts=tuple(hosts),
+        policy_files=files,
+        identity=ident,
+    )
+
+
+class Recorder(Protocol):
+    def append(self, kind: str, *, details: Mapping[str, Any], session: str | None = None,
+               decision: str | None = None) -> object: ...
+
+    def close(self) -> None: ...
+
+
+def open_recorder() -> Recorder:
+    """The ledger, where every sandbox event goes (raises LedgerError)."""
+    from stockade.ledger import open_ledger
+
+    return open_ledger()  # type: ignore[no-any-return]
+
+
+def state_root() -> str:
+    from stockade.state import default_root
+
+    return str(default_root())
+
+
+def dlp_flags() -> Callable[[str], bool] | None:
+    """``value -> bool``: does the DLP engine find a protected value in it?
+    None when the engine is not installed (the name and entropy rules of
+    ``envscrub`` still apply)."""
+    try:
+        from stockade.dlp import Engine  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    engine = Engine.default()
+
+    def flags(value: str) -> bool:
+        return bool(list(engine.scan(value)))
+
+    return flags
+
+
+@dataclass(frozen=True, slots=True)
+class GatewayTarget:
+    """Where the in-sandbox gateway port leads (a TCP address on the host)."""
+
+    host: str
+    port: int
+    base_path: str  # "" or "/prefix"
+    key: str | None  # the per-session token the agent presents; never a vendor key
+    scheme: str = "http"
+
+
+def ensure_gateway(*, url: str | None, env: Mapping[str, str], session: str) -> GatewayTarget | None:
+    """The gateway this session's model traffic goes to.
+
+    Today: the one named by ``--gateway URL`` (or ``$STOCKADE_GATEWAY_URL``), with
+    the token from ``$STOCKADE_GATEWAY_KEY``.  Later: start ``stockade gateway`` for
+    the session with the same policy and a fresh token, and return it here; the
+    launcher does not change.  None means the agent has no model access at all
+    (model API hosts stay unreachable through the egress proxy either way).
+    """
+    del session  # used once the gateway is started per session
+    url = url or env.get("STOCKADE_GATEWAY_URL")
+    if not url:
+        return None
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UsageError(f"--gateway {url!r} is not an http(s) URL",
+                         hint="for example --gateway http://127.0.0.1:8787")
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    return GatewayTarget(parts.hostname, port, parts.path.rstrip("/"),
+                         env.get("STOCKADE_GATEWAY_KEY"), parts.scheme)
+
+
+def interpreter_prefix() -> str:
+    """The real installation of the running interpreter (for the forwarder)."""
+    import sys
+
+    return os.path.realpath(sys.base_prefix)
+
+
+__all__ = ["PolicyView", "load_view", "Recorder", "open_recorder", "dlp_flags",
+           "GatewayTarget", "ensure_gateway", "interpreter_prefix", "state_root"]

@@ -1,0 +1,157 @@
+"""Which environment variables the sandboxed agent inherits.
+
+Pure: ``scrub(env, passthrough=..., looks_secret=...)`` returns the kept
+variables and the *names* of the dropped ones (never their values) with a
+reason each, so the launcher can record what it removed.
+
+A variable is dropped when its name says it holds a credential or a handle
+to one (``*_TOKEN``, ``AWS_*``, ``SSH_AUTH_SOCK``, ``DBUS_SESSION_BUS_ADDRESS``
+...), when it points outside the sandbox in a way that could reach the host
+(proxies, display servers), or when its value looks like a secret: a URL
+with a password, a long high-entropy token, or anything the DLP engine
+(``looks_secret``) flags.  Only names listed in ``sandbox.env_passthrough``
+bypass all of this.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
+
+# Words that, as a part of a variable name, mean "credential".
+_SECRET_NAME = re.compile(
+    r"(?:^|_)(?:KEY|KEYS|APIKEY|TOKEN|TOKENS|SECRET|SECRETS|PASSWORD|PASSWD|PASS|PWD_?FILE|"
+    r"CREDENTIAL|CREDENTIALS|CREDS|AUTH|AUTHTOKEN|COOKIE|SESSION|PRIVATE|SIGNING|SIG|"
+    r"CERT|PEM|PASSPHRASE|DSN|CONNECTION_STRING|CONN_STR|WEBHOOK|BEARER|OTP|TOTP|SALT|"
+    r"ACCESS_KEY|CLIENT_SECRET)(?:_|$)",
+    re.IGNORECASE,
+)
+# Whole prefixes that belong to credential-bearing tools.
+_SECRET_PREFIXES = (
+    "AWS_", "AZURE_", "ARM_", "GOOGLE_", "GCLOUD_", "CLOUDSDK_", "GH_", "GITHUB_", "GITLAB_",
+    "NPM_", "NODE_AUTH", "PYPI_", "TWINE_", "CARGO_REGISTRY", "DOCKER_", "KUBE", "HELM_",
+    "VAULT_", "CONSUL_", "NOMAD_", "TF_VAR_", "TF_TOKEN", "HEROKU_", "DIGITALOCEAN_",
+    "CLOUDFLARE_", "SENTRY_", "SLACK_", "STRIPE_", "TWILIO_", "SENDGRID_", "DATADOG_", "DD_",
+    "OPENAI_", "ANTHROPIC_", "GEMINI_", "MISTRAL_", "COHERE_", "GROQ_", "HF_", "HUGGING",
+    "REPLICATE_", "OPENROUTER_", "DEEPSEEK_", "XAI_", "CODEX_", "CLAUDE_CODE_OAUTH",
+    "PGPASS", "MYSQL_PWD", "REDIS_", "MONGO", "DATABASE_URL", "SNOWFLAKE_", "DATABRICKS_",
+    "OP_", "BW_", "KRB5", "GPG_", "GNUPG",
+)
+# Handles to host services or the host's display, agent and session bus.
+_HOST_HANDLES = frozenset({
+    "SSH_AUTH_SOCK", "SSH_AGENT_PID", "SSH_ASKPASS", "SSH_CONNECTION", "SSH_CLIENT", "SSH_TTY",
+    "GPG_AGENT_INFO", "DBUS_SESSION_BUS_ADDRESS", "DBUS_SYSTEM_BUS_ADDRESS", "XDG_RUNTIME_DIR",
+    "DISPLAY", "WAYLAND_DISPLAY", "XAUTHORITY", "PULSE_SERVER", "PULSE_COOKIE", "DOCKER_HOST",
+    "CONTAINER_HOST", "PODMAN_HOST", "KUBECONFIG", "SUDO_ASKPASS", "GIT_ASKPASS",
+    "TMUX", "TMUX_PANE", "STY", "KITTY_LISTEN_ON", "VSCODE_IPC_HOOK_CLI", "VSCODE_GIT_IPC_HANDLE",
+    "VSCODE_GIT_ASKPASS_MAIN", "VSCODE_GIT_ASKPASS_NODE", "JETBRAINS_REMOTE_RUN",
+    "LD_PRELOAD", "LD_AUDIT", "LD_LIBRARY_PATH", "PYTHONSTARTUP", "BASH_ENV", "ENV",
+    "PROMPT_COMMAND", "TMPDIR", "TEMP", "TMP", "STOCKADE_HOME", "STOCKADE_POLICY",
+    "STOCKADE_MANAGED_POLICY",
+})
+# The launcher sets these itself; inherited values must not leak the host's proxy.
+_PROXY_NAMES = frozenset({
+    "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "FTP_PROXY", "RSYNC_PROXY",
+    "SOCKS_PROXY", "SOCKS5_PROXY", "GRPC_PROXY", "NPM_CONFIG_PROXY", "NPM_CONFIG_HTTPS_PROXY",
+    "YARN_HTTP_PROXY", "YARN_HTTPS_PROXY", "CARGO_HTTP_PROXY", "GLOBAL_AGENT_HTTP_PROXY",
+    "GLOBAL_AGENT_HTTPS_PROXY", "GLOBAL_AGENT_NO_PROXY", "JAVA_TOOL_OPTIONS", "NODE_OPTIONS",
+})
+# Names whose values are ordinary and never worth a DLP pass.
+_PLAIN = frozenset({
+    "PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "LANGUAGE", "TERM", "COLORTERM",
+    "TERM_PROGRAM", "TERM_PROGRAM_VERSION", "TZ", "EDITOR", "VISUAL", "PAGER", "PWD", "OLDPWD",
+    "SHLVL", "_", "COLUMNS", "LINES", "NO_COLOR", "FORCE_COLOR", "CLICOLOR", "LS_COLORS",
+    "HOSTNAME", "MAIL", "MANPATH", "INFOPATH", "XDG_CONFIG_HOME", "XDG_CACHE_HOME",
+    "XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_DATA_DIRS", "XDG_CONFIG_DIRS", "VIRTUAL_ENV",
+    "CONDA_PREFIX", "GOPATH", "GOROOT", "CARGO_HOME", "RUSTUP_HOME", "JAVA_HOME", "PYENV_ROOT",
+    "NVM_DIR", "PNPM_HOME", "BUN_INSTALL", "DENO_DIR",
+})
+
+_URL_WITH_PASSWORD = re.compile(r"[a-z][a-z0-9+.-]*://[^/\s:@]*:[^/\s@]+@", re.IGNORECASE)
+_TOKEN = re.compile(r"[A-Za-z0-9+/_=.~-]{20,}")
+
+
+@dataclass(frozen=True, slots=True)
+class Dropped:
+    name: str
+    reason: str  # "name", "host-handle", "proxy", "value:url-password", "value:entropy", "value:dlp"
+
+
+@dataclass(frozen=True, slots=True)
+class ScrubResult:
+    kept: dict[str, str]
+    dropped: tuple[Dropped, ...]
+
+
+def name_reason(name: str) -> str | None:
+    """Why a variable must go because of its name alone, or None."""
+    upper = name.upper()
+    if upper in _PROXY_NAMES:
+        return "proxy"
+    if upper in _HOST_HANDLES or upper.startswith(("LD_", "DYLD_")):
+        return "host-handle"
+    if upper.startswith(_SECRET_PREFIXES) or _SECRET_NAME.search(upper):
+        return "name"
+    return None
+
+
+def _entropy(token: str) -> float:
+    counts: dict[str, int] = {}
+    for ch in token:
+        counts[ch] = counts.get(ch, 0) + 1
+    n = len(token)
+    return -sum(c / n * math.log2(c / n) for c in counts.values())
+
+
+def high_entropy_token(value: str) -> bool:
+    """A long run of key-like characters mixing letters and digits with
+    high entropy: what generated credentials look like whatever their name.
+    Paths are split at ``/`` first so ordinary directories never match."""
+    for part in re.split(r"[/:;,\s]", value):
+        for tok in _TOKEN.findall(part):
+            if not (any(c.isdigit() for c in tok) and any(c.isalpha() for c in tok)):
+                continue
+            if _entropy(tok) >= 3.3:
+                return True
+    return False
+
+
+def scrub(
+    env: Mapping[str, str],
+    *,
+    passthrough: Collection[str] = (),
+    looks_secret: Callable[[str], bool] | None = None,
+) -> ScrubResult:
+    """Split ``env`` into what the sandbox gets and what it must not see.
+
+    ``looks_secret`` is the DLP engine's verdict on a value; an exception from
+    it drops the variable (fail closed)."""
+    allowed = set(passthrough)
+    kept: dict[str, str] = {}
+    dropped: list[Dropped] = []
+    for name, value in env.items():
+        if name in allowed:
+            kept[name] = value
+            continue
+        reason = name_reason(name)
+        if reason is None and name.upper() not in _PLAIN:
+            if _URL_WITH_PASSWORD.search(value):
+                reason = "value:url-password"
+            elif high_entropy_token(value):
+                reason = "value:entropy"
+            elif looks_secret is not None and len(value) >= 8:
+                try:
+                    if looks_secret(value):
+                        reason = "value:dlp"
+                except Exception:  # noqa: BLE001 - a scanner failure drops the value
+                    reason = "value:dlp-error"
+        if reason is None:
+            kept[name] = value
+        else:
+            dropped.append(Dropped(name, reason))
+    return ScrubResult(kept, tuple(dropped))
+
+
+__all__ = ["scrub", "ScrubResult", "Dropped", "name_reason", "high_entropy_token"]

@@ -1,0 +1,323 @@
+"""What the sandboxed agent sees of the filesystem: a pure plan.
+
+:func:`plan` turns a :class:`Layout` (paths from the policy, the preset and the
+launcher) into bubblewrap mount arguments.  It only *looks* at the host
+through a :class:`HostView` so tests can describe a host without building it.
+
+The rules, in mount order (later mounts cover earlier ones):
+
+1. system directories read-only (``/usr``, ``/etc`` ... merged-/usr symlinks
+   kept), a fresh ``/proc`` and ``/dev``, private tmpfs ``/tmp``, ``/var/tmp``,
+   and an empty tmpfs ``$HOME``: everything else (other homes, ``/var``,
+   ``/srv``, ``/mnt``, ``/run``, workspace siblings) simply does not exist;
+2. toolchains read-only and their download caches writable, when they exist;
+3. the policy's ``filesystem.read`` (read-only) and ``filesystem.write``
+   paths and the workspace (writable), shallowest first so nesting works;
+4. guards: files that would let the agent persist or switch its guards off
+   are read-only even when they do not exist yet, and their parent
+   directories are pinned (bound onto themselves) so they cannot be renamed
+   away and recreated;
+5. masks: every ``filesystem.deny_read`` path, stockade's state and the
+   session's own files are covered by an empty read-only directory or
+   ``/dev/null`` wherever a previous rule made them visible.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+Kind = Literal["dir", "file", "link", "other"]
+
+# Top-level system entries shown read-only (symlinks are recreated as symlinks).
+SYSTEM_TOPS = ("usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32", "etc", "opt", "nix")
+# Readable only by root, but the agent may run as (namespaced) root.
+ETC_SECRETS = (
+    "/etc/shadow", "/etc/shadow-", "/etc/gshadow", "/etc/gshadow-", "/etc/sudoers",
+    "/etc/sudoers.d", "/etc/ssl/private", "/etc/security/opasswd", "/etc/krb5.keytab",
+    "/etc/machine-id", "/etc/wireguard", "/etc/NetworkManager/system-connections",
+)
+
+# Home-relative download caches: writable so installs work offline-first.
+CACHES_RW = (
+    ".npm", ".cache/pip", ".cache/uv", ".cache/go-build", "go/pkg/mod", ".cargo/registry",
+    ".cargo/git", ".m2/repository", ".gradle/caches", ".gradle/wrapper", ".cache/yarn",
+    ".yarn/berry/cache", ".pnpm-store", ".local/share/pnpm/store", ".bun/install/cache",
+    ".cache/pypoetry", ".cache/deno", ".cache/node-gyp", ".cache/ms-playwright",
+)
+# Home-relative toolchains: read-only, since the user runs them outside too.
+TOOLCHAINS_RO = (
+    ".rustup", ".cargo/bin", ".local/bin", ".pyenv", ".nvm", ".volta", ".bun/bin",
+    ".local/share/uv/python", ".local/share/mise/installs", ".asdf/installs", ".sdkman/candidates",
+    ".deno/bin", "go/bin", ".local/share/pnpm",
+)
+
+# Guarded relative to the workspace: (path, kind when absent).
+Absent = Literal["dir", "json", "file", "none"]
+WORKSPACE_GUARDS: tuple[tuple[str, Absent], ...] = (
+    (".git/hooks", "dir"),
+    (".git/config", "file"),
+    (".vscode", "dir"),
+    (".idea", "dir"),
+    (".devcontainer", "dir"),
+    (".husky", "dir"),
+    (".claude/settings.json", "json"),
+    (".claude/settings.local.json", "json"),
+    (".mcp.json", "json"),
+    ("stockade.yaml", "none"),  # only when it exists: an empty one would not load
+)
+# Guarded relative to $HOME (inside the tmpfs home: they stop in-session
+# tampering with the shell and agent configuration the agent runs under).
+HOME_GUARDS: tuple[tuple[str, Absent], ...] = (
+    (".bashrc", "file"), (".bash_profile", "file"), (".bash_login", "file"),
+    (".bash_logout", "file"), (".profile", "file"), (".zshrc", "file"), (".zshenv", "file"),
+    (".zprofile", "file"), (".zlogin", "file"), (".config/fish/config.fish", "file"),
+    (".codex", "dir"), (".claude/settings.json", "json"), (".claude/settings.local.json", "json"),
+    (".config/git/config", "file"), (".gitconfig", "file"),
+)
+
+
+class HostView(Protocol):
+    def kind(self, path: str) -> Kind | None: ...
+    def readlink(self, path: str) -> str: ...
+    def listdir(self, path: str) -> list[str]: ...
+
+
+class RealHost:
+    """The running machine, via ``lstat``."""
+
+    def kind(self, path: str) -> Kind | None:
+        import stat
+
+        try:
+            mode = os.lstat(path).st_mode
+        except OSError:
+            return None
+        if stat.S_ISLNK(mode):
+            return "link"
+        if stat.S_ISDIR(mode):
+            return "dir"
+        if stat.S_ISREG(mode):
+            return "file"
+        return "other"
+
+    def readlink(self, path: str) -> str:
+        return os.readlink(path)
+
+    def listdir(self, path: str) -> list[str]:
+        try:
+            return os.listdir(path)
+        except OSError:
+            return []
+
+
+@dataclass(frozen=True, slots=True)
+class Extra:
+    """A path a preset or the launcher adds: ``mode`` ro | rw."""
+
+    path: str
+    mode: Literal["ro", "rw"]
+    src: str | None = None  # defaults to ``path``
+
+
+@dataclass(frozen=True, slots=True)
+class Layout:
+    workspace: str
+    home: str | None
+    runtime_dir: str  # host dir with the session's sockets, shown at /run/stockade
+    empty_dir: str  # an empty, read-only host dir used to mask directories
+    empty_json: str  # a read-only host file holding "{}" for absent JSON configs
+    write: tuple[str, ...] = ()
+    read: tuple[str, ...] = ()
+    deny_read: tuple[str, ...] = ()
+    hidden: tuple[str, ...] = ()  # stockade state, session files: masked if visible
+    extras: tuple[Extra, ...] = ()
+    gitconfig: str | None = None  # sanitised ~/.gitconfig to show instead of the real one
+    interpreter_prefix: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    args: tuple[str, ...]
+    # Mount points the launcher creates on the host before start and removes
+    # afterwards if they are still empty (guards in a workspace that lacks them).
+    create_dirs: tuple[str, ...] = ()
+    create_files: tuple[str, ...] = ()
+    visible: tuple[str, ...] = field(default=())  # host paths shown (for diagnostics)
+
+
+RUN_DIR = "/run/stockade"
+
+
+def _under(path: str, parent: str) -> bool:
+    return path == parent or path.startswith(parent.rstrip("/") + "/")
+
+
+def _depth(path: str) -> int:
+    return path.rstrip("/").count("/")
+
+
+def plan(layout: Layout, host: HostView | None = None) -> Plan:
+    h = host or RealHost()
+    args: list[str] = []
+    visible: list[str] = []
+    create_dirs: list[str] = []
+    create_files: list[str] = []
+    ws = layout.workspace
+
+    # 1. system, fresh /proc and /dev, private tmp, empty home
+    for top in SYSTEM_TOPS:
+        p = "/" + top
+        k = h.kind(p)
+        if k == "link":
+            args += ["--symlink", h.readlink(p), p]
+        elif k == "dir":
+            args += ["--ro-bind", p, p]
+            visible.append(p)
+    for p in ETC_SECRETS:
+        k = h.kind(p)
+        if k == "dir":
+            args += ["--ro-bind", layout.empty_dir, p]
+        elif k == "file":
+            args += ["--ro-bind", "/dev/null", p]
+    for name in sorted(h.listdir("/etc/ssh")):
+        if name.startswith("ssh_host_") and name.endswith("_key"):
+            args += ["--ro-bind", "/dev/null", f"/etc/ssh/{name}"]
+    args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--tmpfs", "/var/tmp",
+             "--dir", "/run", "--symlink", "../run", "/var/run"]
+    if h.kind("/sys/devices/system/cpu") == "dir":  # CPU count for build tools
+        args += ["--ro-bind", "/sys/devices/system/cpu", "/sys/devices/system/cpu"]
+    home = layout.home if layout.home and layout.home != "/" else None
+    if home:
+        args += ["--perms", "0700", "--tmpfs", home]
+
+    # 2 + 3. toolchains, caches, interpreter, policy paths, extras, workspace
+    binds: list[tuple[str, str, str]] = []  # (dest, src, mode)
+    if home:
+        for rel in TOOLCHAINS_RO:
+            binds.append((f"{home}/{rel}", f"{home}/{rel}", "ro"))
+        for rel in CACHES_RW:
+            binds.append((f"{home}/{rel}", f"{home}/{rel}", "rw"))
+    if layout.interpreter_prefix and not any(
+        _under(layout.interpreter_prefix, "/" + t) for t in SYSTEM_TOPS
+    ):
+        binds.append((layout.interpreter_prefix, layout.interpreter_prefix, "ro"))
+    for p in layout.read:
+        binds.append((p, p, "ro"))
+    for p in layout.write:
+        binds.append((p, p, "rw"))
+    for e in layout.extras:
+        binds.append((e.path, e.src or e.path, e.mode))
+    binds.append((ws, ws, "rw"))
+    # shallowest first; at equal depth a read-only entry wins (applied last)
+    binds.sort(key=lambda b: (_depth(b[0]), b[2] == "ro"))
+    seen: set[str] = set()
+    for dest, src, mode in binds:
+        if h.kind(src) not in ("dir", "file"):
+            continue  # absent or a symlink: nothing to show (bwrap would follow a link)
+        if any(_under(dest, x) for x in layout.hidden) or any(
+            _under(dest, d) for d in layout.deny_read
+        ):
+            continue
+        seen.add(dest)
+        args += ["--bind" if mode == "rw" else "--ro-bind", src, dest]
+        visible.append(src)
+
+    # 4. guards
+    def guard(base: str, rel: str, absent: str, *, on_host: bool) -> None:
+        target = f"{base}/{rel}"
+        k = h.kind(target)
+        # pin intermediate directories (e.g. .git, .claude) so they cannot be
+        # renamed away and recreated with a writable guard file inside
+        parts = rel.split("/")[:-1]
+        for i in range(1, len(parts) + 1):
+            d = f"{base}/{'/'.join(parts[:i])}"
+            if d in pinned:
+                continue
+            dk = h.kind(d)
+            if dk == "dir":
+                args.extend(["--bind", d, d])
+            elif dk is None and on_host:
+                create_dirs.append(d)
+                args.extend(["--bind", d, d])
+            elif dk is None:
+                args.extend(["--dir", d])
+            pinned.add(d)
+        if k == "dir":
+            args.extend(["--ro-bind", target, target])
+        elif k == "file":
+            args.extend(["--ro-bind", target, target])
+        elif k is None:
+            if absent == "none":
+                return
+            if absent == "dir":
+                if on_host:
+                    create_dirs.append(target)
+                args.extend(["--ro-bind", layout.empty_dir, target])
+            else:
+                if on_host:
+                    create_files.append(target)
+                src = layout.empty_json if absent == "json" else "/dev/null"
+                args.extend(["--ro-bind", src, target])
+        # a symlink at a guard path: leave it (it resolves inside the sandbox,
+        # where its target is either a guarded path or not visible)
+
+    pinned: set[str] = set()
+    for rel, absent in WORKSPACE_GUARDS:
+        guard(ws, rel, absent, on_host=True)
+    if home:
+        bound_home = [d for d in seen if _under(d, home) and d != home]
+        for rel, absent in HOME_GUARDS:
+            target = f"{home}/{rel}"
+            if rel == ".gitconfig" and layout.gitconfig:
+                args += ["--ro-bind", layout.gitconfig, target]
+                continue
+            if any(_under(target, d) for d in bound_home):
+                # inside a directory shown from the host (a preset's ~/.claude)
+                guard(home, rel, absent, on_host=True)
+            else:  # in the tmpfs home: an empty read-only stand-in
+                src = {"dir": layout.empty_dir, "json": layout.empty_json}.get(absent, "/dev/null")
+                args += ["--ro-bind", src, target]
+
+    # 5. masks over whatever became visible
+    for p in (*layout.deny_read, *layout.hidden):
+        if not any(_under(p, v) for v in visible):
+            continue
+        k = h.kind(p)
+        if k == "dir":
+            args += ["--ro-bind", layout.empty_dir, p]
+        elif k in ("file", "other"):
+            args += ["--ro-bind", "/dev/null", p]
+
+    args += ["--ro-bind", layout.runtime_dir, RUN_DIR, "--chdir", ws]
+    return Plan(tuple(args), tuple(create_dirs), tuple(create_files), tuple(visible))
+
+
+def namespace_args(*, hostname: str = "stockade") -> list[str]:
+    """Every namespace bubblewrap can make; no capabilities, even for root."""
+    return [
+        "--unshare-user", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-net",
+        "--unshare-cgroup-try", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
+        "--hostname", hostname,
+    ]
+
+
+def build_argv(
+    *,
+    bwrap: str,
+    plan_args: Sequence[str],
+    seccomp_fd: int,
+    status_fd: int,
+    command: Sequence[str],
+) -> list[str]:
+    """The full bubblewrap command line."""
+    return [
+        bwrap, *namespace_args(), *plan_args, "--seccomp", str(seccomp_fd),
+        "--json-status-fd", str(status_fd), "--", *command,
+    ]
+
+
+__all__ = ["Layout", "Plan", "Extra", "plan", "build_argv", "namespace_args", "RealHost",
+           "HostView", "RUN_DIR", "WORKSPACE_GUARDS", "HOME_GUARDS"]

@@ -1,0 +1,416 @@
+"""The egress proxy: the sandbox's only way to the network.
+
+It speaks HTTP forward proxying (absolute-URI requests) and ``CONNECT``, and
+knows nothing of policy.  It is handed callbacks:
+
+* ``allow(host, port) -> bool``: asked *before any name lookup*; no callback,
+  ``False`` or an exception means the request is refused;
+* ``explain(host, port) -> str``: the text the agent reads when refused;
+* ``private_ok(host, ip) -> bool``: whether a loopback / private /
+  link-local / reserved address may be reached (default: never);
+* ``on_event(EgressEvent)``: every refusal at once, every connection when it
+  closes, with the bytes sent each way.
+
+The proxy resolves names itself and connects to the address it checked, so a
+name that resolves to an internal address (DNS rebinding, a hosts entry) is
+refused like the address itself.  With ``upstream`` (a corporate proxy taken
+from the policy, never from the environment) it tunnels every allowed request
+through that proxy with ``CONNECT`` instead.
+
+One thread per connection (see :mod:`stockade.sandbox.pump` for why).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from stockade.sandbox.pump import pump
+
+MAX_HEAD = 64 * 1024
+HEAD_TIMEOUT = 30.0
+CONNECT_TIMEOUT = 15.0
+_HOP_HEADERS = frozenset({
+    b"proxy-connection", b"proxy-authorization", b"connection", b"keep-alive", b"te",
+    b"trailer", b"upgrade",
+})
+
+
+@dataclass(frozen=True, slots=True)
+class EgressEvent:
+    """One connection or refusal.  ``kind``: ``net.connect`` | ``net.deny``."""
+
+    kind: str
+    host: str
+    port: int
+    method: str
+    reason: str | None = None  # why refused, or an upstream error
+    address: str | None = None  # the IP actually connected to
+    bytes_up: int = 0  # agent -> destination
+    bytes_down: int = 0  # destination -> agent
+    duration_ms: int = 0
+
+    def to_dict(self) -> dict[str, object]:
+        d: dict[str, object] = {"host": self.host, "port": self.port, "method": self.method}
+        for k in ("reason", "address"):
+            v = getattr(self, k)
+            if v is not None:
+                d[k] = v
+        if self.kind == "net.connect":
+            d.update(bytes_up=self.bytes_up, bytes_down=self.bytes_down,
+                     duration_ms=self.duration_ms)
+        return d
+
+
+Resolver = Callable[[str, int], list[str]]
+
+
+def system_resolve(host: str, port: int) -> list[str]:
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    out: list[str] = []
+    for info in infos:
+        ip = str(info[4][0])
+        if ip not in out:
+            out.append(ip)
+    return out
+
+
+def is_public(ip: str) -> bool:
+    """False for loopback, private, link-local, multicast, reserved, unspecified
+    and shared (CGNAT) addresses, including IPv4 written inside IPv6."""
+    addr = ipaddress.ip_address(ip.split("%", 1)[0])
+    if isinstance(addr, ipaddress.IPv6Address):
+        mapped = addr.ipv4_mapped or addr.sixtofour or (addr.teredo[1] if addr.teredo else None)
+        if mapped is not None:
+            return is_public(str(mapped))
+        if addr in ipaddress.ip_network("64:ff9b::/96"):  # NAT64 of an IPv4 address
+            return is_public(str(ipaddress.IPv4Address(int(addr) & 0xFFFFFFFF)))
+    if addr.is_global:
+        return not addr.is_multicast
+    return False
+
+
+def normalise_host(raw: str) -> str | None:
+    h = raw.strip()
+    if h.startswith("[") and h.endswith("]"):
+        h = h[1:-1]
+    h = h.lower().rstrip(".")
+    if not h or len(h) > 253:
+        return None
+    try:
+        return str(ipaddress.ip_address(h))
+    except ValueError:
+        pass
+    if not all(c.isalnum() or c in "-._" for c in h) or ".." in h:
+        return None
+    return h
+
+
+def split_hostport(text: str, default_port: int) -> tuple[str, int] | None:
+    if text.startswith("["):
+        end = text.find("]")
+        if end < 0:
+            return None
+        host, rest = text[: end + 1], text[end + 1:]
+        port_s = rest[1:] if rest.startswith(":") else ""
+    elif text.count(":") == 1:
+        host, port_s = text.split(":")
+    else:
+        host, port_s = text, ""
+    try:
+        port = int(port_s) if port_s else default_port
+    except ValueError:
+        return None
+    norm = normalise_host(host)
+    if norm is None or not 0 < port < 65536:
+        return None
+    return norm, port
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    method: str
+    host: str
+    port: int
+    head: bytes  # what to send upstream (rewritten for plain HTTP; empty for CONNECT)
+
+
+def parse_request(head: bytes) -> Request | str:
+    """A proxy request head (up to and including the blank line), or an error text."""
+    lines = head.split(b"\r\n")
+    parts = lines[0].split(b" ")
+    if len(parts) != 3 or not parts[2].startswith(b"HTTP/1."):
+        return "malformed request line"
+    method = parts[0].decode("latin-1").upper()
+    target = parts[1].decode("latin-1")
+    if method == "CONNECT":
+        hp = split_hostport(target, 443)
+        if hp is None:
+            return "bad CONNECT target"
+        return Request(method, hp[0], hp[1], b"")
+    if not target.lower().startswith("http://"):
+        return "only absolute http:// URIs and CONNECT are proxied"
+    rest = target[7:]
+    slash = rest.find("/")
+    authority, path = (rest, "/") if slash < 0 else (rest[:slash], rest[slash:])
+    if "@" in authority:
+        return "credentials in the proxy URL are not forwarded"
+    hp = split_hostport(authority, 80)
+    if hp is None:
+        return "bad host in URL"
+    out = [b"%s %s %s" % (parts[0], path.encode("latin-1"), parts[2])]
+    for line in lines[1:]:
+        if not line:
+            continue
+        name = line.split(b":", 1)[0].strip().lower()
+        if name not in _HOP_HEADERS:
+            out.append(line)
+    out.append(b"Connection: close")
+    return Request(method, hp[0], hp[1], b"\r\n".join(out) + b"\r\n\r\n")
+
+
+def _read_head(conn: socket.socket) -> tuple[bytes, bytes] | None:
+    conn.settimeout(HEAD_TIMEOUT)
+    data = b""
+    while b"\r\n\r\n" not in data:
+        if len(data) > MAX_HEAD:
+            return None
+        chunk = conn.recv(65536)
+        if not chunk:
+            return None
+        data += chunk
+    head, _, rest = data.partition(b"\r\n\r\n")
+    return head + b"\r\n\r\n", rest
+
+
+def _reply(conn: socket.socket, status: str, text: str) -> None:
+    body = (text + "\n").encode("utf-8", "replace")
+    safe = text.replace("\r", " ").replace("\n", " ")[:300].encode("latin-1", "replace")
+    try:
+        conn.sendall(
+            b"HTTP/1.1 %s\r\nContent-Type: text/plain; charset=utf-8\r\nX-Stockade: %s\r\n"
+            b"Content-Length: %d\r\nConnection: close\r\n\r\n%s"
+            % (status.encode(), safe, len(body), body)
+        )
+    except OSError:
+        pass
+
+
+@dataclass(frozen=True, slots=True)
+class ProxyConfig:
+    allow: Callable[[str, int], bool] | None = None
+    explain: Callable[[str, int], str] | None = None
+    private_ok: Callable[[str, str], bool] | None = None
+    on_event: Callable[[EgressEvent], None] | None = None
+    upstream: tuple[str, int] | None = None
+    resolve: Resolver = system_resolve
+
+
+class EgressProxy:
+    """Serve on a listening socket in background threads until :meth:`close`."""
+
+    def __init__(self, config: ProxyConfig) -> None:
+        self.config = config
+        self.refuse_all: str | None = None  # set when recording broke: fail closed
+        self._lock = threading.Lock()
+        self._open: set[socket.socket] = set()
+        self._listeners: list[socket.socket] = []
+        self._closed = False
+
+    # -- serving ---------------------------------------------------------
+    def serve(self, listener: socket.socket) -> None:
+        self._listeners.append(listener)
+        threading.Thread(target=self._accept_loop, args=(listener,), daemon=True).start()
+
+    def serve_unix(self, path: str) -> None:
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.bind(path)
+        os.chmod(path, 0o666)  # the sandbox may map our uid to another one
+        s.listen(128)
+        self.serve(s)
+
+    def _accept_loop(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            if self._closed:
+                conn.close()
+                return
+            self._track(conn)
+            threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
+
+    def close(self) -> None:
+        """Stop accepting and cut every open connection (their events follow)."""
+        self._closed = True
+        for s in self._listeners:
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            s.close()
+        with self._lock:
+            conns = list(self._open)
+        for c in conns:
+            try:
+                c.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def _track(self, s: socket.socket) -> None:
+        with self._lock:
+            self._open.add(s)
+
+    def _untrack(self, *socks: socket.socket) -> None:
+        with self._lock:
+            for s in socks:
+                self._open.discard(s)
+
+    def _emit(self, ev: EgressEvent) -> None:
+        if self.config.on_event is not None:
+            try:
+                self.config.on_event(ev)
+            except Exception:  # noqa: BLE001 - the recorder decides what a failure means
+                pass
+
+    # -- one connection --------------------------------------------------
+    def _allowed(self, host: str, port: int) -> bool:
+        if self.refuse_all is not None or self.config.allow is None:
+            return False
+        try:
+            return bool(self.config.allow(host, port))
+        except Exception:  # noqa: BLE001 - a failing policy check refuses
+            return False
+
+    def _explain(self, host: str, port: int) -> str:
+        if self.refuse_all is not None:
+            return self.refuse_all
+        if self.config.explain is not None:
+            try:
+                return self.config.explain(host, port)
+            except Exception:  # noqa: BLE001
+                pass
+        return f"stockade: {host} is not allowed"
+
+    def _private_ok(self, host: str, ip: str) -> bool:
+        if self.config.private_ok is None:
+            return False
+        try:
+            return bool(self.config.private_ok(host, ip))
+        except Exception:  # noqa: BLE001
+            return False
+
+    def _handle(self, conn: socket.socket) -> None:
+        up: socket.socket | None = None
+        try:
+            got = _read_head(conn)
+            if got is None:
+                _reply(conn, "400 Bad Request", "stockade: incomplete proxy request")
+                return
+            head, rest = got
+            req = parse_request(head)
+            if isinstance(req, str):
+                _reply(conn, "400 Bad Request", f"stockade: {req}")
+                return
+            if not self._allowed(req.host, req.port):
+                text = self._explain(req.host, req.port)
+                self._emit(EgressEvent("net.deny", req.host, req.port, req.method,
+                                       reason="not-allowed"))
+                _reply(conn, "403 Forbidden", text)
+                return
+            start = time.monotonic()
+            got_up = self._connect(req, conn)
+            if got_up is None:
+                return
+            up, address = got_up
+            self._track(up)
+            if req.method == "CONNECT":
+                conn.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+            first = req.head + rest
+
+            def done(n_up: int, n_down: int) -> None:
+                self._emit(EgressEvent(
+                    "net.connect", req.host, req.port, req.method, address=address,
+                    bytes_up=n_up, bytes_down=n_down,
+                    duration_ms=int((time.monotonic() - start) * 1000)))
+
+            conn.settimeout(None)
+            up.settimeout(None)
+            pump(conn, up, done=done, first_a_to_b=first)
+        except OSError:
+            pass
+        finally:
+            self._untrack(conn, *(() if up is None else (up,)))
+            try:
+                conn.close()
+            except OSError:
+                pass
+
+    def _connect(self, req: Request, conn: socket.socket) -> tuple[socket.socket, str] | None:
+        if self.config.upstream is not None:
+            return self._via_upstream(req, conn)
+        try:
+            ips = self.config.resolve(req.host, req.port)
+        except OSError:
+            self._emit(EgressEvent("net.connect", req.host, req.port, req.method,
+                                   reason="name-not-resolved"))
+            _reply(conn, "502 Bad Gateway", f"stockade: cannot resolve {req.host}")
+            return None
+        usable = [ip for ip in ips if is_public(ip) or self._private_ok(req.host, ip)]
+        if not usable:
+            shown = ips[0] if ips else "nothing"
+            self._emit(EgressEvent("net.deny", req.host, req.port, req.method,
+                                   reason="private-address", address=shown))
+            _reply(conn, "403 Forbidden",
+                   f"stockade: {req.host} resolves to {shown}, a loopback, private or link-local "
+                   "address; list it in network.allow_private to reach it")
+            return None
+        last: OSError | None = None
+        for ip in usable:
+            fam = socket.AF_INET6 if ":" in ip else socket.AF_INET
+            s = socket.socket(fam, socket.SOCK_STREAM)
+            s.settimeout(CONNECT_TIMEOUT)
+            try:
+                s.connect((ip, req.port))
+                s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                return s, ip
+            except OSError as exc:
+                last = exc
+                s.close()
+        reason = f"connect-failed: {last.strerror if last else 'unknown'}"
+        self._emit(EgressEvent("net.connect", req.host, req.port, req.method, reason=reason,
+                               address=usable[0]))
+        _reply(conn, "502 Bad Gateway", f"stockade: cannot connect to {req.host}:{req.port}")
+        return None
+
+    def _via_upstream(self, req: Request, conn: socket.socket) -> tuple[socket.socket, str] | None:
+        assert self.config.upstream is not None
+        host, port = self.config.upstream
+        target = f"[{req.host}]" if ":" in req.host else req.host
+        try:
+            s = socket.create_connection((host, port), timeout=CONNECT_TIMEOUT)
+            s.sendall(f"CONNECT {target}:{req.port} HTTP/1.1\r\nHost: {target}:{req.port}\r\n\r\n"
+                      .encode())
+            got = _read_head(s)
+            if got is None or not got[0].split(b" ", 2)[1:2] == [b"200"]:
+                s.close()
+                raise OSError("upstream proxy refused")
+            if got[1]:
+                s.close()
+                raise OSError("upstream proxy sent data early")
+        except OSError:
+            self._emit(EgressEvent("net.connect", req.host, req.port, req.method,
+                                   reason="upstream-proxy-failed"))
+            _reply(conn, "502 Bad Gateway", f"stockade: the upstream proxy refused {req.host}")
+            return None
+        return s, f"via {host}:{port}"
+
+
+__all__ = ["EgressProxy", "ProxyConfig", "EgressEvent", "parse_request", "is_public",
+           "split_hostport", "normalise_host", "system_resolve"]
