@@ -203,6 +203,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=3, help="runs per tool and tree (best is kept)")
     ap.add_argument("--peer-repeat", type=int, default=1, help="runs for credsweeper/detect-secrets")
     ap.add_argument("--no-peers", action="store_true")
+    ap.add_argument("--peer-timeout", type=float, default=300.0, help="seconds per peer run")
     ap.add_argument("--request", default=str(DEFAULT_REQUEST))
     a = ap.parse_args(argv)
 
@@ -237,7 +238,7 @@ def main(argv: list[str] | None = None) -> int:
             for name, prefix in peers.items():
                 reps = a.repeat if name == "gitleaks" else a.peer_repeat
                 out = Path(tmp) / f"{name}.json"
-                results[name] = measure(peer_argv(name, prefix, root, out), reps, PEER_TIMEOUT)
+                results[name] = measure(peer_argv(name, prefix, root, out), reps, a.peer_timeout)
         base = results["stockade"]
         for name, res in results.items():
             if isinstance(res, str):

@@ -17,6 +17,12 @@ command -v git   >/dev/null || need+=(git)
 command -v node  >/dev/null || need+=(nodejs)
 command -v npm   >/dev/null || need+=(npm)
 command -v python3 >/dev/null || need+=(python3)
+# The sandbox red-team cases drive these tools from inside the sandbox.
+command -v curl  >/dev/null || need+=(curl)
+command -v wget  >/dev/null || need+=(wget)
+command -v nc    >/dev/null || need+=(netcat-openbsd)
+command -v dig   >/dev/null || need+=(bind9-dnsutils)
+command -v crontab >/dev/null || need+=(cron)
 python3 -c 'import venv, ensurepip' 2>/dev/null || need+=(python3-venv)
 if [[ ${#need[@]} -gt 0 ]]; then
     if command -v apt-get >/dev/null && { [[ -z "$SUDO" && $(id -u) -eq 0 ]] || [[ -n "$SUDO" ]]; }; then

@@ -17,6 +17,10 @@ import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from stockade.errors import EnvironmentProblem
 
@@ -87,11 +91,13 @@ class StateDir:
         return self
 
     def _ensure_signing_key(self) -> None:
+        key_path = self.keys_dir / SIGNING_KEY_FILE
+        pub_path = self.keys_dir / PUBLIC_KEY_FILE
+        if key_path.exists() and pub_path.exists():
+            return  # the common case: no need to import cryptography (hooks start per call)
         from cryptography.hazmat.primitives import serialization
         from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-        key_path = self.keys_dir / SIGNING_KEY_FILE
-        pub_path = self.keys_dir / PUBLIC_KEY_FILE
         if not key_path.exists():
             key = Ed25519PrivateKey.generate()
             pem = key.private_bytes(
@@ -119,7 +125,7 @@ class StateDir:
             except FileExistsError:
                 pass
 
-    def signing_key(self):  # type: ignore[no-untyped-def]
+    def signing_key(self) -> Ed25519PrivateKey:
         """The Ed25519 private key that signs ledger checkpoints."""
         from cryptography.hazmat.primitives import serialization
         from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey

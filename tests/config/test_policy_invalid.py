@@ -356,3 +356,18 @@ def test_secret_values_in_bad_urls_are_not_echoed(layers):
     with pytest.raises(PolicyError) as info:
         load_policy_file(path, env=layers.env)
     assert fake not in info.value.diagnostic()
+
+
+def test_credentials_in_a_domain_entry_are_not_echoed(layers):
+    fake = "tok" + "Q" * 14
+    path = layers.write(
+        layers.root / "p.yaml",
+        f"version: 1\nnetwork:\n  allow: ['https://bot:{fake}@api.example.com']\n",
+    )
+    from stockade.config import load_policy_file
+
+    with pytest.raises(PolicyError) as info:
+        load_policy_file(path, env=layers.env)
+    text = info.value.diagnostic()
+    assert fake not in text
+    assert "write the domain only: api.example.com" in text

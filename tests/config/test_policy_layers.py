@@ -287,6 +287,9 @@ def test_project_deny_lists_add_up(layers):
     assert p.sources[f"filesystem.deny_read[{i}]"] == f"project {PROJECT}:3"
     assert p.sources["filesystem.deny_read[0]"] == "default"
     assert p.sources["tools.deny_commands[1]"] == f"user {USER}:5"
+    assert p.sources["tools.deny_commands"] == (
+        f"default + managed {MANAGED}:5 + user {USER}:5 + project {PROJECT}:5"
+    )
 
 
 def test_rule_id_defined_twice_differently(layers):

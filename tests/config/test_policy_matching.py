@@ -175,3 +175,27 @@ def test_private_hosts_may_be_single_label(layers):
     assert p.network.allow_private == ("localhost", "gitlab", "::1")
     assert p.network.allows_private("GitLab") and p.network.allows_private("::1")
     assert not p.network.allows_private("127.0.0.1")
+
+
+# Property: "covers" (used to bound weaker layers) never lets a weaker pattern
+# match a host the stronger one does not.  Exhaustive over a small universe.
+def test_covers_implies_every_match_is_allowed():
+    import itertools
+
+    names = [".".join(p) for n in (2, 3) for p in itertools.product("ab", repeat=n)]
+    pats = [
+        parse_pattern(("*." if wild else "") + name + ("" if port is None else f":{port}"))
+        for name in names
+        for wild in (False, True)
+        for port in (None, 443)
+    ]
+    hosts = [(h, port) for h in names + ["a.a.b.a"] for port in (None, 443, 80)]
+    checked = 0
+    for strong, weak in itertools.product(pats, pats):
+        if not strong.covers(weak):
+            continue
+        for host, port in hosts:
+            if weak.matches(host, port):
+                checked += 1
+                assert strong.matches(host, port), (str(strong), str(weak), host, port)
+    assert checked > 100

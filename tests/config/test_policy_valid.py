@@ -206,3 +206,7 @@ def test_managed_from_env_variable(layers, tmp_path):
     )
     assert p.identity.team == "sec"
     assert p.sources["identity.team"] == "managed ./m.yaml:2"
+    assert [(x.kind, x.file, x.path) for x in p.layers] == [
+        ("managed", "./m.yaml", str(m)),
+        ("default", None, None),
+    ]

@@ -172,3 +172,19 @@ def test_no_findings_is_identity() -> None:
     text = "nothing here " + PREFIX + "SECRET_1_abcdefghijkl"
     redacted, vault = redact(text, [])
     assert redacted == text and restore(text, vault) == text
+
+
+def test_redacted_text_scans_clean_with_the_real_engine() -> None:
+    """The gateway may scan a text twice: a placeholder must not look like a secret."""
+    from stockade.dlp import Engine
+
+    key = fake_key()
+    pw = "".join(random.choice(string.ascii_letters) + random.choice(string.digits) for _ in range(8))
+    text = f"AWS_ACCESS_KEY_ID={key}\nREDIS_PASSWORD={pw}\npassword: \"{pw}\"\n"
+    engine = Engine.default()
+    findings = engine.scan(text)
+    assert findings, "the engine should flag the planted values"
+    redacted, vault = redact(text, findings)
+    assert key not in redacted and pw not in redacted
+    assert engine.scan(redacted) == []
+    assert restore(redacted, vault) == text

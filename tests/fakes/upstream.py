@@ -346,6 +346,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 256  # the benchmark opens 64 connections at once
     fake: FakeUpstream
 
 

@@ -115,3 +115,31 @@ def test_keep_alive_serves_several_requests_on_one_connection(gw: RunningGateway
         r = conn.getresponse()
         assert r.status == 200 and b"[DONE]" in r.read()
     conn.close()
+
+
+@pytest.mark.parametrize("name,path", [
+    ("claude_request_turn1.json", "/v1/messages?beta=true"),
+    ("claude_request_turn2.json", "/v1/messages?beta=true"),
+    ("claude_request_title_sidecall.json", "/v1/messages?beta=true"),
+    ("codex_request_turn1.json", "/v1/responses"),
+])
+def test_real_agent_requests_pass_untouched_with_the_real_dlp_engine(
+        fake: FakeUpstream, name: str, path: str) -> None:
+    """Vendor e-mails and example keys in the agents' own prompts are allowlisted,
+    not acted on: the default policy forwards these byte for byte."""
+    p = EXAMPLES / name
+    if not p.exists():
+        pytest.skip("captured requests not available")
+    from stockade.gateway.deps import dlp_scanner
+    from gwsupport import make_config, start_gateway
+
+    scanner, _ = dlp_scanner(None)
+    g = start_gateway(make_config(anthropic=fake.url, openai=fake.url), scanner=scanner)
+    try:
+        raw = json.dumps(json.loads(p.read_text())["body"]).encode()
+        st, _, _ = g.request("POST", path, raw=raw)
+        assert st == 200
+        assert fake.posts()[-1]["raw"] == raw
+        assert g.events("llm.request")[-1]["decision"] == "allow"
+    finally:
+        g.stop()

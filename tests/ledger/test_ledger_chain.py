@@ -5,11 +5,11 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
-from ledger_helpers import fill, raw_db
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from ledger_helpers import fill, raw_db
 
 from stockade.errors import LedgerError
 from stockade.ledger import Ledger, NewEvent, load_public_key, open_ledger
@@ -96,9 +96,9 @@ def test_query_filters_by_session_kind_and_time(ledger: Ledger) -> None:
     assert [e.seq for e in ledger.query(session="b")] == [5, 6, 7, 8]
     assert [e.seq for e in ledger.query(session="b", kind="llm.request")] == [8]
     assert [e.seq for e in ledger.query(session="a", limit=2)] == [1, 2]
-    future = datetime.now(timezone.utc) + timedelta(hours=1)
+    future = datetime.now(UTC) + timedelta(hours=1)
     assert list(ledger.query(since=future)) == []
-    assert len(list(ledger.query(since=datetime.now(timezone.utc) - timedelta(hours=1)))) == 8
+    assert len(list(ledger.query(since=datetime.now(UTC) - timedelta(hours=1)))) == 8
     assert [e.seq for e in ledger.tail(3)] == [6, 7, 8]
 
 
@@ -147,3 +147,31 @@ def test_missing_ledger_is_not_created_by_readers(home: StateDir) -> None:
     with pytest.raises(LedgerError, match="no ledger"):
         open_ledger(state=home, create=False)
     assert not home.ledger_path.exists()
+
+
+def test_time_never_goes_backwards_along_the_chain(ledger: Ledger,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    import stockade.ledger.sqlite as backend
+
+    first = ledger.append("a.b", details={})
+    monkeypatch.setattr(backend, "now_ts", lambda: "2001-01-01T00:00:00.000000Z")
+    second = ledger.append("a.b", details={})  # the clock stepped back
+    assert second.ts == first.ts and ledger.tail(1)[0].ts == first.ts
+
+
+def test_since_finds_the_exact_first_event(ledger: Ledger,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    import stockade.ledger.sqlite as backend
+
+    ledger.checkpoint_every = 0
+    times = iter(f"2026-01-01T00:{m:02d}:00.000000Z" for m in range(60))
+    monkeypatch.setattr(backend, "now_ts", lambda: next(times))
+    for i in range(57):
+        ledger.append("a.b", details={"i": i}, session="s" if i % 2 else "t")
+    assert [e.seq for e in ledger.query(since="2026-01-01T00:40:00.000000Z")] == \
+        list(range(41, 58))
+    assert [e.seq for e in ledger.query(since="2026-01-01T00:39:59Z", session="s")] == \
+        list(range(42, 58, 2))
+    assert list(ledger.query(since="2026-01-01T00:57:00.000000Z")) == []
+    assert [e.seq for e in ledger.query(since="2026-01-01T00:56:00Z")] == [57]
+    assert len(list(ledger.query(since="2000-01-01T00:00:00Z"))) == 57

@@ -181,6 +181,15 @@ def test_truncated_ledger_refuses_to_overwrite_the_checkpoint_file(
     assert ckpt.read_file(led.checkpoint_path or Path()).seq == 30  # type: ignore[union-attr]
 
 
+def test_rewritten_ledger_refuses_to_overwrite_the_checkpoint_file(
+        led: Ledger, db: sqlite3.Connection) -> None:
+    db.execute("UPDATE events SET hash = ? WHERE seq = 30", (bytes(32),))
+    led.append("a.b", details={})
+    with pytest.raises(LedgerTamperError, match="refusing to overwrite") as info:
+        led.checkpoint()
+    assert info.value.seq == 30
+
+
 def test_forged_checkpoint_signature(led: Ledger, db: sqlite3.Connection) -> None:
     body = json.loads(db.execute("SELECT body FROM checkpoints WHERE seq = 20").fetchone()[0])
     body["signature"] = body["signature"][:-4] + ("AAA=" if body["signature"][-4:] != "AAA="

@@ -118,8 +118,14 @@ def _run(demo: _Demo) -> int:
     model = upstream.serve(received)
     model_url = f"http://127.0.0.1:{model.server_address[1]}"
     gateway_url = _start_gateway(demo, model_url)
+    # The agent is a stdlib-only script in the workspace, run by the base interpreter:
+    # inside the sandbox only system directories and the workspace exist.
+    from stockade.demo import agent as agent_module
+
+    shutil.copyfile(agent_module.__file__, demo.ws / "agent.py")
+    python = _system_python()
     agent = demo.stockade("run", "--workspace", str(demo.ws), "--gateway", gateway_url, "--",
-                          sys.executable, "-m", "stockade.demo.agent", check=False)
+                          python, "agent.py", check=False)
     model.shutdown()
 
     _section("4. what the model vendor received")
@@ -147,6 +153,15 @@ def _run(demo: _Demo) -> int:
     print("\ndemo " + ("passed: task done, exfiltration refused, secret kept in-house"
                        if ok else "FAILED: see above"))
     return 0 if ok else 1
+
+
+def _system_python() -> str:
+    """The real interpreter behind this (possibly virtual) environment."""
+    base = Path(os.path.realpath(sys.base_prefix)) / "bin"
+    for name in (f"python{sys.version_info.major}.{sys.version_info.minor}", "python3"):
+        if (base / name).exists():
+            return str(base / name)
+    return os.path.realpath(sys.executable)
 
 
 def _start_gateway(demo: _Demo, model_url: str) -> str:

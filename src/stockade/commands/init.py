@@ -6,6 +6,7 @@ import argparse
 
 from stockade.commands.ledger import resolve_settings
 from stockade.ledger import key_fingerprint, open_ledger
+from stockade.ledger.checkpoint import signing_key
 from stockade.state import SIGNING_KEY_FILE, StateDir
 
 
@@ -27,7 +28,7 @@ def run(args: argparse.Namespace) -> int:
             ledger.append("stockade.init", details={"state": str(state.root)})
             ledger.checkpoint()
         events = len(ledger)
-        fingerprint = key_fingerprint(state.signing_key().public_key())
+        fingerprint = key_fingerprint(signing_key(state).public_key())
         checkpoint_path = ledger.checkpoint_path
     print(f"stockade state: {state.root}")
     print(f"  signing key:  {state.keys_dir / SIGNING_KEY_FILE} (Ed25519, {fingerprint})")

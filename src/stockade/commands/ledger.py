@@ -8,7 +8,7 @@ import os
 import re
 import sys
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
@@ -30,8 +30,16 @@ def resolve_settings(url: str | None, *, state: StateDir) -> LedgerSettings:
     """Where the ledger is and how it is written: --ledger, else $STOCKADE_LEDGER,
     else the state directory's.  The one place to read the policy's `ledger:`
     section from later."""
-    chosen = url or os.environ.get(ENV_LEDGER) or state.ledger_url
-    return LedgerSettings(url=chosen)
+    from stockade.ledgerconf import ledger_settings
+
+    policy = None
+    if not (url or os.environ.get(ENV_LEDGER)):
+        from stockade.config import load_policy
+
+        policy = load_policy(workspace=Path.cwd())
+    st = ledger_settings(explicit_url=url, policy=policy)
+    return LedgerSettings(url=st.url or state.ledger_url, durability=st.durability,
+                          checkpoint_every=st.checkpoint_every)
 
 
 def open_from_args(args: argparse.Namespace, *, create: bool) -> Ledger:
@@ -124,7 +132,8 @@ def _append(args: argparse.Namespace) -> int:
         raise UsageError("--json is not valid JSON",
                          hint="pass an object, e.g. --json '{\"target\": \"prod\"}'") from None
     if not isinstance(details, dict):
-        raise UsageError("--json must be a JSON object", hint="e.g. --json '{\"target\": \"prod\"}'")
+        raise UsageError("--json must be a JSON object",
+                         hint="e.g. --json '{\"target\": \"prod\"}'")
     with open_from_args(args, create=True) as ledger:
         actor = None
         if args.agent:
@@ -194,7 +203,7 @@ _UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 def _since(text: str) -> datetime:
     m = _DURATION.fullmatch(text.strip())
     if m:
-        return datetime.now(timezone.utc) - timedelta(seconds=int(m[1]) * _UNIT[m[2]])
+        return datetime.now(UTC) - timedelta(seconds=int(m[1]) * _UNIT[m[2]])
     return parse_ts(text)
 
 

@@ -253,10 +253,21 @@ def write_table(report: ScanReport, out: IO[str]) -> None:
     )
 
 
-def write_sarif(report: ScanReport, out: IO[str]) -> None:
-    from stockade.dlp.sarif import to_sarif
+def write_sarif(report: ScanReport, out: IO[str], *, engine: Scanner | None = None) -> None:
+    from stockade.dlp.sarif import RuleText, to_sarif
 
-    json.dump(to_sarif(report), out, ensure_ascii=False, indent=1)
+    lookup = getattr(engine, "describe", None)
+
+    def describe(rule_id: str) -> RuleText | None:
+        if lookup is None:
+            return None
+        try:
+            info: RuleText = lookup(rule_id)
+        except KeyError:
+            return None
+        return info
+
+    json.dump(to_sarif(report, describe=describe), out, ensure_ascii=False, indent=1)
     out.write("\n")
 
 
@@ -312,7 +323,7 @@ def run(args: argparse.Namespace) -> int:
     if args.format == "json":
         write_json(report, out)
     elif args.format == "sarif":
-        write_sarif(report, out)
+        write_sarif(report, out, engine=engine)
     else:
         write_table(report, out)
     out.flush()

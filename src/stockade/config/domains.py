@@ -19,8 +19,28 @@ _LABEL = re.compile(r"[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?\Z")
 # "*.co.uk" would allow every British company.  Best effort, not the PSL.
 _REGISTRY_SLDS = frozenset(
     {
-        "co", "com", "net", "org", "gov", "edu", "ac", "or", "ne", "go", "mil", "nic", "ltd",
-        "plc", "sch", "gob", "gouv", "nom", "biz", "info", "web", "int",
+        "co",
+        "com",
+        "net",
+        "org",
+        "gov",
+        "edu",
+        "ac",
+        "or",
+        "ne",
+        "go",
+        "mil",
+        "nic",
+        "ltd",
+        "plc",
+        "sch",
+        "gob",
+        "gouv",
+        "nom",
+        "biz",
+        "info",
+        "web",
+        "int",
     }
 )
 
@@ -28,13 +48,41 @@ _REGISTRY_SLDS = frozenset(
 # agent reach attacker-controlled servers.  Exact hosts under them are fine.
 MULTI_TENANT_SUFFIXES = frozenset(
     {
-        "github.io", "gitlab.io", "herokuapp.com", "amazonaws.com", "s3.amazonaws.com",
-        "cloudfront.net", "appspot.com", "blogspot.com", "azurewebsites.net",
-        "web.core.windows.net", "blob.core.windows.net", "vercel.app", "netlify.app",
-        "pages.dev", "workers.dev", "web.app", "firebaseapp.com", "glitch.me", "repl.co",
-        "replit.dev", "fly.dev", "onrender.com", "ngrok.io", "ngrok-free.app", "ngrok.app",
-        "trycloudflare.com", "loca.lt", "serveo.net", "pipedream.net", "requestcatcher.com",
-        "webhook.site", "burpcollaborator.net", "oast.fun", "oast.pro", "oast.me",
+        "github.io",
+        "gitlab.io",
+        "herokuapp.com",
+        "amazonaws.com",
+        "s3.amazonaws.com",
+        "cloudfront.net",
+        "appspot.com",
+        "blogspot.com",
+        "azurewebsites.net",
+        "web.core.windows.net",
+        "blob.core.windows.net",
+        "vercel.app",
+        "netlify.app",
+        "pages.dev",
+        "workers.dev",
+        "web.app",
+        "firebaseapp.com",
+        "glitch.me",
+        "repl.co",
+        "replit.dev",
+        "fly.dev",
+        "onrender.com",
+        "ngrok.io",
+        "ngrok-free.app",
+        "ngrok.app",
+        "trycloudflare.com",
+        "loca.lt",
+        "serveo.net",
+        "pipedream.net",
+        "requestcatcher.com",
+        "webhook.site",
+        "burpcollaborator.net",
+        "oast.fun",
+        "oast.pro",
+        "oast.me",
         "interact.sh",
     }
 )
@@ -123,18 +171,20 @@ def parse_pattern(raw: str) -> DomainPattern:
     text = raw.strip()
     if not text:
         raise DomainSyntaxError("empty domain", "write a domain such as pypi.org")
+    # Never echo a user:password@ part back (it may be a real credential).
+    shown = "this entry" if "@" in text else repr(raw)
     if "://" in text:
         host = text.split("://", 1)[1].split("/", 1)[0].split("@")[-1]
         raise DomainSyntaxError(
-            f"{raw!r} has a scheme", f"write the domain only: {host or 'example.com'}"
+            f"{shown} has a scheme", f"write the domain only: {host or 'example.com'}"
         )
     if "/" in text:
         raise DomainSyntaxError(
-            f"{raw!r} has a path", f"write the domain only: {text.split('/')[0]}"
+            f"{shown} has a path", f"write the domain only: {text.split('/')[0].split('@')[-1]}"
         )
     if "@" in text:
         raise DomainSyntaxError(
-            f"{raw!r} has a user name", f"write the domain only: {text.split('@')[-1]}"
+            f"{shown} has a user name", f"write the domain only: {text.split('@')[-1]}"
         )
     if text == "*" or text == "*.":
         raise DomainSyntaxError("'*' would allow every domain", "list the domains the agent needs")

@@ -24,7 +24,7 @@ from stockade.config.merge import LOCKED, kind_of, merge
 from stockade.config.model import Policy
 from stockade.config.schema import PolicyLayer, validate
 from stockade.config.yamlsrc import from_plain, parse
-from stockade.errors import PolicyError
+from stockade.errors import EnvironmentProblem, PolicyError
 
 MANAGED_POLICY_PATH = Path("/etc/stockade/policy.yaml")
 PROJECT_POLICY_NAME = "stockade.yaml"
@@ -39,8 +39,11 @@ def _home(env: Mapping[str, str]) -> str:
 def display_path(path: Path | str, *, home: str | None = None) -> str:
     """``./x`` under the current directory, ``~/x`` under home, else absolute."""
     p = os.path.abspath(path)
-    cwd = os.getcwd()
-    if p.startswith(cwd.rstrip("/") + "/"):
+    try:
+        cwd = os.getcwd()
+    except OSError:  # the current directory was removed
+        cwd = "/nonexistent"
+    if cwd != "/" and p.startswith(cwd.rstrip("/") + "/"):
         return "./" + os.path.relpath(p, cwd)
     h = home or os.path.expanduser("~")
     if h and h != "/" and p.startswith(h.rstrip("/") + "/"):
@@ -86,7 +89,9 @@ def _read(path: Path, shown: str) -> str:
 def _load_layer(path: Path, *, kind: str, home: str, workspace: str) -> PolicyLayer:
     shown = display_path(path, home=home)
     root = parse(_read(path, shown), file=shown)
-    layer = validate(root, file=shown, kind=kind, home=home, workspace=workspace)
+    layer = validate(
+        root, file=shown, kind=kind, home=home, workspace=workspace, path=os.path.abspath(path)
+    )
     if kind == "project":
         check_project_layer(layer)
     return layer
@@ -132,8 +137,18 @@ def load_policy_file(
     """
     env = os.environ if env is None else env
     home = _home(env)
-    ws = os.path.realpath(workspace if workspace is not None else os.getcwd())
+    ws = _workspace(workspace)
     return _load_layer(Path(path), kind=kind, home=home, workspace=ws)
+
+
+def _workspace(workspace: Path | str | None) -> str:
+    try:
+        return os.path.realpath(workspace if workspace is not None else os.getcwd())
+    except OSError as exc:
+        raise EnvironmentProblem(
+            f"cannot find the workspace: {exc.strerror}",
+            hint="run stockade from an existing directory, or pass --workspace DIR",
+        ) from None
 
 
 def user_policy_path(env: Mapping[str, str]) -> tuple[Path, bool]:
@@ -154,8 +169,8 @@ def managed_policy_path(env: Mapping[str, str]) -> tuple[Path, bool]:
 def load_policy(
     *,
     policy_file: str | Path | None = None,
-    workspace: Path | None = None,
-    managed_file: Path | None = None,
+    workspace: Path | str | None = None,
+    managed_file: Path | str | None = None,
     env: Mapping[str, str] | None = None,
 ) -> Policy:
     """Load every layer and merge them into the effective policy.
@@ -165,7 +180,7 @@ def load_policy(
     """
     env = os.environ if env is None else env
     home = _home(env)
-    ws = os.path.realpath(workspace if workspace is not None else os.getcwd())
+    ws = _workspace(workspace)
 
     if managed_file is not None:
         # An argument moves the managed location (tests, packagers); like

@@ -140,6 +140,8 @@ class _Eff:
     layer: PolicyLayer
     # For lists: (layer, index in that layer's list) per item.
     items: list[tuple[PolicyLayer, int]] = field(default_factory=list)
+    # For deny-lists: every layer that set the key, in merge order.
+    contributors: list[PolicyLayer] = field(default_factory=list)
 
 
 def _describe(layer: PolicyLayer, key: str, index: int | None = None) -> str:
@@ -200,6 +202,7 @@ class _Merger:
         cur = self.eff.get(key)
         if cur is None:
             cur = self.eff[key] = _Eff((), layer, [])
+        cur.contributors.append(layer)
         values = list(cur.value)
         for i, v in enumerate(s.value):
             if v not in values:
@@ -334,7 +337,11 @@ def merge(
     for key, e in m.eff.items():
         if key == "models.upstreams":
             continue
-        sources[key] = _source(e.layer, key)
+        sources[key] = (
+            " + ".join(_source(lay, key) for lay in e.contributors)
+            if e.contributors
+            else _source(e.layer, key)
+        )
         for i, (lay, idx) in enumerate(e.items):
             sources[f"{key}[{i}]"] = _source(lay, key, idx)
     for i, (_, lay, idx) in enumerate(m.routes):
@@ -397,7 +404,7 @@ def merge(
         workspace=workspace,
         sources=MappingProxyType(dict(sorted(sources.items()))),
         layers=tuple(
-            LayerInfo(kind=lay.kind, file=lay.file)
+            LayerInfo(kind=lay.kind, file=lay.file, path=lay.path)
             for lay in (managed, user, default, project)
             if lay is not None
         ),

@@ -236,7 +236,8 @@ class LayerInfo:
     """One layer that contributed to the policy."""
 
     kind: str  # "managed" | "user" | "default" | "project"
-    file: str | None  # display path; None for the built-in default
+    file: str | None  # display path (./x, ~/x or absolute); None for the built-in default
+    path: str | None = None  # absolute path of the file; None for the built-in default
 
     def __str__(self) -> str:
         return self.kind if self.file is None else f"{self.kind} {self.file}"

@@ -97,6 +97,7 @@ class PolicyLayer:
     kind: str  # "managed" | "user" | "project" | "default" | "file"
     file: str | None  # display path
     settings: Mapping[str, Setting]
+    path: str | None = None  # absolute path of the file
 
     def where(self, key: str, index: int | None = None) -> str:
         """``"user ~/.config/stockade/policy.yaml:4"`` for a key (or list item)."""
@@ -743,7 +744,9 @@ class Validator:
             self.set_list("sandbox.env_passthrough", vals, e["env_passthrough"].kline, lines)
 
 
-def validate(root: Node | None, *, file: str, kind: str, home: str, workspace: str) -> PolicyLayer:
+def validate(
+    root: Node | None, *, file: str, kind: str, home: str, workspace: str, path: str | None = None
+) -> PolicyLayer:
     """Turn a parsed file into a layer, or raise the first PolicyError."""
     if root is None:
         raise PolicyError(
@@ -760,4 +763,6 @@ def validate(root: Node | None, *, file: str, kind: str, home: str, workspace: s
             hint="start with `version: 1` and put sections (network:, dlp: ...) below it",
         )
     v = Validator(file=file, kind=kind, home=home, workspace=workspace)
-    return PolicyLayer(kind=kind, file=file if kind != "default" else None, settings=v.run(root))
+    return PolicyLayer(
+        kind=kind, file=file if kind != "default" else None, settings=v.run(root), path=path
+    )

@@ -94,6 +94,7 @@ class Engine:
                 if ri not in self._anchor_rules[ai]:
                     self._anchor_rules[ai].append(ri)
         self._anchors = tuple(anchors)
+        self._anchored = [r.anchored for r in rules]
         self._widths = [a.width for a in anchors]
         self._python = PythonFinder(anchors)
         if accelerate is None:
@@ -142,23 +143,43 @@ class Engine:
     def _confirm(self, text: str, hits: list[tuple[int, int]]) -> list[tuple[int, int, int]]:
         """(start, end, rule index) of every confirmed value."""
         n = len(text)
-        windows: dict[int, list[tuple[int, int]]] = {}
-        widths = self._widths
-        anchor_rules = self._anchor_rules
         rules = self._rules
+        anchored = self._anchored
+        widths = self._widths
+        starts: dict[int, set[int]] = {}     # anchored rule -> anchor starts
+        windows: dict[int, list[tuple[int, int]]] = {}
         for ai, pos in hits:
-            end = pos + widths[ai]
-            for ri in anchor_rules[ai]:
-                r = rules[ri]
-                windows.setdefault(ri, []).append((pos - r.before, end + r.after))
+            for ri in self._anchor_rules[ai]:
+                if anchored[ri]:
+                    starts.setdefault(ri, set()).add(pos)
+                else:
+                    r = rules[ri]
+                    windows.setdefault(ri, []).append((pos - r.before, pos + widths[ai] + r.after))
         for ri in self._always:
             windows[ri] = [(0, n)]
         out: list[tuple[int, int, int]] = []
+        # Rules that share a regex (the URL rules) share its match attempts.
+        memo: dict[tuple[int, int, int], re.Match[str] | None] = {}
+        for ri, ps in starts.items():
+            rule = rules[ri]
+            rx = rule.regex
+            key = id(rx)
+            for p in sorted(ps):
+                end = min(n, p + rule.after)
+                mk = (key, p, end)
+                if mk in memo:
+                    m = memo[mk]
+                else:
+                    m = memo[mk] = rx.match(text, p, end)
+                if m is not None:
+                    span = rule.confirm(m)
+                    if span is not None:
+                        out.append((span[0], span[1], ri))
         for ri, spans in windows.items():
             rule = rules[ri]
             rx = rule.regex
             seen: set[tuple[int, int]] = set()
-            for ws, we in _merge(spans, n, text):
+            for ws, we in _merge(spans, n, text, rule.line_tail):
                 for m in rx.finditer(text, ws, we):
                     span = rule.confirm(m)
                     if span is not None and span not in seen:
@@ -244,7 +265,7 @@ def _path_matches(path: str, glob: str) -> bool:
     return "/" not in glob and fnmatch.fnmatchcase(p.rsplit("/", 1)[-1], glob)
 
 
-def _merge(spans: list[tuple[int, int]], n: int, text: str) -> list[tuple[int, int]]:
+def _merge(spans: list[tuple[int, int]], n: int, text: str, line_tail: bool) -> list[tuple[int, int]]:
     spans.sort()
     merged: list[tuple[int, int]] = []
     for s, e in spans:
@@ -255,7 +276,9 @@ def _merge(spans: list[tuple[int, int]], n: int, text: str) -> list[tuple[int, i
                 merged[-1] = (merged[-1][0], e)
         else:
             merged.append((s, e))
-    out = []
+    if not line_tail:
+        return merged
+    out: list[tuple[int, int]] = []
     for s, e in merged:
         if e < n:
             nl = text.find("\n", e, e + _LINE_REACH)

@@ -16,7 +16,6 @@ import json
 import os
 import re
 import threading
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,38 +46,38 @@ class PythonFinder:
     """Anchor positions with the standard library only."""
 
     def __init__(self, anchors: Sequence[Anchor]):
-        self._anchors = list(anchors)
-        lit_ci = [(i, a) for i, a in enumerate(anchors) if a.literal and a.caseless]
-        lit_cs = [(i, a) for i, a in enumerate(anchors) if a.literal and not a.caseless]
-        self._groups: list[tuple[re.Pattern[str], dict[str, list[tuple[int, str]]], bool]] = []
-        for group, caseless in ((lit_ci, True), (lit_cs, False)):
-            if not group:
-                continue
-            alts = sorted({re.escape(a.text) for _, a in group}, key=len, reverse=True)
-            flags = re.ASCII | (re.IGNORECASE if caseless else 0)
-            finder = re.compile("(?=" + "|".join(alts) + ")", flags)
-            by_first: dict[str, list[tuple[int, str]]] = defaultdict(list)
-            for i, a in group:
-                by_first[a.text[0]].append((i, a.text))
-            self._groups.append((finder, dict(by_first), caseless))
+        self._caseless = [(i, a.text) for i, a in enumerate(anchors) if a.literal and a.caseless]
+        self._cased = [(i, a.text) for i, a in enumerate(anchors) if a.literal and not a.caseless]
         self._patterns = [
-            (i, re.compile("(?=" + a.text + ")", re.ASCII)) for i, a in enumerate(anchors) if not a.literal
+            (i, re.compile(a.text, re.ASCII), a.width) for i, a in enumerate(anchors) if not a.literal
         ]
 
     def find(self, text: str) -> list[tuple[int, int]]:
         hits: list[tuple[int, int]] = []
-        for finder, by_first, caseless in self._groups:
-            for m in finder.finditer(text):
-                p = m.start()
-                ch = text[p]
-                first = ch.translate(_ASCII_LOWER) if caseless else ch
-                for i, lit in by_first.get(first, ()):
-                    seg = text[p : p + len(lit)]
-                    if (seg.translate(_ASCII_LOWER) if caseless else seg) == lit:
-                        hits.append((i, p))
-        for i, rx in self._patterns:
-            hits.extend((i, m.start()) for m in rx.finditer(text))
+        if self._caseless:
+            # ASCII-only lowering keeps every offset where it was.
+            low = text.lower() if text.isascii() else text.translate(_ASCII_LOWER)
+            _find_all(low, self._caseless, hits)
+        _find_all(text, self._cased, hits)
+        for i, rx, width in self._patterns:
+            # Every start of a fixed-width match, overlaps included: a match at
+            # s hides only starts s+1 .. s+width-1 from finditer; try those.
+            for m in rx.finditer(text):
+                s = m.start()
+                hits.append((i, s))
+                for t in range(s + 1, s + width):
+                    if rx.match(text, t):
+                        hits.append((i, t))
         return hits
+
+
+def _find_all(text: str, literals: list[tuple[int, str]], hits: list[tuple[int, int]]) -> None:
+    find = text.find
+    for i, lit in literals:
+        p = find(lit)
+        while p >= 0:
+            hits.append((i, p))
+            p = find(lit, p + 1)
 
 
 def _hs_escape(literal: str) -> bytes:

@@ -57,6 +57,12 @@ class Rule:
     keep_prefix: int = 0  # known, non-secret prefix the preview may show
     description: str = ""
     cased: bool = False  # keywords match case-sensitively
+    # The regex starts exactly where an anchor starts: the engine tries one
+    # ``match`` there (bounded by ``after``) instead of searching a window.
+    anchored: bool = False
+    # The regex ends at a line end (``$``): windows are stretched to the end
+    # of their line so a window edge never looks like one.
+    line_tail: bool = False
 
     @property
     def info(self) -> RuleInfo:

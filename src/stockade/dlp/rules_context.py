@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from stockade.dlp.assign import assignment
+from stockade.dlp.assign import assignment, separator_ok
 from stockade.dlp.rule import PRIORITY_CONTEXT, PRIORITY_VENDOR, Rule
 from stockade.dlp.suppress import is_documented_example, is_placeholder
 from stockade.dlp.validators import shannon
@@ -15,9 +15,15 @@ _S = r"[_.\-]?"  # separator inside a key name: snake, kebab, dotted or camel
 
 
 def _ok(value: str, m: re.Match[str]) -> bool:
+    if "sep" in m.re.groupindex and m.start("sep") >= 0 and not separator_ok(m):
+        return False
     if is_documented_example(value) or is_placeholder(value):
         return False
-    return shannon(value) >= (2.9 if len(value) <= 24 else 3.2) and len(set(value)) >= 8
+    if all(c in "0123456789abcdefABCDEF" for c in value):
+        floor = 2.7  # hex: at most 4 bits a character
+    else:
+        floor = 2.9 if len(value) <= 24 else 3.2
+    return shannon(value) >= floor and len(set(value)) >= 8
 
 
 # (rule id, title, key regex, value regex, anchors)
@@ -35,7 +41,8 @@ CONTEXT: tuple[tuple[str, str, str, str, tuple[str, ...]], ...] = (
     ("alibaba_access_key_secret", "Alibaba Cloud AccessKey secret",
      rf"(?:ali(?:baba|yun|cloud)?|oss|acs)?[A-Za-z0-9_.\-]{{0,24}}?access{_S}key{_S}secret|"
      rf"(?:alibaba|aliyun|alicloud|oss|acs){_S}(?:cloud{_S})?(?:secret(?:{_S}key)?|sk)",
-     r"[A-Za-z0-9]{30}", ("keysecret", "key_secret", "key-secret", "key.secret", "alibaba", "aliyun",
+     r"[A-Za-z0-9]{30}", ("access_key_secret", "accesskeysecret", "access-key-secret",
+                          "access.key.secret", "alibaba", "aliyun",
                           "alicloud", "oss_", "oss.", "acs_")),
     ("tencent_secret_key", "Tencent Cloud SecretKey",
      rf"(?:tencent(?:cloud)?|qcloud|tc|cos|tccli){_S}(?:cloud{_S})?(?:secret{_S}key|sk)",
@@ -60,7 +67,7 @@ CONTEXT: tuple[tuple[str, str, str, str, tuple[str, ...]], ...] = (
      r"[a-f0-9]{32}", ("wechat", "weixin", "wx", "mp_", "miniprogram")),
     ("wechat_pay_api_key", "WeChat Pay merchant API key",
      rf"(?:mch|wxpay|wechat{_S}pay|weixin{_S}pay){_S}(?:api{_S})?key(?:{_S}v3)?",
-     r"[A-Za-z0-9]{32}", ("mch", "wxpay", "pay")),
+     r"[A-Za-z0-9]{32}", ("mch", "wxpay", "wechat", "weixin")),
     ("wecom_corp_secret", "WeCom (企业微信) corp / app secret",
      rf"(?:wecom|wework|qywx|qyweixin|corp){_S}(?:corp{_S}|app{_S}|agent{_S})?secret|corpsecret",
      r"[A-Za-z0-9_\-]{43}", ("wecom", "wework", "qywx", "qyweixin", "corp")),
@@ -101,8 +108,9 @@ def build() -> list[Rule]:
                 check=_ok,
                 priority=PRIORITY_CONTEXT,
                 confidence=0.85,
-                before=120,
-                after=300,
+                before=0,
+                after=400,
+                anchored=True,
             )
         )
     rules += [
@@ -119,9 +127,10 @@ def build() -> list[Rule]:
             check=_ok,
             priority=PRIORITY_VENDOR - 5,
             confidence=0.9,
-            before=120,
-            after=3200,
+            before=0,
+            after=3300,
             keep_prefix=4,
+            anchored=True,
         ),
         Rule(
             id="azure_storage_connection_string",

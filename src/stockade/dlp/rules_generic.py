@@ -12,14 +12,15 @@ import base64
 import binascii
 import re
 
-from stockade.dlp.assign import compile_assignment
+from stockade.dlp.assign import compile_assignment, separator_ok, value_group
 from stockade.dlp.rule import PRIORITY_GENERIC, Check, Rule
+from stockade.dlp.validators import crc32_base62_tail
 from stockade.dlp.suppress import is_hash_like, is_placeholder, is_uuid, plausible_secret
 
 _SUFFIX = r"(?:[_.\-]?(?:[0-9]|prod|production|dev|staging|test|value|plain|str|string|raw|base))?"
 
 PASSWORD_KEY = (
-    r"(?:password|passwd|passphrase|pswd|(?<![A-Za-z])pwd|(?<![A-Za-z])pass|(?-i:(?<=[a-z])Pass)"
+    r"(?:password|passwd|passphrase|pswd|requirepass|masterauth|(?<![A-Za-z])pwd|(?<![A-Za-z])pass|(?-i:(?<=[a-z])Pass)"
     r"|密码|口令)" + _SUFFIX
 )
 SECRET_KEY = (
@@ -40,11 +41,25 @@ API_KEY = (
 )
 
 
+# Formats with a checksum: a value in one of them that fails it is a
+# made-up example, whatever key it is assigned to.
+_CHECKSUMMED = re.compile(r"(?:gh[pousr]_|npm_)([A-Za-z0-9]{30})([A-Za-z0-9]{6})")
+
+
+def _fails_checksum(value: str) -> bool:
+    m = _CHECKSUMMED.fullmatch(value)
+    return m is not None and not crc32_base62_tail(m.group(1), m.group(2))
+
+
 def _plausible(kind: str) -> Check:
     def check(value: str, m: re.Match[str]) -> bool:
-        quoted = m.start("v") >= 0 or ("va" in m.re.groupindex and m.start("va") >= 0)
-        if is_uuid(value) or is_hash_like(value):
+        if not separator_ok(m):
             return False
+        quoted = value_group(m) == "v"
+        if is_uuid(value) or is_hash_like(value) or _fails_checksum(value):
+            return False
+        if "public" in m.string[max(0, m.start() - 12) : m.start("sep")].lower():
+            return False  # publicKeyToken, public_key: published on purpose
         return plausible_secret(value, kind=kind, quoted=quoted)
 
     return check
@@ -71,7 +86,8 @@ def _password_literal(value: str, m: re.Match[str]) -> bool:
 
 
 GENERIC_KEYWORDS = {
-    "generic_password": ("password", "passwd", "passphrase", "pswd", "pwd", "pass", "密码", "口令"),
+    "generic_password": ("password", "passwd", "passphrase", "pswd", "pwd", "pass", "密码", "口令",
+                         "requirepass", "masterauth"),
     "generic_secret": ("secret", "private_key", "privatekey", "private-key", "signing", "encryption",
                        "master_key", "masterkey", "hmac", "jwt_key", "密钥", "秘钥", "私钥"),
     "generic_token": ("token", "令牌"),
@@ -94,8 +110,9 @@ def build() -> list[Rule]:
             check=_plausible("password"),
             priority=PRIORITY_GENERIC,
             confidence=0.7,
-            before=120,
-            after=300,
+            before=0,
+            after=400,
+            anchored=True,
         ),
         Rule(
             id="generic_secret",
@@ -105,8 +122,9 @@ def build() -> list[Rule]:
             check=_plausible("token"),
             priority=PRIORITY_GENERIC,
             confidence=0.7,
-            before=120,
-            after=300,
+            before=0,
+            after=400,
+            anchored=True,
         ),
         Rule(
             id="generic_token",
@@ -116,8 +134,9 @@ def build() -> list[Rule]:
             check=_plausible("token"),
             priority=PRIORITY_GENERIC,
             confidence=0.7,
-            before=120,
-            after=300,
+            before=0,
+            after=400,
+            anchored=True,
         ),
         Rule(
             id="generic_api_key",
@@ -127,8 +146,9 @@ def build() -> list[Rule]:
             check=_plausible("token"),
             priority=PRIORITY_GENERIC,
             confidence=0.7,
-            before=120,
-            after=300,
+            before=0,
+            after=400,
+            anchored=True,
         ),
         Rule(
             id="http_bearer_token",

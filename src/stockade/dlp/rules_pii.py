@@ -143,8 +143,21 @@ def _standalone(m: re.Match[str]) -> bool:
     return before in _FIELD_EDGE and (after in _FIELD_EDGE or after == ".")
 
 
+# Addresses published on purpose: authorship and sign-off lines.
+_ATTRIBUTION = re.compile(
+    r"author|maintainer|copyright|\(c\)|©|contributed|written by|credits|signed-off-by|co-authored-by|"
+    r"reported-by|reviewed-by|acked-by|tested-by|__email__|thanks to|ported by|modified by",
+    re.IGNORECASE,
+)
+
+
 def _email(value: str, m: re.Match[str]) -> bool:
-    return email_is_personal(value)
+    if not email_is_personal(value):
+        return False
+    text = m.string
+    start = m.start("v")
+    line_start = text.rfind("\n", 0, start) + 1
+    return not _ATTRIBUTION.search(text, line_start, start)
 
 
 def build() -> list[Rule]:
@@ -168,7 +181,7 @@ def build() -> list[Rule]:
             id="cn_mobile",
             title="PRC mobile phone number",
             regex=re.compile(
-                r"(?<![0-9A-Za-z+])(?P<v>(?:(?:\+|00)86[ \-]?)?1[3-9][0-9](?:[ \-]?[0-9]{4}){2})(?![0-9A-Za-z])"
+                r"(?<![0-9A-Za-z+.])(?P<v>(?:(?:\+|00)86[ \-]?)?1[3-9][0-9](?:[ \-]?[0-9]{4}){2})(?![0-9A-Za-z]|\.[0-9])"
             ),
             patterns=(r"1[3-9][0-9]{9}", r"1[3-9][0-9][ \-][0-9]{4}[ \-][0-9]{4}"),
             check=_cn_mobile,
@@ -181,7 +194,7 @@ def build() -> list[Rule]:
         Rule(
             id="bank_card",
             title="Payment card number (Luhn-valid, known issuer range; UnionPay included)",
-            regex=re.compile(r"(?<![0-9A-Za-z\-.])(?P<v>[0-9]{4}(?:[ \-]?[0-9]){9,18})(?![0-9A-Za-z])"),
+            regex=re.compile(r"(?<![0-9A-Za-z\-.])(?P<v>[0-9]{4}(?:[ \-]?[0-9]){9,18})(?![0-9A-Za-z]|\.[0-9])"),
             patterns=(r"[0-9]{13}", r"[0-9]{4}[ \-][0-9]{4}[ \-][0-9]{4}", r"[0-9]{4}[ \-][0-9]{6}[ \-][0-9]{4}"),
             check=_card,
             label=LABEL_PII,

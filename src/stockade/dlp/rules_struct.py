@@ -77,34 +77,53 @@ _PLACEHOLDER_PASSWORDS = frozenset(
 )
 
 
-def _url_password(value: str, m: re.Match[str]) -> bool:
-    user = m.group("user")
-    host = m.group("host").lower()
-    low = value.lower()
-    if low in _PLACEHOLDER_PASSWORDS or value == user or is_placeholder(value):
-        return False
-    if value.startswith(("$", "%", "{", "<", "[")) or value.endswith(("}", ">", "]")):
-        return False
-    if host.startswith(("example.", "host", "hostname", "<", "{", "$")) or ".example." in host or \
-            host.endswith((".example", "example.com", "example.org", "example.net")):
-        return False
-    return len(value) >= 3
+_SCHEME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+.-:")
 
 
-def _url_rule(rule_id: str, title: str, schemes: str, anchors: tuple[str, ...]) -> Rule:
+def _scheme(m: re.Match[str]) -> str:
+    text = m.string
+    s = m.start()
+    while s > 0 and text[s - 1] in _SCHEME_CHARS and m.start() - s < 40:
+        s -= 1
+    return text[s : m.start()].lower()
+
+
+def _url_check(schemes: re.Pattern[str]) -> Check:
+    def check(value: str, m: re.Match[str]) -> bool:
+        scheme = _scheme(m)
+        if not (schemes.fullmatch(scheme) or schemes.fullmatch(scheme.rsplit(":", 1)[-1])):
+            return False
+        user = m.group("user")
+        host = m.group("host").lower()
+        low = value.lower()
+        if low in _PLACEHOLDER_PASSWORDS or value == user or is_placeholder(value):
+            return False
+        if value.startswith(("$", "%", "{", "<", "[")) or value.endswith(("}", ">", "]")):
+            return False
+        if host.startswith(("example.", "host", "hostname", "<", "{", "$")) or ".example." in host or \
+                host.endswith((".example", "example.com", "example.org", "example.net")):
+            return False
+        return len(value) >= 3
+
+    return check
+
+
+def _url_rule(rule_id: str, title: str, schemes: str) -> Rule:
+    """Anchored at ``://``; the scheme before it is checked by the rule."""
     return Rule(
         id=rule_id,
         title=title,
         regex=re.compile(
-            rf"(?<![A-Za-z0-9+.\-])(?i:{schemes})://(?P<user>[^\s:@/?#'\"`<>\\]{{0,128}}):"
+            r"://(?P<user>[^\s:@/?#'\"`<>\\]{0,128}):"
             r"(?P<v>[^\s@/?#'\"`<>\\]{1,256})@(?P<host>[A-Za-z0-9_\[\]{}$<>.\-]+)"
         ),
-        keywords=anchors,
-        check=_url_password,
+        keywords=("://",),
+        check=_url_check(re.compile(schemes)),
         priority=PRIORITY_STRUCT,
         confidence=0.9,
-        before=40,
+        before=0,
         after=400,
+        anchored=True,
     )
 
 
@@ -243,23 +262,17 @@ def build() -> list[Rule]:
             after=13400,
             keep_prefix=3,
         ),
-        _url_rule("postgres_url", "PostgreSQL URL with a password", r"postgres(?:ql)?(?:\+[a-z0-9]+)?",
-                  ("postgres",)),
-        _url_rule("mysql_url", "MySQL / MariaDB URL with a password", r"mysql(?:\+[a-z0-9]+)?|mariadb",
-                  ("mysql", "mariadb")),
-        _url_rule("mongodb_url", "MongoDB URL with a password", r"mongodb", ("mongodb://",)),
-        _url_rule("mongodb_srv_url", "MongoDB SRV URL with a password", r"mongodb\+srv", ("mongodb+srv",)),
-        _url_rule("redis_url", "Redis URL with a password", r"rediss?", ("redis",)),
-        _url_rule("amqp_url", "AMQP (RabbitMQ) URL with a password", r"amqps?", ("amqp",)),
+        _url_rule("postgres_url", "PostgreSQL URL with a password", r"postgres(?:ql)?(?:\+[a-z0-9]+)?"),
+        _url_rule("mysql_url", "MySQL / MariaDB URL with a password", r"mysql(?:\+[a-z0-9]+)?|mariadb"),
+        _url_rule("mongodb_url", "MongoDB URL with a password", r"mongodb"),
+        _url_rule("mongodb_srv_url", "MongoDB SRV URL with a password", r"mongodb\+srv"),
+        _url_rule("redis_url", "Redis URL with a password", r"rediss?"),
+        _url_rule("amqp_url", "AMQP (RabbitMQ) URL with a password", r"amqps?"),
         _url_rule("database_url", "Database / broker URL with a password",
                   r"(?:jdbc:)?(?:sqlserver|mssql|oracle|clickhouse|cockroachdb|cassandra|neo4j|"
-                  r"couchdb|influxdb|nats|kafka|mqtt|memcached|elasticsearch|opensearch|db2|sqlalchemy)",
-                  ("sqlserver", "mssql", "oracle", "clickhouse", "cockroach", "cassandra", "neo4j", "couchdb",
-                   "influxdb", "nats://", "kafka://", "mqtt", "memcached", "elasticsearch", "opensearch",
-                   "db2")),
+                  r"couchdb|influxdb|nats|kafka|mqtt|memcached|elasticsearch|opensearch|db2|sqlalchemy)"),
         _url_rule("basic_auth_url", "URL with embedded user:password",
-                  r"https?|ftps?|sftp|ssh|git|svn|ldaps?|smtps?|imaps?|pop3s?|wss?|socks[45]h?|rtsp|nntp",
-                  ("://",)),
+                  r"https?|ftps?|sftp|ssh|git|svn|ldaps?|smtps?|imaps?|pop3s?|wss?|socks[45]h?|rtsp|nntp"),
         Rule(
             id="docker_config_auth",
             title="Docker registry credentials (config.json auths)",
@@ -280,6 +293,7 @@ def build() -> list[Rule]:
                 r"""(?m)^[ \t]+(?P<k>[A-Za-z0-9_.\-]+):[ \t]+["']?(?P<v>[A-Za-z0-9+/]{4,8192}={0,2})["']?[ \t]*(?:#.*)?$"""
             ),
             keywords=("kind: secret", "kind:secret", "kind: \"secret\"", "kind: 'secret'"),
+            line_tail=True,
             check=_k8s_data,
             priority=PRIORITY_STRUCT - 5,
             confidence=0.85,
@@ -290,7 +304,7 @@ def build() -> list[Rule]:
             id="k8s_secret_data_json",
             title="Kubernetes Secret data value (JSON manifest)",
             regex=re.compile(
-                r"""\\?"data\\?"\s*:\s*\{[^{}]{0,4000}?\\?"[A-Za-z0-9_.\-]+\\?"\s*:\s*\\?"(?P<v>[A-Za-z0-9+/]{4,8192}={0,2})\\?\""""
+                r"""\\?"data\\?"\s*:\s*\{[^{}]{0,4000}?\\?"(?P<k>[A-Za-z0-9_.\-]+)\\?"\s*:\s*\\?"(?P<v>[A-Za-z0-9+/]{4,8192}={0,2})\\?\""""
             ),
             keywords=('"kind": "secret"', '"kind":"secret"', '\\"kind\\": \\"secret\\"'),
             check=_k8s_json_data,

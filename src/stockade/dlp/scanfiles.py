@@ -25,6 +25,7 @@ import fnmatch
 import multiprocessing
 import os
 import re
+import stat
 import subprocess
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -363,13 +364,12 @@ def targets(paths: Sequence[str]) -> list[Target]:
     for p in paths:
         path = Path(p)
         try:
-            st = path.stat()
+            mode = path.stat().st_mode
         except FileNotFoundError:
             raise UsageError(f"{p}: no such file or directory") from None
         except OSError as exc:
             raise UsageError(f"{p}: cannot read: {exc.strerror}") from None
-        out.append(Target(path, path.is_dir()))
-        del st
+        out.append(Target(path, stat.S_ISDIR(mode)))
     return out
 
 
@@ -384,8 +384,11 @@ def collect(
     skipped: list[Skipped] = []
     for target in targets(paths):
         if not target.is_dir:
-            size = target.path.stat().st_size
-            entries.append(Entry(str(target.path), target.path.as_posix(), size))
+            st = target.path.stat()
+            if stat.S_ISREG(st.st_mode):
+                entries.append(Entry(str(target.path), target.path.as_posix(), st.st_size))
+            else:  # a FIFO or device named on the command line would block or never end
+                skipped.append(Skipped(target.path.as_posix(), "not a regular file"))
             continue
         for item in walk(target.path, respect_gitignore=respect_gitignore):
             if isinstance(item, Entry):

@@ -54,6 +54,21 @@ _HASH_PREFIX = re.compile(
 )
 _VERSION = re.compile(r"v?\d+(?:\.\d+){1,3}(?:[-+][0-9A-Za-z.\-]+)?")
 _PATHLIKE = re.compile(r"^(?:[a-z][a-z0-9+.\-]*://|/|\./|\.\./|~/|[A-Za-z]:\\)|\.(?:pem|key|json|ya?ml|txt|crt|p12|env)$")
+_REGEX_SOURCE = re.compile(r"\(\?[:=!<P]|\[[a-zA-Z0-9]-[a-zA-Z0-9]|\]\{\d|\\[dswbDSW]|\{\d+,\d*\}")
+_DOTTED = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+")
+_LOWER_RUN = re.compile(r"[a-z]{3,}")
+
+
+def _wordy(value: str) -> bool:
+    """Mostly made of lowercase runs of 3+ letters, like an identifier made
+    of words; random strings almost never are."""
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value):
+        return False
+    covered = sum(len(r) for r in _LOWER_RUN.findall(value))
+    return covered >= 0.5 * len(value)
+
+
+_CALL = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*(?:\(|\[)")
 _IPV4 = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?")
 
 
@@ -114,11 +129,20 @@ def plausible_secret(value: str, *, kind: str, quoted: bool) -> bool:
         return False
     if _WORDS.fullmatch(v):
         return False  # plain words or identifiers: a name, not a value
+    if _REGEX_SOURCE.search(v):
+        return False  # a regular expression, not a value
+    if not (any(c.isdigit() for c in v) or any(not c.isalnum() for c in v)):
+        return False  # letters only: a name (PKPaymentToken, challengePassword)
     if not quoted:
-        if _IDENTIFIER.fullmatch(v) and not any(c.isdigit() for c in v):
+        bare = v.rstrip(":,;)")
+        if _IDENTIFIER.fullmatch(bare) and not any(c.isdigit() for c in bare):
             return False
+        if _DOTTED.fullmatch(bare) or _wordy(bare):
+            return False  # rfc3447.RSAPrivateKey, PKCS7PrivateKeyTypes
         if v[0] in "([{<$%&*|\\" or v.endswith(("(", ")", "()")) or "()" in v:
             return False
+        if _CALL.match(v):
+            return False  # a function call: code, not a literal
     if re.fullmatch(r"[A-Za-z_]+(?:\.[A-Za-z_]\w*)+", v):
         return False  # dotted reference such as settings.SECRET_KEY
     classes = char_classes(v)

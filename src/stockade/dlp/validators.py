@@ -113,7 +113,7 @@ def us_ssn(value: str) -> bool:
         return False
     if d in ("078051120", "219099999", "123456789"):
         return False
-    return len(set(d)) > 2
+    return len(set(d)) > 3
 
 
 def card_iin(digits: str) -> bool:
@@ -136,8 +136,10 @@ def card_iin(digits: str) -> bool:
         return 16 <= n <= 19  # JCB
     if p2 in (36, 38, 39) or 300 <= int(digits[:3]) <= 305:
         return 14 <= n <= 19  # Diners
-    if p2 in (50, 56, 57, 58, 67, 68, 69, 60, 63):
-        return 12 <= n <= 19  # Maestro and others
+    if p4 in (5018, 5020, 5038, 5893, 6304, 6759, 6761, 6762, 6763):
+        return 12 <= n <= 19  # Maestro
+    if 2200 <= p4 <= 2204:
+        return n == 16  # Mir
     return False
 
 

@@ -32,7 +32,7 @@ class ScanCache:
     """LRU of segment text -> findings, bounded by the characters it keeps."""
 
     def __init__(self, scanner: Scanner, *, max_chars: int = 64 * 1024 * 1024,
-                 min_chars: int = 32) -> None:
+                 min_chars: int = 0) -> None:
         self._scan = scanner
         self._max = max_chars
         self._min = min_chars

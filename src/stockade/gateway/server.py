@@ -277,7 +277,7 @@ class Gateway:
             if verdict.action == "block":
                 ctx.details["findings"] = self._findings_for_ledger(ex, findings, verdict)
                 await self._record(ctx, "llm.request", decision="block",
-                                   extra=self._content(ex, findings, None))
+                                   extra=self._content(ex, findings, req.body))
                 assert ctx.event_id is not None
                 self.metrics.request(protocol, "block")
                 message = block_message(verdict, event_id=ctx.event_id)
@@ -304,7 +304,7 @@ class Gateway:
             ctx.details["findings"] = self._findings_for_ledger(ex, findings, verdict)
             decision = verdict.action
             await self._record(ctx, "llm.request", decision=decision,
-                               extra=self._content(ex, findings, body))
+                               extra=self._content(ex, findings, body or req.body))
         except RoutingError as exc:
             await self._error(ctx, writer, status=400, message=f"stockade: {exc}",
                               decision="block")
@@ -383,15 +383,14 @@ class Gateway:
         return out
 
     def _content(self, ex: Exchange, findings: list[SegmentFinding],
-                 forwarded: bytes | None) -> dict[str, Any]:
+                 forwarded: bytes) -> dict[str, Any]:
         """Prompt content for the ledger, per ``ledger.content``: never a protected value
         unless the policy says ``full``."""
         mode = self.cfg.ledger_content
         out: dict[str, Any] = {"content_mode": mode}
         if mode == "none":
             return out
-        raw = forwarded if forwarded is not None else dump_body(ex.body)
-        out["body_sha256"] = hashlib.sha256(raw).hexdigest()
+        out["body_sha256"] = hashlib.sha256(forwarded).hexdigest()
         if mode == "hash":
             return out
         last = _last_message_texts(ex)

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import os
 import posixpath
-from dataclasses import dataclass, field
 
 from stockade.hooks import shell
+from stockade.hooks._record import Record
 
 DYN = "\x00"
 MAX_SCRIPT_FILE = 64 * 1024
@@ -24,8 +24,7 @@ _GLOB = set("*?[")
 _SHELLS = {"sh", "bash", "dash", "zsh", "ksh", "ash", "busybox-sh"}
 
 
-@dataclass(frozen=True, slots=True)
-class Arg:
+class Arg(Record):
     value: str
     raw: str
     dynamic: bool = False
@@ -36,8 +35,7 @@ class Arg:
         return not self.dynamic
 
 
-@dataclass(frozen=True, slots=True)
-class IO:
+class IO(Record):
     """A redirection: ``kind`` is read, write, append, dup or text (a here-
     document / here-string, whose text is in ``text``)."""
 
@@ -47,8 +45,7 @@ class IO:
     text: Arg | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Invocation:
+class Invocation(Record):
     argv: tuple[Arg, ...]
     cwd: str | None
     io: tuple[IO, ...] = ()
@@ -69,27 +66,30 @@ class Invocation:
         return [a.value for a in self.argv]
 
 
-@dataclass(frozen=True, slots=True)
-class Analysis:
+class Analysis(Record):
     invocations: tuple[Invocation, ...]
     # Why part of the command could not be analysed (the caller fails closed).
     problems: tuple[str, ...]
 
 
-@dataclass
 class _State:
-    cwd: str | None
-    env: dict[str, str | None]
-    home: str
+    __slots__ = ("cwd", "env", "home")
+
+    def __init__(self, cwd: str | None, env: dict[str, str | None], home: str):
+        self.cwd = cwd
+        self.env = env
+        self.home = home
 
     def copy(self) -> _State:
         return _State(self.cwd, dict(self.env), self.home)
 
 
-@dataclass
 class _Out:
-    invocations: list[Invocation] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)
+    __slots__ = ("invocations", "problems")
+
+    def __init__(self) -> None:
+        self.invocations: list[Invocation] = []
+        self.problems: list[str] = []
 
 
 def analyse(command: str, *, cwd: str, home: str, env: dict[str, str] | None = None) -> Analysis:

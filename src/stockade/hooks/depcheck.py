@@ -11,14 +11,15 @@ A checker that raises is treated as a deny by the hook (fail closed).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
+from stockade.hooks._record import Record
 
-Ecosystem = Literal["pypi", "npm", "crates", "go", "rubygems"]
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Literal
 
+    Ecosystem = Literal["pypi", "npm", "crates", "go", "rubygems"]
 
-@dataclass(frozen=True, slots=True)
-class InstallVerdict:
+class InstallVerdict(Record):
     """``action``: allow | warn | ask | deny.  ``reason`` names the package
     and the check that fired."""
 
@@ -34,4 +35,4 @@ def check_install(ecosystem: str, packages: tuple[str, ...]) -> InstallVerdict:
     return InstallVerdict("allow", "dependency checks are not enabled yet", "deps.unchecked")
 
 
-__all__ = ["Ecosystem", "InstallVerdict", "check_install"]
+__all__ = ["InstallVerdict", "check_install"]

@@ -12,17 +12,25 @@ PreToolUse call loads neither the YAML loader, the ledger nor the DLP engine:
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+
+from stockade.hooks import _fastjson as json
+from stockade.hooks._record import Record
+
+TYPE_CHECKING = False
+
+try:  # the builtin module: importing hashlib loads OpenSSL, a few ms per call
+    from _sha256 import sha256
+except ImportError:  # pragma: no cover - other Python builds
+    from hashlib import sha256
 
 from stockade.hooks.view import HookPolicy
 
 if TYPE_CHECKING:
+    from pathlib import Path
+    from typing import Any
+
     from stockade.config import Policy
     from stockade.model import Finding
 
@@ -34,29 +42,29 @@ _PROJECT_NAME = "stockade.yaml"
 CLAUDE_MANAGED_SETTINGS = "/etc/claude-code/managed-settings.json"
 
 
-@dataclass(frozen=True, slots=True)
-class LedgerSettings:
+class LedgerSettings(Record):
     url: str | None
     content: str
     durability: str
     checkpoint_every: int
 
 
-@dataclass(frozen=True, slots=True)
-class Loaded:
+class Loaded(Record):
     view: HookPolicy
     ledger: LedgerSettings
     from_cache: bool
 
 
-def state_root(env: Mapping[str, str] | None = None) -> Path:
+def state_root(env: Mapping[str, str] | None = None) -> str:
+    """Same rule as :func:`stockade.state.default_root`, without pathlib."""
     e = os.environ if env is None else env
     home = e.get("STOCKADE_HOME")
     if home:
-        return Path(home).expanduser().absolute()
+        return os.path.abspath(os.path.expanduser(home))
     xdg = e.get("XDG_DATA_HOME")
-    base = Path(xdg).expanduser() if xdg else Path(e.get("HOME") or Path.home()) / ".local" / "share"
-    return (base / "stockade").absolute()
+    base = os.path.expanduser(xdg) if xdg else os.path.join(
+        e.get("HOME") or os.path.expanduser("~"), ".local", "share")
+    return os.path.abspath(os.path.join(base, "stockade"))
 
 
 def _home(env: Mapping[str, str]) -> str:
@@ -96,7 +104,7 @@ def protected_paths(*, workspace: str, env: Mapping[str, str],
         os.path.dirname(files[0]) if files[0] == _MANAGED_DEFAULT else files[0],
         files[1],
         files[2],
-        str(state_root(env)),
+        state_root(env),
     ]
     return tuple(dict.fromkeys(os.path.normpath(p) for p in out))
 
@@ -104,7 +112,7 @@ def protected_paths(*, workspace: str, env: Mapping[str, str],
 def _cache_key(files: list[str], *, workspace: str, env: Mapping[str, str]) -> str:
     from stockade import __version__
 
-    h = hashlib.sha256()
+    h = sha256()
     h.update(f"v{CACHE_FORMAT}\0{__version__}\0{workspace}\0{_home(env)}\0".encode())
     for name in ("USER", "LOGNAME", "CODEX_HOME", "XDG_CONFIG_HOME", "STOCKADE_HOME"):
         h.update(f"{name}={env.get(name, '')}\0".encode())
@@ -122,7 +130,7 @@ def _cache_key(files: list[str], *, workspace: str, env: Mapping[str, str]) -> s
         h.update(path.encode() + b"\0")
         try:
             with open(path, "rb") as fh:
-                h.update(hashlib.sha256(fh.read(2 << 20)).digest())
+                h.update(sha256(fh.read(2 << 20)).digest())
         except FileNotFoundError:
             h.update(b"absent\0")
         except OSError as exc:
@@ -137,11 +145,11 @@ def load(*, workspace: str, policy_file: str | None = None,
     ws = os.path.realpath(workspace)
     files = policy_files(workspace=ws, policy_file=policy_file, env=e)
     key = _cache_key(files, workspace=ws, env=e)
-    cache = state_root(e) / "cache" / f"hook-policy-{key}.json"
+    cache = os.path.join(state_root(e), "cache", f"hook-policy-{key}.json")
     if use_cache:
         try:
             with open(cache, encoding="utf-8") as fh:
-                data = json.load(fh)
+                data = json.loads(fh.read())
             return Loaded(HookPolicy.from_json(data["view"]), LedgerSettings(**data["ledger"]),
                           True)
         except (OSError, ValueError, KeyError, TypeError):
@@ -158,19 +166,20 @@ def _ledger_dict(s: LedgerSettings) -> dict[str, Any]:
             "checkpoint_every": s.checkpoint_every}
 
 
-def _write_cache(path: Path, data: dict[str, Any]) -> None:
+def _write_cache(path: str, data: dict[str, Any]) -> None:
     try:
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        d = os.path.dirname(path)
+        os.makedirs(d, mode=0o700, exist_ok=True)
         # drop stale entries so the cache does not grow without bound
-        for old in path.parent.glob("hook-policy-*.json"):
-            if old != path:
+        for old in os.listdir(d):
+            if old.startswith("hook-policy-") and old != os.path.basename(path):
                 try:
-                    old.unlink()
+                    os.unlink(os.path.join(d, old))
                 except OSError:
                     pass
-        tmp = path.with_name(f".{path.name}.{os.getpid()}")
+        tmp = os.path.join(d, f".{os.path.basename(path)}.{os.getpid()}")
         with open(tmp, "w", encoding="utf-8") as fh:
-            json.dump(data, fh)
+            fh.write(json.dumps(data))
         os.replace(tmp, path)
     except OSError:
         pass  # no cache is slower, never wrong
@@ -178,6 +187,8 @@ def _write_cache(path: Path, data: dict[str, Any]) -> None:
 
 def full_policy(*, workspace: str, policy_file: str | None = None,
                 env: Mapping[str, str] | None = None) -> Policy:
+    from pathlib import Path
+
     from stockade.config import load_policy
 
     return load_policy(policy_file=policy_file, workspace=Path(workspace), env=env)
@@ -237,11 +248,13 @@ def redact(text: str) -> tuple[str, list[Finding]]:
 # -- ledger -------------------------------------------------------------------
 
 def open_ledger(settings: LedgerSettings, *, env: Mapping[str, str] | None = None) -> Any:
+    from pathlib import Path
+
     from stockade.ledger import open_ledger as _open
     from stockade.state import StateDir
 
     e = os.environ if env is None else env
-    return _open(settings.url, state=StateDir(state_root(e)), durability=settings.durability,
+    return _open(settings.url, state=StateDir(Path(state_root(e))), durability=settings.durability,
                  checkpoint_every=settings.checkpoint_every)
 
 

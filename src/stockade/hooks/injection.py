@@ -45,9 +45,9 @@ _PHRASES: tuple[tuple[str, str, re.Pattern[str]], ...] = tuple(
          r"(the\s+)?(user|human|developer|operator)\b|\bwithout\s+(telling|informing|asking)\s+"
          r"(the\s+)?(user|human)\b|\bsilently\b.{0,40}\b(run|execute|send|upload)\b"),
         ("injection.exfiltration", "asks for data to be sent somewhere",
-         r"\b(send|post|upload|exfiltrate|forward|transmit|email|leak|copy)\b[^.\n]{0,80}\b"
-         r"(\.env|credentials?|secrets?|api[\s_-]?keys?|tokens?|passwords?|ssh\s+keys?|"
-         r"id_rsa|private\s+keys?|env(ironment)?\s+variables?|cookies?)\b[^.\n]{0,80}"
+         r"\b(send|post|upload|exfiltrate|forward|transmit|email|leak|copy)\b[^\n]{0,80}?"
+         r"(\.env\b|\b(credentials?|secrets?|api[\s_-]?keys?|tokens?|passwords?|ssh\s+keys?|"
+         r"id_rsa|private\s+keys?|env(ironment)?\s+variables?|cookies?)\b)[^\n]{0,80}?"
          r"(https?://|\bto\s+[a-z0-9.-]+\.[a-z]{2,}|webhook|@[a-z0-9-]+\.)|"
          r"\b(curl|wget)\b[^\n]{0,120}(-d\s*@|--data[^\s]*\s+@|-F\s*\S*=@|--upload-file)[^\n]{0,40}"
          r"(\.env|credentials|id_rsa|\.ssh|\.aws|secret)|"
@@ -83,8 +83,8 @@ def scan(text: str) -> list[InjectionHit]:
     if n_zw >= 3 or (zw and any(ch in "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
                                 for x in zw for ch in x)):
         m2 = _ZERO_WIDTH.search(text)
-        assert m2 is not None
-        hits.append(InjectionHit("injection.invisible_chars", *_pos(text, m2.start()),
+        hits.append(InjectionHit("injection.invisible_chars",
+                                 *_pos(text, m2.start() if m2 else 0),
                                  f"contains {n_zw} zero-width or bidirectional control "
                                  "characters"))
     # Hidden characters also hide phrases: look at the text without them.

@@ -209,7 +209,7 @@ def write_settings(path: Path, data: Mapping[str, Any]) -> None:
 def _manifest_path(env: Mapping[str, str] | None) -> Path:
     from stockade.hooks.deps import state_root
 
-    return state_root(env) / MANIFEST
+    return Path(state_root(env)) / MANIFEST
 
 
 def read_manifest(env: Mapping[str, str] | None = None) -> list[dict[str, Any]]:

@@ -17,32 +17,33 @@ in the foreground (tests, debugging).
 
 from __future__ import annotations
 
-import json
 import os
-import secrets
 import time
 from collections.abc import Mapping
-from pathlib import Path
-from typing import Any
 
+from stockade.hooks import _fastjson as json
 from stockade.hooks import deps
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 SPOOL_DIR = "hook-spool"
 STALE_CLAIM_S = 60.0
 
 
-def spool_dir(env: Mapping[str, str] | None = None) -> Path:
-    return deps.state_root(env) / SPOOL_DIR
+def spool_dir(env: Mapping[str, str] | None = None) -> str:
+    return os.path.join(deps.state_root(env), SPOOL_DIR)
 
 
 def spool(event: dict[str, Any], *, env: Mapping[str, str] | None = None,
           durable: bool = False) -> str:
     """Write ``event`` to the spool; returns its name.  Raises OSError."""
     d = spool_dir(env)
-    d.mkdir(parents=True, exist_ok=True, mode=0o700)
-    name = f"{time.time_ns():020d}-{os.getpid()}-{secrets.token_hex(4)}.json"
-    data = json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-    fd = os.open(d / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    os.makedirs(d, mode=0o700, exist_ok=True)
+    name = f"{time.time_ns():020d}-{os.getpid()}-{os.urandom(4).hex()}.json"
+    data = json.dumps(event).encode("utf-8")
+    fd = os.open(os.path.join(d, name), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         os.write(fd, data)
         if durable:
@@ -63,13 +64,13 @@ def drain(settings: deps.LedgerSettings, *, env: Mapping[str, str] | None = None
     except FileNotFoundError:
         return 0
     now = time.time()
-    mine: list[tuple[Path, str]] = []
+    mine: list[tuple[str, str]] = []
     for name in names:
-        path = d / name
+        path = os.path.join(d, name)
         if name.startswith(".claimed-"):
             # a drain that died: take it over once it is clearly abandoned
             try:
-                if now - path.stat().st_mtime < STALE_CLAIM_S:
+                if now - os.stat(path).st_mtime < STALE_CLAIM_S:
                     continue
             except OSError:
                 continue
@@ -78,7 +79,7 @@ def drain(settings: deps.LedgerSettings, *, env: Mapping[str, str] | None = None
             original = name
         else:
             continue
-        claimed = d / f".claimed-{os.getpid()}-{original}"
+        claimed = os.path.join(d, f".claimed-{os.getpid()}-{original}")
         try:
             os.rename(path, claimed)
         except OSError:
@@ -95,7 +96,8 @@ def drain(settings: deps.LedgerSettings, *, env: Mapping[str, str] | None = None
         batch = []
         for path, original in mine:
             try:
-                ev = json.loads(path.read_text(encoding="utf-8"))
+                with open(path, encoding="utf-8") as fh:
+                    ev = json.loads(fh.read())
             except (OSError, ValueError):
                 continue
             details = dict(ev.get("details") or {})
@@ -110,7 +112,7 @@ def drain(settings: deps.LedgerSettings, *, env: Mapping[str, str] | None = None
             count = len(batch)
         for path, _ in mine:
             try:
-                path.unlink()
+                os.unlink(path)
             except OSError:
                 pass
     finally:
@@ -136,9 +138,11 @@ def content_details(mode: str, items: Mapping[str, str], *,
         return {}
     out: dict[str, Any] = {}
     if mode == "hash":
+        from pathlib import Path
+
         from stockade.state import StateDir, keyed_hash
 
-        key = StateDir(deps.state_root(env)).hmac_key()
+        key = StateDir(Path(deps.state_root(env))).hmac_key()
         for k, v in items.items():
             out[k + "_hash"] = keyed_hash(v, key)
         return out

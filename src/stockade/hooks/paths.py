@@ -11,18 +11,14 @@ from __future__ import annotations
 
 import os
 import posixpath
-import re
-from dataclasses import dataclass
 
+from stockade.hooks._record import Record
 from stockade.hooks.commands import DYN
 
-_PROC_ROOT = re.compile(r"^/proc/(?:self|thread-self|\d+)(?:/task/\d+)?/root(?=/|$)")
-_PROC_CWD = re.compile(r"^/proc/(?:self|thread-self)(?:/task/\d+)?/cwd(?=/|$)")
 _GLOB_CHARS = "*?["
 
 
-@dataclass(frozen=True, slots=True)
-class PathRef:
+class PathRef(Record):
     """Where a path argument points.
 
     ``candidates``: absolute paths (lexical and symlink-resolved) when the
@@ -41,14 +37,36 @@ class PathRef:
         return bool(self.candidates)
 
 
+def _proc_prefix(path: str) -> tuple[str, int] | None:
+    """For /proc/<self|thread-self|pid>[/task/<tid>]/<root|cwd>[/...]:
+    (which, length of the prefix)."""
+    if not path.startswith("/proc/"):
+        return None
+    parts = path[6:].split("/")
+    i = 1
+    if not parts or not (parts[0] in ("self", "thread-self") or parts[0].isdigit()):
+        return None
+    if len(parts) > 2 and parts[1] == "task" and parts[2].isdigit():
+        i = 3
+    if len(parts) <= i or parts[i] not in ("root", "cwd"):
+        return None
+    return parts[i], 6 + len("/".join(parts[: i + 1]))
+
+
 def _fold_proc(path: str, cwd: str | None) -> str:
-    path = _PROC_ROOT.sub("", path) or "/"
-    if not path.startswith("/"):
-        path = "/" + path
-    m = _PROC_CWD.match(path)
-    if m and cwd:
-        path = cwd + path[m.end():]
-    return path
+    for _ in range(8):  # /proc/self/root/proc/self/root/...
+        hit = _proc_prefix(path)
+        if hit is None:
+            break
+        which, n = hit
+        rest = path[n:]
+        if which == "root":
+            path = rest or "/"
+        elif cwd:
+            path = cwd + rest
+        else:
+            break
+    return path if path.startswith("/") else "/" + path
 
 
 def _absolute(value: str, cwd: str | None) -> str | None:

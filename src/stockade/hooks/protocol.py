@@ -16,13 +16,17 @@ differ in what they accept back:
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from stockade.hooks import _fastjson as json
+from stockade.hooks._record import Record
 
-Client = Literal["claude-code", "codex"]
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Literal
+
+    Client = Literal["claude-code", "codex"]
+    Action = Literal["allow", "ask", "deny", "warn", "block"]
+
 CLIENTS: tuple[Client, ...] = ("claude-code", "codex")
-Action = Literal["allow", "ask", "deny", "warn", "block"]
 
 PRE_TOOL_USE = "PreToolUse"
 POST_TOOL_USE = "PostToolUse"
@@ -40,8 +44,7 @@ class HookInputError(ValueError):
     """The hook input is not what the client sends."""
 
 
-@dataclass(frozen=True, slots=True)
-class HookInput:
+class HookInput(Record):
     client: Client
     event: str
     session_id: str | None
@@ -53,11 +56,10 @@ class HookInput:
     cwd: str | None
     transcript_path: str | None
     turn_id: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = {}  # never mutated
 
 
-@dataclass(frozen=True, slots=True)
-class Verdict:
+class Verdict(Record):
     """What stockade decided.  ``reason`` is shown to the model and the user
     and must never contain a protected value.  ``context`` is extra text for
     the model (PostToolUse / UserPromptSubmit warnings)."""
@@ -66,11 +68,9 @@ class Verdict:
     reason: str = ""
     rule_ids: tuple[str, ...] = ()
     context: str | None = None
-    details: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True)
-class Answer:
+class Answer(Record):
     stdout: str
     stderr: str
     exit_code: int
@@ -82,7 +82,7 @@ def parse_input(raw: bytes | str, *, client: Client) -> HookInput:
         raise HookInputError(f"hook input is larger than {MAX_INPUT} bytes")
     try:
         data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise HookInputError(f"hook input is not JSON ({type(exc).__name__})") from None
     if not isinstance(data, dict):
         raise HookInputError("hook input is not a JSON object")
@@ -126,7 +126,7 @@ def _reason(text: str) -> str:
 
 
 def _dump(obj: dict[str, Any]) -> str:
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":")) + "\n"
+    return json.dumps(obj) + "\n"
 
 
 def render(client: Client, event: str, verdict: Verdict) -> Answer:

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import os
 import posixpath
-import shlex
-from typing import Any
-from urllib.parse import urlsplit
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 from stockade.hooks import commands
 from stockade.hooks.depcheck import check_install
@@ -91,6 +92,8 @@ def _command_text(ti: dict[str, Any]) -> str | None:
     cmd = ti.get("command", ti.get("cmd"))
     if isinstance(cmd, list) and all(isinstance(c, str) for c in cmd):
         # Codex `shell` tool: argv; ["bash", "-lc", "script"] is common
+        import shlex
+
         return " ".join(shlex.quote(c) for c in cmd)
     return cmd if isinstance(cmd, str) else None
 
@@ -159,9 +162,13 @@ def _web_fetch(ti: dict[str, Any], policy: HookPolicy) -> list[Violation]:
     out: list[Violation] = []
     if not isinstance(url, str) or not url:
         return [Violation("deny", "net.unknown_host", "`WebFetch` without a URL")]
+    from urllib.parse import urlsplit
+
     try:
         parts = urlsplit(url if "://" in url else "https://" + url)
         host, port = parts.hostname, parts.port
+        if port is None:
+            port = 80 if parts.scheme == "http" else 443
     except ValueError:
         host, port = None, None
     _check(policy, out, policy.workspace, "WebFetch").host(host, port, via="WebFetch")

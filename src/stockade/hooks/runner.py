@@ -8,16 +8,20 @@ allow path imports neither the policy loader, the ledger nor the DLP engine.
 
 from __future__ import annotations
 
-import json
+import _signal  # the C module: `signal` wraps it in enums, costing start-up time
 import os
-import signal
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any, BinaryIO, TextIO
 
+from stockade.hooks import _fastjson as json
 from stockade.hooks import protocol as proto
-from stockade.hooks.protocol import Answer, Client, HookInput, Verdict
+from stockade.hooks.protocol import Answer, Verdict
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, BinaryIO, TextIO
+
+    from stockade.hooks.protocol import Client, HookInput
 
 DEFAULT_TIMEOUT_S = 20.0
 MAX_OUTPUT_SCAN = 2 * 1024 * 1024
@@ -27,12 +31,15 @@ class HookTimeout(Exception):
     pass
 
 
-@dataclass
 class Outcome:
-    answer: Answer
-    spooled: dict[str, dict[str, str]] = field(default_factory=dict)
-    ledger: Any = None  # deps.LedgerSettings
-    content_mode: str = "redacted"
+    __slots__ = ("answer", "spooled", "ledger", "content_mode")
+
+    def __init__(self, answer: Answer, spooled: dict[str, dict[str, str]] | None = None,
+                 ledger: Any = None, content_mode: str = "redacted"):
+        self.answer = answer
+        self.spooled = spooled or {}
+        self.ledger = ledger  # deps.LedgerSettings, None when nothing was spooled
+        self.content_mode = content_mode
 
 
 def _on_alarm(signum: int, frame: Any) -> None:
@@ -50,8 +57,8 @@ def run(client: Client, *, stdin: BinaryIO, stdout: TextIO, stderr: TextIO,
     old = None
     try:
         if timeout_s > 0:
-            old = signal.signal(signal.SIGALRM, _on_alarm)
-            signal.setitimer(signal.ITIMER_REAL, timeout_s)
+            old = _signal.signal(_signal.SIGALRM, _on_alarm)
+            _signal.setitimer(_signal.ITIMER_REAL, timeout_s)
         raw = stdin.read()
         event = _peek_event(raw)
         outcome = handle(raw, client=client, workspace=workspace, policy_file=policy_file, env=e)
@@ -67,9 +74,9 @@ def run(client: Client, *, stdin: BinaryIO, stdout: TextIO, stderr: TextIO,
         _spool_failure(client, event, why, e)
     finally:
         if timeout_s > 0:
-            signal.setitimer(signal.ITIMER_REAL, 0)
+            _signal.setitimer(_signal.ITIMER_REAL, 0)
             if old is not None:
-                signal.signal(signal.SIGALRM, old)
+                _signal.signal(_signal.SIGALRM, old)
     answer = outcome.answer
     try:
         if answer.stdout:
@@ -142,11 +149,11 @@ def handle(raw: bytes, *, client: Client, workspace: str | None = None,
         from stockade.hooks.rules import pre_tool_use
 
         verdict = pre_tool_use(inp, view, env=dict(e))
-        content["input"] = json.dumps(inp.tool_input, ensure_ascii=False, sort_keys=True)
+        content["input"] = json.dumps(inp.tool_input)
     elif inp.event == proto.POST_TOOL_USE:
         verdict, found = post_tool_use(inp, view)
         details.update(found)
-        content["input"] = json.dumps(inp.tool_input, ensure_ascii=False, sort_keys=True)
+        content["input"] = json.dumps(inp.tool_input)
         content["output"] = _flatten(inp.tool_response)[:65536]
     elif inp.event == proto.USER_PROMPT_SUBMIT:
         verdict, found = user_prompt(inp, view)

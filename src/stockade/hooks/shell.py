@@ -11,8 +11,11 @@ unbalanced quotes) raises :class:`ShellSyntaxError`: the caller fails closed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Union
+from stockade.hooks._record import Record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Union
 
 MAX_DEPTH = 40
 MAX_LEN = 200_000
@@ -27,8 +30,7 @@ class ShellSyntaxError(ValueError):
     """The command is outside what stockade can analyse."""
 
 
-@dataclass(frozen=True, slots=True)
-class Part:
+class Part(Record):
     """One piece of a word.
 
     kind: ``lit`` (text; ``quoted`` says whether glob characters are inert),
@@ -43,14 +45,12 @@ class Part:
     node: Node | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Word:
+class Word(Record):
     raw: str
     parts: tuple[Part, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class Redirect:
+class Redirect(Record):
     fd: int | None
     op: str
     target: Word | None
@@ -58,20 +58,17 @@ class Redirect:
     body: Word | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Simple:
+class Simple(Record):
     assigns: tuple[tuple[str, Word], ...]
     words: tuple[Word, ...]
     redirects: tuple[Redirect, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class Pipeline:
+class Pipeline(Record):
     commands: tuple[Node, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class Sequence:
+class Sequence(Record):
     """Commands joined by ``;``, ``&``, ``&&``, ``||`` or newlines.
     ``ops[i]`` joins ``items[i]`` and ``items[i+1]``."""
 
@@ -79,15 +76,15 @@ class Sequence:
     ops: tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class Subshell:
+class Subshell(Record):
     body: Node
     redirects: tuple[Redirect, ...]
     # ( ... ) runs in a child: `cd` inside does not leak; { ...; } does.
     isolated: bool = True
 
 
-Node = Union[Simple, Pipeline, Sequence, Subshell]
+if TYPE_CHECKING:
+    Node = Union[Simple, Pipeline, Sequence, Subshell]
 
 
 class _Heredoc:
@@ -362,7 +359,8 @@ class _Parser:
             doc = _Heredoc(delim, quoted, op == "<<-")
             self.pending.append(doc)
             self.heredocs.append(doc)
-            return Redirect(fd, op, target, body=_HeredocRef(doc))  # type: ignore[arg-type]
+            ref = Word(f"<<{len(self.heredocs) - 1}>>", (Part("heredoc", str(id(doc))),))
+            return Redirect(fd, op, target, body=ref)
         target = self.read_word()
         if op == "<<<":
             return Redirect(fd, op, None, body=target)
@@ -606,17 +604,6 @@ class _Parser:
         return "".join(out)
 
 
-class _HeredocRef(Word):
-    """Placeholder for a here-document body, replaced by :func:`parse`."""
-
-    __slots__ = ("doc",)
-
-    def __init__(self, doc: _Heredoc):
-        object.__setattr__(self, "raw", "")
-        object.__setattr__(self, "parts", ())
-        object.__setattr__(self, "doc", doc)
-
-
 def _assignment_name(word: Word) -> tuple[str, Word] | None:
     first = word.parts[0] if word.parts else None
     if first is None or first.kind != "lit" or first.quoted or "=" not in first.text:
@@ -626,7 +613,13 @@ def _assignment_name(word: Word) -> tuple[str, Word] | None:
         return None
     if not all(ch.isalnum() or ch == "_" for ch in name.rstrip("+")):
         return None
-    value_parts = ((Part("lit", rest, False),) if rest else ()) + word.parts[1:]
+    head: tuple[Part, ...] = ()
+    if rest == "~" or rest.startswith("~/") or (rest == "" and len(word.parts) == 1):
+        # bash expands ~ after the = of an assignment
+        head = (Part("tilde", ""), Part("lit", rest[1:], False)) if rest else ()
+    elif rest:
+        head = (Part("lit", rest, False),)
+    value_parts = head + word.parts[1:]
     return name.rstrip("+"), Word(word.raw[len(name) + 1 :], value_parts or (Part("lit", "", True),))
 
 
@@ -646,8 +639,9 @@ def _attach_heredocs(node: Node, docs: dict[int, _Heredoc]) -> Node:
 def _fix_redirects(reds: tuple[Redirect, ...], docs: dict[int, _Heredoc]) -> tuple[Redirect, ...]:
     out = []
     for r in reds:
-        if isinstance(r.body, _HeredocRef):
-            body = r.body.doc.body
+        if r.body is not None and r.body.parts and r.body.parts[0].kind == "heredoc":
+            doc = docs.get(int(r.body.parts[0].text))
+            body = doc.body if doc is not None else None
             if body is None:
                 raise ShellSyntaxError("here-document without its end marker")
             r = Redirect(r.fd, r.op, r.target, body)

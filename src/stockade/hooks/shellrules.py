@@ -10,44 +10,85 @@ time) asks rather than allows.
 from __future__ import annotations
 
 import posixpath
-import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from fnmatch import fnmatchcase
-from urllib.parse import urlsplit
 
-from stockade.hooks import gitinfo
+from stockade.hooks._record import Record
+
 from stockade.hooks.commands import DYN, IO, Analysis, Arg, Invocation
 from stockade.hooks.depcheck import InstallVerdict
 from stockade.hooks.paths import PathRef, glob_may_reach, is_under, resolve
 from stockade.hooks.view import HookPolicy
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import re
+
 InstallChecker = Callable[[str, tuple[str, ...]], InstallVerdict]
 
 
-@dataclass(frozen=True, slots=True)
-class Violation:
+class Violation(Record):
     action: str  # deny | ask | warn
     rule_id: str
     reason: str
 
 
+class _lazy:
+    """A regular expression compiled on first use: most hook calls never
+    need most of them, and compiling costs start-up time."""
+
+    def __init__(self, pattern: str):
+        self.pattern = pattern
+        self.rx: re.Pattern[str] | None = None
+
+    def get(self) -> re.Pattern[str]:
+        if self.rx is None:
+            import re
+
+            self.rx = re.compile(self.pattern)
+        return self.rx
+
+    def match(self, text: str) -> re.Match[str] | None:
+        return self.get().match(text)
+
+    def search(self, text: str) -> re.Match[str] | None:
+        return self.get().search(text)
+
+    def finditer(self, text: str) -> Iterable[re.Match[str]]:
+        return self.get().finditer(text)
+
+
+def fnmatchcase(name: str, pat: str) -> bool:
+    from fnmatch import fnmatchcase as f
+
+    return f(name, pat)
+
+
+def urlsplit(url: str):  # type: ignore[no-untyped-def]
+    from urllib.parse import urlsplit as u
+
+    return u(url)
+
+
 _SAFE_WRITE = ("/dev/null", "/dev/stdout", "/dev/stderr", "/dev/tty", "/dev/zero")
 _SAFE_WRITE_PREFIX = ("/dev/fd/", "/proc/self/fd/")
-_INTERPRETERS = re.compile(r"^(python[0-9.]*|pypy[0-9.]*|node|nodejs|deno|bun|perl[0-9.]*|"
+_INTERPRETERS = _lazy(r"^(python[0-9.]*|pypy[0-9.]*|node|nodejs|deno|bun|perl[0-9.]*|"
                            r"ruby[0-9.]*|php[0-9.]*)$")
-_NET_CODE = re.compile(
+_INTERPRETER_PREFIXES = ("python", "pypy", "node", "deno", "bun", "perl", "ruby", "php")
+_NET_CODE = _lazy(
     r"\b(socket|urllib|urlopen|http\.client|httplib|requests|httpx|aiohttp|ftplib|smtplib|"
     r"telnetlib|paramiko|websocket|pycurl|fetch\s*\(|XMLHttpRequest|WebSocket|axios|"
     r"require\(\s*['\"](?:node:)?(?:https?|net|dgram|tls|http2)['\"]\s*\)|from\s+['\"](?:node:)?"
     r"(?:https?|net|dgram|tls)['\"]|IO::Socket|LWP|HTTP::Tiny|Net::HTTP|Net::FTP|open-uri|"
     r"TCPSocket|UDPSocket|URI\.open|fsockopen|curl_exec|file_get_contents\s*\(\s*['\"]https?)")
-_URL_IN_CODE = re.compile(r"\b(?:https?|ftp|wss?)://([^/\s'\"`)]+)")
-_STR_LIT = re.compile(r"'([^'\n]{1,400})'|\"([^\"\n]{1,400})\"")
-_HOSTLIKE = re.compile(r"^(?:[a-z0-9-]+\.)+[a-z]{2,}$|^\d{1,3}(?:\.\d{1,3}){3}$", re.I)
+_URL_IN_CODE = _lazy(r"\b(?:https?|ftp|wss?)://([^/\s'\"`)]+)")
+_STR_LIT = _lazy(r"'([^'\n]{1,400})'|\"([^\"\n]{1,400})\"")
+_HOSTLIKE = _lazy(r"(?i)^(?:(?:[a-z0-9-]+\.)+[a-z]{2,}|\d{1,3}(?:\.\d{1,3}){3})(?::\d{1,5})?$")
+_WORLD_WRITABLE = _lazy(r"(a|o|ugo|)[+=][rwxXst]*w[rwxXst]*")
+_SOCAT_ADDR = _lazy(r"(?i)^(?:tcp[46]?|udp[46]?|openssl|ssl|tcp-connect|udp-connect|"
+                    r"proxy|socks4a?|socks5)[:-]([^:,]+):(\d+)")
 _DEFAULT_PORTS = {"http": 80, "https": 443, "ftp": 21, "ssh": 22, "sftp": 22, "ws": 80,
                   "wss": 443, "rsync": 873, "git": 9418}
-_DEV_NET = re.compile(r"^/dev/(tcp|udp)/([^/]+)/(\d+)$")
+_DEV_NET = _lazy(r"^/dev/(tcp|udp)/([^/]+)/(\d+)$")
 
 # options that take a value, per network tool (so the value is not a URL)
 _CURL_VALUE_OPTS = set(
@@ -147,7 +188,7 @@ class _Check:
             self.add("ask", "shell.network.cloud",
                      f"`{name}` talks to a cloud API whose destination stockade cannot check "
                      "against network.allow")
-        elif _INTERPRETERS.match(name):
+        elif name.startswith(_INTERPRETER_PREFIXES) and _INTERPRETERS.match(name):
             self.interpreter()
         elif handler is not None:
             handler()
@@ -171,8 +212,11 @@ class _Check:
     def path_values(self, arg: Arg) -> Iterable[tuple[str, bool]]:
         v = arg.value
         yield v, arg.glob
-        if v.startswith("-") and "=" in v:
-            yield v.partition("=")[2], arg.glob
+        if "=" in v:
+            val = v.partition("=")[2]
+            yield val, arg.glob
+            if val[:1] in ("@", "<") and len(val) > 1:
+                yield val[1:], arg.glob  # curl -F name=@file / name=<file
         if v.startswith("@") and len(v) > 1:
             yield v[1:], arg.glob
         if v.startswith("-") and not v.startswith("--") and len(v) > 2 and v[2] in "/~.":
@@ -224,7 +268,8 @@ class _Check:
             if io.kind == "text" and io.text is not None:
                 pass
             return
-        m = _DEV_NET.match(io.path.value)
+        m = _DEV_NET.match(io.path.value) if io.path.value.startswith(("/dev/tcp/",
+                                                                         "/dev/udp/")) else None
         if m:
             self.host(m.group(2), int(m.group(3)), via=f"/dev/{m.group(1)}")
             return
@@ -366,14 +411,24 @@ class _Check:
         mode = pos[0].value
         recursive = _has_flag(inv, "-R") or _has_flag(inv, "--recursive")
         world = mode in ("777", "0777", "666", "0666") or bool(
-            re.fullmatch(r"(a|o|ugo|)[+=][rwxXst]*w[rwxXst]*", mode))
+            _WORLD_WRITABLE.get().fullmatch(mode))
         if recursive and world:
             self.add("deny", "shell.destructive.chmod",
                      f"`chmod -R {mode}` makes a whole tree writable by everyone")
 
     # -- network -----------------------------------------------------------
     def host(self, host: str | None, port: int | None, *, via: str) -> None:
-        if host is None or DYN in host or not host:
+        if host and DYN in host:
+            # `$(cat .env).attacker.example`: the domain is known even if the
+            # name below it is not (DNS exfiltration)
+            suffix = host.rsplit(DYN, 1)[1].strip(".")
+            if "." in suffix:
+                if self.p.host_allowed("x." + suffix, port):
+                    return
+                host = suffix
+            else:
+                host = None
+        if host is None or not host:
             self.add("ask", "net.unknown_host",
                      f"`{via}` connects to a destination only known at run time")
             return
@@ -452,8 +507,7 @@ class _Check:
         inv = self.inv
         if inv.name == "socat":
             for a in inv.args:
-                m = re.match(r"(?i)^(?:tcp[46]?|udp[46]?|openssl|ssl|tcp-connect|udp-connect|"
-                             r"proxy|socks4a?|socks5)[:-]([^:,]+):(\d+)", a.value)
+                m = _SOCAT_ADDR.match(a.value)
                 if m:
                     self.host(m.group(1), int(m.group(2)), via="socat")
                 elif a.dynamic and not a.value.startswith("-"):
@@ -596,6 +650,8 @@ class _Check:
 
     # -- git -----------------------------------------------------------------
     def cmd_git(self) -> None:
+        from stockade.hooks import gitinfo
+
         inv = self.inv
         sub, rest = _git_sub(inv.args)
         cwd = self.cwd
@@ -621,6 +677,8 @@ class _Check:
             if pos:
                 self.git_target(pos[0].value, cwd, via="git clone", dynamic=pos[0].dynamic)
             return
+        from stockade.hooks import gitinfo
+
         branch = gitinfo.current_branch(cwd) if cwd else None
         remote = pos[0].value if pos else (
             gitinfo.branch_remote(cwd, branch) if cwd else "origin")
@@ -635,6 +693,8 @@ class _Check:
         if dynamic:
             self.host(None, None, via=via)
             return
+        from stockade.hooks import gitinfo
+
         looks_url = "://" in remote or (":" in remote and not remote.startswith(("/", ".")))
         url = remote if looks_url else (gitinfo.remote_url(cwd, remote) if cwd else None)
         if url is None:

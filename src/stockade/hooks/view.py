@@ -10,17 +10,19 @@ the symlink-resolved form of a path are checked, deny wins.
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass, field
-from typing import Any
 
+from stockade.hooks._record import Record
 from stockade.hooks.paths import is_under
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 # Loopback is the agent's own machine (its test servers), never egress.
 _LOOPBACK = ("localhost", "127.0.0.1", "::1", "[::1]", "0.0.0.0", "ip6-localhost")
 
 
-@dataclass(frozen=True, slots=True)
-class HookPolicy:
+class HookPolicy(Record):
     workspace: str
     home: str
     write: tuple[str, ...]
@@ -30,7 +32,7 @@ class HookPolicy:
     deny_commands: tuple[str, ...] = ()
     ask_commands: tuple[str, ...] = ()
     protected_branches: tuple[str, ...] = ("main", "master", "release/*")
-    mcp: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    mcp: dict[str, tuple[str, ...]] = {}  # never mutated
     post_dlp: str = "warn"
     post_injection: str = "warn"
     # stockade's own files: hook settings, policies, state (never writable)
@@ -41,7 +43,7 @@ class HookPolicy:
 
     # -- JSON cache form --------------------------------------------------
     def to_json(self) -> dict[str, Any]:
-        d = asdict(self)
+        d = self._asdict()
         d["mcp"] = {k: list(v) for k, v in self.mcp.items()}
         return d
 
@@ -60,7 +62,7 @@ class HookPolicy:
         for d in self.deny_read:
             if is_under(path, d):
                 return d
-            real = os.path.realpath(d)
+            real = _realpath(d)
             if real != d and is_under(path, real):
                 return d
         return None
@@ -71,7 +73,7 @@ class HookPolicy:
         for w in self.write:
             if is_under(path, w):
                 return True
-            real = os.path.realpath(w)
+            real = _realpath(w)
             if real != w and is_under(path, real):
                 return True
         return False
@@ -89,6 +91,17 @@ class HookPolicy:
         if h in _LOOPBACK or h.startswith("127."):
             return True
         return domain_allows(self.network_allow, h, port)
+
+
+_REAL: dict[str, str] = {}
+
+
+def _realpath(path: str) -> str:
+    """Policy paths resolved once per process (a hook call is one process)."""
+    real = _REAL.get(path)
+    if real is None:
+        real = _REAL[path] = os.path.realpath(path)
+    return real
 
 
 def domain_allows(allow: tuple[str, ...], host: str, port: int | None) -> bool:

@@ -10,7 +10,7 @@ nothing of what the bytes mean; the chain and checks live above it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Protocol
@@ -35,11 +35,18 @@ class LedgerBackend(Protocol):
         """Where the ledger is, for messages (never holds a password)."""
 
     @property
+    def durability(self) -> str:
+        """One of DURABILITIES; ``power-loss`` also fsyncs the checkpoint file."""
+
+    @property
     def checkpoint_path(self) -> Path | None:
         """The checkpoint file kept beside the ledger, if this backend has one."""
 
-    def append(self, pending: Sequence[PendingEvent]) -> list[tuple[int, bytes]]:
-        """Seal and store ``pending`` in one transaction; return (seq, stored bytes)."""
+    def append(self, pending: Sequence[PendingEvent]) -> list[tuple[int, str, bytes]]:
+        """Seal and store ``pending`` in one transaction; return (seq, ts, stored bytes).
+
+        ``ts`` is taken inside the transaction and is never earlier than the
+        previous event's, so time queries can search on seq."""
 
     def exclusive(self) -> AbstractContextManager[None]:
         """Hold the write lock (no appends by anyone) for the duration."""
@@ -59,7 +66,8 @@ class LedgerBackend(Protocol):
     def last_checkpoint(self) -> tuple[int, bytes] | None:
         """(seq, stored checkpoint JSON) of the newest stored checkpoint."""
 
-    def rows(self, first: int, last: int | None, *, chunk: int) -> Iterator[Sequence[Row]]:
+    def rows(self, first: int, last: int | None, *,
+             chunk: int) -> Generator[Sequence[Row], None, None]:
         """Rows with first <= seq <= last (no upper bound when None), by seq, in chunks."""
 
     def row(self, seq: int) -> Row | None: ...

@@ -16,15 +16,21 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from typing import TYPE_CHECKING, Any
 
 from stockade.errors import LedgerError, LedgerTamperError
 from stockade.ledger.chain import CHECKPOINT_PREFIX
 from stockade.ledger.event import canonical_json
+from stockade.state import StateDir
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+        Ed25519PrivateKey,
+        Ed25519PublicKey,
+    )
+
+# `cryptography` is imported where it is used: appending an event (hooks run
+# once per tool call) should not pay for loading it.
 
 FORMAT_VERSION = 1
 _DOMAIN = CHECKPOINT_PREFIX + b"stockade-ledger-checkpoint-v1\n"
@@ -74,18 +80,24 @@ class Checkpoint:
                    signature=signature)
 
 
-def signed_message(*, ledger_id: str, seq: int, head: bytes, ts: str, key_fingerprint: str) -> bytes:
+def signed_message(*, ledger_id: str, seq: int, head: bytes, ts: str,
+                   key_fingerprint: str) -> bytes:
     body = {"head": head.hex(), "key": key_fingerprint, "ledger": ledger_id, "seq": seq, "ts": ts}
     return _DOMAIN + canonical_json(body)
 
 
 def key_fingerprint(public_key: Ed25519PublicKey) -> str:
+    from cryptography.hazmat.primitives import serialization
+
     raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     return "sha256:" + hashlib.sha256(raw).hexdigest()
 
 
 def load_public_key(pem: bytes) -> Ed25519PublicKey:
     """Accepts a PEM public key, or the JSON printed by `checkpoint --export`."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
     text = pem.strip()
     if text.startswith(b"{"):
         try:
@@ -104,6 +116,16 @@ def load_public_key(pem: bytes) -> Ed25519PublicKey:
     return key
 
 
+def signing_key(state: StateDir) -> Ed25519PrivateKey:
+    """The state directory's checkpoint key, typed."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    key = state.signing_key()  # type: ignore[no-untyped-call]
+    if not isinstance(key, Ed25519PrivateKey):  # pragma: no cover - state.py checks this
+        raise LedgerError("the ledger signing key is not an Ed25519 key")
+    return key
+
+
 def sign(key: Ed25519PrivateKey, *, ledger_id: str, seq: int, head: bytes, ts: str) -> Checkpoint:
     fp = key_fingerprint(key.public_key())
     message = signed_message(ledger_id=ledger_id, seq=seq, head=head, ts=ts, key_fingerprint=fp)
@@ -114,6 +136,8 @@ def sign(key: Ed25519PrivateKey, *, ledger_id: str, seq: int, head: bytes, ts: s
 def check(cp: Checkpoint, public_key: Ed25519PublicKey, *, ledger_id: str, source: str) -> None:
     """Raise LedgerTamperError unless ``cp`` is a valid signature by ``public_key``
     over this ledger."""
+    from cryptography.exceptions import InvalidSignature
+
     expected_fp = key_fingerprint(public_key)
     if cp.ledger_id != ledger_id:
         raise LedgerTamperError(
@@ -124,7 +148,7 @@ def check(cp: Checkpoint, public_key: Ed25519PublicKey, *, ledger_id: str, sourc
         )
     if cp.key_fingerprint != expected_fp:
         raise LedgerTamperError(
-            f"{source} at seq {cp.seq} was signed by key {cp.key_fingerprint}, "
+            f"{source} was signed by key {cp.key_fingerprint}, "
             f"not the trusted key {expected_fp}",
             seq=cp.seq,
         )
@@ -132,7 +156,7 @@ def check(cp: Checkpoint, public_key: Ed25519PublicKey, *, ledger_id: str, sourc
         public_key.verify(cp.signature, cp.signed_message())
     except InvalidSignature:
         raise LedgerTamperError(
-            f"{source} at seq {cp.seq} has a bad signature: it was forged or altered",
+            f"{source} has a bad signature: it was forged or altered",
             seq=cp.seq,
         ) from None
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from stockade.errors import EXIT_USAGE, LedgerError, LedgerTamperError
 from stockade.ledger import checkpoint as ckpt
@@ -28,6 +28,7 @@ from stockade.ledger.event import (
     default_actor,
     format_ts,
     now_ts,
+    parse_ts,
     prepare,
 )
 from stockade.ledger.verify import VerifyReport, verify
@@ -35,6 +36,9 @@ from stockade.model import Actor
 from stockade.state import StateDir
 
 _PAGE = 1000
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +61,7 @@ class Batch:
     def __init__(self, ledger: Ledger):
         self._ledger = ledger
         self._pending: list[PendingEvent] = []
-        self._sealed: list[tuple[int, bytes]] = []
+        self._sealed: list[tuple[int, str, bytes]] = []
         self._events: list[Event] | None = None
 
     def append(self, kind: str, *, details: Mapping[str, Any], session: str | None = None,
@@ -70,7 +74,7 @@ class Batch:
 
     @property
     def seqs(self) -> list[int]:
-        return [seq for seq, _ in self._sealed]
+        return [seq for seq, _, _ in self._sealed]
 
     @property
     def events(self) -> list[Event]:
@@ -79,8 +83,8 @@ class Batch:
         return self._events
 
 
-def _events(pending: list[PendingEvent], sealed: list[tuple[int, bytes]]) -> list[Event]:
-    return [p.stored(seq, raw) for p, (seq, raw) in zip(pending, sealed, strict=True)]
+def _events(pending: list[PendingEvent], sealed: list[tuple[int, str, bytes]]) -> list[Event]:
+    return [p.stored(seq, ts, raw) for p, (seq, ts, raw) in zip(pending, sealed, strict=True)]
 
 
 class Ledger:
@@ -95,7 +99,7 @@ class Ledger:
         self.actor = actor or default_actor()
         self._actor_text = actor_json(self.actor)
         self._lock = threading.RLock()
-        self._key: Any = None
+        self._key: Ed25519PrivateKey | None = None
 
     # -- writing ----------------------------------------------------------
 
@@ -108,7 +112,10 @@ class Ledger:
 
     def append(self, kind: str, *, details: Mapping[str, Any], session: str | None = None,
                decision: str | None = None, actor: Actor | None = None) -> Event:
-        """Record one event; when this returns, the event is durable."""
+        """Record one event; when this returns, the event is durable.
+
+        If this append crosses a checkpoint boundary and the checkpoint finds
+        the ledger truncated, LedgerTamperError is raised (the event is stored)."""
         pending = self._prepare(kind, details=details, session=session, decision=decision,
                                 actor=actor)
         return self._append([pending])[0]
@@ -130,7 +137,7 @@ class Ledger:
     def _append(self, pending: list[PendingEvent]) -> list[Event]:
         return _events(pending, self._seal(pending))
 
-    def _seal(self, pending: list[PendingEvent]) -> list[tuple[int, bytes]]:
+    def _seal(self, pending: list[PendingEvent]) -> list[tuple[int, str, bytes]]:
         if not pending:
             return []
         with self._lock:
@@ -145,9 +152,9 @@ class Ledger:
 
     # -- checkpoints ------------------------------------------------------
 
-    def _signing_key(self) -> Any:
+    def _signing_key(self) -> Ed25519PrivateKey:
         if self._key is None:
-            self._key = self.state.signing_key()
+            self._key = ckpt.signing_key(self.state)
         return self._key
 
     @property
@@ -166,7 +173,11 @@ class Ledger:
                 raise LedgerError("the ledger is empty: there is nothing to checkpoint",
                                   exit_code=EXIT_USAGE)
             cp = self._latest_stored()
-            if cp is None or cp.seq != seq or cp.head != head:
+            if cp is not None and cp.seq == seq and cp.head != head:
+                raise LedgerTamperError(
+                    f"the event at seq {seq} no longer matches the stored checkpoint for it: "
+                    "the ledger was rewritten", seq=seq, hint="run `stockade ledger verify`")
+            if cp is None or cp.seq != seq:
                 cp = ckpt.sign(key, ledger_id=self.backend.ledger_id, seq=seq, head=head,
                                ts=now_ts())
                 self.backend.insert_checkpoint(cp)
@@ -205,8 +216,17 @@ class Ledger:
             )
         if old == cp:
             return
-        fsync = getattr(self.backend, "durability", "process") == "power-loss"
-        ckpt.write_file(path, cp, fsync=fsync)
+        if old is not None:
+            # One lookup: the event the old file signed must still be there, unchanged.
+            row = self.backend.row(old.seq)
+            if row is None or row[2] != old.head:
+                raise LedgerTamperError(
+                    f"checkpoint file {path} signed seq {old.seq}, but that event was changed "
+                    "or removed; refusing to overwrite the evidence",
+                    seq=old.seq,
+                    hint="run `stockade ledger verify`",
+                )
+        ckpt.write_file(path, cp, fsync=self.backend.durability == "power-loss")
 
     def latest_checkpoint(self) -> Checkpoint | None:
         """The newest checkpoint, from the database or the checkpoint file (unverified)."""
@@ -270,7 +290,9 @@ class Ledger:
 
     def _select(self, *, session: str | None, kind: str | None, since: datetime | str | None,
                 limit: int | None, newest_first: bool) -> Iterator[Event]:
-        since_text = format_ts(since) if isinstance(since, datetime) else since
+        if isinstance(since, str):
+            since = parse_ts(since)  # "...:59Z" must compare as "...:59.000000Z"
+        since_text = format_ts(since) if since is not None else None
         remaining = limit
         after: int | None = None
         # Keyset pages: nothing stays open in the backend while the caller iterates.

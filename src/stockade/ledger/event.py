@@ -6,8 +6,10 @@ appended, and verification hashes those stored bytes as they are: nothing is
 ever re-serialised to be checked.
 
 To keep the write path short, an event is prepared before its sequence number
-is known (:class:`PendingEvent`): ``seq`` sorts between ``kind`` and
-``session``, so the canonical text is ``head + str(seq) + tail``.
+and time are known (:class:`PendingEvent`).  Both are given when the event is
+sealed, inside the write transaction, so that ``ts`` never goes backwards along
+the chain.  The keys sort as actor, decision, details, kind, seq, session, ts,
+so the canonical text is ``head + str(seq) + tail + ts + '"}'``.
 ``tests/ledger/test_ledger_event.py`` checks that this equals
 :func:`canonical_json` of the whole event.
 """
@@ -23,8 +25,8 @@ import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from json.encoder import encode_basestring  # type: ignore[attr-defined]
+from datetime import UTC, datetime
+from json.encoder import encode_basestring
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -57,7 +59,7 @@ def _str_json(value: str | None) -> str:
 
 def format_ts(moment: datetime) -> str:
     """RFC 3339, UTC, microseconds, ``Z``: sorts as text in time order."""
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 # (unix second, its formatted text), swapped as one tuple so threads never mix
@@ -84,7 +86,7 @@ def parse_ts(text: str) -> datetime:
             hint="use RFC 3339, e.g. 2026-01-31T12:00:00Z, or a duration such as 30m, 2h, 7d",
         ) from exc
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     return moment
 
 
@@ -93,7 +95,8 @@ _valid_kinds: set[str] = set()  # kinds already checked; there are few
 
 def validate_kind(kind: object) -> str:
     if not isinstance(kind, str) or len(kind) > MAX_KIND or not KIND_RE.fullmatch(kind):
-        shown = kind if isinstance(kind, str) and len(kind) <= MAX_KIND else "<too long or not text>"
+        short = isinstance(kind, str) and len(kind) <= MAX_KIND
+        shown = kind if short else "<too long or not text>"
         raise UsageError(
             f"event kind {shown!r} is not a dotted lowercase name",
             hint="use names like llm.request, tool.call or myapp.deploy (a-z, 0-9, _ and -, "
@@ -106,7 +109,8 @@ def _validate_label(name: str, value: object) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str) or not value or len(value) > MAX_LABEL:
-        raise UsageError(f"event {name} must be a non-empty string of at most {MAX_LABEL} characters")
+        raise UsageError(
+            f"event {name} must be a non-empty string of at most {MAX_LABEL} characters")
     return value
 
 
@@ -209,7 +213,8 @@ class Event:
             actor = data.get("actor") or {}
             details = data.get("details")
             seq = data["seq"]
-            if not isinstance(seq, int) or not isinstance(details, dict) or not isinstance(actor, dict):
+            if not (isinstance(seq, int) and isinstance(details, dict)
+                    and isinstance(actor, dict)):
                 raise ValueError("bad field types")
             return cls(
                 seq=seq,
@@ -229,29 +234,28 @@ class Event:
 
 
 class PendingEvent(NamedTuple):
-    """A validated event waiting for its sequence number.
+    """A validated event waiting for its sequence number and time.
 
-    The canonical text is ``head + str(seq) + tail``; see the module doc.  A
+    The canonical text is ``head + str(seq) + tail + ts + '"}'`` (:meth:`text`).  A
     NamedTuple rather than a frozen dataclass: it is made once per event on the
     hot path, and builds several times faster.
     """
 
     head: str
     tail: str
-    ts: str
     session: str | None
     actor: Actor
     kind: str
     decision: str | None
     details_json: str
 
-    def text(self, seq: int) -> str:
-        return f"{self.head}{seq}{self.tail}"
+    def text(self, seq: int, ts: str) -> str:
+        return f'{self.head}{seq}{self.tail}{ts}"}}'
 
-    def stored(self, seq: int, raw: bytes) -> Event:
+    def stored(self, seq: int, ts: str, raw: bytes) -> Event:
         return Event(
             seq=seq,
-            ts=self.ts,
+            ts=ts,
             session=self.session,
             actor=self.actor,
             kind=self.kind,
@@ -270,7 +274,7 @@ def prepare(
     actor: Actor,
     actor_text: str | None = None,
 ) -> PendingEvent:
-    """Validate an event and render everything but its sequence number."""
+    """Validate an event and render everything but its sequence number and time."""
     if kind not in _valid_kinds:
         validate_kind(kind)
         if len(_valid_kinds) < 4096:
@@ -282,13 +286,12 @@ def prepare(
     details_text = _details_json(details)
     if actor_text is None:
         actor_text = actor_json(actor)
-    ts = now_ts()
-    # kind and ts are validated / generated and need no escaping.
+    # kind is validated and needs no escaping.
     head = (
         f'{{"actor":{actor_text},"decision":{_str_json(decision)},"details":{details_text},'
         f'"kind":"{kind}","seq":'
     )
-    tail = f',"session":{_str_json(session)},"ts":"{ts}"}}'
+    tail = f',"session":{_str_json(session)},"ts":"'
     if not (head.isascii() and tail.isascii()):
         try:
             # Refuse what UTF-8 cannot hold now, not half-way through a transaction.
@@ -298,4 +301,4 @@ def prepare(
             raise UsageError(
                 "event text contains unpaired surrogates; it cannot be stored as UTF-8"
             ) from exc
-    return PendingEvent(head, tail, ts, session, actor, kind, decision, details_text)
+    return PendingEvent(head, tail, session, actor, kind, decision, details_text)

@@ -18,9 +18,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Protocol
-from urllib.parse import urlsplit
 
 from stockade.errors import UsageError
 
@@ -42,9 +40,13 @@ class PolicyView:
     model_hosts: tuple[str, ...] = ()  # from models.upstreams
     policy_files: tuple[str, ...] = ()  # every layer's file: read-only or hidden inside
     identity: Mapping[str, str] = field(default_factory=dict)
+    ledger: Any = None  # stockade.ledgerconf.LedgerSettings
 
 
 def load_view(*, policy_file: str | None, workspace: str) -> PolicyView:
+    from pathlib import Path
+    from urllib.parse import urlsplit
+
     from stockade.config import load_policy
 
     pol = load_policy(policy_file=policy_file, workspace=Path(workspace))
@@ -60,7 +62,10 @@ def load_view(*, policy_file: str | None, workspace: str) -> PolicyView:
         if host:
             hosts.append(host.lower())
     ident = {k: v for k, v in (("user", pol.identity.user), ("team", pol.identity.team)) if v}
+    from stockade.ledgerconf import ledger_settings
+
     return PolicyView(
+        ledger=ledger_settings(policy=pol),
         source=source,
         digest=pol.digest,
         workspace=pol.workspace,
@@ -84,11 +89,14 @@ class Recorder(Protocol):
     def close(self) -> None: ...
 
 
-def open_recorder() -> Recorder:
+def open_recorder(settings: Any = None) -> Recorder:
     """The ledger, where every sandbox event goes (raises LedgerError)."""
     from stockade.ledger import open_ledger
+    from stockade.ledgerconf import ledger_settings
 
-    return open_ledger()  # type: ignore[no-any-return]
+    st = settings or ledger_settings()
+    return open_ledger(st.url, durability=st.durability,  # type: ignore[no-any-return]
+                       checkpoint_every=st.checkpoint_every)
 
 
 def state_root() -> str:
@@ -133,6 +141,8 @@ def ensure_gateway(*, url: str | None, env: Mapping[str, str], session: str) -> 
     launcher does not change.  None means the agent has no model access at all
     (model API hosts stay unreachable through the egress proxy either way).
     """
+    from urllib.parse import urlsplit
+
     del session  # used once the gateway is started per session
     url = url or env.get("STOCKADE_GATEWAY_URL")
     if not url:

@@ -1,7 +1,7 @@
 """Inside the sandbox: expose the launcher's Unix sockets on 127.0.0.1, then
 run the agent.
 
-    python -I -S forwarder.py --listen 3128=/run/stockade/proxy.sock [...] -- CMD ARGS...
+    python -I -S forwarder.py --listen 3128=/run/stockade/proxy.sock [...] [--go-fd N] -- CMD...
 
 The sandbox has no network interface but its own loopback, so tools that only
 speak TCP to a proxy (``HTTPS_PROXY=http://127.0.0.1:3128``) reach the
@@ -90,11 +90,15 @@ def main(argv):
     sep = argv.index("--")
     opts, cmd = argv[:sep], argv[sep + 1:]
     routes = []
+    go_fd = None
     i = 0
     while i < len(opts):
         if opts[i] == "--listen" and i + 1 < len(opts):
             port, _, path = opts[i + 1].partition("=")
             routes.append((int(port), path))
+            i += 2
+        elif opts[i] == "--go-fd" and i + 1 < len(opts):
+            go_fd = int(opts[i + 1])
             i += 2
         else:
             sys.stderr.write("stockade forwarder: unknown option %s\n" % opts[i])
@@ -130,6 +134,13 @@ def main(argv):
         os.waitpid(pid, 0)
         for s, _ in listeners:
             s.close()
+    if go_fd is not None:
+        # the launcher writes one byte once the session is recorded; EOF means no
+        go = os.read(go_fd, 1)
+        os.close(go_fd)
+        if go != b"1":
+            sys.stderr.write("stockade: the session could not be recorded; not starting\n")
+            return 125
     try:
         os.execvp(cmd[0], cmd)
     except OSError as exc:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import os
 import queue
-import secrets
 import signal
 import socket
 import subprocess
@@ -57,6 +56,28 @@ USERNS_HINT = (
 )
 
 
+def looks_like_encoded_data(host: str) -> bool:
+    """A host name that carries data rather than names a server: the proxy
+    resolves allowed names, so ``<secret>.allowed-wildcard.example`` would
+    leak the secret to DNS even though the connection is then refused."""
+    labels = host.lower().rstrip(".").split(".")
+    if len(host) > 120 or any(len(lab) > 50 for lab in labels):
+        return True
+    left = labels[:-2]
+
+    def dataish(text: str) -> bool:
+        from stockade.sandbox.envscrub import _entropy
+
+        letters = sum(c.isalpha() for c in text)
+        digits = sum(c.isdigit() for c in text)
+        return bool(letters and digits >= 0.15 * len(text) and _entropy(text) >= 3.3)
+
+    if any(len(lab) >= 20 and dataish(lab) for lab in left):
+        return True
+    joined = "".join(left)
+    return len(joined) >= 20 and dataish(joined)
+
+
 def is_model_host(host: str, extra: Sequence[str] = ()) -> bool:
     h = host.lower().rstrip(".")
     return h in MODEL_HOSTS or h in extra or h.endswith(MODEL_SUFFIXES)
@@ -86,7 +107,7 @@ class Stats:
 
 # -- pure helpers ------------------------------------------------------------
 def new_session_id() -> str:
-    return time.strftime("s-%Y%m%d-%H%M%S-") + secrets.token_hex(3)
+    return time.strftime("s-%Y%m%d-%H%M%S-") + os.urandom(3).hex()
 
 
 def proxy_env(*, proxy_port: int = PROXY_PORT) -> dict[str, str]:
@@ -268,14 +289,24 @@ def run_session(req: RunRequest, d: Any = _deps) -> int:
     home = req.env.get("HOME") or None
     state = d.state_root()
     check_workspace(ws, home=home, state=state, deny_read=view.deny_read)
-    s.recorder = d.open_recorder()
     try:
         return _run(s, ws=ws, bwrap=bwrap, view=view, home=home, state=state)
     finally:
-        try:
-            s.recorder.close()
-        except Exception:  # noqa: BLE001
-            pass
+        if s.recorder is not None:
+            try:
+                s.recorder.close()
+            except Exception:  # noqa: BLE001
+                pass
+
+
+def _open_and_start(s: _Session, details: Mapping[str, Any]) -> None:
+    """Open the ledger and record session.start; the agent waits for this."""
+    view = getattr(s, "view", None)
+    s.recorder = s.d.open_recorder(getattr(view, "ledger", None))
+    s.record("session.start", details, "allow")
+    if s.record_broken:
+        raise EnvironmentProblem("cannot record the session in the ledger; not starting the agent",
+                                 hint="check `stockade ledger verify` and the state directory")
 
 
 def _run(s: _Session, *, ws: str, bwrap: str | None, view: _deps.PolicyView,
@@ -289,13 +320,22 @@ def _run(s: _Session, *, ws: str, bwrap: str | None, view: _deps.PolicyView,
     env_in = dict(req.env)
     engine: list[Callable[[str], bool] | None] = []
 
+    clean = _CleanValues.load(state)
+
     def looks_secret(value: str) -> bool:
-        # the DLP engine loads only if some value survives the cheaper rules
+        known = clean.verdict(value)
+        if known is not None:
+            return known
+        # the DLP engine loads only if some value is new since the last session
         if not engine:
             engine.append(d.dlp_flags())
-        return bool(engine[0] and engine[0](value))
+        flagged = bool(engine[0] and engine[0](value))
+        if engine[0] is not None:
+            clean.add(value, flagged)
+        return flagged
 
     scrubbed = scrub(env_in, passthrough=view.env_passthrough, looks_secret=looks_secret)
+    clean.save()
     gw = d.ensure_gateway(url=req.gateway_url, env=req.env, session=s.id)
     mode = "unsafe-no-sandbox" if bwrap is None else ("observe" if req.observe else "enforce")
     start_details: dict[str, Any] = {
@@ -308,11 +348,8 @@ def _run(s: _Session, *, ws: str, bwrap: str | None, view: _deps.PolicyView,
         "gateway": f"{gw.host}:{gw.port}" if gw else None,
         "env_dropped": sorted(x.name for x in scrubbed.dropped),
     }
-    s.record("session.start", start_details, "allow")
-    if s.record_broken:
-        raise EnvironmentProblem("cannot record the session in the ledger; not starting the agent",
-                                 hint="check `stockade ledger verify` and the state directory")
     if bwrap is None:
+        _open_and_start(s, start_details)
         print("stockade: WARNING: running WITHOUT a sandbox (--unsafe-no-sandbox); "
               "this session is recorded as unsafe", file=sys.stderr)
         rc = subprocess.call(list(req.command), cwd=ws, env=dict(req.env))
@@ -320,7 +357,66 @@ def _run(s: _Session, *, ws: str, bwrap: str | None, view: _deps.PolicyView,
                                  "duration_ms": int((time.monotonic() - t0) * 1000)})
         return rc
     return _sandboxed(s, ws=ws, bwrap=bwrap, view=view, home=home, state=state, gw=gw,
-                      env=scrubbed.kept, preset=preset, t0=t0)
+                      env=scrubbed.kept, preset=preset, t0=t0, start_details=start_details)
+
+
+class _CleanValues:
+    """The DLP engine's earlier verdicts on environment values, by keyed hash,
+    so a session start does not rebuild the engine for an unchanged
+    environment.  Only hashes are stored (the state directory's HMAC key)."""
+
+    def __init__(self, path: str | None, key: bytes | None, known: set[str]) -> None:
+        self.path, self.key, self.hashes, self.dirty = path, key, known, False
+
+    @classmethod
+    def load(cls, state: str) -> _CleanValues:
+        path = os.path.join(state, "sandbox-env-verdicts.txt")
+        try:
+            with open(os.path.join(state, "keys", "fingerprint.key"), "rb") as f:
+                key = f.read()
+        except OSError:
+            return cls(None, None, set())
+        try:
+            with open(path, encoding="ascii") as f:
+                known = set(f.read().split())
+        except OSError:
+            known = set()
+        return cls(path, key, known)
+
+    def _h(self, value: str) -> str:
+        import hashlib
+        import hmac
+
+        assert self.key is not None
+        return hmac.new(self.key, value.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()[:32]
+
+    def verdict(self, value: str) -> bool | None:
+        if self.key is None:
+            return None
+        h = self._h(value)
+        if "c:" + h in self.hashes:
+            return False
+        if "f:" + h in self.hashes:
+            return True
+        return None
+
+    def add(self, value: str, flagged: bool) -> None:
+        if self.key is not None:
+            self.hashes.add(("f:" if flagged else "c:") + self._h(value))
+            self.dirty = True
+
+    def save(self) -> None:
+        if not (self.dirty and self.path):
+            return
+        keep = sorted(self.hashes)[-2048:]
+        tmp = f"{self.path}.{os.getpid()}"
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w", encoding="ascii") as f:
+                f.write("\n".join(keep) + "\n")
+            os.replace(tmp, self.path)
+        except OSError:
+            pass
 
 
 def _model_hosts(view: _deps.PolicyView) -> tuple[str, ...]:
@@ -328,7 +424,8 @@ def _model_hosts(view: _deps.PolicyView) -> tuple[str, ...]:
 
 
 def _sandboxed(s: _Session, *, ws: str, bwrap: str, view: _deps.PolicyView, home: str | None,
-               state: str, gw: Any, env: dict[str, str], preset: Any, t0: float) -> int:
+               state: str, gw: Any, env: dict[str, str], preset: Any, t0: float,
+               start_details: Mapping[str, Any]) -> int:
     import shutil
     import tempfile
 
@@ -348,6 +445,7 @@ def _sandboxed(s: _Session, *, ws: str, bwrap: str, view: _deps.PolicyView, home
     try:
         os.mkdir(f"{rt}/empty", 0o555)
         _write(f"{rt}/empty.json", "{}\n")
+        _write(f"{rt}/empty.file", "")
         src = os.path.join(os.path.dirname(os.path.abspath(__file__)), "forwarder.py")
         shutil.copyfile(src, f"{rt}/forwarder.py")
         gitconfig = None
@@ -378,7 +476,8 @@ def _sandboxed(s: _Session, *, ws: str, bwrap: str, view: _deps.PolicyView, home
         hidden |= {p for p in view.policy_files if not _inside(p, ws)}
         layout = Layout(
             workspace=ws, home=home, runtime_dir=rt, empty_dir=f"{rt}/empty",
-            empty_json=f"{rt}/empty.json", write=tuple(p for p in view.write if p != ws),
+            empty_json=f"{rt}/empty.json",
+            empty_file=f"{rt}/empty.file", write=tuple(p for p in view.write if p != ws),
             read=view.read, deny_read=tuple(sorted(deny)), hidden=tuple(sorted(hidden)),
             extras=preset.extras if preset else (), gitconfig=gitconfig,
             interpreter_prefix=d_interp(s.d),
@@ -403,11 +502,17 @@ def _sandboxed(s: _Session, *, ws: str, bwrap: str, view: _deps.PolicyView, home
         observe = req.observe
 
         def allow(host: str, port: int) -> bool:
-            if is_model_host(host, extra_models):
+            if is_model_host(host, extra_models) or looks_like_encoded_data(host):
                 return False
-            return True if observe else bool(allow_fn(host, port))
+            if observe:
+                return True
+            # an allow_private entry (a CIDR or host) is itself a destination
+            return bool(allow_fn(host, port) or view.allow_private(host))
 
         def explain(host: str, port: int) -> str:
+            if looks_like_encoded_data(host):
+                return (f"stockade: refusing {host[:80]}: the name looks like encoded data "
+                        "(DNS exfiltration), so it is not even looked up")
             if is_model_host(host, extra_models):
                 return (f"stockade: {host} is a model API; it is reached only through the "
                         "stockade gateway (ANTHROPIC_BASE_URL / OPENAI_BASE_URL)")
@@ -435,8 +540,12 @@ def _sandboxed(s: _Session, *, ws: str, bwrap: str, view: _deps.PolicyView, home
             bridge.serve_unix(f"{rt}/gateway.sock")
             routes += ["--listen", f"{GATEWAY_PORT}=/run/stockade/gateway.sock"]
 
+        # The sandbox starts while the ledger opens; the forwarder holds the
+        # agent back until session.start is recorded (a byte on go_r).
+        go_r, go_w = os.pipe()
         py = os.path.realpath(sys.executable)
-        command = [py, "-I", "-S", "/run/stockade/forwarder.py", *routes, "--", *req.command]
+        command = [py, "-I", "-S", "/run/stockade/forwarder.py", *routes, "--go-fd", str(go_r),
+                   "--", *req.command]
         seccomp_fd = os.memfd_create("stockade-seccomp", 0)
         os.write(seccomp_fd, build_filter())
         os.lseek(seccomp_fd, 0, os.SEEK_SET)
@@ -446,10 +555,21 @@ def _sandboxed(s: _Session, *, ws: str, bwrap: str, view: _deps.PolicyView, home
         if os.environ.get("STOCKADE_DEBUG"):
             print("stockade: " + " ".join(argv), file=sys.stderr)
         try:
-            proc = subprocess.Popen(argv, env=env, cwd=ws, pass_fds=(seccomp_fd, status_w))
+            proc = subprocess.Popen(argv, env=env, cwd=ws, pass_fds=(seccomp_fd, status_w, go_r))
         finally:
             os.close(seccomp_fd)
             os.close(status_w)
+            os.close(go_r)
+        try:
+            _open_and_start(s, start_details)
+        except BaseException:
+            os.close(go_w)  # EOF: the forwarder exits without running the agent
+            proc.kill()
+            proc.wait()
+            os.close(status_r)
+            raise
+        os.write(go_w, b"1")
+        os.close(go_w)
         rc, started = _supervise(s, proc, status_r)
         if not started and rc != 0:
             err = diagnose_bwrap(bwrap)
@@ -558,13 +678,15 @@ def _supervise(s: _Session, proc: subprocess.Popen[bytes], status_r: int) -> tup
 
 
 def _drain(s: _Session, *, deadline: float) -> None:
+    """Record what the proxy still has to say once its connections are cut."""
     while True:
-        left = deadline - time.monotonic()
         try:
-            kind, payload = s.events.get(timeout=max(0.0, left)) if left > 0 else \
-                s.events.get_nowait()
+            kind, payload = s.events.get_nowait()
         except queue.Empty:
-            return
+            if s.proxy is None or not s.proxy.busy() or time.monotonic() > deadline:
+                return
+            time.sleep(0.01)
+            continue
         if kind == "net":
             s.on_net(payload)
 

@@ -129,6 +129,8 @@ class Layout:
     runtime_dir: str  # host dir with the session's sockets, shown at /run/stockade
     empty_dir: str  # an empty, read-only host dir used to mask directories
     empty_json: str  # a read-only host file holding "{}" for absent JSON configs
+    empty_file: str  # an empty read-only host file (not /dev/null: device nodes are
+    #                  unreadable on the nodev mounts a user namespace makes)
     write: tuple[str, ...] = ()
     read: tuple[str, ...] = ()
     deny_read: tuple[str, ...] = ()
@@ -181,10 +183,10 @@ def plan(layout: Layout, host: HostView | None = None) -> Plan:
         if k == "dir":
             args += ["--ro-bind", layout.empty_dir, p]
         elif k == "file":
-            args += ["--ro-bind", "/dev/null", p]
+            args += ["--ro-bind", layout.empty_file, p]
     for name in sorted(h.listdir("/etc/ssh")):
         if name.startswith("ssh_host_") and name.endswith("_key"):
-            args += ["--ro-bind", "/dev/null", f"/etc/ssh/{name}"]
+            args += ["--ro-bind", layout.empty_file, f"/etc/ssh/{name}"]
     args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--tmpfs", "/var/tmp",
              "--dir", "/run", "--symlink", "../run", "/var/run"]
     if h.kind("/sys/devices/system/cpu") == "dir":  # CPU count for build tools
@@ -237,6 +239,8 @@ def plan(layout: Layout, host: HostView | None = None) -> Plan:
             if d in pinned:
                 continue
             dk = h.kind(d)
+            if dk not in ("dir", None):
+                return  # e.g. .git is a file (a worktree): its git dir lives elsewhere
             if dk == "dir":
                 args.extend(["--bind", d, d])
             elif dk is None and on_host:
@@ -259,7 +263,7 @@ def plan(layout: Layout, host: HostView | None = None) -> Plan:
             else:
                 if on_host:
                     create_files.append(target)
-                src = layout.empty_json if absent == "json" else "/dev/null"
+                src = layout.empty_json if absent == "json" else layout.empty_file
                 args.extend(["--ro-bind", src, target])
         # a symlink at a guard path: leave it (it resolves inside the sandbox,
         # where its target is either a guarded path or not visible)
@@ -267,6 +271,19 @@ def plan(layout: Layout, host: HostView | None = None) -> Plan:
     pinned: set[str] = set()
     for rel, absent in WORKSPACE_GUARDS:
         guard(ws, rel, absent, on_host=True)
+    # submodules carry their own hooks and config under .git/modules/<name>
+    if h.kind(f"{ws}/.git/modules") == "dir":
+        args.extend(["--bind", f"{ws}/.git/modules", f"{ws}/.git/modules"])
+        for name in sorted(h.listdir(f"{ws}/.git/modules")):
+            mdir = f"{ws}/.git/modules/{name}"
+            if h.kind(mdir) == "dir":
+                args.extend(["--bind", mdir, mdir])  # pinned: cannot be swapped out
+            for part in ("hooks", "config"):
+                t = f"{ws}/.git/modules/{name}/{part}"
+                if h.kind(t) in ("dir", "file"):
+                    args.extend(["--ro-bind", t, t])
+    else:
+        guard(ws, ".git/modules", "dir", on_host=True)
     if home:
         bound_home = [d for d in seen if _under(d, home) and d != home]
         for rel, absent in HOME_GUARDS:
@@ -278,7 +295,7 @@ def plan(layout: Layout, host: HostView | None = None) -> Plan:
                 # inside a directory shown from the host (a preset's ~/.claude)
                 guard(home, rel, absent, on_host=True)
             else:  # in the tmpfs home: an empty read-only stand-in
-                src = {"dir": layout.empty_dir, "json": layout.empty_json}.get(absent, "/dev/null")
+                src = {"dir": layout.empty_dir, "json": layout.empty_json}.get(absent, layout.empty_file)
                 args += ["--ro-bind", src, target]
 
     # 5. masks over whatever became visible
@@ -289,7 +306,7 @@ def plan(layout: Layout, host: HostView | None = None) -> Plan:
         if k == "dir":
             args += ["--ro-bind", layout.empty_dir, p]
         elif k in ("file", "other"):
-            args += ["--ro-bind", "/dev/null", p]
+            args += ["--ro-bind", layout.empty_file, p]
 
     args += ["--ro-bind", layout.runtime_dir, RUN_DIR, "--chdir", ws]
     return Plan(tuple(args), tuple(create_dirs), tuple(create_files), tuple(visible))

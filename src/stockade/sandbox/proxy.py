@@ -221,6 +221,11 @@ class EgressProxy:
         self._open: set[socket.socket] = set()
         self._listeners: list[socket.socket] = []
         self._closed = False
+        self._busy = 0  # connections whose event is not out yet
+
+    def busy(self) -> int:
+        with self._lock:
+            return self._busy
 
     # -- serving ---------------------------------------------------------
     def serve(self, listener: socket.socket) -> None:
@@ -244,6 +249,8 @@ class EgressProxy:
                 conn.close()
                 return
             self._track(conn)
+            with self._lock:
+                self._busy += 1
             threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
 
     def close(self) -> None:
@@ -351,6 +358,8 @@ class EgressProxy:
                 conn.close()
             except OSError:
                 pass
+            with self._lock:
+                self._busy -= 1
 
     def _connect(self, req: Request, conn: socket.socket) -> tuple[socket.socket, str] | None:
         if self.config.upstream is not None:

@@ -104,8 +104,10 @@ def index_body(protocol: Protocol, body: dict[str, Any]) -> Exchange:
     segments: list[Segment] = []
     for key in _CONTENT_KEYS[protocol]:
         if key in body:
-            for path, text in _walk(body[key], (key,)):
-                segments.append(Segment(path, text, _classify(protocol, body, path)))
+            top: SegmentKind | None = (
+                "system" if key in ("system", "instructions")
+                else "tool_definition" if key in ("tools", "functions") else None)
+            _walk(body[key], (key,), top, "message", segments)
     return Exchange(
         protocol=protocol,
         model=model if isinstance(model, str) else None,
@@ -115,44 +117,37 @@ def index_body(protocol: Protocol, body: dict[str, Any]) -> Exchange:
     )
 
 
-def _walk(node: Any, path: Path) -> Iterator[tuple[Path, str]]:
+_CALL_TYPES = frozenset({"tool_use", "function_call", "custom_tool_call", "local_shell_call"})
+_RESULT_TYPES = frozenset({"tool_result", "function_call_output", "custom_tool_call_output",
+                           "local_shell_call_output"})
+
+
+def _walk(node: Any, path: Path, fixed: SegmentKind | None, kind: SegmentKind,
+          out: list[Segment]) -> None:
+    """Collect string leaves.  ``fixed`` is the kind of a whole top-level section
+    (system, tools); inside messages the kind follows the nearest role/type."""
     if isinstance(node, str):
         if node and not node.startswith("data:"):
-            yield path, node
+            out.append(Segment(path, node, fixed or kind))
     elif isinstance(node, list):
         for i, item in enumerate(node):
-            yield from _walk(item, (*path, i))
+            _walk(item, (*path, i), fixed, kind, out)
     elif isinstance(node, dict):
+        if fixed is None:
+            role = node.get("role")
+            typ = node.get("type")
+            if role == "tool" or typ in _RESULT_TYPES:
+                kind = "tool_result"
+            elif typ in _CALL_TYPES or "tool_calls" in path[-1:]:
+                kind = "tool_call_input"
+            elif role in ("system", "developer") and kind == "message":
+                kind = "system"
         base64_source = node.get("type") == "base64"
         for k, v in node.items():
             if k in _SKIP_KEYS or (base64_source and k == "data"):
                 continue
-            yield from _walk(v, (*path, k))
-
-
-def _classify(protocol: Protocol, body: Mapping[str, Any], path: Path) -> SegmentKind:
-    top = path[0]
-    if top in ("system", "instructions"):
-        return "system"
-    if top in ("tools", "functions"):
-        return "tool_definition"
-    node: Any = body
-    kinds: list[str] = []
-    role: str | None = None
-    for k in path[:-1]:
-        node = node[k]
-        if isinstance(node, dict):
-            if isinstance(node.get("role"), str) and role is None:
-                role = node["role"]
-            if isinstance(node.get("type"), str):
-                kinds.append(node["type"])
-    if "tool_use" in kinds or "function_call" in kinds or "tool_calls" in path:
-        return "tool_call_input"
-    if "tool_result" in kinds or "function_call_output" in kinds or role == "tool":
-        return "tool_result"
-    if role in ("system", "developer"):
-        return "system"
-    return "message"
+            _walk(v, (*path, k), fixed,
+                  "tool_call_input" if k == "tool_calls" and fixed is None else kind, out)
 
 
 def apply_replacements(body: dict[str, Any], replacements: Mapping[Path, str]) -> dict[str, Any]:

@@ -1,0 +1,183 @@
+"""Benchmark `stockade run` against its peers, in one run on one machine.
+
+    .venv/bin/python bench/sandbox.py [--runs 20] [--mb 100]
+
+1. start-up: median / p90 wall time of `stockade run -- true` against bare
+   bubblewrap with the same namespaces, and against Anthropic's `srt`
+   (npm @anthropic-ai/sandbox-runtime, looked for in bench/.cache; skipped
+   with a note when absent: `npm install --prefix bench/.cache
+   @anthropic-ai/sandbox-runtime`, needs socat and ripgrep);
+2. egress proxy throughput: a 100 MB download from a loopback server with
+   curl inside the sandbox through the proxy (forwarder -> Unix socket ->
+   proxy -> server) against the same curl run directly on the host.
+
+Prints figures and ratios; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+WRAPPER = """import sys
+from stockade import cli
+cli.COMMANDS.setdefault("run", ("stockade.commands.run", "run an agent in the sandbox"))
+sys.exit(cli.main())
+"""
+
+
+def timed(cmd: list[str], *, runs: int, env: dict[str, str] | None = None,
+          cwd: str | None = None) -> list[float]:
+    out = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        r = subprocess.run(cmd, env=env, cwd=cwd, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.PIPE)
+        out.append((time.perf_counter() - t) * 1000)
+        if r.returncode != 0:
+            raise SystemExit(f"{cmd[:3]}... failed: {r.stderr.decode()[-500:]}")
+    return out
+
+
+def stats(label: str, ms: list[float], ref: float | None = None) -> float:
+    med = statistics.median(ms)
+    p90 = sorted(ms)[max(0, int(len(ms) * 0.9) - 1)]
+    ratio = f"  ({med / ref:.1f}x bare bwrap)" if ref else ""
+    print(f"  {label:<34} median {med:7.1f} ms   p90 {p90:7.1f} ms{ratio}")
+    return med
+
+
+def bare_bwrap_argv(bwrap: str) -> list[str]:
+    argv = [bwrap, "--unshare-user", "--unshare-all", "--die-with-parent", "--new-session",
+            "--cap-drop", "ALL"]
+    for top in ("usr", "bin", "sbin", "lib", "lib64", "etc"):
+        p = "/" + top
+        if os.path.islink(p):
+            argv += ["--symlink", os.readlink(p), p]
+        elif os.path.isdir(p):
+            argv += ["--ro-bind", p, p]
+    return argv + ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--", "true"]
+
+
+def find_srt() -> str | None:
+    cand = HERE / ".cache" / "node_modules" / ".bin" / "srt"
+    if cand.exists() and shutil.which("socat") and shutil.which("rg"):
+        return str(cand)
+    return None
+
+
+class BigServer:
+    """Serves one file over HTTP with sendfile, as fast as the kernel allows."""
+
+    def __init__(self, path: str, size: int) -> None:
+        self.path, self.size = path, size
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        threading.Thread(target=self._loop, daemon=True).start()
+
+    def _loop(self) -> None:
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._one, args=(c,), daemon=True).start()
+
+    def _one(self, c: socket.socket) -> None:
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = c.recv(4096)
+            if not chunk:
+                c.close()
+                return
+            data += chunk
+        c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\nConnection: close\r\n\r\n" % self.size)
+        with open(self.path, "rb") as f:
+            c.sendfile(f)
+        c.close()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=20)
+    ap.add_argument("--mb", type=int, default=100)
+    args = ap.parse_args()
+    bwrap = shutil.which("bwrap")
+    if not bwrap:
+        raise SystemExit("bench needs bubblewrap: apt-get install bubblewrap")
+    tmp = Path(tempfile.mkdtemp(prefix="stockade-bench-"))
+    ws = tmp / "ws"
+    ws.mkdir()
+    home = tmp / "home"
+    home.mkdir()
+    wrapper = tmp / "stockade"
+    wrapper.write_text(f"#!{sys.executable}\n" + WRAPPER)
+    wrapper.chmod(0o755)
+    env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": str(home), "LANG": "C.UTF-8",
+           "STOCKADE_HOME": str(tmp / "state"), "XDG_CACHE_HOME": str(tmp / "cache")}
+    policy = tmp / "policy.yaml"
+    policy.write_text("version: 1\nnetwork:\n  allow_private: [127.0.0.1/32]\n")
+    print(f"# {os.cpu_count()} CPUs, {sys.version.split()[0]}, "
+          f"{subprocess.run([bwrap, '--version'], capture_output=True, text=True).stdout.strip()}")
+    print("start-up (`-- true`):")
+    stock = [str(wrapper), "run", "--policy", str(policy), "--", "true"]
+    timed(stock, runs=2, env=env, cwd=str(ws))  # warm caches (DLP engine, pyc)
+    ref = stats("bare bwrap (same namespaces)", timed(bare_bwrap_argv(bwrap), runs=args.runs))
+    stats("python -c pass (floor)", timed([sys.executable, "-c", "pass"], runs=args.runs), ref)
+    stats("stockade run -- true", timed(stock, runs=args.runs, env=env, cwd=str(ws)), ref)
+    srt = find_srt()
+    if srt:
+        settings = tmp / "srt.json"
+        settings.write_text(json.dumps({"network": {"allowedDomains": [], "deniedDomains": []},
+                                        "filesystem": {"denyRead": [], "allowWrite": [str(ws)],
+                                                       "denyWrite": []}}))
+        try:
+            stats("srt (sandbox-runtime)", timed([srt, "--settings", str(settings), "true"],
+                                                 runs=args.runs, env=dict(os.environ), cwd=str(ws)), ref)
+        except SystemExit as exc:
+            print(f"  srt: skipped ({str(exc)[:200]})")
+    else:
+        print("  srt: skipped (not in bench/.cache, or socat/ripgrep missing)")
+
+    print(f"egress proxy, {args.mb} MB download from a loopback server:")
+    blob = tmp / "blob"
+    with open(blob, "wb") as f:
+        chunk = os.urandom(1 << 20)
+        for _ in range(args.mb):
+            f.write(chunk)
+    srv = BigServer(str(blob), args.mb << 20)
+    url = f"http://127.0.0.1:{srv.port}/blob"
+    curl = ["curl", "-s", "-o", "/dev/null", "-w", "%{time_total}", "--noproxy", ""]
+    direct = []
+    for _ in range(5):
+        r = subprocess.run([*curl, url], capture_output=True, text=True, check=True)
+        direct.append(float(r.stdout))
+    proxied = []
+    for _ in range(5):
+        r = subprocess.run([str(wrapper), "run", "--policy", str(policy), "--", *curl, "-x",
+                            "http://127.0.0.1:3128", url], capture_output=True, text=True,
+                           env=env, cwd=str(ws))
+        if r.returncode != 0:
+            raise SystemExit(f"proxied download failed: {r.stderr[-500:]}")
+        proxied.append(float(r.stdout))
+    d, p = statistics.median(direct), statistics.median(proxied)
+    print(f"  direct            {args.mb / d:8.0f} MB/s  ({d * 1000:.0f} ms)")
+    print(f"  through stockade  {args.mb / p:8.0f} MB/s  ({p * 1000:.0f} ms)  = {d / p:.0%} of direct")
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

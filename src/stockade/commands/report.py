@@ -1,0 +1,154 @@
+"""``stockade report egress [SESSION] [--suggest-policy] [--json]``.
+
+What a sandboxed session talked to, read back from the ledger: every
+destination with its connection count, refusals and bytes each way.
+``--suggest-policy`` prints the smallest ``network.allow`` that would have let
+the observed (``stockade run --observe``) session do what it did.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from stockade.errors import UsageError
+
+
+@dataclass
+class Dest:
+    host: str
+    port: int
+    connections: int = 0
+    denied: int = 0
+    bytes_up: int = 0
+    bytes_down: int = 0
+    in_policy: bool = True
+    reasons: set[str] = field(default_factory=set)
+
+
+def build_parser(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("what", choices=["egress"], help="the report to show")
+    parser.add_argument("session", nargs="?", help="session id (default: the latest `stockade run`)")
+    parser.add_argument("--suggest-policy", action="store_true",
+                        help="print a minimal network.allow for what the session used")
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    parser.add_argument("--ledger", metavar="URL", help="ledger URL (default: the state directory's)")
+
+
+def aggregate(events: Iterable[Any]) -> dict[tuple[str, int], Dest]:
+    """(host, port) -> totals, from net.connect / net.deny events."""
+    out: dict[tuple[str, int], Dest] = {}
+    for ev in events:
+        if ev.kind not in ("net.connect", "net.deny"):
+            continue
+        d = ev.details
+        key = (str(d.get("host", "?")), int(d.get("port", 0)))
+        dest = out.setdefault(key, Dest(*key))
+        if ev.kind == "net.deny":
+            dest.denied += 1
+            dest.reasons.add(str(d.get("reason", "")))
+            dest.in_policy = False
+        else:
+            dest.connections += 1
+            dest.bytes_up += int(d.get("bytes_up", 0))
+            dest.bytes_down += int(d.get("bytes_down", 0))
+            if d.get("in_policy") is False:
+                dest.in_policy = False
+            if d.get("reason"):
+                dest.reasons.add(str(d["reason"]))
+    return out
+
+
+def suggest(dests: Iterable[Dest]) -> str:
+    """A ``network.allow`` block covering every destination the session reached
+    or tried, except model APIs (the gateway's job) and internal addresses."""
+    from stockade.sandbox.launcher import is_model_host, looks_like_encoded_data
+
+    entries: dict[str, str] = {}
+    skipped: list[str] = []
+    for d in sorted(dests, key=lambda x: (x.host, x.port)):
+        if is_model_host(d.host):
+            skipped.append(f"{d.host} (model API: use the gateway)")
+            continue
+        if "private-address" in d.reasons:
+            skipped.append(f"{d.host} (internal address: network.allow_private, if intended)")
+            continue
+        if looks_like_encoded_data(d.host):
+            skipped.append(f"{d.host[:60]} (looks like encoded data)")
+            continue
+        entry = d.host if d.port in (80, 443) else f"{d.host}:{d.port}"
+        entries.setdefault(entry, f"{d.connections} conn, {_size(d.bytes_up)} up, "
+                                  f"{_size(d.bytes_down)} down")
+    lines = ["network:", "  allow:"]
+    if not entries:
+        lines[-1] += " []"
+    width = max((len(e) for e in entries), default=0)
+    for e, note in entries.items():
+        lines.append(f"    - {e:<{width}}  # {note}")
+    for s in skipped:
+        lines.append(f"  # not suggested: {s}")
+    return "\n".join(lines) + "\n"
+
+
+def _size(n: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024  # type: ignore[assignment]
+    return str(n)
+
+
+def run(args: argparse.Namespace) -> int:
+    from stockade.ledger import open_ledger
+
+    with open_ledger(args.ledger, create=False) as ledger:
+        session = args.session
+        if session is None:
+            for ev in ledger.query(kind="session.start"):
+                if "policy_digest" in ev.details and "mode" in ev.details:
+                    session = ev.session
+            if session is None:
+                raise UsageError("no `stockade run` session in the ledger yet",
+                                 hint="run one first: stockade run --observe -- CMD")
+        events = list(ledger.query(session=session))
+    if not events:
+        raise UsageError(f"no events for session {session!r}",
+                         hint="`stockade ledger query --kind session.start` lists sessions")
+    start = next((e for e in events if e.kind == "session.start"), None)
+    end = next((e for e in events if e.kind == "session.end"), None)
+    dests = aggregate(events)
+    if args.suggest_policy:
+        sys.stdout.write(suggest(dests.values()))
+        return 0
+    if args.json:
+        print(json.dumps({
+            "session": session,
+            "mode": start.details.get("mode") if start else None,
+            "exit_status": end.details.get("exit_status") if end else None,
+            "destinations": [
+                {"host": d.host, "port": d.port, "connections": d.connections, "denied": d.denied,
+                 "bytes_up": d.bytes_up, "bytes_down": d.bytes_down, "in_policy": d.in_policy,
+                 "reasons": sorted(r for r in d.reasons if r)}
+                for d in sorted(dests.values(), key=lambda x: (-x.bytes_up, x.host))
+            ],
+        }, indent=2))
+        return 0
+    mode = start.details.get("mode", "?") if start else "?"
+    print(f"session {session}  mode {mode}"
+          + (f"  exit {end.details.get('exit_status')}" if end else "  (still running or cut off)"))
+    if not dests:
+        print("no network activity")
+        return 0
+    print(f"{'DESTINATION':<40} {'CONN':>5} {'DENIED':>6} {'SENT':>10} {'RECEIVED':>10}  NOTE")
+    for d in sorted(dests.values(), key=lambda x: (-x.bytes_up, -x.denied, x.host)):
+        dest = f"{d.host}:{d.port}"
+        note = ", ".join(sorted(r for r in d.reasons if r))
+        if not d.in_policy and d.connections:
+            note = ("not in policy; " + note).rstrip("; ")
+        print(f"{dest[:40]:<40} {d.connections:>5} {d.denied:>6} {_size(d.bytes_up):>10} "
+              f"{_size(d.bytes_down):>10}  {note}")
+    return 0

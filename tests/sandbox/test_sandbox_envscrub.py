@@ -1,0 +1,73 @@
+"""Environment scrubbing: what the agent inherits."""
+
+from __future__ import annotations
+
+import secrets
+
+from stockade.sandbox.envscrub import high_entropy_token, scrub
+
+
+def fake_key() -> str:
+    return "AKIA" + secrets.token_hex(8).upper()
+
+
+def test_credential_names_and_host_handles_are_dropped() -> None:
+    env = {
+        "AWS_SECRET_ACCESS_KEY": "x" * 10, "GITHUB_TOKEN": "abc", "MY_API_KEY": "v",
+        "DB_PASSWORD": "hunter2", "SSH_AUTH_SOCK": "/run/user/1/ssh", "DBUS_SESSION_BUS_ADDRESS": "x",
+        "LD_PRELOAD": "/evil.so", "HTTPS_PROXY": "http://corp:3128", "DOCKER_HOST": "unix:///x",
+        "PATH": "/usr/bin", "HOME": "/home/u", "LANG": "C.UTF-8", "EDITOR": "vim",
+    }
+    res = scrub(env)
+    assert set(res.kept) == {"PATH", "HOME", "LANG", "EDITOR"}
+    reasons = {d.name: d.reason for d in res.dropped}
+    assert reasons["SSH_AUTH_SOCK"] == "host-handle"
+    assert reasons["HTTPS_PROXY"] == "proxy"
+    assert reasons["GITHUB_TOKEN"] == "name"
+
+
+def test_secret_values_under_innocent_names_are_dropped() -> None:
+    canary = "rtcenv" + secrets.token_hex(10)
+    env = {
+        "APP_CONFIG": canary,
+        "UPSTREAM": "postgres://app:" + secrets.token_hex(4) + "@db.internal/app",
+        "FOO": "plain words only",
+        "GIT_AUTHOR_NAME": "Dev Person",
+        "SSL_CERT_FILE": "/etc/ssl/certs/ca-certificates.crt",
+    }
+    res = scrub(env)
+    assert "APP_CONFIG" not in res.kept and "UPSTREAM" not in res.kept
+    assert res.kept["FOO"] == "plain words only"
+    assert "GIT_AUTHOR_NAME" in res.kept and "SSL_CERT_FILE" in res.kept
+
+
+def test_dlp_verdict_is_used_and_a_failing_scanner_drops() -> None:
+    # low entropy, so only the DLP engine can tell
+    key = "login " + "hunter" + "-two"
+
+    def dlp(value: str) -> bool:
+        if value == "boom!boom":
+            raise RuntimeError("scanner broke")
+        return "hunter" in value
+
+    res = scrub({"NOTE": key, "OTHER": "boom!boom", "FINE": "hello world"}, looks_secret=dlp)
+    assert res.kept == {"FINE": "hello world"}
+    assert {d.name: d.reason for d in res.dropped} == {"NOTE": "value:dlp",
+                                                        "OTHER": "value:dlp-error"}
+
+
+def test_dropped_values_never_appear_in_the_result_repr() -> None:
+    canary = "rtcenv" + secrets.token_hex(10)
+    res = scrub({"AWS_SECRET_ACCESS_KEY": canary, "X": canary})
+    assert canary not in repr(res.dropped)
+
+
+def test_passthrough_keeps_a_named_variable() -> None:
+    res = scrub({"NPM_TOKEN": "t0k"}, passthrough=["NPM_TOKEN"])
+    assert res.kept == {"NPM_TOKEN": "t0k"}
+
+
+def test_paths_and_versions_are_not_mistaken_for_tokens() -> None:
+    assert not high_entropy_token("/root/.pyenv/versions/3.11.7/bin:/usr/local/bin:/usr/bin")
+    assert not high_entropy_token("C.UTF-8")
+    assert high_entropy_token("ghp_" + secrets.token_urlsafe(27))

@@ -1,0 +1,72 @@
+"""The launcher's pure parts and its refusals (no bubblewrap needed)."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+import pytest
+
+from stockade.errors import EXIT_ENVIRONMENT, EnvironmentProblem, UsageError
+from stockade.sandbox import launcher as L
+from stockade.sandbox.deps import GatewayTarget
+
+
+def test_missing_bubblewrap_refuses_with_install_hint(tmp_path: Path) -> None:
+    req = L.RunRequest(command=("true",), workspace=str(tmp_path), env={"PATH": "/nonexistent"},
+                       bwrap=str(tmp_path / "no-bwrap"))
+    with pytest.raises(EnvironmentProblem) as err:
+        L.run_session(req)
+    assert err.value.exit_code == EXIT_ENVIRONMENT
+    assert "apt-get install bubblewrap" in (err.value.hint or "")
+
+
+def test_home_as_workspace_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="home directory"):
+        L.check_workspace(str(tmp_path), home=str(tmp_path / "sub" / ".."), state="/nope",
+                          deny_read=())
+    with pytest.raises(UsageError, match="deny_read"):
+        L.check_workspace(str(tmp_path), home="/home/x", state="/nope",
+                          deny_read=(str(tmp_path),))
+
+
+def test_names_carrying_data_are_not_even_resolved() -> None:
+    assert L.looks_like_encoded_data("rtcenv" + secrets.token_hex(10) + ".github.com")
+    chunks = ".".join(secrets.token_hex(6) for _ in range(4))
+    assert L.looks_like_encoded_data(f"{chunks}.githubusercontent.com")
+    for ok in ("github.com", "objects.githubusercontent.com", "files.pythonhosted.org",
+               "github-production-release-asset-2e65be.s3.amazonaws.com", "ec2-54-1-2-3.compute.example"):
+        assert not L.looks_like_encoded_data(ok), ok
+
+
+def test_model_apis_are_recognised() -> None:
+    assert L.is_model_host("API.Anthropic.com.")
+    assert L.is_model_host("myorg.openai.azure.com")
+    assert L.is_model_host("llm.corp.example", extra=("llm.corp.example",))
+    assert not L.is_model_host("pypi.org")
+
+
+def test_environment_points_tools_at_the_bridges() -> None:
+    env = L.proxy_env()
+    assert env["HTTPS_PROXY"] == env["http_proxy"] == "http://127.0.0.1:3128"
+    assert "127.0.0.1" in env["NO_PROXY"]
+    gw = GatewayTarget("127.0.0.1", 8787, "", "sk-stockade-session")
+    genv = L.gateway_env(gw, {"ANTHROPIC_AUTH_TOKEN": "key"})
+    assert genv["ANTHROPIC_BASE_URL"] == "http://127.0.0.1:3129"
+    assert genv["OPENAI_BASE_URL"] == "http://127.0.0.1:3129/v1"
+    assert genv["ANTHROPIC_AUTH_TOKEN"] == "sk-stockade-session"
+    assert L.gateway_env(None, {}) == {}
+
+
+def test_recorded_command_loses_secret_arguments() -> None:
+    tok = "ghp_" + secrets.token_urlsafe(27)
+    out = L.redact_argv(["curl", "-H", f"Authorization: Bearer {tok}", "https://x"])
+    assert tok not in " ".join(out) and out[0] == "curl"
+
+
+def test_gitconfig_keeps_identity_only() -> None:
+    text = ("[user]\n\tname = Dev\n\temail = d@example.invalid\n[credential]\n\thelper = store\n"
+            "[url \"https://tok@github.com/\"]\n\tinsteadOf = https://github.com/\n")
+    out = L.sanitised_gitconfig(text)
+    assert "Dev" in out and "d@example.invalid" in out
+    assert "helper" not in out and "tok@" not in out

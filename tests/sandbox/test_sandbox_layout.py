@@ -1,0 +1,127 @@
+"""The mount plan, against a described host (no bubblewrap needed)."""
+
+from __future__ import annotations
+
+from stockade.sandbox.layout import Extra, Kind, Layout, build_argv, plan
+
+
+class FakeHost:
+    def __init__(self, entries: dict[str, Kind], links: dict[str, str] | None = None) -> None:
+        self.entries = entries
+        self.links = links or {"/bin": "usr/bin", "/lib": "usr/lib"}
+
+    def kind(self, path: str) -> Kind | None:
+        return self.entries.get(path)
+
+    def readlink(self, path: str) -> str:
+        return self.links[path]
+
+    def listdir(self, path: str) -> list[str]:
+        pre = path.rstrip("/") + "/"
+        return sorted({p[len(pre):].split("/")[0] for p in self.entries if p.startswith(pre)})
+
+
+BASE: dict[str, Kind] = {
+    "/usr": "dir", "/etc": "dir", "/bin": "link", "/lib": "link", "/etc/shadow": "file",
+    "/etc/ssh": "dir", "/etc/ssh/ssh_host_ed25519_key": "file", "/etc/ssh/ssh_config": "file",
+    "/home/u": "dir", "/home/u/.ssh": "dir", "/home/u/.npm": "dir", "/home/u/.cargo/bin": "dir",
+    "/home/u/proj": "dir", "/home/u/proj/.git": "dir", "/home/u/proj/.git/hooks": "dir",
+    "/home/u/proj/.git/config": "file", "/home/u/proj/stockade.yaml": "file",
+    "/home/u/proj/secrets": "dir", "/home/u/.local/share/stockade": "dir",
+}
+
+
+def layout(**kw: object) -> Layout:
+    base = dict(workspace="/home/u/proj", home="/home/u", runtime_dir="/run/user/1/stk",
+                empty_dir="/rt/empty", empty_json="/rt/empty.json", empty_file="/rt/empty.file",
+                deny_read=("/home/u/.ssh", "/home/u/proj/secrets"),
+                hidden=("/home/u/.local/share/stockade",))
+    base.update(kw)
+    return Layout(**base)  # type: ignore[arg-type]
+
+
+def triples(args: tuple[str, ...]) -> list[tuple[str, str, str]]:
+    out = []
+    i = 0
+    while i < len(args):
+        a = args[i]
+        if a in ("--bind", "--ro-bind", "--symlink"):
+            out.append((a, args[i + 1], args[i + 2]))
+            i += 3
+        elif a in ("--tmpfs", "--dir", "--proc", "--dev", "--chdir", "--perms"):
+            out.append((a, "", args[i + 1]))
+            i += 2
+        else:
+            i += 1
+    return out
+
+
+def last_mount(args: tuple[str, ...], dest: str) -> tuple[str, str]:
+    for op, src, d in reversed(triples(args)):
+        if d == dest and op != "--chdir":
+            return op, src
+    raise AssertionError(f"{dest} not mounted")
+
+
+def test_system_read_only_home_empty_workspace_writable() -> None:
+    p = plan(layout(), FakeHost(dict(BASE), {"/bin": "usr/bin", "/lib": "usr/lib"}))
+    assert last_mount(p.args, "/usr") == ("--ro-bind", "/usr")
+    assert last_mount(p.args, "/bin") == ("--symlink", "usr/bin")
+    assert last_mount(p.args, "/home/u") == ("--tmpfs", "")
+    assert last_mount(p.args, "/home/u/proj") == ("--bind", "/home/u/proj")
+    assert last_mount(p.args, "/tmp") == ("--tmpfs", "")
+    assert last_mount(p.args, "/etc/shadow") == ("--ro-bind", "/rt/empty.file")
+    assert last_mount(p.args, "/etc/ssh/ssh_host_ed25519_key") == ("--ro-bind", "/rt/empty.file")
+    dests = {d for _, _, d in triples(p.args)}
+    assert "/var" not in dests and "/home/u/.ssh" not in dests  # simply absent
+    assert last_mount(p.args, "/home/u/.npm") == ("--bind", "/home/u/.npm")
+    assert last_mount(p.args, "/home/u/.cargo/bin") == ("--ro-bind", "/home/u/.cargo/bin")
+
+
+def test_guards_are_read_only_and_pinned_even_when_absent() -> None:
+    p = plan(layout(), FakeHost(dict(BASE)))
+    assert last_mount(p.args, "/home/u/proj/.git/hooks") == ("--ro-bind", "/home/u/proj/.git/hooks")
+    assert last_mount(p.args, "/home/u/proj/.git") == ("--bind", "/home/u/proj/.git")  # pinned
+    assert last_mount(p.args, "/home/u/proj/stockade.yaml")[0] == "--ro-bind"
+    assert last_mount(p.args, "/home/u/proj/.vscode") == ("--ro-bind", "/rt/empty")
+    assert last_mount(p.args, "/home/u/proj/.mcp.json") == ("--ro-bind", "/rt/empty.json")
+    assert last_mount(p.args, "/home/u/proj/.claude/settings.json") == ("--ro-bind", "/rt/empty.json")
+    assert "/home/u/proj/.vscode" in p.create_dirs and "/home/u/proj/.claude" in p.create_dirs
+    assert "/home/u/proj/.mcp.json" in p.create_files
+    assert last_mount(p.args, "/home/u/.bashrc") == ("--ro-bind", "/rt/empty.file")
+
+
+def test_not_yet_a_repo_still_gets_read_only_hooks_and_config() -> None:
+    host = {k: v for k, v in BASE.items() if "/proj/.git" not in k}
+    p = plan(layout(), FakeHost(host))
+    assert "/home/u/proj/.git" in p.create_dirs and "/home/u/proj/.git/hooks" in p.create_dirs
+    assert last_mount(p.args, "/home/u/proj/.git/config") == ("--ro-bind", "/rt/empty.file")
+
+
+def test_deny_read_and_state_are_masked_where_visible() -> None:
+    p = plan(layout(read=("/home/u",)), FakeHost(dict(BASE)))
+    assert last_mount(p.args, "/home/u/.ssh") == ("--ro-bind", "/rt/empty")
+    assert last_mount(p.args, "/home/u/proj/secrets") == ("--ro-bind", "/rt/empty")
+    assert last_mount(p.args, "/home/u/.local/share/stockade") == ("--ro-bind", "/rt/empty")
+
+
+def test_nested_policy_paths_apply_shallowest_first() -> None:
+    host = dict(BASE, **{"/data": "dir", "/data/out": "dir"})
+    p = plan(layout(read=("/data",), write=("/data/out",)), FakeHost(host))
+    ops = [(op, d) for op, _, d in triples(p.args) if d.startswith("/data")]
+    assert ops == [("--ro-bind", "/data"), ("--bind", "/data/out")]
+
+
+def test_extras_and_argv_shape() -> None:
+    host = dict(BASE, **{"/home/u/.claude": "dir"})
+    p = plan(layout(extras=(Extra("/home/u/.claude", "rw"),)), FakeHost(host))
+    assert last_mount(p.args, "/home/u/.claude") == ("--bind", "/home/u/.claude")
+    assert last_mount(p.args, "/home/u/.claude/settings.json") == ("--ro-bind", "/rt/empty.json")
+    argv = build_argv(bwrap="/usr/bin/bwrap", plan_args=p.args, seccomp_fd=5, status_fd=6,
+                      command=["true"])
+    for flag in ("--unshare-user", "--unshare-pid", "--unshare-net", "--unshare-ipc",
+                 "--new-session", "--die-with-parent"):
+        assert flag in argv
+    assert argv[argv.index("--cap-drop") + 1] == "ALL"
+    assert argv[argv.index("--seccomp") + 1] == "5"
+    assert argv[-2:] == ["--", "true"]
