@@ -90,7 +90,7 @@ except urllib.error.HTTPError as e:
 """
     r = stockade("run", "--policy", str(policy), "--", "python3", "-c", script, cwd=ws)
     assert r.returncode == 0, r.stderr
-    assert f"403 stockade: evil.example is not in network.allow of {policy}" in r.stdout
+    assert f"403 stockade: evil.example is not in network.allow of user {policy}:" in r.stdout
     rep = stockade("report", "egress", "--json", cwd=ws)
     data = json.loads(rep.stdout)
     dest = {d["host"]: d for d in data["destinations"]}

@@ -68,6 +68,8 @@ class _Demo:
             shutil.rmtree(self.root)
         self.ws.mkdir(parents=True)
         (self.root / "config").mkdir()
+        # An empty managed policy: whatever /etc/stockade holds, the demo shows the defaults.
+        (self.root / "no-managed-policy.yaml").write_text("version: 1\n")
         key_id, secret = _fake_aws_pair()
         (self.ws / "README.md").write_text("# demo project\n\nA tiny project the agent works on.\n")
         (self.ws / ".env").write_text(
@@ -143,6 +145,7 @@ def _run(demo: _Demo) -> int:
 
     _section("5. the ledger: every decision, hash-chained and signed")
     demo.stockade("ledger", "tail", "-n", "12")
+    demo.stockade("ledger", "checkpoint")
     demo.stockade("ledger", "verify")
 
     ledger = demo.state / "ledger.db"

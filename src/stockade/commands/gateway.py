@@ -27,6 +27,9 @@ def build_parser(parser: argparse.ArgumentParser) -> None:
                              ", openai=https://api.openai.com/v1, local=http://127.0.0.1:8000/v1")
     parser.add_argument("--policy", metavar="FILE", help="policy file (default: the usual layers)")
     parser.add_argument("--workspace", metavar="DIR", help="workspace whose stockade.yaml applies")
+    parser.add_argument("--ready-file", metavar="FILE", type=Path,
+                        help="once listening, write the base URL to FILE (for scripts and "
+                             "`--listen HOST:0`)")
     parser.add_argument("--max-body-mb", type=float, default=32.0,
                         help="largest request body accepted (default 32)")
 
@@ -63,10 +66,11 @@ def run(args: argparse.Namespace) -> int:
     gc.collect()
     gc.freeze()
     gc.set_threshold(50_000, 20, 100)
-    return asyncio.run(_serve(gw, host, port, engine_name, ledger))
+    return asyncio.run(_serve(gw, host, port, engine_name, ledger, args.ready_file))
 
 
-async def _serve(gw, host: str, port: int, engine_name: str, ledger) -> int:  # type: ignore[no-untyped-def]
+async def _serve(gw, host: str, port: int, engine_name: str, ledger,  # type: ignore[no-untyped-def]
+                 ready_file: Path | None = None) -> int:
     bound_host, bound_port = await gw.start(host, port)
     shown = f"[{bound_host}]" if ":" in bound_host else bound_host
     base = f"http://{shown}:{bound_port}"
@@ -82,6 +86,10 @@ async def _serve(gw, host: str, port: int, engine_name: str, ledger) -> int:  # 
     print(f"  export ANTHROPIC_BASE_URL={base}")
     print(f"  export OPENAI_BASE_URL={base}/v1")
     print(f"  export OPENAI_API_BASE={base}/v1   # Aider", flush=True)
+    if ready_file is not None:
+        tmp = ready_file.with_name(ready_file.name + ".tmp")
+        tmp.write_text(base + "\n")
+        os.replace(tmp, ready_file)  # readers never see a half-written URL
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):

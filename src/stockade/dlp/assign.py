@@ -53,7 +53,7 @@ def assignment(key: str, value: str | None = None, *, min_len: int = 1, max_len:
         quoted = bare = xml = value
     sep = (
         rf"(?:{_TYPED}|{_CLOSE}{_OP}|{_NAME_VALUE}|{_COMMA}|{_APPSETTING}"
-        r"|(?P<ws>[ \t]+(?:(?i:is|was)[ \t]+)?)"
+        r"|(?P<ws>[ \t]+(?:(?i:is|was)[ \t]+)?|[ \t]*(?:是|为|為|は)[ \t]*)"
         r"|(?P<xml>(?:[ \t][^<>\n]{0,80})?>))"
     )
     return (
@@ -104,15 +104,17 @@ def separator_ok(m: re.Match[str]) -> bool:
     if ws is None:
         return m.start("vx") < 0
     if ws.strip():
-        return True  # "... is v"
+        return True  # "... is v", 密码是 v
     s, ident = key_run(m)
     text = m.string
     if ident.startswith("-"):
         return True  # --password v
     line_start = text.rfind("\n", 0, s) + 1
     head = text[line_start:s].strip().upper()
-    if head in ("ENV", "ARG", "SET", "EXPORT"):
-        return True
+    if head in ("ENV", "ARG", "SET", "EXPORT", "#DEFINE") or " LOGIN " in f" {head} ":
+        return True  # Dockerfile, batch, C preprocessor, .netrc
+    if m.start("v") >= 0 and text[m.start("v") - 1] in "\"'" and ident.lower() not in ("pass", "password"):
+        return True  # Groovy/Gradle: password "v"; (def db-password "v")
     core = ident.strip("-$:.")
     if core.lower() in ("requirepass", "masterauth"):
         return True  # redis.conf directives

@@ -21,18 +21,20 @@ _SUFFIX = r"(?:[_.\-]?(?:[0-9]|prod|production|dev|staging|test|value|plain|str|
 
 PASSWORD_KEY = (
     r"(?:password|passwd|passphrase|pswd|requirepass|masterauth|(?<![A-Za-z])pwd|(?<![A-Za-z])pass|(?-i:(?<=[a-z])Pass)"
-    r"|密码|口令)" + _SUFFIX
+    r"|密码|密碼|口令|passwort|kennwort|contrase[ñn]a|mot[ _\-]de[ _\-]passe|senha|пароль|"
+    r"パスワード|비밀번호)" + _SUFFIX
 )
 SECRET_KEY = (
     r"(?:(?:client|app|api|consumer|secret|private|signing|encryption|master|jwt|session|webhook|"
     r"shared|hmac|cookie|access|auth|corp|account|oauth)[_.\-]?)?secret(?:[_.\-]?key)?"
-    r"|(?:private|signing|encryption|master|hmac|jwt|secret)[_.\-]?key|密钥|秘钥|私钥)" + _SUFFIX
+    r"|(?:private|signing|encryption|master|hmac|jwt|secret)[_.\-]?key|密钥|秘钥|私钥|密鑰|金鑰|秘鑰|私鑰)"
+    + _SUFFIX
 )
 SECRET_KEY = "(?:" + SECRET_KEY
 TOKEN_KEY = (
     r"(?:(?:access|auth|api|bearer|refresh|session|bot|app|oauth|personal|private|admin|master|"
     r"service|deploy|webhook|slack|github|gh|gitlab|npm|pypi|x[_.\-]auth|id|registry|vault|"
-    r"discord|telegram|tg|ci|node[_.\-]auth)[_.\-]?)?token|令牌|访问令牌)" + _SUFFIX
+    r"discord|telegram|tg|ci|node[_.\-]auth)[_.\-]?)?token|令牌|訪問令牌|访问令牌|トークン)" + _SUFFIX
 )
 TOKEN_KEY = "(?:" + TOKEN_KEY
 API_KEY = (
@@ -86,11 +88,14 @@ def _password_literal(value: str, m: re.Match[str]) -> bool:
 
 
 GENERIC_KEYWORDS = {
-    "generic_password": ("password", "passwd", "passphrase", "pswd", "pwd", "pass", "密码", "口令",
-                         "requirepass", "masterauth"),
+    "generic_password": ("password", "passwd", "passphrase", "pswd", "pwd", "pass", "密码", "密碼", "口令",
+                         "requirepass", "masterauth", "passwort", "kennwort", "contraseña", "contrasena",
+                         "mot de passe", "mot_de_passe", "mot-de-passe", "senha", "пароль", "パスワード",
+                         "비밀번호"),
     "generic_secret": ("secret", "private_key", "privatekey", "private-key", "signing", "encryption",
-                       "master_key", "masterkey", "hmac", "jwt_key", "密钥", "秘钥", "私钥"),
-    "generic_token": ("token", "令牌"),
+                       "master_key", "masterkey", "hmac", "jwt_key", "密钥", "秘钥", "私钥", "密鑰", "金鑰",
+                       "秘鑰", "私鑰"),
+    "generic_token": ("token", "令牌", "トークン"),
     "generic_api_key": ("apikey", "api_key", "api-key", "api.key", "app_key", "appkey", "app-key",
                         "access_key", "accesskey", "access-key", "auth_key", "authkey", "client_key",
                         "clientkey", "consumer_key", "service_key", "subscription_key", "license_key",

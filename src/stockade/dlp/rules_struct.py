@@ -3,8 +3,6 @@ Docker registry auths and Kubernetes Secret data."""
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 
 from stockade.dlp.rule import PRIORITY_STRUCT, PRIORITY_VENDOR, Check, Rule

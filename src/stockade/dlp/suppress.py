@@ -116,6 +116,8 @@ def plausible_secret(value: str, *, kind: str, quoted: bool) -> bool:
     ``"token"`` (machine secrets: longer, random).  ``quoted`` values are
     string literals; bare values also have to not look like code."""
     v = value.strip()
+    if not quoted:
+        v = v.rstrip(".,;:!?)")  # prose and code punctuation after a bare value
     n = len(v)
     if n < 8 or n > 256:
         return False

@@ -51,11 +51,10 @@ def load_view(*, policy_file: str | None, workspace: str) -> PolicyView:
 
     pol = load_policy(policy_file=policy_file, workspace=Path(workspace))
     files = tuple(str(Path(li.file).expanduser().absolute()) for li in pol.layers if li.file)
-    if policy_file:
-        source = policy_file
-    else:
-        named = [str(li) for li in pol.layers if li.file]
-        source = named[-1] if named else "the built-in default policy"
+    # Name the layer that actually set network.allow, so a refusal points at
+    # the file (and line) to change.
+    origin = pol.source_of("network.allow")
+    source = "the built-in default policy" if origin == "default" else origin
     hosts = []
     for up in pol.models.upstreams.values():
         host = urlsplit(up.url).hostname
