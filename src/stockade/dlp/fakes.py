@@ -236,6 +236,7 @@ GENERATORS: dict[str, Gen] = {
     "http_bearer_token": _ctx("Authorization: Bearer {v}", lambda r: varied(r, URLSAFE, 40)),
     "http_basic_auth": lambda r: _basic(r),
     "sql_password": _ctx("CREATE USER app IDENTIFIED BY '{v}';", _pw),
+    "powershell_plaintext_password": _ctx('$pw = ConvertTo-SecureString "{v}" -AsPlainText -Force', _pw),
     "cli_basic_auth": _ctx("curl -u admin:{v} https://api.internal/", _pw),
     "cn_resident_id": _ctx("身份证号：{v}", cn_resident_id),
     "cn_mobile": _ctx("手机：{v}", lambda r: r.choice(["139", "138", "150", "186", "177", "199", "166"])

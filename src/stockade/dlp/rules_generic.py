@@ -198,6 +198,21 @@ def build() -> list[Rule]:
             after=200,
         ),
         Rule(
+            id="powershell_plaintext_password",
+            title="Password converted from plain text in PowerShell (ConvertTo-SecureString -AsPlainText)",
+            regex=re.compile(
+                r"(?i:ConvertTo-SecureString)[ \t]+(?:-String[ \t]+)?(?P<q>[\"'])(?P<v>[^\"'\r\n]{4,128})(?P=q)"
+                r"(?=[^\r\n]{0,40}-AsPlainText)"
+            ),
+            keywords=("convertto-securestring",),
+            check=_password_literal,
+            priority=PRIORITY_GENERIC + 10,
+            confidence=0.85,
+            anchored=True,
+            before=0,
+            after=260,
+        ),
+        Rule(
             id="cli_basic_auth",
             title="user:password given to curl/wget-style -u / --user",
             regex=re.compile(
