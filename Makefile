@@ -7,6 +7,7 @@ VENV   ?= .venv
 .PHONY: demo test venv bench lint clean lock
 
 demo: venv
+	scripts/system-deps.sh bwrap:bubblewrap
 	$(VENV)/bin/stockade demo
 
 test:

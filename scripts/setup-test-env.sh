@@ -6,34 +6,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-SUDO=""
-if [[ $(id -u) -ne 0 ]]; then
-    if command -v sudo >/dev/null; then SUDO="sudo"; fi
-fi
-
-need=()
-command -v bwrap >/dev/null || need+=(bubblewrap)
-command -v git   >/dev/null || need+=(git)
-command -v node  >/dev/null || need+=(nodejs)
-command -v npm   >/dev/null || need+=(npm)
-command -v python3 >/dev/null || need+=(python3)
-# The sandbox red-team cases drive these tools from inside the sandbox.
-command -v curl  >/dev/null || need+=(curl)
-command -v wget  >/dev/null || need+=(wget)
-command -v nc    >/dev/null || need+=(netcat-openbsd)
-command -v dig   >/dev/null || need+=(bind9-dnsutils)
-command -v crontab >/dev/null || need+=(cron)
-python3 -c 'import venv, ensurepip' 2>/dev/null || need+=(python3-venv)
-if [[ ${#need[@]} -gt 0 ]]; then
-    if command -v apt-get >/dev/null && { [[ -z "$SUDO" && $(id -u) -eq 0 ]] || [[ -n "$SUDO" ]]; }; then
-        echo "installing system packages: ${need[*]}"
-        $SUDO apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
-    else
-        echo "stockade tests need these packages: ${need[*]} (install them with your package manager)" >&2
-        exit 3
-    fi
-fi
+# bubblewrap runs the sandbox; git, Node.js and npm the agent CLIs; the others are
+# driven by the sandbox red-team cases from inside the sandbox.
+scripts/system-deps.sh bwrap:bubblewrap git:git node:nodejs npm:npm curl:curl wget:wget \
+    nc:netcat-openbsd dig:bind9-dnsutils crontab:cron
+python3 -c 'import venv, ensurepip' 2>/dev/null || scripts/system-deps.sh no-such-cmd:python3-venv
 
 EXTRA_LOCK=requirements-test.lock scripts/bootstrap.sh
 

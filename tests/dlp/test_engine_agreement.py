@@ -23,6 +23,7 @@ FRAGMENTS = [
     "password", "PASSWORD=", "token: ", "api_key", "secret", "://", "@", "kind: Secret\ndata:\n  a: ",
     "-----BEGIN ", "PRIVATE KEY-----", "eyJ", "\n", " ", "\"", "'", "=", ":", "身份证号：", "手机：", "护照",
     "ssn ", "ENV ", "--token ", "Authorization: Bearer ", "\\n", "é", "İ", "K", "ß", "🙂", "\t",
+    "ПАРОЛЬ: ", "Пароль=", "CONTRASEÑA: ", "contraseÑa=", "ſecret=", "paſſword: ", "TOKEN: ", "パスワード：",
 ]
 
 

@@ -57,6 +57,20 @@ FLAG = [
     ("generic_password", "prose", "my password is {pw}"),
     ("generic_password", "redis.conf", "requirepass {pw}"),
     ("generic_password", "powershell", '$env:DB_PASSWORD = "{pw}"'),
+    ("powershell_plaintext_password", "powershell securestring",
+     '$p = ConvertTo-SecureString "{pw}" -AsPlainText -Force'),
+    ("generic_password", "markdown table", "| DB_PASSWORD | {pw} |"),
+    ("generic_password", "csv key,value", "name,value\nDB_PASSWORD,{pw}\n"),
+    ("generic_password", "tsv", "DB_PASSWORD\t{pw}"),
+    ("generic_secret", "yaml block scalar", "client_secret: >-\n  {tok}\n"),
+    ("generic_password", "xml entry", '<entry key="db.password">{pw}</entry>'),
+    ("generic_password", "c define", '#define DB_PASSWORD "{pw}"'),
+    ("generic_password", ".netrc", "machine api.corp.net login deploy password {pw}"),
+    ("generic_password", "german", "Passwort: {pw}"),
+    ("generic_password", "russian", "ПАРОЛЬ: {pw}"),
+    ("generic_password", "japanese", "パスワード：{pw}"),
+    ("generic_password", "chinese prose", "数据库密码是{pw}"),
+    ("cloud_ak_sk", "nested vendor yaml", "huawei:\n  sk: {tok}\n"),
 ]
 
 
@@ -85,6 +99,10 @@ NOT_FLAG = [
     "passwd: files systemd",
     "auth_token: !vault |",
     "api_key: ''",
+    "r'(batch|emit|filter|pass|put|read|reduce)'",      # a regex alternation, not a table
+    "warn(f\"Token '{conditional}' is not a valid name\")",
+    "pk: USER#123\nsk: ORDER#2024-01-01",               # DynamoDB sort key, not a secret key
+    "secret_keyword = r'(?:key|pwd|pw|password|pass|token)'",
 ]
 
 

@@ -53,17 +53,16 @@ def assignment(key: str, value: str | None = None, *, min_len: int = 1, max_len:
         quoted = bare = xml = value
     sep = (
         rf"(?:{_TYPED}|{_CLOSE}{_OP}|{_NAME_VALUE}|{_COMMA}|{_APPSETTING}"
+        r"|(?P<yb>[ \t]*:[ \t]*[|>][-+]?[ \t]*\r?\n[ \t]+)"  # YAML block scalar
+        r"|(?P<tb>(?:\\?[\"'`])?[ \t]+\|[ \t]+)"  # Markdown table row
+        r"|(?P<cv>,)"  # CSV key,value
         r"|(?P<ws>[ \t]+(?:(?i:is|was)[ \t]+)?|[ \t]*(?:是|为|為|は)[ \t]*)"
-        r"|(?P<xml>(?:[ \t][^<>\n]{0,80})?>))"
+        r"|(?P<xml>(?:\\?[\"'][^<>\n]{0,80}|[ \t][^<>\n]{0,80})?>))"
     )
     return (
         rf"(?i:{key})(?P<sep>{sep})"
         rf"(?:(?<=>)(?P<vx>{xml})(?=</)|{_OPEN}(?P<v>{quoted})|(?P<vb>{bare}))"
     )
-
-
-def compile_assignment(key: str, value: str | None = None, **kw: int) -> re.Pattern[str]:
-    return re.compile(assignment(key, value, **kw))
 
 
 _IDENT_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-$:")
@@ -85,11 +84,23 @@ def separator_ok(m: re.Match[str]) -> bool:
     Dockerfile ``ENV``/``ARG``, after a CLI flag, after ``is``/``was``, or
     when the key is a compound identifier (``db_password v``), never after a
     plain English word.  XML element text needs its opening ``<``."""
+    text = m.string
     if m.group("xml") is not None:
         if m.start("vx") < 0:
             return False
         s, _ = key_run(m)
-        return s > 0 and m.string[s - 1] == "<"
+        head = text[max(0, s - 120) : s]
+        lt = head.rfind("<")
+        return lt >= 0 and ">" not in head[lt:] and "\n" not in head[lt:]
+    if m.group("tb") is not None:
+        s, _ = key_run(m)
+        head = text[max(0, s - 8) : s].rstrip("\"'`")
+        return head.endswith((" ", "\t")) and head.rstrip(" \t").endswith("|")
+    if m.group("cv") is not None:
+        s, _ = key_run(m)
+        line_start = text.rfind("\n", 0, s) + 1
+        after = text[m.end() : m.end() + 1]
+        return not text[line_start:s].strip("\"' \t") and after in ("", "\n", "\r", ",")
     if m.group("cm") is not None:
         # put("password", "v") / define('DB_PASSWORD', 'v'): the key is the
         # first argument of a call, not an item in a list of names.
@@ -103,18 +114,15 @@ def separator_ok(m: re.Match[str]) -> bool:
     ws = m.group("ws")
     if ws is None:
         return m.start("vx") < 0
-    if ws.strip():
-        return True  # "... is v", 密码是 v
+    if ws.strip() or "\t" in ws:
+        return True  # "... is v", 密码是 v, TSV
     s, ident = key_run(m)
-    text = m.string
     if ident.startswith("-"):
         return True  # --password v
     line_start = text.rfind("\n", 0, s) + 1
     head = text[line_start:s].strip().upper()
     if head in ("ENV", "ARG", "SET", "EXPORT", "#DEFINE") or " LOGIN " in f" {head} ":
         return True  # Dockerfile, batch, C preprocessor, .netrc
-    if m.start("v") >= 0 and text[m.start("v") - 1] in "\"'" and ident.lower() not in ("pass", "password"):
-        return True  # Groovy/Gradle: password "v"; (def db-password "v")
     core = ident.strip("-$:.")
     if core.lower() in ("requirepass", "masterauth"):
         return True  # redis.conf directives

@@ -43,7 +43,8 @@ def custom_rule(spec: CustomRule) -> Rule:
     return Rule(
         id=spec.id,
         title=f"Custom rule {spec.id}",
-        regex=regex,
+        pattern=regex.pattern,
+        flags=regex.flags,
         keywords=keywords,
         check=_validator(spec.validator),
         label=spec.label,
@@ -69,13 +70,14 @@ def dictionary_rule(spec: Dictionary) -> Rule:
     terms = sorted({t.strip() for t in spec.terms if t.strip()}, key=len, reverse=True)
     if not terms:
         raise PolicyError("a dictionary needs at least one term", key=key)
-    flags = 0 if spec.case_sensitive else re.IGNORECASE | re.ASCII
+    flags = 0 if spec.case_sensitive else re.IGNORECASE
     regex = re.compile("(?P<v>" + "|".join(_term_regex(t) for t in terms) + ")", flags)
     longest = max(len(t) for t in terms)
     return Rule(
         id=spec.id,
         title=f"Dictionary {spec.id} ({spec.label})",
-        regex=regex,
+        pattern=regex.pattern,
+        flags=regex.flags,
         keywords=tuple(terms),
         cased=spec.case_sensitive,
         label=spec.label,

@@ -164,7 +164,12 @@ class Engine:
             rule = rules[ri]
             rx = rule.regex
             key = id(rx)
+            skip_until = -1
             for p in sorted(ps):
+                if p < skip_until:
+                    # Inside what this rule's previous match already covered
+                    # (password=password=...): nothing new can start here.
+                    continue
                 end = min(n, p + rule.after)
                 mk = (key, p, end)
                 if mk in memo:
@@ -172,6 +177,7 @@ class Engine:
                 else:
                     m = memo[mk] = rx.match(text, p, end)
                 if m is not None:
+                    skip_until = m.end()
                     span = rule.confirm(m)
                     if span is not None:
                         out.append((span[0], span[1], ri))

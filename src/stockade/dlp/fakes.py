@@ -176,6 +176,7 @@ GENERATORS: dict[str, Gen] = {
     "anthropic_api_key": _ctx("ANTHROPIC_API_KEY={v}", lambda r: "sk-ant-api03-" + varied(r, URLSAFE, 93) + "AA"),
     "anthropic_admin_key": _ctx("key: {v}", lambda r: "sk-ant-admin01-" + varied(r, URLSAFE, 93) + "AA"),
     "anthropic_oauth_token": _ctx("token {v}", lambda r: "sk-ant-oat01-" + varied(r, URLSAFE, 93) + "AA"),
+    "cloud_ak_sk": _ctx("huaweicloud:\n  region: cn-north-4\n  sk: {v}\n", lambda r: varied(r, B62, 40)),
     "llm_api_key": _ctx("DEEPSEEK_API_KEY={v}", lambda r: "sk-" + varied(r, HEX, 32)),
     "huggingface_token": _ctx("HF_TOKEN={v}", lambda r: "hf_" + varied(r, string.ascii_letters, 34)),
     "npm_token": _ctx("//registry.npmjs.org/:_authToken={v}", lambda r: crc_token(r, "npm_")),

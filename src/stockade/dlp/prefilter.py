@@ -32,7 +32,24 @@ class Anchor:
 
 
 def literal_anchor(text: str, *, caseless: bool) -> Anchor:
+    if caseless and not text.isascii():
+        # hyperscan folds case beyond ASCII, the plain path only within it:
+        # spell both cases out so both paths match exactly the same text.
+        return pattern_anchor(_both_cases(text))
     return Anchor(text.translate(_ASCII_LOWER) if caseless else text, True, caseless, len(text))
+
+
+def _both_cases(text: str) -> str:
+    out = []
+    for ch in text:
+        lo, up = ch.lower(), ch.upper()
+        if len(lo) == 1 and len(up) == 1 and lo != up:
+            out.append(f"[{lo}{up}]")
+        elif ch.isascii() and not ch.isalnum():
+            out.append("\\x%02x" % ord(ch))
+        else:
+            out.append(ch)
+    return "".join(out)
 
 
 def pattern_anchor(pattern: str) -> Anchor:
@@ -111,12 +128,15 @@ class HyperscanFinder:
         exprs = []
         flags = []
         for a in anchors:
+            # Byte mode unless the pattern itself needs code points: in UTF-8
+            # mode hyperscan also folds non-ASCII case (ſ matches s), which
+            # the plain path does not.  Caseless literals are ASCII here.
             if a.literal:
                 exprs.append(_hs_escape(a.text))
-                flags.append(hyperscan.HS_FLAG_UTF8 | (hyperscan.HS_FLAG_CASELESS if a.caseless else 0))
+                flags.append(hyperscan.HS_FLAG_CASELESS if a.caseless else 0)
             else:
                 exprs.append(a.text.encode("utf-8"))
-                flags.append(hyperscan.HS_FLAG_UTF8)
+                flags.append(0 if a.text.isascii() else hyperscan.HS_FLAG_UTF8)
         digest = hashlib.sha256(
             json.dumps([getattr(hyperscan, "__version__", "?"), [e.decode() for e in exprs], flags]).encode()
         ).hexdigest()[:24]

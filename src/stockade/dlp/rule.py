@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from stockade.model import LABEL_SECRET
 
@@ -45,7 +46,7 @@ class RuleInfo:
 class Rule:
     id: str
     title: str
-    regex: re.Pattern[str]
+    pattern: str  # compiled on first use: most rules never run in a given process
     keywords: tuple[str, ...] = ()
     patterns: tuple[str, ...] = ()
     check: Check | None = None
@@ -63,6 +64,11 @@ class Rule:
     # The regex ends at a line end (``$``): windows are stretched to the end
     # of their line so a window edge never looks like one.
     line_tail: bool = False
+    flags: int = 0
+
+    @property
+    def regex(self) -> re.Pattern[str]:
+        return _compiled(self.pattern, self.flags)
 
     @property
     def info(self) -> RuleInfo:
@@ -88,7 +94,8 @@ class Rule:
         return verdict
 
 
-def rx(pattern: str, flags: int = 0) -> re.Pattern[str]:
+@lru_cache(maxsize=None)
+def _compiled(pattern: str, flags: int) -> re.Pattern[str]:
     return re.compile(pattern, flags)
 
 

@@ -8,7 +8,7 @@ import re
 
 from stockade.dlp.assign import assignment, separator_ok
 from stockade.dlp.rule import PRIORITY_CONTEXT, PRIORITY_VENDOR, Rule
-from stockade.dlp.suppress import is_documented_example, is_placeholder
+from stockade.dlp.suppress import is_documented_example, is_placeholder, plausible_secret
 from stockade.dlp.validators import shannon
 
 _S = r"[_.\-]?"  # separator inside a key name: snake, kebab, dotted or camel
@@ -103,7 +103,7 @@ def build() -> list[Rule]:
             Rule(
                 id=rule_id,
                 title=title,
-                regex=re.compile(assignment(key, bounded)),
+                pattern=(assignment(key, bounded)),
                 keywords=anchors,
                 check=_ok,
                 priority=PRIORITY_CONTEXT,
@@ -117,7 +117,7 @@ def build() -> list[Rule]:
         Rule(
             id="aws_session_token",
             title="AWS temporary session token",
-            regex=re.compile(
+            pattern=(
                 r"(?<![A-Za-z0-9+/])(?P<vp>(?:IQoJb3JpZ2luX2Vj|FwoGZXIvYXdz|FQoGZXIvYXdz)[A-Za-z0-9/+]{80,3000}={0,2})"
                 r"|" + assignment(rf"(?:aws{_S})?session{_S}token|x-amz-security-token|security{_S}token",
                                   r"[A-Za-z0-9/+]{100,3000}={0,2}(?![A-Za-z0-9/+=])")
@@ -135,7 +135,7 @@ def build() -> list[Rule]:
         Rule(
             id="azure_storage_connection_string",
             title="Azure Storage connection string with account key",
-            regex=re.compile(
+            pattern=(
                 r"DefaultEndpointsProtocol=https?;(?:[A-Za-z]+=[^;\s\"']*;)*?AccountKey=(?P<v>[A-Za-z0-9+/]{86}==)"
             ),
             keywords=("DefaultEndpointsProtocol",),
@@ -148,7 +148,7 @@ def build() -> list[Rule]:
         Rule(
             id="azure_sas_connection_string",
             title="Azure Service Bus / Event Hubs / IoT Hub shared access key",
-            regex=re.compile(
+            pattern=(
                 r"SharedAccessKeyName=[^;\s\"']+;\s*SharedAccessKey=(?P<v>[A-Za-z0-9+/]{42,44}={0,2})"
             ),
             keywords=("SharedAccessKey",),
@@ -161,7 +161,7 @@ def build() -> list[Rule]:
         Rule(
             id="azure_sas_token",
             title="Azure shared access signature (SAS) token",
-            regex=re.compile(
+            pattern=(
                 r"(?:[?&]|^|[\"'\s])sv=\d{4}-\d{2}-\d{2}&[^\s\"'<>]{0,400}?(?<=[?&])sig=(?P<v>[A-Za-z0-9%+/]{40,120}(?:=|%3D){0,2})"
             ),
             keywords=("sig=",),
@@ -172,9 +172,22 @@ def build() -> list[Rule]:
             after=200,
         ),
         Rule(
+            id="cloud_ak_sk",
+            title="Cloud access key / secret key under a bare ak / sk key (nested vendor config)",
+            pattern=assignment(r"[^A-Za-z0-9]?(?:ak|sk)",
+                               r"(?<![A-Za-z0-9+/_\-])[A-Za-z0-9/+_\-]{16,64}={0,2}(?![A-Za-z0-9+/=_\-])"),
+            patterns=(r"[^A-Za-z0-9][AaSs][Kk][:=]", r"[^A-Za-z0-9][AaSs][Kk][ \"'\]][ :=]"),
+            check=lambda v, m: _ok(v, m) and plausible_secret(v, kind="token", quoted=True),
+            priority=PRIORITY_CONTEXT - 5,
+            confidence=0.75,
+            before=0,
+            after=120,
+            anchored=True,
+        ),
+        Rule(
             id="llm_api_key",
             title="LLM provider API key (sk- format: DeepSeek, DashScope, Moonshot, ...)",
-            regex=re.compile(r"(?<![A-Za-z0-9_\-])(?P<v>sk-[A-Za-z0-9]{32,64})(?![A-Za-z0-9_\-])"),
+            pattern=(r"(?<![A-Za-z0-9_\-])(?P<v>sk-[A-Za-z0-9]{32,64})(?![A-Za-z0-9_\-])"),
             patterns=(r"sk-[A-Za-z0-9]{32}",),
             check=lambda v, m: _ok(v[3:], m),
             priority=PRIORITY_CONTEXT,

@@ -12,7 +12,7 @@ import base64
 import binascii
 import re
 
-from stockade.dlp.assign import compile_assignment, separator_ok, value_group
+from stockade.dlp.assign import assignment, separator_ok, value_group
 from stockade.dlp.rule import PRIORITY_GENERIC, Check, Rule
 from stockade.dlp.validators import crc32_base62_tail
 from stockade.dlp.suppress import is_hash_like, is_placeholder, is_uuid, plausible_secret
@@ -110,7 +110,7 @@ def build() -> list[Rule]:
         Rule(
             id="generic_password",
             title="Password assigned in code or configuration",
-            regex=compile_assignment(PASSWORD_KEY),
+            pattern=assignment(PASSWORD_KEY),
             keywords=GENERIC_KEYWORDS["generic_password"],
             check=_plausible("password"),
             priority=PRIORITY_GENERIC,
@@ -122,7 +122,7 @@ def build() -> list[Rule]:
         Rule(
             id="generic_secret",
             title="Secret or private key material assigned in code or configuration",
-            regex=compile_assignment(SECRET_KEY),
+            pattern=assignment(SECRET_KEY),
             keywords=GENERIC_KEYWORDS["generic_secret"],
             check=_plausible("token"),
             priority=PRIORITY_GENERIC,
@@ -134,7 +134,7 @@ def build() -> list[Rule]:
         Rule(
             id="generic_token",
             title="Access token assigned in code or configuration",
-            regex=compile_assignment(TOKEN_KEY),
+            pattern=assignment(TOKEN_KEY),
             keywords=GENERIC_KEYWORDS["generic_token"],
             check=_plausible("token"),
             priority=PRIORITY_GENERIC,
@@ -146,7 +146,7 @@ def build() -> list[Rule]:
         Rule(
             id="generic_api_key",
             title="API key assigned in code or configuration",
-            regex=compile_assignment(API_KEY),
+            pattern=assignment(API_KEY),
             keywords=GENERIC_KEYWORDS["generic_api_key"],
             check=_plausible("token"),
             priority=PRIORITY_GENERIC,
@@ -158,7 +158,7 @@ def build() -> list[Rule]:
         Rule(
             id="http_bearer_token",
             title="Bearer / token credential in an HTTP Authorization header",
-            regex=re.compile(
+            pattern=(
                 r"(?i:authorization|proxy-authorization)\\?[\"']?[ \t]*[:=][ \t]*\\?[\"'`]?[ \t]*"
                 r"(?i:bearer|token)[ \t]+(?P<v>[A-Za-z0-9_\-.~+/]{16,512}={0,2})(?![A-Za-z0-9_\-.~+/=])"
             ),
@@ -172,7 +172,7 @@ def build() -> list[Rule]:
         Rule(
             id="http_basic_auth",
             title="Basic credentials in an HTTP Authorization header",
-            regex=re.compile(
+            pattern=(
                 r"(?i:authorization|proxy-authorization)\\?[\"']?[ \t]*[:=][ \t]*\\?[\"'`]?[ \t]*"
                 r"(?i:basic)[ \t]+(?P<v>[A-Za-z0-9+/]{8,512}={0,2})(?![A-Za-z0-9+/=])"
             ),
@@ -186,7 +186,7 @@ def build() -> list[Rule]:
         Rule(
             id="sql_password",
             title="Password in a SQL user statement (IDENTIFIED BY / WITH PASSWORD)",
-            regex=re.compile(
+            pattern=(
                 r"(?i:identified[ \t]+by(?:[ \t]+password)?|(?:with|login|user|role)[ \t]+"
                 r"(?:encrypted[ \t]+)?password)[ \t]+\\?['\"](?P<v>[^'\"\\\r\n]{4,128})\\?['\"]"
             ),
@@ -200,7 +200,7 @@ def build() -> list[Rule]:
         Rule(
             id="powershell_plaintext_password",
             title="Password converted from plain text in PowerShell (ConvertTo-SecureString -AsPlainText)",
-            regex=re.compile(
+            pattern=(
                 r"(?i:ConvertTo-SecureString)[ \t]+(?:-String[ \t]+)?(?P<q>[\"'])(?P<v>[^\"'\r\n]{4,128})(?P=q)"
                 r"(?=[^\r\n]{0,40}-AsPlainText)"
             ),
@@ -215,7 +215,7 @@ def build() -> list[Rule]:
         Rule(
             id="cli_basic_auth",
             title="user:password given to curl/wget-style -u / --user",
-            regex=re.compile(
+            pattern=(
                 r"(?<![A-Za-z0-9_\-])(?:-u|--user|--proxy-user)[ \t=]+\\?[\"']?"
                 r"[A-Za-z0-9_.@\-]{1,64}:(?P<v>[^\s\"'`\\@]{4,128})"
             ),

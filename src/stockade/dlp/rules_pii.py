@@ -165,7 +165,7 @@ def build() -> list[Rule]:
         Rule(
             id="cn_resident_id",
             title="PRC resident identity card number (GB 11643)",
-            regex=re.compile(
+            pattern=(
                 r"(?<![0-9A-Za-z])(?P<v>[1-9][0-9]{5}(?:18|19|20)[0-9]{2}(?:0[1-9]|1[0-2])"
                 r"(?:0[1-9]|[12][0-9]|3[01])[0-9]{3}[0-9Xx])(?![0-9A-Za-z])"
             ),
@@ -180,7 +180,7 @@ def build() -> list[Rule]:
         Rule(
             id="cn_mobile",
             title="PRC mobile phone number",
-            regex=re.compile(
+            pattern=(
                 r"(?<![0-9A-Za-z+.])(?P<v>(?:(?:\+|00)86[ \-]?)?1[3-9][0-9](?:[ \-]?[0-9]{4}){2})(?![0-9A-Za-z]|\.[0-9])"
             ),
             patterns=(r"1[3-9][0-9]{9}", r"1[3-9][0-9][ \-][0-9]{4}[ \-][0-9]{4}"),
@@ -194,7 +194,7 @@ def build() -> list[Rule]:
         Rule(
             id="bank_card",
             title="Payment card number (Luhn-valid, known issuer range; UnionPay included)",
-            regex=re.compile(r"(?<![0-9A-Za-z\-.])(?P<v>[0-9]{4}(?:[ \-]?[0-9]){9,18})(?![0-9A-Za-z]|\.[0-9])"),
+            pattern=(r"(?<![0-9A-Za-z\-.])(?P<v>[0-9]{4}(?:[ \-]?[0-9]){9,18})(?![0-9A-Za-z]|\.[0-9])"),
             patterns=(r"[0-9]{13}", r"[0-9]{4}[ \-][0-9]{4}[ \-][0-9]{4}", r"[0-9]{4}[ \-][0-9]{6}[ \-][0-9]{4}"),
             check=_card,
             label=LABEL_PII,
@@ -206,7 +206,7 @@ def build() -> list[Rule]:
         Rule(
             id="iban",
             title="International Bank Account Number (ISO 13616, mod 97)",
-            regex=re.compile(r"(?<![A-Za-z0-9])(?P<v>[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]){11,30})(?![a-z0-9])"),
+            pattern=(r"(?<![A-Za-z0-9])(?P<v>[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]){11,30})(?![a-z0-9])"),
             patterns=(r"[A-Z]{2}[0-9]{2}[A-Z0-9]{4}", r"[A-Z]{2}[0-9]{2} [A-Z0-9]{4}"),
             check=_iban,
             cased=True,
@@ -219,7 +219,7 @@ def build() -> list[Rule]:
         Rule(
             id="us_ssn",
             title="US Social Security number",
-            regex=re.compile(
+            pattern=(
                 r"(?<![0-9A-Za-z\-])(?P<v>[0-9]{3}-[0-9]{2}-[0-9]{4})(?![0-9A-Za-z\-])"
                 r"|(?i:ssn|social[ _\-.]?security(?:[ _\-.]?(?:number|num|no))?|社会安全号码?)"
                 r"[^0-9A-Za-z\n]{1,12}(?P<v2>[0-9]{3} ?[0-9]{2} ?[0-9]{4})(?![0-9A-Za-z])"
@@ -237,7 +237,7 @@ def build() -> list[Rule]:
         Rule(
             id="email",
             title="Personal e-mail address",
-            regex=re.compile(
+            pattern=(
                 r"(?<![A-Za-z0-9._%+\-])(?P<v>[A-Za-z0-9][A-Za-z0-9._%+\-]{0,63}@"
                 r"(?:[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24})(?![A-Za-z0-9\-@])"
             ),
@@ -252,7 +252,7 @@ def build() -> list[Rule]:
         Rule(
             id="passport_number",
             title="Passport number (PRC E/G/D/S/P, US, UK, ...) next to a passport label",
-            regex=re.compile(
+            pattern=(
                 r"(?<![A-Za-z0-9])(?P<v>[A-Za-z]{1,2}[0-9]{7,8}|[0-9]{9})(?![A-Za-z0-9])"
             ),
             patterns=(r"[A-Z][0-9]{8}", r"[A-Z]{2}[0-9]{7}", r"[DSP][0-9]{7}"),

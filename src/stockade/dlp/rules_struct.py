@@ -45,7 +45,7 @@ def _key_block_rule(rule_id: str, title: str, label: str) -> Rule:
     return Rule(
         id=rule_id,
         title=title,
-        regex=re.compile(
+        pattern=(
             rf"(?P<v>-----BEGIN[ ]{esc}-----(?P<body>[\s\S]{{16,{_MAX_KEY_BLOCK}}}?)-----END[ ]{esc}-----)"
         ),
         keywords=(f"BEGIN {label}-----",),
@@ -111,7 +111,7 @@ def _url_rule(rule_id: str, title: str, schemes: str) -> Rule:
     return Rule(
         id=rule_id,
         title=title,
-        regex=re.compile(
+        pattern=(
             r"://(?P<user>[^\s:@/?#'\"`<>\\]{0,128}):"
             r"(?P<v>[^\s@/?#'\"`<>\\]{1,256})@(?P<host>[A-Za-z0-9_\[\]{}$<>.\-]+)"
         ),
@@ -216,7 +216,7 @@ def build() -> list[Rule]:
         Rule(
             id="gcp_service_account",
             title="Google Cloud service-account key (JSON private_key)",
-            regex=re.compile(
+            pattern=(
                 r"""\\?["']private_key\\?["']\s*:\s*\\?["'](?P<v>-----BEGIN[ ](?:RSA[ ])?PRIVATE[ ]KEY-----"""
                 rf"(?P<body>[\s\S]{{16,{_MAX_KEY_BLOCK}}}?)-----END[ ](?:RSA[ ])?PRIVATE[ ]KEY-----)"
             ),
@@ -232,7 +232,7 @@ def build() -> list[Rule]:
         Rule(
             id="putty_private_key",
             title="PuTTY private key file",
-            regex=re.compile(
+            pattern=(
                 r"(?P<v>PuTTY-User-Key-File-[23]:[^\n]*\n(?P<body>[\s\S]{40,12000}?)Private-MAC:[ \t]*[0-9a-fA-F]{40,64})"
             ),
             keywords=("PuTTY-User-Key-File-",),
@@ -247,7 +247,7 @@ def build() -> list[Rule]:
         Rule(
             id="jwt",
             title="JSON Web Token",
-            regex=re.compile(
+            pattern=(
                 r"(?<![A-Za-z0-9_\-])(?P<v>eyJ[A-Za-z0-9_\-]{8,4096}\.eyJ[A-Za-z0-9_\-]{8,8192}\.[A-Za-z0-9_\-]{16,1024})"
                 r"(?![A-Za-z0-9_\-])"
             ),
@@ -274,7 +274,7 @@ def build() -> list[Rule]:
         Rule(
             id="docker_config_auth",
             title="Docker registry credentials (config.json auths)",
-            regex=re.compile(
+            pattern=(
                 r"""\\?["'](?:auth|identitytoken)\\?["']\s*:\s*\\?["'](?P<v>[A-Za-z0-9+/]{8,1024}={0,2})\\?["']"""
             ),
             keywords=('auth"', "auth'", "identitytoken", 'auth\\"'),
@@ -287,7 +287,7 @@ def build() -> list[Rule]:
         Rule(
             id="k8s_secret_data",
             title="Kubernetes Secret data value",
-            regex=re.compile(
+            pattern=(
                 r"""(?m)^[ \t]+(?P<k>[A-Za-z0-9_.\-]+):[ \t]+["']?(?P<v>[A-Za-z0-9+/]{4,8192}={0,2})["']?[ \t]*(?:#.*)?$"""
             ),
             keywords=("kind: secret", "kind:secret", "kind: \"secret\"", "kind: 'secret'"),
@@ -301,7 +301,7 @@ def build() -> list[Rule]:
         Rule(
             id="k8s_secret_data_json",
             title="Kubernetes Secret data value (JSON manifest)",
-            regex=re.compile(
+            pattern=(
                 r"""\\?"data\\?"\s*:\s*\{[^{}]{0,4000}?\\?"(?P<k>[A-Za-z0-9_.\-]+)\\?"\s*:\s*\\?"(?P<v>[A-Za-z0-9+/]{4,8192}={0,2})\\?\""""
             ),
             keywords=('"kind": "secret"', '"kind":"secret"', '\\"kind\\": \\"secret\\"'),

@@ -204,7 +204,7 @@ def build() -> list[Rule]:
             Rule(
                 id=rule_id,
                 title=title,
-                regex=re.compile(_B + "(?P<v>" + value + ")" + _E),
+                pattern=(_B + "(?P<v>" + value + ")" + _E),
                 keywords=tuple(a for a in anchors if not a.startswith("re:")),
                 patterns=tuple(a[3:] for a in anchors if a.startswith("re:")),
                 cased=True,

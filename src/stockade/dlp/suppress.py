@@ -27,15 +27,32 @@ DOCUMENTED_EXAMPLES = frozenset(
     }
 )
 
+# Words that mark a stand-in.  A random secret can contain "todo" or "mock"
+# by chance, so a word only counts where a word would start and end
+# (value edge, separator, or a camel-case hump): see _word_at_boundary.
 _PLACEHOLDER_WORDS = re.compile(
-    r"example|sample|dummy|placeholder|your[_\-. ]?|my[_-]?(?:api|secret|token|pass)|"
-    r"xxxx|\*\*\*|\.\.\.|changeme|change[_-]me|replace|redacted|insert|"
-    r"fixme|todo|notreal|not[_-]a[_-]real|fake|mock|dummy|test[_-]?(?:key|token|secret|pass)|"
-    r"secret[_-]?here|token[_-]?here|key[_-]?here|goes[_-]?here|<[^>]*>|\bnull\b|"
+    r"example|sample|dummy|placeholder|your|my[_-]?(?:api|secret|token|pass)|"
+    r"changeme|change[_-]me|replace|redacted|insert|"
+    r"fixme|todo|notreal|not[_-]a[_-]real|fake|mock|test[_-]?(?:key|token|secret|pass)|"
+    r"secret[_-]?here|token[_-]?here|key[_-]?here|goes[_-]?here|null",
+    re.IGNORECASE,
+)
+_FILLER = re.compile(
+    r"xxxx|\*\*\*|\.\.\.|<[^>]*>|^\{[^{}]*\}$|^%\(?[A-Za-z_]*\)?[sd]$|^:[A-Za-z_]+$|"
     r"^(?:none|nil|undefined|empty|true|false|required|optional|string|secret|password|"
     r"token|hidden|masked|sensitive|default|disabled|enabled|env|auto|unset|n/?a|value)$",
     re.IGNORECASE,
 )
+
+
+def _word_at_boundary(value: str) -> bool:
+    for m in _PLACEHOLDER_WORDS.finditer(value):
+        s, e = m.span()
+        start_ok = s == 0 or not value[s - 1].isalnum() or (value[s - 1].islower() and value[s].isupper())
+        end_ok = e == len(value) or not value[e].islower() or value[e - 1].isupper() and value[s].isupper()
+        if start_ok and end_ok:
+            return True
+    return False
 
 # A reference to a value kept elsewhere: env vars, templating, secret stores.
 _REFERENCE = re.compile(
@@ -64,8 +81,10 @@ def _wordy(value: str) -> bool:
     of words; random strings almost never are."""
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value):
         return False
-    covered = sum(len(r) for r in _LOWER_RUN.findall(value))
-    return covered >= 0.5 * len(value)
+    runs = _LOWER_RUN.findall(value)
+    covered = sum(len(r) for r in runs)
+    long_runs = sum(len(r) >= 4 for r in runs)
+    return covered >= 0.6 * len(value) or (long_runs >= 2 and covered >= 0.45 * len(value))
 
 
 _CALL = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*(?:\(|\[)")
@@ -80,7 +99,7 @@ def is_placeholder(value: str) -> bool:
     """A stand-in written where a real value will go."""
     if not value.strip():
         return True
-    if is_documented_example(value) or _PLACEHOLDER_WORDS.search(value):
+    if is_documented_example(value) or _FILLER.search(value) or _word_at_boundary(value):
         return True
     if _REFERENCE.search(value):
         return True
@@ -133,8 +152,8 @@ def plausible_secret(value: str, *, kind: str, quoted: bool) -> bool:
         return False  # plain words or identifiers: a name, not a value
     if _REGEX_SOURCE.search(v):
         return False  # a regular expression, not a value
-    if not (any(c.isdigit() for c in v) or any(not c.isalnum() for c in v)):
-        return False  # letters only: a name (PKPaymentToken, challengePassword)
+    if v.isalpha() and _wordy(v):
+        return False  # letters making words: a name (PKPaymentToken, challengePassword)
     if not quoted:
         bare = v.rstrip(":,;)")
         if _IDENTIFIER.fullmatch(bare) and not any(c.isdigit() for c in bare):
@@ -209,7 +228,7 @@ def email_is_personal(address: str) -> bool:
         return False
     if local_l in ROLE_MAILBOXES or local_l.startswith(("noreply", "no-reply", "git@")):
         return False
-    if is_placeholder(local) or _PLACEHOLDER_WORDS.search(domain):
+    if is_placeholder(local) or _word_at_boundary(domain.replace(".", " ")):
         return False
     tld = domain.rsplit(".", 1)[1]
     if not tld.isalpha() or tld in ("png", "jpg", "gif", "svg", "js", "css", "py", "webp"):

@@ -198,13 +198,19 @@ def shannon(value: str) -> float:
     return -sum(c / n * math.log2(c / n) for c in Counter(value).values())
 
 
+_LOWER = frozenset("abcdefghijklmnopqrstuvwxyz")
+_UPPER = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+_DIGIT = frozenset("0123456789")
+
+
 def char_classes(value: str) -> int:
-    return (
-        any(c.islower() for c in value)
-        + any(c.isupper() for c in value)
-        + any(c.isdigit() for c in value)
-        + any(not c.isalnum() for c in value)
-    )
+    """How many of lower / upper / digit / other the value uses (ASCII view)."""
+    chars = set(value)
+    lower = not chars.isdisjoint(_LOWER)
+    upper = not chars.isdisjoint(_UPPER)
+    digit = not chars.isdisjoint(_DIGIT)
+    other = bool(chars - _LOWER - _UPPER - _DIGIT)
+    return lower + upper + digit + other
 
 
 def b64_len_ok(value: str, raw_bytes: int) -> bool:
