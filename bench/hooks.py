@@ -45,12 +45,15 @@ def payload(cwd: str, tool: str, tool_input: dict[str, object]) -> bytes:
     }).encode()
 
 
-def once(argv: list[str], data: bytes, env: dict[str, str], cwd: str) -> tuple[float, bytes]:
+def once(argv: list[str], data: bytes, env: dict[str, str], cwd: str,
+         expect: bytes | None = None) -> tuple[float, bytes]:
     t0 = time.perf_counter()
     proc = subprocess.run(argv, input=data, capture_output=True, env=env, cwd=cwd, check=False)
     dt = (time.perf_counter() - t0) * 1000
-    if proc.returncode not in (0, 2):
-        raise SystemExit(f"{argv} failed ({proc.returncode}): {proc.stderr.decode()[-400:]}")
+    if proc.returncode != 0 or (expect is not None and (
+            expect not in proc.stdout if expect else proc.stdout.strip())):
+        raise SystemExit(f"unexpected answer ({proc.returncode}): {proc.stdout[-300:]!r} "
+                         f"{proc.stderr.decode()[-400:]}")
     return dt, proc.stdout
 
 
@@ -77,25 +80,20 @@ def main() -> int:
                "STOCKADE_MANAGED_POLICY": os.path.join(tmp, "no-managed.yaml"),
                "CLAUDE_PROJECT_DIR": ws}
         os.makedirs(env["HOME"])
+        Path(env["STOCKADE_MANAGED_POLICY"]).write_text("version: 1\n")
         hook = [py, "-m", "stockade", "hook", "claude-code"]
         # what `python -m stockade hook` costs once __main__ routes `hook`
         # past argparse (stockade.commands.hook.main_fast)
         fast = [py, "-c", "import sys; from stockade.commands.hook import main_fast; "
                 "sys.exit(main_fast(['claude-code']))"]
         noop = [py, "-c", NOOP]
+        expect = {"Bash allow (captured shape)": b"", "Bash deny": b'"deny"', "Read allow": b""}
         cases = {
             "Bash allow (captured shape)": payload(ws, "Bash", {
                 "command": "echo hello > out.txt", "description": "Write hello to out.txt"}),
             "Bash deny": payload(ws, "Bash", {"command": "cat ~/.aws/credentials"}),
             "Read allow": payload(ws, "Read", {"file_path": f"{ws}/README.md"}),
         }
-        first = [once(hook, cases["Bash allow (captured shape)"], env, ws)[0] for _ in range(3)]
-        for _ in range(5):
-            once(noop, b"{}", env, ws)
-        results: dict[str, list[float]] = {name: [] for name in cases}
-        results["Bash allow, fast entry"] = []
-        cpu: dict[str, list[float]] = {name: [] for name in results}
-        cpu_peer: list[float] = []
 
         spool = Path(env["STOCKADE_HOME"]) / "hook-spool"
 
@@ -106,10 +104,22 @@ def main() -> int:
             while spool.exists() and any(spool.iterdir()) and time.monotonic() < deadline:
                 time.sleep(0.01)
 
+        first = []
+        for _ in range(3):
+            settle()
+            first.append(once(hook, cases["Bash allow (captured shape)"], env, ws, b"")[0])
+        for _ in range(5):
+            once(noop, b"{}", env, ws)
+        results: dict[str, list[float]] = {name: [] for name in cases}
+        results["Bash allow, fast entry"] = []
+        cpu: dict[str, list[float]] = {name: [] for name in results}
+        cpu_peer: list[float] = []
+
         def timed(name: str | None, argv: list[str], data: bytes) -> float:
             settle()
             r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
-            dt = once(argv, data, env, ws)[0]
+            want = None if name is None else expect.get(name, b"")
+            dt = once(argv, data, env, ws, want)[0]
             r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
             c = (r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime) * 1000
             (cpu_peer if name is None else cpu[name]).append(c)

@@ -11,7 +11,7 @@ import sys
 
 import pytest
 from hooks_fake_model import FINAL_TEXT, FakeModel
-from hooks_support import HookBox, agent_cli, hook_box  # noqa: F401 - hook_box is a fixture
+from hooks_support import HookBox, agent_cli, hook_box  # noqa: F401,F811 - hook_box is a fixture
 
 pytestmark = [pytest.mark.e2e]
 
@@ -44,7 +44,7 @@ remote_plugin = false
 """
 
 
-def test_codex_refuses_exfiltration_and_runs_the_tests(hook_box: HookBox) -> None:
+def test_codex_refuses_exfiltration_and_runs_the_tests(hook_box: HookBox) -> None:  # noqa: F811
     codex = agent_cli("codex")
     installed = hook_box.stockade("install", "codex")
     assert installed.returncode == 0, installed.stderr

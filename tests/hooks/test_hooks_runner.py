@@ -241,3 +241,17 @@ def test_the_spool_is_drained_by_a_later_call_when_a_writer_died(e: Env) -> None
     assert journal.drain(loaded.ledger, env=e.env) == 1
     [ev] = e.events("s-5")
     assert ev.details["input"].startswith("unavailable")
+
+
+def test_a_writer_leaves_other_hooks_fresh_events_alone(e: Env) -> None:
+    from stockade.hooks import deps
+
+    mine = journal.spool({"kind": "hook.pre_tool_use", "session": "s-6", "decision": "allow",
+                          "details": {"tool": "Bash"}, "wants_content": True}, env=e.env)
+    journal.spool({"kind": "hook.pre_tool_use", "session": "s-7", "decision": "allow",
+                   "details": {"tool": "Read"}, "wants_content": True}, env=e.env)
+    loaded = deps.load(workspace=str(e.ws), env=e.env)
+    n = journal.drain(loaded.ledger, env=e.env, extra={mine: {"input": "ls"}})
+    assert n == 1 and journal.pending(e.env) == 1
+    [ev] = e.events("s-6")
+    assert ev.details["input"] == "ls"

@@ -25,7 +25,7 @@ try:
                           "NaN": float("nan")}.__getitem__
         memo: dict[str, str] = {}
 
-    _scan = _json.make_scanner(_Ctx())
+    _scan: Any = _json.make_scanner(_Ctx())  # type: ignore[arg-type]
     _encode_str = _json.encode_basestring
 except (ImportError, AttributeError):  # pragma: no cover - a Python without _json
     _scan = None

@@ -231,7 +231,8 @@ def _simple(node: shell.Simple, state: _State, out: _Out, *, depth: int, stdin_p
         for name, val in assigns:
             state.env[name] = None if val.dynamic else val.value
         if ios:
-            out.invocations.append(Invocation((), state.cwd, ios, depth=depth, stdin_pipe=stdin_pipe))
+            out.invocations.append(Invocation((), state.cwd, ios, depth=depth,
+                                              stdin_pipe=stdin_pipe))
         return
     inv = Invocation(tuple(argv), state.cwd, ios, (), stdin_pipe, False, depth)
     _emit(inv, state, out)
@@ -454,9 +455,7 @@ def _unwrap(inv: Invocation, out: _Out) -> Invocation:
                     state = _State(inv.cwd, {}, "")
                     rest = [expand(w, state, out, inv.depth) for w in tree.words] + rest[i + 2 :]
                     i = 0
-                elif v.startswith("-") and v != "-":
-                    i += 1
-                elif "=" in v and not v.startswith("="):
+                elif v.startswith("-") and v != "-" or "=" in v and not v.startswith("="):
                     i += 1
                 else:
                     break
@@ -506,4 +505,4 @@ def _unwrap(inv: Invocation, out: _Out) -> Invocation:
                       stdin_args, inv.depth)
 
 
-__all__ = ["Analysis", "Arg", "DYN", "IO", "Invocation", "analyse", "expand"]
+__all__ = ["DYN", "IO", "Analysis", "Arg", "Invocation", "analyse", "expand"]

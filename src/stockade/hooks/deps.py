@@ -13,22 +13,22 @@ PreToolUse call loads neither the YAML loader, the ledger nor the DLP engine:
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
 
 from stockade.hooks import _fastjson as json
 from stockade.hooks._record import Record
-
-TYPE_CHECKING = False
-
-try:  # the builtin module: importing hashlib loads OpenSSL, a few ms per call
-    from _sha256 import sha256
-except ImportError:  # pragma: no cover - other Python builds
-    from hashlib import sha256
-
 from stockade.hooks.view import HookPolicy
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from pathlib import Path
+    from hashlib import sha256
+else:
+    try:  # the builtin module: importing hashlib loads OpenSSL, a few ms per call
+        from _sha256 import sha256
+    except ImportError:  # pragma: no cover - other Python builds
+        from hashlib import sha256
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
     from typing import Any
 
     from stockade.config import Policy

@@ -26,7 +26,7 @@ class InjectionHit:
 
 
 _PHRASES: tuple[tuple[str, str, re.Pattern[str]], ...] = tuple(
-    (rid, what, re.compile(rx, re.I)) for rid, what, rx in (
+    (rid, what, re.compile(rx, re.IGNORECASE)) for rid, what, rx in (
         ("injection.override", "asks the model to ignore its instructions",
          r"\b(ignore|disregard|forget|override|bypass)\s+(all\s+|any\s+|the\s+|your\s+|every\s+)*"
          r"(previous|prior|above|earlier|preceding|original|system|safety)?\s*"

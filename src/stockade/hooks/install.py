@@ -50,7 +50,8 @@ def target_for(client: str, scope: str, *, env: Mapping[str, str] | None = None,
     if client == "claude-code":
         if scope == "user":
             base = e.get("CLAUDE_CONFIG_DIR")
-            return Target(client, scope, (Path(base) if base else home / ".claude") / "settings.json")
+            root = Path(base) if base else home / ".claude"
+            return Target(client, scope, root / "settings.json")
         if scope == "project":
             return Target(client, scope, Path(project or os.getcwd()).absolute() / ".claude" /
                           "settings.json")
@@ -180,7 +181,7 @@ def read_settings(path: Path) -> dict[str, Any]:
         return {}
     try:
         data = json.loads(text)
-    except ValueError as exc:
+    except json.JSONDecodeError as exc:
         raise UsageError(f"{path} is not valid JSON ({exc.msg} at line {exc.lineno})",
                          hint="fix the file by hand; stockade will not overwrite it") from None
     if not isinstance(data, dict):

@@ -19,17 +19,20 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Mapping
 
 from stockade.hooks import _fastjson as json
 from stockade.hooks import deps
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from typing import Any
 
 SPOOL_DIR = "hook-spool"
 STALE_CLAIM_S = 60.0
+# Another hook's event is only taken over when its own writer has clearly
+# failed: taking it earlier would record it without its input.
+ORPHAN_S = 30.0
 
 
 def spool_dir(env: Mapping[str, str] | None = None) -> str:
@@ -55,9 +58,11 @@ def spool(event: dict[str, Any], *, env: Mapping[str, str] | None = None,
 
 def drain(settings: deps.LedgerSettings, *, env: Mapping[str, str] | None = None,
           extra: Mapping[str, Mapping[str, Any]] | None = None) -> int:
-    """Append every spooled event to the ledger, oldest first.  ``extra``
-    adds details (the policy-shaped tool input) to events spooled by this
-    process.  Returns how many were appended."""
+    """Append spooled events to the ledger, oldest first.  Returns how many.
+
+    Without ``extra`` (``stockade doctor``, tests) every event is taken.
+    With it (a hook's writer), the events named in it, which it completes
+    with the policy-shaped input, and orphans older than :data:`ORPHAN_S`."""
     d = spool_dir(env)
     try:
         names = sorted(os.listdir(d))
@@ -77,6 +82,12 @@ def drain(settings: deps.LedgerSettings, *, env: Mapping[str, str] | None = None
             original = name.split("-", 2)[2] if name.count("-") >= 2 else name
         elif name.endswith(".json"):
             original = name
+            if extra is not None and name not in extra:
+                try:
+                    if now - os.stat(path).st_mtime < ORPHAN_S:
+                        continue
+                except OSError:
+                    continue
         else:
             continue
         claimed = os.path.join(d, f".claimed-{os.getpid()}-{original}")
@@ -101,7 +112,7 @@ def drain(settings: deps.LedgerSettings, *, env: Mapping[str, str] | None = None
             except (OSError, ValueError):
                 continue
             details = dict(ev.get("details") or {})
-            if extra and original in extra:
+            if extra and extra.get(original):
                 details.update(extra[original])
             elif ev.get("wants_content"):
                 details["input"] = "unavailable: the recording process did not finish"

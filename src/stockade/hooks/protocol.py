@@ -10,8 +10,9 @@ differ in what they accept back:
   ``hookSpecificOutput.additionalContext``; UserPromptSubmit
   ``decision: "block"``.
 * Codex: the same shapes, but PreToolUse cannot ``ask`` (it would run the
-  call), so ``ask`` becomes a deny that says a person must approve.  A deny is also given as exit code 2
-  with the reason on stderr, which every Codex version honours.
+  call), so ``ask`` becomes a deny that says a person must approve.  A deny is
+  also given as exit code 2 with the reason on stderr, which every Codex
+  version honours.
 """
 
 from __future__ import annotations
@@ -131,7 +132,7 @@ def _dump(obj: dict[str, Any]) -> str:
 
 def render(client: Client, event: str, verdict: Verdict) -> Answer:
     """The client's answer for ``verdict`` on ``event``."""
-    if event == PRE_TOOL_USE or event == "PermissionRequest":
+    if event == PRE_TOOL_USE:
         return _pre_tool_use(client, verdict)
     if event == POST_TOOL_USE:
         return _post_tool_use(client, verdict)
@@ -201,7 +202,7 @@ def fail_closed(client: Client, event: str | None, why: str) -> Answer:
     reason = _reason(f"the hook failed ({why}); the call was refused to stay safe. "
                      "Run `stockade doctor` to see what is wrong.")
     ev = event or PRE_TOOL_USE
-    if ev in (PRE_TOOL_USE, "PermissionRequest"):
+    if ev == PRE_TOOL_USE:
         ans = _pre_tool_use(client, Verdict("deny", reason))
         # exit 2 as well: a client that cannot read our JSON still blocks
         return Answer(ans.stdout, reason + "\n", 2)
@@ -211,5 +212,14 @@ def fail_closed(client: Client, event: str | None, why: str) -> Answer:
     return Answer("", reason + "\n", 0)
 
 
-__all__ = ["Answer", "CLIENTS", "Client", "HookInput", "HookInputError", "Verdict",
-           "fail_closed", "parse_input", "render"]
+__all__ = [
+    "CLIENTS",
+    "Answer",
+    "Client",
+    "HookInput",
+    "HookInputError",
+    "Verdict",
+    "fail_closed",
+    "parse_input",
+    "render",
+]

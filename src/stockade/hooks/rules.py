@@ -10,16 +10,18 @@ from __future__ import annotations
 import os
 import posixpath
 
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from typing import Any
-
 from stockade.hooks import commands
 from stockade.hooks.depcheck import check_install
 from stockade.hooks.paths import glob_may_reach, is_under, resolve
 from stockade.hooks.protocol import HookInput, Verdict
-from stockade.hooks.shellrules import InstallChecker, Violation, _Check, check_command
+from stockade.hooks.shellrules import Violation, _Check, check_command
 from stockade.hooks.view import HookPolicy
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from stockade.hooks.shellrules import InstallChecker
 
 _SHELL_TOOLS = {"Bash", "exec_command", "shell", "local_shell", "container.exec", "unified_exec"}
 _READ_TOOLS = {"Read": "file_path", "NotebookRead": "notebook_path", "view_image": "path",

@@ -8,10 +8,8 @@ allow path imports neither the policy loader, the ledger nor the DLP engine.
 
 from __future__ import annotations
 
-import _signal  # the C module: `signal` wraps it in enums, costing start-up time
 import os
 import sys
-from collections.abc import Mapping
 
 from stockade.hooks import _fastjson as json
 from stockade.hooks import protocol as proto
@@ -19,6 +17,11 @@ from stockade.hooks.protocol import Answer, Verdict
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import signal as _signal
+else:
+    import _signal  # the C module: `signal` wraps it in enums, costing start-up time
+if TYPE_CHECKING:
+    from collections.abc import Mapping
     from typing import Any, BinaryIO, TextIO
 
     from stockade.hooks.protocol import Client, HookInput
@@ -32,7 +35,7 @@ class HookTimeout(Exception):
 
 
 class Outcome:
-    __slots__ = ("answer", "spooled", "ledger", "content_mode")
+    __slots__ = ("answer", "content_mode", "ledger", "spooled")
 
     def __init__(self, answer: Answer, spooled: dict[str, dict[str, str]] | None = None,
                  ledger: Any = None, content_mode: str = "redacted"):
@@ -49,8 +52,12 @@ def _on_alarm(signum: int, frame: Any) -> None:
 def run(client: Client, *, stdin: BinaryIO, stdout: TextIO, stderr: TextIO,
         workspace: str | None = None, policy_file: str | None = None,
         timeout_s: float = DEFAULT_TIMEOUT_S, background: bool = True,
-        env: Mapping[str, str] | None = None) -> int:
-    """The whole hook process.  Returns the exit code to use."""
+        env: Mapping[str, str] | None = None, exit_process: bool = False) -> int:
+    """The whole hook process.  Returns the exit code to use.
+
+    With ``exit_process`` (the real hook process), the process ends right
+    after answering and starting the ledger writer, without interpreter
+    teardown: after the fork, every page teardown touches would be copied."""
     e = os.environ if env is None else env
     event: str | None = None
     outcome: Outcome | None = None
@@ -93,6 +100,8 @@ def run(client: Client, *, stdin: BinaryIO, stdout: TextIO, stderr: TextIO,
         if background:
             journal.drain_detached(outcome.ledger, content_mode=outcome.content_mode,
                                    items=outcome.spooled, env=e)
+            if exit_process:
+                os._exit(answer.exit_code)
         else:
             try:
                 journal._drain_logged(outcome.ledger, content_mode=outcome.content_mode,
@@ -145,7 +154,7 @@ def handle(raw: bytes, *, client: Client, workspace: str | None = None,
     content: dict[str, str] = {}
     details: dict[str, Any] = {"client": client, "event": inp.event}
     kind = "hook." + _snake(inp.event)
-    if inp.event == proto.PRE_TOOL_USE or inp.event == "PermissionRequest":
+    if inp.event == proto.PRE_TOOL_USE:
         from stockade.hooks.rules import pre_tool_use
 
         verdict = pre_tool_use(inp, view, env=dict(e))
@@ -190,8 +199,7 @@ def handle(raw: bytes, *, client: Client, workspace: str | None = None,
         raise LedgerError(f"cannot record the event in the ledger spool ({exc.strerror})") \
             from None
     answer = proto.render(client, inp.event, verdict)
-    return Outcome(answer, {name: content} if content else {}, loaded.ledger,
-                   loaded.ledger.content)
+    return Outcome(answer, {name: content}, loaded.ledger, loaded.ledger.content)
 
 
 def _snake(name: str) -> str:
@@ -297,7 +305,10 @@ def _spool_failure(client: Client, event: str | None, why: str,
 
 
 def main_stdio(client: Client, **kw: Any) -> int:
-    return run(client, stdin=sys.stdin.buffer, stdout=sys.stdout, stderr=sys.stderr, **kw)
+    """The hook process's entry: never returns when it answered in the
+    background mode (see ``exit_process``)."""
+    return run(client, stdin=sys.stdin.buffer, stdout=sys.stdout, stderr=sys.stderr,
+               exit_process=bool(kw.get("background", True)), **kw)
 
 
 __all__ = ["DEFAULT_TIMEOUT_S", "HookTimeout", "Outcome", "handle", "run"]

@@ -620,7 +620,8 @@ def _assignment_name(word: Word) -> tuple[str, Word] | None:
     elif rest:
         head = (Part("lit", rest, False),)
     value_parts = head + word.parts[1:]
-    return name.rstrip("+"), Word(word.raw[len(name) + 1 :], value_parts or (Part("lit", "", True),))
+    value = value_parts or (Part("lit", "", True),)
+    return name.rstrip("+"), Word(word.raw[len(name) + 1 :], value)
 
 
 def _attach_heredocs(node: Node, docs: dict[int, _Heredoc]) -> Node:

@@ -10,10 +10,8 @@ time) asks rather than allows.
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Callable, Iterable
 
 from stockade.hooks._record import Record
-
 from stockade.hooks.commands import DYN, IO, Analysis, Arg, Invocation
 from stockade.hooks.depcheck import InstallVerdict
 from stockade.hooks.paths import PathRef, glob_may_reach, is_under, resolve
@@ -22,8 +20,9 @@ from stockade.hooks.view import HookPolicy
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import re
+    from collections.abc import Callable, Iterable
 
-InstallChecker = Callable[[str, tuple[str, ...]], InstallVerdict]
+    InstallChecker = Callable[[str, tuple[str, ...]], InstallVerdict]
 
 
 class Violation(Record):
@@ -80,6 +79,10 @@ _NET_CODE = _lazy(
     r"require\(\s*['\"](?:node:)?(?:https?|net|dgram|tls|http2)['\"]\s*\)|from\s+['\"](?:node:)?"
     r"(?:https?|net|dgram|tls)['\"]|IO::Socket|LWP|HTTP::Tiny|Net::HTTP|Net::FTP|open-uri|"
     r"TCPSocket|UDPSocket|URI\.open|fsockopen|curl_exec|file_get_contents\s*\(\s*['\"]https?)")
+_RUNS_COMMANDS = _lazy(
+    r"\b(os\.system|system|popen|subprocess|spawn|exec[lv]p?e?|execSync|execFileSync|"
+    r"child_process|Popen|check_output|check_call|getoutput|IO\.popen|Open3|qx|shell_exec|"
+    r"passthru|proc_open)\b|`")
 _URL_IN_CODE = _lazy(r"\b(?:https?|ftp|wss?)://([^/\s'\"`)]+)")
 _STR_LIT = _lazy(r"'([^'\n]{1,400})'|\"([^\"\n]{1,400})\"")
 _HOSTLIKE = _lazy(r"(?i)^(?:(?:[a-z0-9-]+\.)+[a-z]{2,}|\d{1,3}(?:\.\d{1,3}){3})(?::\d{1,5})?$")
@@ -91,26 +94,37 @@ _DEFAULT_PORTS = {"http": 80, "https": 443, "ftp": 21, "ssh": 22, "sftp": 22, "w
 _DEV_NET = _lazy(r"^/dev/(tcp|udp)/([^/]+)/(\d+)$")
 
 # options that take a value, per network tool (so the value is not a URL)
-_CURL_VALUE_OPTS = set(
-    "-d -H -o -u -X -A -e -b -c -F -T -w -x -K -m -r -C -z -Y -y -E -U -Q -t -P --data "
-    "--data-ascii --data-binary --data-raw --data-urlencode --json --header --output --user "
-    "--request --user-agent --referer --cookie --cookie-jar --form --form-string --upload-file "
-    "--write-out --proxy --proxy-user --config --connect-timeout --max-time --retry "
-    "--retry-delay --retry-max-time --resolve --connect-to --cacert --capath --cert --key "
-    "--range --continue-at --limit-rate --time-cond --speed-limit --speed-time --interface "
-    "--dns-servers --unix-socket --abstract-unix-socket --local-port --url-query --variable "
-    "--output-dir --max-filesize --max-redirs --oauth2-bearer --aws-sigv4 --trace "
-    "--trace-ascii --stderr --dump-header -D --telnet-option --quote --mail-from --mail-rcpt "
-    "--preproxy --socks4 --socks4a --socks5 --socks5-hostname --noproxy --url --proto "
-    "--proto-redir --ciphers --hostpubmd5 --pinnedpubkey --etag-save --etag-compare".split())
-_WGET_VALUE_OPTS = set(
-    "-O -o -a -P -U -e -t -T -w -i -B -Q -l -A -R -D -I -X --output-document --output-file "
-    "--append-output --directory-prefix --user-agent --execute --tries --timeout --wait "
-    "--input-file --base --quota --level --accept --reject --domains --header --post-data "
-    "--post-file --body-data --body-file --method --user --password --http-user "
-    "--http-password --bind-address --limit-rate --load-cookies --save-cookies --referer "
-    "--ca-certificate --certificate --private-key".split())
-_SSH_VALUE_OPTS = set("-p -i -l -o -F -J -L -R -D -b -c -e -m -O -Q -S -W -w -E -B -P".split())
+_CURL_VALUE_OPTS = frozenset({
+    "-d", "-H", "-o", "-u", "-X", "-A", "-e", "-b", "-c", "-F", "-T", "-w", "-x", "-K", "-m",
+    "-r", "-C", "-z", "-Y", "-y", "-E", "-U", "-Q", "-t", "-P", "--data", "--data-ascii",
+    "--data-binary", "--data-raw", "--data-urlencode", "--json", "--header", "--output",
+    "--user", "--request", "--user-agent", "--referer", "--cookie", "--cookie-jar", "--form",
+    "--form-string", "--upload-file", "--write-out", "--proxy", "--proxy-user", "--config",
+    "--connect-timeout", "--max-time", "--retry", "--retry-delay", "--retry-max-time",
+    "--resolve", "--connect-to", "--cacert", "--capath", "--cert", "--key", "--range",
+    "--continue-at", "--limit-rate", "--time-cond", "--speed-limit", "--speed-time",
+    "--interface", "--dns-servers", "--unix-socket", "--abstract-unix-socket", "--local-port",
+    "--url-query", "--variable", "--output-dir", "--max-filesize", "--max-redirs",
+    "--oauth2-bearer", "--aws-sigv4", "--trace", "--trace-ascii", "--stderr", "--dump-header",
+    "-D", "--telnet-option", "--quote", "--mail-from", "--mail-rcpt", "--preproxy", "--socks4",
+    "--socks4a", "--socks5", "--socks5-hostname", "--noproxy", "--url", "--proto",
+    "--proto-redir", "--ciphers", "--hostpubmd5", "--pinnedpubkey", "--etag-save",
+    "--etag-compare"
+})
+_WGET_VALUE_OPTS = frozenset({
+    "-O", "-o", "-a", "-P", "-U", "-e", "-t", "-T", "-w", "-i", "-B", "-Q", "-l", "-A", "-R",
+    "-D", "-I", "-X", "--output-document", "--output-file", "--append-output",
+    "--directory-prefix", "--user-agent", "--execute", "--tries", "--timeout", "--wait",
+    "--input-file", "--base", "--quota", "--level", "--accept", "--reject", "--domains",
+    "--header", "--post-data", "--post-file", "--body-data", "--body-file", "--method",
+    "--user", "--password", "--http-user", "--http-password", "--bind-address", "--limit-rate",
+    "--load-cookies", "--save-cookies", "--referer", "--ca-certificate", "--certificate",
+    "--private-key"
+})
+_SSH_VALUE_OPTS = frozenset({
+    "-p", "-i", "-l", "-o", "-F", "-J", "-L", "-R", "-D", "-b", "-c", "-e", "-m", "-O", "-Q",
+    "-S", "-W", "-w", "-E", "-B", "-P"
+})
 _NET_SIMPLE = {"telnet", "ftp", "lftp", "tftp", "sftp", "ping", "ping6", "traceroute",
                "tracepath", "mtr", "dig", "nslookup", "host", "whois", "nmap", "masscan"}
 _CLOUD = {"aws", "gsutil", "gcloud", "az", "rclone", "s3cmd", "azcopy", "b2", "doctl", "oci"}
@@ -259,7 +273,8 @@ class _Check:
     def deny_read(self, raw: str, root: str, *, recursive: bool = False) -> None:
         how = "reads everything under" if recursive else "reads"
         self.add("deny", "fs.read_denied",
-                 f"`{self.inv.name}` {how} `{_short(raw)}`, which is inside {_tilde(root, self.p)}, "
+                 f"`{self.inv.name}` {how} `{_short(raw)}`, which is inside "
+                 f"{_tilde(root, self.p)}, "
                  "a path the policy keeps from the agent (filesystem.deny_read)")
 
     # -- writing -----------------------------------------------------------
@@ -331,9 +346,7 @@ class _Check:
         elif name == "dd":
             targets = [Arg(a.value[3:], a.raw, a.dynamic, a.glob) for a in args
                        if a.value.startswith("of=")]
-        elif name in ("sed", "gsed") and any(a.value.startswith(("-i", "--in-place"))
-                                             or (a.value.startswith("-") and not a.value.startswith("--")
-                                                 and "i" in a.value[1:]) for a in args):
+        elif name in ("sed", "gsed") and any(_sed_in_place(a.value) for a in args):
             has_script = any(a.value in ("-e", "-f", "--expression", "--file") for a in args)
             targets = pos if has_script else pos[1:]
             verb = "edits"
@@ -531,7 +544,8 @@ class _Check:
                 opt = inv.args[k + 1].value.lower()
                 if opt.startswith(("proxycommand", "localcommand", "permitlocalcommand")):
                     self.add("ask", "net.unknown_host",
-                             f"`{name} -o {opt.split('=')[0]}` runs a command stockade cannot check")
+                             f"`{name} -o {opt.split('=')[0]}` runs a command stockade "
+                             "cannot check")
         pos = _positional(inv.args, value_opts=_SSH_VALUE_OPTS | {"-e", "--rsh", "--rsync-path"})
         if name in ("ssh", "sftp", "autossh", "mosh"):
             if pos:
@@ -625,11 +639,23 @@ class _Check:
         if code.dynamic and DYN in text and text.strip(DYN) == "":
             self.add("ask", "shell.unanalysable", f"`{via}` runs code only known at run time")
             return
-        for m in _STR_LIT.finditer(text):
-            lit = m.group(1) or m.group(2) or ""
+        literals = [m.group(1) or m.group(2) or "" for m in _STR_LIT.finditer(text)]
+        for lit in literals:
             if lit.startswith(("~", "/", "./", "../")) or "/." in lit:
                 path = self.p.home + lit[1:] if lit.startswith("~") else lit
                 self.check_read(resolve(path, cwd=self.cwd), lit)
+        if _RUNS_COMMANDS.search(text) and self.inv.depth < 8:
+            # os.system("curl ..."), subprocess.run("..."), `...`: the string
+            # literals that look like commands are checked as shell commands
+            from stockade.hooks.commands import analyse
+
+            for lit in literals:
+                if " " not in lit.strip():
+                    continue
+                sub = analyse(lit, cwd=self.cwd or self.p.workspace, home=self.p.home, env={})
+                for inv in sub.invocations:
+                    nested = inv._replace(depth=self.inv.depth + 1)
+                    _Check(nested, self.p, self.out, self.install_check).run()
         if not _NET_CODE.search(text):
             return
         hosts = [m.group(1) for m in _URL_IN_CODE.finditer(text)]
@@ -650,7 +676,6 @@ class _Check:
 
     # -- git -----------------------------------------------------------------
     def cmd_git(self) -> None:
-        from stockade.hooks import gitinfo
 
         inv = self.inv
         sub, rest = _git_sub(inv.args)
@@ -805,6 +830,11 @@ class _Check:
 
 # -- helpers ------------------------------------------------------------------
 
+def _sed_in_place(v: str) -> bool:
+    return v.startswith(("-i", "--in-place")) or (
+        v.startswith("-") and not v.startswith("--") and "i" in v[1:])
+
+
 def _is_python(name: str) -> bool:
     return name.startswith(("python", "pypy"))
 
@@ -904,4 +934,4 @@ def _tilde(path: str, p: HookPolicy) -> str:
     return path
 
 
-__all__ = ["InstallChecker", "Violation", "check_command"]
+__all__ = ["Violation", "check_command"]
