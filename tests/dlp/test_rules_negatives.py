@@ -82,7 +82,7 @@ NEGATIVES = {
     "attribute": "password = user.password",
     "prose": "The password reset link expires after one hour.",
     "image data": "data:image/png;base64,iVBORw0KGgoAAAANSUhEU" + rand(RNG, B64, 80),
-    "passport without context": "build G12345678 finished",
+    "passport without context": "build G" + rand(RNG, string.digits, 8) + " finished",
     "ssn bad area": "ssn: 666-12-3456",
     "iban bad checksum": "IBAN: DE00" + rand(RNG, string.digits, 18),
     "url without password": "git clone https://github.com/org/repo.git",

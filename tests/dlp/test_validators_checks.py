@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from stockade.dlp import validators as v
-from stockade.dlp.fakes import B62, cn_resident_id, iban, luhn_complete, varied
+from stockade.dlp.fakes import B62, cn_resident_id, iban, luhn_complete, us_ssn, varied
 
 
 @given(st.text(alphabet="0123456789", min_size=11, max_size=18))
@@ -52,7 +52,7 @@ def test_gb11643_check_digit_region_and_date() -> None:
 
 @pytest.mark.parametrize(
     ("ssn", "ok"),
-    [("123-45-6780", True), ("000-12-3456", False), ("666-12-3456", False), ("912-12-3456", False),
+    [(us_ssn(random.Random(55)), True), ("000-12-3456", False), ("666-12-3456", False), ("912-12-3456", False),
      ("123-00-3456", False), ("123-45-0000", False), ("078-05-1120", False)],
 )
 def test_us_ssn_rules(ssn: str, ok: bool) -> None:

@@ -1,6 +1,6 @@
 """Secrets recognised by the name they are assigned to, in any syntax.
 
-``REDIS_PASSWORD=aB3dE6gH9jK2mN5p``, ``"client_secret": "..."``,
+``REDIS_PASSWORD=<16 mixed-case letters and digits>``, ``"client_secret": "..."``,
 ``<password>...</password>``, ``--token abc...``, ``IDENTIFIED BY '...'``.
 The value must look like a real secret: long enough, varied enough, not a
 placeholder, a reference to the environment, an identifier, a path or a hash.
