@@ -12,6 +12,6 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_stockade_scan_of_the_repository_is_clean(capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.chdir(ROOT)
-    rc = main(["scan", "src", "tests", "bench", "docs", "scripts", "README.md"])
+    rc = main(["scan", "src", "tests", "bench", "docs", "scripts", "examples", "README.md"])
     out = capsys.readouterr().out
     assert rc == 0, out
