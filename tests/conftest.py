@@ -1,4 +1,5 @@
-"""Shared set-up for tests that run the real `stockade run` under bubblewrap."""
+"""Shared set-up for tests that run the real `stockade run` under bubblewrap
+(tests/sandbox and tests/redteam)."""
 
 from __future__ import annotations
 
@@ -12,14 +13,13 @@ from pathlib import Path
 import pytest
 
 WRAPPER = """import sys
-from stockade import cli
-cli.COMMANDS.setdefault("run", ("stockade.commands.run", "run an agent in the sandbox"))
-cli.COMMANDS.setdefault("report", ("stockade.commands.report", "reports"))
-sys.exit(cli.main())
+from stockade.cli import main
+sys.exit(main())
 """
 
 
 def need_bwrap() -> str:
+    """bubblewrap's path; skips (fails in CI) when it is missing or cannot run."""
     path = shutil.which("bwrap") or ("/usr/bin/bwrap" if os.access("/usr/bin/bwrap", os.X_OK) else None)
     if path is None:
         if os.environ.get("CI"):
@@ -41,8 +41,6 @@ Stockade = Callable[..., subprocess.CompletedProcess[str]]
 def stockade(tmp_path: Path) -> Stockade:
     """``stockade(*args, cwd=, env=)`` runs the CLI in a fresh HOME and state dir."""
     need_bwrap()
-    wrapper = tmp_path / "stockade-cli.py"
-    wrapper.write_text(WRAPPER)
     home = tmp_path / "home"
     home.mkdir()
     base_env = {
@@ -53,7 +51,7 @@ def stockade(tmp_path: Path) -> Stockade:
     def run(*args: str, cwd: Path, env: dict[str, str] | None = None,
             timeout: float = 60) -> subprocess.CompletedProcess[str]:
         full = dict(base_env, **(env or {}))
-        return subprocess.run([sys.executable, str(wrapper), *args], cwd=cwd, env=full,
+        return subprocess.run([sys.executable, "-m", "stockade", *args], cwd=cwd, env=full,
                               capture_output=True, text=True, timeout=timeout)
 
     run.home = home  # type: ignore[attr-defined]
@@ -62,7 +60,7 @@ def stockade(tmp_path: Path) -> Stockade:
 
 @pytest.fixture
 def stockade_wrapper(tmp_path: Path) -> Path:
-    """An executable `stockade` for tools (the harness) that take a command line."""
+    """An executable `stockade` for tools (the red-team harness) that take a command line."""
     need_bwrap()
     wrapper = tmp_path / "stockade"
     wrapper.write_text(f"#!{sys.executable}\n" + WRAPPER)
