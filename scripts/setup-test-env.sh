@@ -15,7 +15,5 @@ python3 -c 'import venv, ensurepip' 2>/dev/null || scripts/system-deps.sh no-suc
 EXTRA_LOCK=requirements-test.lock scripts/bootstrap.sh
 
 # Agent CLIs for the end-to-end tests (pinned; idempotent).
-for s in tests/e2e/install_*.sh; do
-    [[ -f "$s" ]] && bash "$s"
-done
+bash tests/e2e/install_agents.sh
 exit 0

@@ -1,7 +1,7 @@
 """Fixture for the hook end-to-end tests (imported by test_hooks_*.py; the
 e2e conftest belongs to another suite).
 
-The real agent CLIs are installed by tests/e2e/install_agents_hooks.sh into
+The real agent CLIs are installed by tests/e2e/install_agents.sh into
 <repo>/.e2e/.  Without them the tests skip and say how to install them,
 except under CI (env CI set), where a missing CLI is a failure."""
 
@@ -26,7 +26,7 @@ def agent_cli(name: str) -> Path:
     base = Path(os.environ.get("STOCKADE_E2E_DIR") or REPO / ".e2e")
     path = base / "node_modules" / ".bin" / name
     if not path.exists():
-        msg = (f"{name} CLI not installed at {path}; run tests/e2e/install_agents_hooks.sh "
+        msg = (f"{name} CLI not installed at {path}; run tests/e2e/install_agents.sh "
                "(needs npm and the registry)")
         if os.environ.get("CI"):
             pytest.fail(msg)
