@@ -24,6 +24,8 @@ from stockade.errors import (
     StockadeError,
 )
 
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a killed writer
+
 # name -> (module, one-line summary).  Order is the order of `stockade --help`.
 COMMANDS: dict[str, tuple[str, str]] = {
     "init": ("stockade.commands.init", "create stockade's state: ledger, signing and hashing keys"),
@@ -84,8 +86,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("stockade: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     except BrokenPipeError:
-        # The reader went away (e.g. `| head`); nothing more to say.
-        return EXIT_OK
+        # The reader went away (e.g. `| head`).  Not a success: under `set -o
+        # pipefail` a scan whose findings were cut off must not read as clean.
+        import os
+
+        try:  # stop the interpreter's flush at exit from raising again
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        except OSError:
+            pass
+        return EXIT_BROKEN_PIPE
     except SystemExit:
         raise
     except Exception as exc:  # noqa: BLE001 - last line of defence, fail closed

@@ -153,8 +153,15 @@ class StateDir:
     def hmac_key(self) -> bytes:
         path = self.keys_dir / HMAC_KEY_FILE
         try:
-            return path.read_bytes()
+            key = path.read_bytes()
         except FileNotFoundError as exc:
             raise EnvironmentProblem(
                 f"fingerprint key {path} is missing", hint="run `stockade init`"
             ) from exc
+        if len(key) < 32:
+            # A short or empty key would make every keyed hash guessable.
+            raise EnvironmentProblem(
+                f"fingerprint key {path} is {len(key)} bytes; it must be 32",
+                hint="move the file away and run `stockade init` to create a new key "
+                     "(earlier fingerprints will no longer match)")
+        return key

@@ -74,3 +74,13 @@ def test_python_dash_m_entry_point_works() -> None:
                           capture_output=True, text=True, check=False)
     assert proc.returncode == 0
     assert proc.stdout.startswith("stockade ")
+
+
+def test_broken_pipe_is_not_reported_as_success(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def run(args: object) -> int:
+        raise BrokenPipeError
+
+    _fake_command(monkeypatch, run)
+    assert cli.main(["fake"]) == 141

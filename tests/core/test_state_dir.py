@@ -56,3 +56,12 @@ def test_keyed_hash_is_keyed_and_does_not_contain_the_value() -> None:
     assert a == keyed_hash(value, b"k1" * 16)
     assert a != keyed_hash(value, b"k2" * 16)
     assert value not in a and a.startswith("hmac-sha256:")
+
+
+def test_a_truncated_fingerprint_key_is_refused(tmp_path: Path) -> None:
+    from stockade.errors import EnvironmentProblem
+
+    state = StateDir(tmp_path).ensure()
+    (state.keys_dir / "fingerprint.key").write_bytes(b"")
+    with pytest.raises(EnvironmentProblem, match="must be 32"):
+        state.hmac_key()

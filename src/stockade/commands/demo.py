@@ -18,7 +18,9 @@ import sys
 import time
 from pathlib import Path
 
-from stockade.errors import EnvironmentProblem
+from stockade.errors import EnvironmentProblem, UsageError
+
+MARKER = ".stockade-demo-dir"
 
 
 def build_parser(parser: argparse.ArgumentParser) -> None:
@@ -65,7 +67,17 @@ class _Demo:
 
     def setup(self) -> tuple[str, str]:
         if self.root.exists():
-            shutil.rmtree(self.root)
+            # Only ever delete a directory an earlier demo made (`--dir .` must not
+            # wipe the user's work).
+            if not (self.root / MARKER).exists():
+                if any(self.root.iterdir()):
+                    raise UsageError(
+                        f"{self.root} exists and was not made by `stockade demo`",
+                        hint="pass --dir with a new or empty directory")
+            else:
+                shutil.rmtree(self.root)
+        self.root.mkdir(parents=True, exist_ok=True)
+        (self.root / MARKER).write_text("made by `stockade demo`; deleted by the next run\n")
         self.ws.mkdir(parents=True)
         (self.root / "config").mkdir()
         # An empty managed policy: whatever /etc/stockade holds, the demo shows the defaults.
@@ -150,12 +162,21 @@ def _run(demo: _Demo) -> int:
 
     ledger = demo.state / "ledger.db"
     print(f"\nThe demo's ledger is {ledger}")
-    print(f"Read it with:    STOCKADE_HOME={demo.state} stockade ledger tail -n 50")
-    print(f"Verify it with:  STOCKADE_HOME={demo.state} stockade ledger verify")
+    exe = _stockade_command()
+    print(f"Read it with:    STOCKADE_HOME={demo.state} {exe} ledger tail -n 50")
+    print(f"Verify it with:  STOCKADE_HOME={demo.state} {exe} ledger verify")
     ok = task_ok and not leaked and agent.returncode == 0
     print("\ndemo " + ("passed: task done, exfiltration refused, secret kept in-house"
                        if ok else "FAILED: see above"))
     return 0 if ok else 1
+
+
+def _stockade_command() -> str:
+    """How the user can call stockade: the command beside this interpreter, if any."""
+    beside = Path(sys.executable).parent / "stockade"
+    if shutil.which("stockade") == str(beside) or not beside.exists():
+        return "stockade" if shutil.which("stockade") else f"{sys.executable} -m stockade"
+    return os.path.relpath(beside) if not os.path.relpath(beside).startswith("..") else str(beside)
 
 
 def _system_python() -> str:
