@@ -20,6 +20,7 @@ bench: venv
 	for b in bench/*.py; do echo "== $$b"; $(VENV)/bin/python $$b || exit 1; done
 
 lint: venv
+	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check mypy==2.4.1 ruff==0.17.5
 	$(VENV)/bin/python -m mypy
 	$(VENV)/bin/python -m ruff check src tests bench
 
