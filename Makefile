@@ -6,8 +6,10 @@ VENV   ?= .venv
 
 .PHONY: demo test venv bench lint clean lock
 
-demo: venv
+demo:
 	scripts/system-deps.sh bwrap:bubblewrap
+	$(PYTHON) -c 'import venv, ensurepip' 2>/dev/null || scripts/system-deps.sh no-such-cmd:python3-venv
+	$(MAKE) venv
 	$(VENV)/bin/stockade demo
 
 test:
