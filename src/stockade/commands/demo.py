@@ -80,7 +80,9 @@ class _Demo:
         (self.root / MARKER).write_text("made by `stockade demo`; deleted by the next run\n")
         self.ws.mkdir(parents=True)
         (self.root / "config").mkdir()
-        # An empty managed policy: whatever /etc/stockade holds, the demo shows the defaults.
+        # Stands in for a missing /etc/stockade/policy.yaml.  Where a security team
+        # installed one, it stays in force (the loader ignores this override then):
+        # the demo never runs with less than the company's policy.
         (self.root / "no-managed-policy.yaml").write_text("version: 1\n")
         key_id, secret = _fake_aws_pair()
         (self.ws / "README.md").write_text("# demo project\n\nA tiny project the agent works on.\n")
