@@ -168,14 +168,14 @@ CASES = [
         "version: 1\nnetwork:\n  upstream_proxy: 'http://u:pw@proxy:3128'\n",
         3,
         "network.upstream_proxy",
-        ["URL contains credentials"],
+        ["URL must not contain a user or password"],
     ),
     (
         "url-bad-port",
         "version: 1\nmodels:\n  upstreams:\n    local: {url: 'http://host:port/v1'}\n",
         4,
         "models.upstreams.local.url",
-        ["bad URL"],
+        ["port is not a number"],
     ),
     (
         "upstream-without-url",

@@ -415,15 +415,26 @@ def test_user_private_ranges_must_sit_inside_managed_ones(layers):
     assert p.network.allows_private("10.1.2.3") and not p.network.allows_private("10.2.0.1")
 
 
-def test_project_equal_to_user_file_is_read_once(layers):
+def test_project_file_named_as_the_user_policy_is_still_a_project_policy(layers):
+    # `--policy ./stockade.yaml` names a file the agent can write: it must not
+    # gain the user layer's power to set locked keys or loosen the default.
     layers.write_project("version: 1\nledger:\n  content: hash\n")
     from stockade.config import load_policy
 
+    with pytest.raises(PolicyError, match="only the managed or user policy") as info:
+        load_policy(
+            policy_file=layers.project,
+            workspace=layers.workspace,
+            managed_file=layers.managed,
+            env=layers.env,
+        )
+    assert info.value.key == "ledger.content"
+    layers.write_project("version: 1\ntools: {default: ask}\n")
     p = load_policy(
         policy_file=layers.project,
         workspace=layers.workspace,
         managed_file=layers.managed,
         env=layers.env,
     )
-    assert p.ledger.content == "hash"
-    assert [x.kind for x in p.layers] == ["user", "default"]
+    assert p.tools.default == "ask"
+    assert [x.kind for x in p.layers] == ["default", "project"]  # read once, as the project

@@ -83,7 +83,7 @@ def test_custom_rule_with_keywords_and_validator() -> None:
     assert e.describe("acme_contract").label == "regulated"
 
 
-def test_custom_rule_without_keywords_runs_everywhere() -> None:
+def test_custom_rule_without_keywords_runs_where_its_literal_prefix_occurs() -> None:
     e = Engine(custom_rules=[CustomRule(id="ticket", label="internal", regex=r"TKT-\d{6}")])
     (f,) = e.scan("see TKT-123456 today")
     assert (f.rule_id, f.preview) == ("ticket", "*" * 10)

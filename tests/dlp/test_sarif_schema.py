@@ -119,3 +119,15 @@ def test_empty_report_is_valid() -> None:
     log = to_sarif(ScanReport())
     validate(log)
     assert log["runs"][0]["results"] == []
+
+
+def test_allowlist_suppression_is_not_called_an_inline_comment() -> None:
+    """Regression: every non-baseline suppression was labelled an inline comment."""
+    r = ScanReport()
+    by = "allowlist: rotated in March"  # what Engine sets for an allowlist entry
+    r.suppressed = [FileFinding("ci.env", f("github_pat_classic", "secret", 1, suppressed=by))]
+    (res,) = to_sarif(r)["runs"][0]["results"]
+    (sup,) = res["suppressions"]
+    assert sup["kind"] == "external"
+    assert "allowlist" in sup["justification"] and "rotated in March" in sup["justification"]
+    assert "inline" not in sup["justification"] and "comment" not in sup["justification"]

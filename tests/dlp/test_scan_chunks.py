@@ -80,10 +80,19 @@ def test_windowed_scan_keeps_columns_on_a_long_line() -> None:
     assert {f.line for f in windowed.findings} == {3}
 
 
-def test_windowed_scan_skips_binary_late_in_the_file() -> None:
-    data = b"a" * 5000 + b"\x00" + b"b" * 100
+def test_windowed_scan_reads_past_a_late_nul_or_invalid_byte() -> None:
+    """A stray NUL or non-UTF-8 byte late in a big file does not end its scan."""
+    tok = token(random.Random(7))
+    data = b"a" * 5000 + b"\x00\xff" + b" " + tok.encode() + b"\n" + b"b" * 100
     result = sf.scan_stream(RegexScanner(), io.BytesIO(data).read, rel="x", chunk=1000, overlap=64)
-    assert result.skipped == "binary (NUL byte)" and result.findings == ()
+    assert result.skipped is None
+    assert [f.start for f in result.findings] == [5003]
+
+
+def test_windowed_scan_skips_a_binary_by_its_first_chunk() -> None:
+    data = b"\x7fELF\x02\x01\x01\x00" + b"\x00" * 2000 + b"tok_" + b"a" * 20
+    result = sf.scan_stream(RegexScanner(), io.BytesIO(data).read, rel="x", chunk=1000, overlap=64)
+    assert result.skipped == "binary (ELF executable)" and result.findings == ()
 
 
 def test_big_file_goes_through_windows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -60,8 +60,10 @@ class _StandIn:
 
 @pytest.fixture(autouse=True)
 def engine(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
-    # No user policy of the developer's leaks into these tests.
+    # No user policy, state key or cache of the developer's leaks into these tests.
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("xdg")))
+    monkeypatch.setenv("STOCKADE_HOME", str(tmp_path_factory.mktemp("state")))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))
     monkeypatch.delenv("STOCKADE_POLICY", raising=False)
     try:
         from stockade.dlp import Engine  # noqa: F401
@@ -107,7 +109,7 @@ def check_schema(doc: dict[str, Any]) -> None:
         assert not f["path"].startswith("/")
     for s in doc["skipped"]:
         assert set(s) == {"path", "reason"}
-    assert set(doc["stats"]) == {"files", "bytes", "seconds"}
+    assert set(doc["stats"]) == {"files", "bytes", "seconds", "skipped", "ignored"}
 
 
 def test_clean_tree_exits_0(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -228,9 +230,11 @@ def test_binaries_are_skipped_and_reported(tmp_path: Path, capsys: pytest.Captur
     (tmp_path / "blob.bin").write_bytes(b"\x00\x01" + token.encode() + b"\x00")
     (tmp_path / "latin.txt").write_bytes(b"caf\xe9 " + token.encode())
     code, doc = scan_json(capsys, str(tmp_path))
-    assert code == 0
+    assert code == 1  # the Latin-1 file is text: scanned
+    assert [f["path"] for f in doc["findings"]] == ["latin.txt"]
     reasons = {s["path"]: s["reason"] for s in doc["skipped"]}
-    assert reasons == {"blob.bin": "binary (NUL byte)", "latin.txt": "binary (not valid UTF-8)"}
+    assert reasons == {"blob.bin": "binary (NUL bytes)"}
+    assert doc["stats"]["skipped"] == 1
 
 
 def test_stdin(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:

@@ -79,14 +79,17 @@ def test_checkpoint_of_an_empty_ledger_is_refused(ledger: Ledger) -> None:
 def test_verify_reports_counts_and_unsigned_tail(ledger: Ledger) -> None:
     fill(ledger, 23)
     report = ledger.verify()
-    assert report.events == 23 and report.checkpoints_checked == 2
+    # seq 0 (signed when the ledger was created), 10 and 20
+    assert report.events == 23 and report.checkpoints_checked == 3
     assert report.unsigned_events == 3
     assert any("21..23" in n for n in report.notes)
 
 
-def test_empty_ledger_verifies(ledger: Ledger) -> None:
+def test_empty_ledger_verifies_and_is_signed_from_the_start(ledger: Ledger) -> None:
     report = ledger.verify()
-    assert report.events == 0 and report.last_checkpoint is None
+    assert report.events == 0 and report.signed
+    assert report.last_checkpoint is not None and report.last_checkpoint.seq == 0
+    assert report.last_checkpoint.head == bytes(32)
 
 
 def test_query_filters_by_session_kind_and_time(ledger: Ledger) -> None:

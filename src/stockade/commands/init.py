@@ -23,8 +23,8 @@ def run(args: argparse.Namespace) -> int:
                      checkpoint_every=settings.checkpoint_every) as ledger:
         created = len(ledger) == 0
         if created:
-            # A first event and a signed checkpoint: from now on, deleting the
-            # ledger or its tail is detectable.
+            # open_ledger signed the new, empty ledger (seq 0); a first event,
+            # signed too, records where the state lives.
             ledger.append("stockade.init", details={"state": str(state.root)})
             ledger.checkpoint()
         events = len(ledger)

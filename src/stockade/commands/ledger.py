@@ -7,39 +7,31 @@ import json
 import os
 import re
 import sys
-from dataclasses import dataclass
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
 from stockade.errors import UsageError
 from stockade.ledger import Event, Ledger, open_ledger, parse_ts
+from stockade.ledgerconf import ENV_LEDGER, LedgerSettings, ledger_settings
 from stockade.state import StateDir
-
-ENV_LEDGER = "STOCKADE_LEDGER"
-
-
-@dataclass(frozen=True, slots=True)
-class LedgerSettings:
-    url: str
-    durability: str = "process"
-    checkpoint_every: int = 1000
 
 
 def resolve_settings(url: str | None, *, state: StateDir) -> LedgerSettings:
-    """Where the ledger is and how it is written: --ledger, else $STOCKADE_LEDGER,
-    else the state directory's.  The one place to read the policy's `ledger:`
-    section from later."""
-    from stockade.ledgerconf import ledger_settings
+    """Where the ledger is and how it is written (see :mod:`stockade.ledgerconf`),
+    with the state directory's ledger as the last resort.
 
+    Only the managed and user policies are read: the ``ledger`` section is
+    theirs alone, so a broken project stockade.yaml cannot stop `ledger verify`.
+    With ``--ledger`` no policy is read at all (a witness machine may have none)."""
     policy = None
-    if not (url or os.environ.get(ENV_LEDGER)):
+    if not url:
         from stockade.config import load_policy
 
-        policy = load_policy(workspace=Path.cwd())
+        policy = load_policy(workspace=Path.cwd(), include_project=False)
     st = ledger_settings(explicit_url=url, policy=policy)
-    return LedgerSettings(url=st.url or state.ledger_url, durability=st.durability,
-                          checkpoint_every=st.checkpoint_every)
+    return replace(st, url=st.url or state.ledger_url)
 
 
 def open_from_args(args: argparse.Namespace, *, create: bool) -> Ledger:
@@ -54,12 +46,9 @@ def open_from_args(args: argparse.Namespace, *, create: bool) -> Ledger:
 
 def build_parser(parser: argparse.ArgumentParser) -> None:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--ledger", metavar="URL", default=argparse.SUPPRESS,
-                        help=f"ledger URL (sqlite:///PATH); default ${ENV_LEDGER}, "
-                             "else the state directory's ledger.db")
-    parser.add_argument("--ledger", metavar="URL", default=None,
-                        help=f"ledger URL (sqlite:///PATH); default ${ENV_LEDGER}, "
-                             "else the state directory's ledger.db")
+    common.add_argument("--ledger", metavar="URL", default=None,
+                        help=f"ledger URL (sqlite:///PATH); default ${ENV_LEDGER}, else the "
+                             "policy's ledger.url, else the state directory's ledger.db")
     sub = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
 
     p = sub.add_parser("verify", parents=[common],
@@ -69,6 +58,10 @@ def build_parser(parser: argparse.ArgumentParser) -> None:
                         "this machine's")
     p.add_argument("--checkpoint-file", metavar="FILE", type=Path,
                    help="a witness checkpoint saved from `checkpoint --export`")
+    p.add_argument("--allow-unsigned", action="store_true",
+                   help="check the chain of a ledger no signed checkpoint covers (one made "
+                        "before stockade signed every ledger), with a warning, instead of "
+                        "failing")
 
     p = sub.add_parser("append", parents=[common], help="record an event; prints its seq")
     p.add_argument("--kind", required=True, help="dotted lowercase name, e.g. deploy.start")
@@ -112,8 +105,15 @@ def run(args: argparse.Namespace) -> int:
 def _verify(args: argparse.Namespace) -> int:
     pem = _read(args.public_key, "public key") if args.public_key else None
     with open_from_args(args, create=False) as ledger:
-        report = ledger.verify(public_key_pem=pem, checkpoint_file=args.checkpoint_file)
+        report = ledger.verify(public_key_pem=pem, checkpoint_file=args.checkpoint_file,
+                               allow_unsigned=args.allow_unsigned)
+    if not report.signed:
+        print("stockade: warning: no signed checkpoint covers this ledger: the chain is "
+              "consistent, but anyone who could write the file could have rewritten all of "
+              "it; run `stockade ledger checkpoint` to sign it from now on", file=sys.stderr)
     line = f"ledger intact: {report.events} events"
+    if not report.signed:
+        line = f"ledger chain consistent (UNSIGNED): {report.events} events"
     if report.events:
         line += f", head {report.head[:16]}"
     print(line)
@@ -137,8 +137,6 @@ def _append(args: argparse.Namespace) -> int:
     with open_from_args(args, create=True) as ledger:
         actor = None
         if args.agent:
-            from dataclasses import replace
-
             actor = replace(ledger.actor, agent=args.agent)
         event = ledger.append(args.kind, details=details, session=args.session,
                               decision=args.decision, actor=actor)

@@ -1,17 +1,27 @@
 """`stockade scan`: find secrets and personal data in files.
 
 Exit status: 0 nothing found, 1 findings (suppressed ones do not count),
-2 bad arguments or input.  Output goes to stdout in the chosen format; the
-progress bar (large trees on a terminal only) goes to stderr.  No output ever
-holds a value: findings carry a masked preview, baselines a keyed hash.
+2 bad arguments or input, or (``--strict``) a file that could not be scanned;
+``--staged`` fails so for a skipped file that is, or is named like, text.
+Output goes to stdout in the chosen format; the progress bar (large trees on
+a terminal only) goes to stderr.  No output ever holds a value: findings carry
+a masked preview, baselines a keyed hash.
+
+Baselines: a fingerprint is an HMAC of the value under a key derived from this
+machine's state key (``stockade init``), which never leaves the state
+directory.  A baseline therefore matches only where that key is: on the
+machine that wrote it (a team-managed key can come later); elsewhere its
+findings simply show up again.  A baseline never holds a key: with the key
+next to 80-bit fingerprints, short values could be brute-forced offline.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
+import hmac
 import json
 import os
-import secrets
 import sys
 import time
 from collections import Counter
@@ -30,12 +40,15 @@ from stockade.dlp.scanfiles import (
     scan_staged,
     scan_stdin_bytes,
 )
+from stockade.dlp.walk import Skipped
 from stockade.errors import EXIT_FOUND, EXIT_OK, UsageError
 
 if TYPE_CHECKING:
     from stockade.config import DlpPolicy
 
-BASELINE_FORMAT = "stockade-baseline/1"
+BASELINE_FORMAT = "stockade-baseline/2"
+_OLD_BASELINE_FORMATS = ("stockade-baseline/1",)
+STRICT_LIST_MAX = 20
 PROGRESS_MIN_FILES = 2000
 PROGRESS_MIN_BYTES = 32 * 1024 * 1024
 
@@ -53,6 +66,10 @@ def build_parser(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--all-files", action="store_true", help="include files ignored by .gitignore"
+    )
+    parser.add_argument(
+        "--strict", action="store_true",
+        help="fail (exit 2) when any file could not be scanned (binary, unreadable, link)",
     )
     parser.add_argument("--policy", metavar="FILE", help="policy with custom rules and dictionaries")
     parser.add_argument(
@@ -86,8 +103,29 @@ def make_engine(dlp: DlpPolicy) -> Scanner:
 
 # -- baselines -------------------------------------------------------------------
 
-def read_baseline(path: str) -> tuple[bytes, set[tuple[str, str, str]]]:
-    """The baseline's fingerprint key and its accepted (path, rule_id, fingerprint)."""
+class IncompleteScan(UsageError):
+    """``--strict`` (or ``--staged``) and something was not scanned."""
+
+
+def baseline_key() -> bytes:
+    """The fingerprint key of baselines: derived from this machine's state key.
+
+    Creates the state directory (and key) when missing, like any command
+    that needs it.  Derived, so that baseline fingerprints (which are
+    committed) cannot be matched against the ledger's."""
+    from stockade.state import StateDir
+
+    root = StateDir.default().ensure().hmac_key()
+    return hmac.new(root, b"stockade baseline fingerprints v2", hashlib.sha256).digest()
+
+
+def key_id(key: bytes) -> str:
+    """Names a key without revealing anything usable about it."""
+    return hmac.new(key, b"stockade baseline key id", hashlib.sha256).hexdigest()[:16]
+
+
+def read_baseline(path: str, *, key: bytes) -> set[tuple[str, str, str]]:
+    """The accepted (path, rule_id, fingerprint) of a baseline written with ``key``."""
     try:
         with open(path, encoding="utf-8") as fh:
             data = json.load(fh)
@@ -97,10 +135,17 @@ def read_baseline(path: str) -> tuple[bytes, set[tuple[str, str, str]]]:
         ) from None
     except (OSError, ValueError) as exc:
         raise UsageError(f"baseline {path} is not readable JSON: {type(exc).__name__}") from None
+    fmt = data.get("format") if isinstance(data, dict) else None
+    if fmt in _OLD_BASELINE_FORMATS:
+        raise UsageError(
+            f"baseline {path} is in the old {fmt} format, which stores its key in clear",
+            hint="delete it and write it again with --write-baseline (its key was exposed: "
+                 "anyone with the file could test guesses of short values)",
+        )
     try:
-        if data.get("format") != BASELINE_FORMAT:
+        if fmt != BASELINE_FORMAT:
             raise ValueError("format")
-        key = bytes.fromhex(data["key"])
+        written_with = str(data["key_id"])
         accepted = {
             (str(item["path"]), str(item["rule_id"]), str(item["fingerprint"]))
             for item in data["findings"]
@@ -110,17 +155,19 @@ def read_baseline(path: str) -> tuple[bytes, set[tuple[str, str, str]]]:
             f"baseline {path} is not a {BASELINE_FORMAT} file",
             hint="write it again with --write-baseline",
         ) from None
-    if len(key) < 16:
-        raise UsageError(f"baseline {path}: key too short", hint="write it again with --write-baseline")
-    return key, accepted
+    if not hmac.compare_digest(written_with, key_id(key)):
+        raise UsageError(
+            f"baseline {path} was written with another machine's key: it cannot match here",
+            hint="a baseline is valid where it was written; write one here with --write-baseline",
+        )
+    return accepted
 
 
 def write_baseline(path: str, key: bytes, findings: list[FileFinding]) -> None:
-    # The key only salts the fingerprints of values that are in the scanned
-    # files anyway; it lets a baseline written on one machine match on another.
+    # Only the key's id is written: the key stays in the state directory.
     data = {
         "format": BASELINE_FORMAT,
-        "key": key.hex(),
+        "key_id": key_id(key),
         "findings": [
             {
                 "path": ff.path,
@@ -206,7 +253,8 @@ def _json_chunks(report: ScanReport) -> Iterator[str]:
     yield from array(
         "skipped", ({"path": s.rel, "reason": s.reason} for s in report.skipped), False
     )
-    stats = {"files": report.files, "bytes": report.bytes, "seconds": round(report.seconds, 3)}
+    stats = {"files": report.files, "bytes": report.bytes, "seconds": round(report.seconds, 3),
+             "skipped": len(report.skipped), "ignored": report.ignored}
     yield ', "stats": ' + dumps(stats) + "}\n"
 
 
@@ -251,6 +299,23 @@ def write_table(report: ScanReport, out: IO[str]) -> None:
         f"{f', {len(report.suppressed)} suppressed' if report.suppressed else ''}"
         f" in {report.files} files ({report.bytes / 1e6:.1f} MB, {report.seconds:.2f} s)\n"
     )
+    if report.skipped:
+        out.write(f"{len(report.skipped)} skipped: {_skip_summary(report.skipped)}"
+                  " (not scanned; --strict makes this an error)\n")
+    if report.ignored:
+        d = report.ignored_dirs
+        dirs = f" ({d} director{'ies' if d != 1 else 'y'})" if d else ""
+        out.write(f"{report.ignored} path{'s' if report.ignored != 1 else ''} ignored by "
+                  f".gitignore{dirs} not scanned (--all-files scans them)\n")
+
+
+def _skip_kind(reason: str) -> str:
+    return reason.split(":", 1)[0].split(" (", 1)[0]
+
+
+def _skip_summary(skipped: list[Skipped]) -> str:
+    counts = Counter(_skip_kind(s.reason) for s in skipped)
+    return ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items()))
 
 
 def write_sarif(report: ScanReport, out: IO[str], *, engine: Scanner | None = None) -> None:
@@ -282,15 +347,35 @@ def _check_args(args: argparse.Namespace) -> None:
         raise UsageError("--jobs must be 0 (one per CPU) or more")
 
 
+def failed_skips(report: ScanReport, *, strict: bool, staged: bool) -> list[Skipped]:
+    """The skips that make this scan fail: all with --strict, text ones with --staged."""
+    if strict:
+        return list(report.skipped)
+    if staged:
+        return [s for s in report.skipped if s.text]
+    return []
+
+
+def _incomplete(skips: list[Skipped], *, strict: bool) -> IncompleteScan:
+    shown = [f"{s.rel} ({s.reason})" for s in skips[:STRICT_LIST_MAX]]
+    more = f"; and {len(skips) - STRICT_LIST_MAX} more" if len(skips) > STRICT_LIST_MAX else ""
+    why = "--strict" if strict else "--staged: a file that is, or is named like, text was not scanned"
+    return IncompleteScan(
+        f"{len(skips)} file{'s' if len(skips) != 1 else ''} not scanned ({why}): "
+        + "; ".join(shown) + more,
+        hint="remove or fix them, or list them in .gitignore if they must not be committed",
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     _check_args(args)
     workspace = os.getcwd()
     key: bytes | None = None
     accepted: set[tuple[str, str, str]] = set()
-    if args.baseline:
-        key, accepted = read_baseline(args.baseline)
-    if args.write_baseline and key is None:
-        key = secrets.token_bytes(16)
+    if args.baseline or args.write_baseline:
+        key = baseline_key()
+    if args.baseline and key is not None:
+        accepted = read_baseline(args.baseline, key=key)
     engine = build_engine(args.policy, workspace)
 
     if args.stdin:
@@ -327,4 +412,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         write_table(report, out)
     out.flush()
+    failed = failed_skips(report, strict=args.strict, staged=args.staged)
+    if failed:
+        raise _incomplete(failed, strict=args.strict)
     return EXIT_FOUND if report.findings else EXIT_OK

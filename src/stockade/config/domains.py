@@ -259,14 +259,25 @@ def parse_pattern(raw: str) -> DomainPattern:
 
 
 def _port(raw: str, text: str) -> int:
-    if not text.isdigit() or not 0 < int(text) < 65536:
-        raise DomainSyntaxError(f"{raw!r}: bad port {text!r}", "a port is a number from 1 to 65535")
+    if not text.isdigit():
+        # Not echoed: "user:password" without an @ parses as host:port.
+        raise DomainSyntaxError(
+            "the part after ':' is not a port number", "a port is a number from 1 to 65535"
+        )
+    if not 0 < int(text) < 65536:
+        raise DomainSyntaxError(f"{raw!r}: bad port {text}", "a port is a number from 1 to 65535")
     return int(text)
 
 
 def parse_private(raw: str) -> str:
     """Normalise one ``network.allow_private`` entry: CIDR, IP or host name."""
     text = raw.strip()
+    if "@" in text:
+        # Never echo a user:password@ part back (it may be a real credential).
+        raise DomainSyntaxError(
+            "this entry has a user name or password",
+            "write the host, IP or CIDR only; credentials never belong in the policy",
+        )
     if "/" in text and "://" not in text:
         try:
             net = ipaddress.ip_network(text, strict=True)
@@ -286,8 +297,9 @@ def parse_private(raw: str) -> str:
         return ip
     host = None if any(c in text for c in "*:/") else normalise_host(text)
     if host is None:
+        shown = "this entry" if ":" in text else repr(raw)  # maybe user:password
         raise DomainSyntaxError(
-            f"{raw!r}: allow_private takes a CIDR, an IP or an exact host name",
+            f"{shown}: allow_private takes a CIDR, an IP or an exact host name",
             "write e.g. 10.0.0.0/8, 192.168.1.20, localhost or git.corp.example",
         )
     return host

@@ -2,23 +2,32 @@
 
 Layers, strongest first:
 
-1. managed: ``/etc/stockade/policy.yaml`` (``$STOCKADE_MANAGED_POLICY`` overrides)
+1. managed: ``/etc/stockade/policy.yaml``.  The ``managed_file=`` argument
+            moves it (tests, packagers); ``$STOCKADE_MANAGED_POLICY`` does
+            only while ``/etc/stockade/policy.yaml`` does not exist, so no
+            process environment can replace a managed policy that is there.
 2. user:    ``--policy FILE``, else ``$STOCKADE_POLICY``, else
             ``$XDG_CONFIG_HOME/stockade/policy.yaml`` (``~/.config/...``)
 3. the built-in default
-4. project: ``<workspace>/stockade.yaml``
+4. project: ``<workspace>/stockade.yaml``, and a ``--policy``/``$STOCKADE_POLICY``
+            file that is inside the workspace (the agent can write it, so it
+            may only tighten, like the project file)
 
 A file named explicitly (argument or variable) must exist; the conventional
-locations are optional.
+locations are optional.  Policy files are opened without blocking and must be
+regular files of at most 1 MiB: a FIFO or a device never hangs a load.
 """
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 
+from stockade.config import paths
 from stockade.config.defaults import DEFAULT
 from stockade.config.merge import LOCKED, kind_of, merge
 from stockade.config.model import Policy
@@ -29,6 +38,10 @@ from stockade.errors import EnvironmentProblem, PolicyError
 MANAGED_POLICY_PATH = Path("/etc/stockade/policy.yaml")
 PROJECT_POLICY_NAME = "stockade.yaml"
 MAX_POLICY_BYTES = 1 << 20
+_TOO_BIG = "policy file is larger than 1 MiB"
+_TOO_BIG_HINT = "a policy is a short YAML file; check you named the right file"
+_NOT_REGULAR = "not a regular file (a FIFO, socket or device cannot be a policy)"
+_NOT_REGULAR_HINT = "name a YAML file; if something replaced it, find out what did"
 
 
 def _home(env: Mapping[str, str]) -> str:
@@ -52,9 +65,11 @@ def display_path(path: Path | str, *, home: str | None = None) -> str:
 
 
 def _read(path: Path, shown: str) -> str:
+    # O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer
+    # forever (and a policy file is something an agent may be able to plant).
+    flags = os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | getattr(os, "O_CLOEXEC", 0)
     try:
-        with open(path, "rb") as fh:
-            data = fh.read(MAX_POLICY_BYTES + 1)
+        fd = os.open(path, flags)
     except FileNotFoundError:
         raise PolicyError(
             "policy file not found",
@@ -70,13 +85,32 @@ def _read(path: Path, shown: str) -> str:
             hint="stockade refuses to run without a policy it was told to use",
         ) from None
     except OSError as exc:
+        if exc.errno == errno.ENXIO:  # a socket, or a device with no driver
+            raise PolicyError(_NOT_REGULAR, file=shown, hint=_NOT_REGULAR_HINT) from None
         raise PolicyError(f"cannot read the policy file: {exc.strerror}", file=shown) from None
+    try:
+        st = os.fstat(fd)
+        if stat.S_ISDIR(st.st_mode):
+            raise PolicyError("is a directory, not a policy file", file=shown)
+        if not stat.S_ISREG(st.st_mode):
+            raise PolicyError(_NOT_REGULAR, file=shown, hint=_NOT_REGULAR_HINT)
+        if st.st_size > MAX_POLICY_BYTES:
+            raise PolicyError(_TOO_BIG, file=shown, hint=_TOO_BIG_HINT)
+        chunks: list[bytes] = []
+        size = 0
+        while size <= MAX_POLICY_BYTES:  # the file may grow while it is read
+            chunk = os.read(fd, MAX_POLICY_BYTES + 1 - size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        data = b"".join(chunks)
+    except OSError as exc:
+        raise PolicyError(f"cannot read the policy file: {exc.strerror}", file=shown) from None
+    finally:
+        os.close(fd)
     if len(data) > MAX_POLICY_BYTES:
-        raise PolicyError(
-            "policy file is larger than 1 MiB",
-            file=shown,
-            hint="a policy is a short YAML file; check you named the right file",
-        )
+        raise PolicyError(_TOO_BIG, file=shown, hint=_TOO_BIG_HINT)
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -86,28 +120,37 @@ def _read(path: Path, shown: str) -> str:
         ) from None
 
 
-def _load_layer(path: Path, *, kind: str, home: str, workspace: str) -> PolicyLayer:
+def _load_layer(
+    path: Path, *, kind: str, home: str, workspace: str, named_in_workspace: bool = False
+) -> PolicyLayer:
     shown = display_path(path, home=home)
     root = parse(_read(path, shown), file=shown)
     layer = validate(
         root, file=shown, kind=kind, home=home, workspace=workspace, path=os.path.abspath(path)
     )
     if kind == "project":
-        check_project_layer(layer)
+        check_project_layer(layer, named_in_workspace=named_in_workspace)
     return layer
 
 
-def check_project_layer(layer: PolicyLayer) -> None:
+def check_project_layer(layer: PolicyLayer, *, named_in_workspace: bool = False) -> None:
     """A project file may not set keys only managed/user may set."""
     for key in layer.settings:
         if kind_of(key) == LOCKED:
             file, line = layer.location(key)
+            hint = f"remove it from {file}; a project policy cannot change {key}"
+            if named_in_workspace:
+                hint = (
+                    f"{file} is inside the workspace, where the agent can write it, so it is "
+                    "read as a project policy; keep your own policy outside the workspace "
+                    "(e.g. ~/.config/stockade/policy.yaml)"
+                )
             raise PolicyError(
                 "only the managed or user policy may set this",
                 file=file,
                 line=line,
                 key=key,
-                hint=f"remove it from {file}; a project policy cannot change {key}",
+                hint=hint,
             )
 
 
@@ -161,9 +204,23 @@ def user_policy_path(env: Mapping[str, str]) -> tuple[Path, bool]:
 
 
 def managed_policy_path(env: Mapping[str, str]) -> tuple[Path, bool]:
-    if env.get("STOCKADE_MANAGED_POLICY"):
-        return Path(env["STOCKADE_MANAGED_POLICY"]), True
+    """The managed layer's path and whether it must exist.
+
+    ``$STOCKADE_MANAGED_POLICY`` is honoured only where there is no
+    ``/etc/stockade/policy.yaml``: any process can set a variable, and none
+    may swap the managed policy an administrator installed for its own.
+    """
+    named = env.get("STOCKADE_MANAGED_POLICY")
+    if named and not os.path.lexists(MANAGED_POLICY_PATH):
+        return Path(named), True
     return MANAGED_POLICY_PATH, False
+
+
+def _inside_workspace(path: Path, ws: str, project: Path) -> bool:
+    """Is ``path`` the workspace's project file, or anywhere in the workspace
+    (after symlinks), so that the agent may be able to write it?"""
+    # samefile: a hard link to stockade.yaml is the same file wherever it is.
+    return _same_file(path, project) or paths.is_under(os.path.realpath(path), ws)
 
 
 def load_policy(
@@ -172,11 +229,17 @@ def load_policy(
     workspace: Path | str | None = None,
     managed_file: Path | str | None = None,
     env: Mapping[str, str] | None = None,
+    include_project: bool = True,
 ) -> Policy:
     """Load every layer and merge them into the effective policy.
 
     Raises :class:`~stockade.errors.PolicyError` for any invalid file or a
-    weaker layer that tries to loosen a stronger one.
+    weaker layer that tries to loosen a stronger one.  A user policy file
+    (``policy_file`` or ``$STOCKADE_POLICY``) inside the workspace is read as a
+    project layer.  ``include_project=False`` leaves the project layers out:
+    for the keys only managed and user may set (``ledger.*``, ``identity.*``),
+    whose values a project file can never change, so a broken project file
+    need not stop the reader.
     """
     env = os.environ if env is None else env
     home = _home(env)
@@ -200,17 +263,31 @@ def load_policy(
         return _load_layer(path, kind=kind, home=home, workspace=ws)
 
     managed = optional(mpath, mexplicit, "managed")
-    user = optional(upath, uexplicit, "user")
-    project = None
-    if os.path.lexists(ppath) and not (
-        user is not None and os.path.realpath(upath) == os.path.realpath(ppath)
-    ):
-        project = _load_layer(ppath, kind="project", home=home, workspace=ws)
+    # A named file the agent can write is no stronger than the project file.
+    named_in_ws = uexplicit and os.path.lexists(upath) and _inside_workspace(upath, ws, ppath)
+    user = None if named_in_ws else optional(upath, uexplicit, "user")
+    projects: list[PolicyLayer] = []
+    if include_project:
+        if os.path.lexists(ppath):
+            projects.append(_load_layer(ppath, kind="project", home=home, workspace=ws))
+        if named_in_ws and not _same_file(upath, ppath):
+            projects.append(
+                _load_layer(
+                    upath, kind="project", home=home, workspace=ws, named_in_workspace=True
+                )
+            )
     return merge(
         default=default_layer(home, ws),
         managed=managed,
         user=user,
-        project=project,
+        projects=tuple(projects),
         workspace=ws,
         login=env.get("USER") or env.get("LOGNAME"),
     )
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False

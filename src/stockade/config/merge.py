@@ -321,16 +321,18 @@ def merge(
     default: PolicyLayer,
     managed: PolicyLayer | None,
     user: PolicyLayer | None,
-    project: PolicyLayer | None,
+    projects: tuple[PolicyLayer, ...] = (),
     workspace: str,
     login: str | None,
 ) -> Policy:
+    """``projects``: the workspace's stockade.yaml, then any named policy file
+    inside the workspace; each may only tighten what came before it."""
     m = _Merger(default)
     if managed is not None:
         m.apply(managed, bounded_by=None)
     if user is not None:
         m.apply(user, bounded_by="managed")
-    if project is not None:
+    for project in projects:
         m.apply(project, bounded_by="all")
 
     sources: dict[str, str] = {}
@@ -405,7 +407,7 @@ def merge(
         sources=MappingProxyType(dict(sorted(sources.items()))),
         layers=tuple(
             LayerInfo(kind=lay.kind, file=lay.file, path=lay.path)
-            for lay in (managed, user, default, project)
+            for lay in (managed, user, default, *projects)
             if lay is not None
         ),
     )

@@ -7,6 +7,8 @@ import json
 import re
 from typing import TYPE_CHECKING, Any
 
+from stockade.canonical import canonical_json
+
 if TYPE_CHECKING:
     from stockade.config.model import Policy
 
@@ -116,10 +118,6 @@ def policy_to_dict(p: Policy) -> dict[str, Any]:
         },
         "sandbox": {"env_passthrough": list(p.sandbox.env_passthrough)},
     }
-
-
-def canonical_json(data: Any) -> bytes:
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def digest(p: Policy) -> str:

@@ -137,6 +137,39 @@ def _type_name(v: Any) -> str:
     return f"a {type(v).__name__}"
 
 
+def masked(text: str) -> str:
+    """A preview of a value that may be a credential: its first characters
+    and its length, never enough to use it."""
+    t = text.strip()
+    if len(t) < 12:
+        return f"a {len(t)}-character value"
+    return f"{t[:4]!r}... ({len(t)} characters)"
+
+
+def _url_problem(raw: str, exc: ValueError) -> str:
+    """What is wrong with a URL urllib refused, without urllib's message
+    (it quotes the part after the colon, which may be a password)."""
+    text = str(exc)
+    if "@" in raw:
+        return "URL must not contain a user or password"
+    if "Port out of range" in text:
+        return "port is out of range (1-65535)"
+    if "Port" in text:
+        return "port is not a number"
+    if "IPv6" in text:
+        return "malformed [IPv6] address"
+    return "not a valid URL"
+
+
+# Where credentials for each URL setting belong instead of the policy file.
+_CREDENTIAL_HINTS = {
+    "ledger.url": "put the password in ~/.pgpass or $PGPASSWORD, never in the policy",
+    "network.upstream_proxy": "remove the user:password@ part; the policy is printed by "
+    "`stockade policy show` and readable by every process",
+}
+_KEY_ENV_HINT = "never put a key in the policy; name the variable that holds it in key_env"
+
+
 def _suggest(word: str, choices: Collection[str]) -> str:
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return f"did you mean {close[0]!r}? " if close else ""
@@ -312,26 +345,46 @@ class Validator:
             raise self.err(key, node.line, exc.message, exc.hint) from None
 
     def env_name(self, raw: str, key: str, node: Node) -> str:
-        if not _ENV.match(raw):
+        # The value is never echoed: a key pasted into key_env, or NAME=value
+        # in env_passthrough, is a credential.
+        if _ENV.match(raw):
+            return raw
+        name, eq, _ = raw.partition("=")
+        if eq and _ENV.match(name.strip()):
             raise self.err(
                 key,
                 node.line,
-                f"{raw!r} is not an environment variable name",
-                "use letters, digits and _ (e.g. ANTHROPIC_API_KEY)",
+                f"write the variable's name only ({name.strip()}), without =value",
+                "stockade passes the variable's value from the environment; "
+                "a value never belongs in the policy",
             )
-        return raw
+        if key.endswith(".key_env"):
+            raise self.err(
+                key,
+                node.line,
+                "key_env names an environment variable, never the key itself "
+                f"(got {masked(raw)})",
+                "write the name of the variable that holds the key, e.g. ANTHROPIC_API_KEY",
+            )
+        raise self.err(
+            key,
+            node.line,
+            f"not an environment variable name (got {masked(raw)})",
+            "use letters, digits and _ (e.g. ANTHROPIC_API_KEY)",
+        )
 
     def url(self, node: Node, key: str, *, schemes: tuple[str, ...]) -> str:
         from urllib.parse import urlsplit
 
         raw = self.req_string(node, key).strip()
+        cred_hint = _CREDENTIAL_HINTS.get(key, _KEY_ENV_HINT)
         try:
             parts = urlsplit(raw)
             port = parts.port
         except ValueError as exc:
-            raise self.err(
-                key, node.line, f"bad URL: {exc}", "write e.g. https://host:port/path"
-            ) from None
+            problem = _url_problem(raw, exc)
+            hint = cred_hint if "password" in problem else f"write e.g. {schemes[0]}://host:port"
+            raise self.err(key, node.line, problem, hint) from None
         if parts.scheme not in schemes:
             raise self.err(
                 key,
@@ -344,12 +397,7 @@ class Validator:
                 key, node.line, "URL has no host", f"write e.g. {schemes[0]}://host:port"
             )
         if parts.username is not None or parts.password is not None:
-            raise self.err(
-                key,
-                node.line,
-                "URL contains credentials",
-                "never put a key in the policy; name the variable that holds it in key_env",
-            )
+            raise self.err(key, node.line, "URL must not contain a user or password", cred_hint)
         if parts.query or parts.fragment:
             raise self.err(
                 key, node.line, "URL has a query or fragment", "remove the part after ? or #"

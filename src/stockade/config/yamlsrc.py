@@ -61,7 +61,15 @@ def parse(text: str, *, file: str) -> Node | None:
                 hint="check the indentation and quoting on this line and the one above",
             ) from None
         except yaml.YAMLError as exc:
-            raise PolicyError(f"invalid YAML: {exc}", file=file) from None
+            # Not echoed: a reader error's text is safe today, but nothing
+            # guarantees that a YAML library's message never quotes the file.
+            pos = getattr(exc, "position", None)
+            raise PolicyError(
+                "invalid YAML: the file holds a control character or is not text",
+                file=file,
+                line=text[:pos].count("\n") + 1 if isinstance(pos, int) else None,
+                hint="remove the character; save the file as plain UTF-8 text",
+            ) from None
     finally:
         loader.dispose()
     if root is None:
@@ -148,15 +156,16 @@ class _Builder:
         return Node(self._scalar(node, path), line)
 
     def _scalar(self, node: Any, path: str) -> Any:
-        import yaml
-
         try:
             return self.constructor.construct_object(node, deep=True)
-        except yaml.YAMLError as exc:
-            problem = getattr(exc, "problem", None) or str(exc)
+        except Exception:  # noqa: BLE001 - e.g. a ValueError for 2024-13-45, quoting it
+            # The message may quote the value (int('...'), a bad date): never echo it.
+            tag = str(node.tag)
+            name = tag.rsplit(":", 1)[-1] if tag.startswith("tag:yaml.org,2002:") else tag
             raise self.err(
                 node,
                 path,
-                f"cannot read this value: {problem}",
-                "policies hold plain strings, numbers, booleans, lists and mappings",
+                f"cannot read this value as a YAML {name}",
+                "quote it if it is text; policies hold plain strings, numbers, booleans, "
+                "lists and mappings",
             ) from None

@@ -2,8 +2,18 @@
 
 ``Engine.scan(text)`` is pure with respect to its input: the same text and
 configuration give the same findings on either path (hyperscan or plain
-Python).  Memory is proportional to the text: callers scanning very large
-files feed it in pieces (see :data:`MAX_SPAN`).
+Python).  The plain path is the reference: whenever hyperscan cannot be set
+up or fails on a text, that text is scanned on the plain path, never passed
+with no findings.  Memory is proportional to the text: callers scanning very
+large files feed it in pieces (see :data:`MAX_SPAN`).
+
+Overlaps: built-in rules are ranked (priority, then span) and their findings
+never overlap.  A finding of a policy rule (custom rule or dictionary) never
+displaces a built-in finding, nor one of another label: a project layer must
+not be able to relabel a secret or a managed dictionary term into a label its
+policy allows.  Both are reported and the strictest action of the two
+applies; ``stockade.dlp.redact`` merges overlapping spans.  Only a policy
+finding entirely covered by a finding of the same label is dropped.
 """
 
 from __future__ import annotations
@@ -21,6 +31,7 @@ from stockade.dlp.prefilter import (
     Anchor,
     HyperscanFinder,
     PythonFinder,
+    default_cache_key,
     hyperscan_available,
     literal_anchor,
     pattern_anchor,
@@ -35,6 +46,8 @@ from stockade.state import keyed_hash
 # caller that splits a large text into pieces should overlap them by at
 # least this much and drop findings that start in the overlap twice.
 MAX_SPAN = 17000
+# ``Finding.suppressed_by`` of a finding an allowlist entry accepted: prefix + reason.
+ALLOWLIST_PREFIX = "allowlist: "
 # How far a window end may be pushed to reach the end of its line, so that a
 # value is never cut by the window where it is not cut in the text.
 _LINE_REACH = 2048
@@ -96,10 +109,21 @@ class Engine:
         self._anchors = tuple(anchors)
         self._anchored = [r.anchored for r in rules]
         self._widths = [a.width for a in anchors]
+        # Per rule: the widest of its anchors (a window holds a whole anchor).
+        self._anchor_width = [0] * len(rules)
+        for ai, ris in enumerate(self._anchor_rules):
+            for ri in ris:
+                self._anchor_width[ri] = max(self._anchor_width[ri], self._widths[ai])
+        self._has_policy = any(r.policy for r in rules)
         self._python = PythonFinder(anchors)
         if accelerate is None:
             accelerate = hyperscan_available()
-        self._fast: HyperscanFinder | None = HyperscanFinder(anchors) if accelerate and anchors else None
+        self._fast: HyperscanFinder | None = None
+        if accelerate and anchors:
+            try:
+                self._fast = HyperscanFinder(anchors, cache_key=default_cache_key())
+            except Exception:  # noqa: BLE001 - the plain path finds exactly the same
+                self._fast = None
 
     # -- public API -----------------------------------------------------
 
@@ -128,10 +152,18 @@ class Engine:
             raise KeyError(f"no DLP rule {rule_id!r}") from None
 
     def scan(self, text: str, *, path: str | None = None) -> list[Finding]:
-        """Every protected value in ``text``, sorted by start, no two overlapping."""
+        """Every protected value in ``text``, sorted by start (then end).
+
+        Built-in findings never overlap each other; a policy rule's finding
+        may overlap another of a different label (see the module docstring)."""
         if not text:
             return []
-        hits = self._fast.find(text) if self._fast is not None else None
+        hits = None
+        if self._fast is not None:
+            try:
+                hits = self._fast.find(text)
+            except Exception:  # noqa: BLE001 - never "no findings" because a scan failed
+                hits = None
         if hits is None:
             hits = self._python.find(text)
         candidates = self._confirm(text, hits)
@@ -185,7 +217,11 @@ class Engine:
             rule = rules[ri]
             rx = rule.regex
             seen: set[tuple[int, int]] = set()
-            for ws, we in _merge(spans, n, text, rule.line_tail):
+            merged = _merge(spans, n, text, rule.line_tail)
+            if rule.window_cap:
+                merged = _pieces(merged, rule.window_cap,
+                                 rule.before + rule.after + self._anchor_width[ri])
+            for ws, we in merged:
                 for m in rx.finditer(text, ws, we):
                     span = rule.confirm(m)
                     if span is not None and span not in seen:
@@ -194,6 +230,37 @@ class Engine:
         return out
 
     def _resolve(self, cands: list[tuple[int, int, int]]) -> list[tuple[int, int, int]]:
+        """Built-in candidates first, among themselves; then the policy's, which
+        are dropped only when a kept finding of the same label covers them."""
+        rules = self._rules
+        if not self._has_policy:
+            return self._rank(cands)
+        kept = self._rank([c for c in cands if not rules[c[2]].policy])
+        mine = [c for c in cands if rules[c[2]].policy]
+        if not mine:
+            return kept
+        # Sweep by start (longer first, built-in before policy at the same span):
+        # every earlier item starts at or before this one, so it is covered by a
+        # kept one of its label exactly when that label's furthest end reaches it.
+        items = [(s, -e, 0, 0, ri) for s, e, ri in kept]
+        items += [(s, -e, 1, -rules[ri].priority, ri) for s, e, ri in mine]
+        items.sort()
+        reach: dict[str, int] = {}
+        added: list[tuple[int, int, int]] = []
+        for s, neg_end, is_policy, _prio, ri in items:
+            e = -neg_end
+            label = rules[ri].label
+            if is_policy:
+                if reach.get(label, -1) >= e:
+                    continue
+                added.append((s, e, ri))
+            if e > reach.get(label, -1):
+                reach[label] = e
+        out = kept + added
+        out.sort(key=lambda c: (c[0], c[1], rules[c[2]].policy, c[2]))
+        return out
+
+    def _rank(self, cands: list[tuple[int, int, int]]) -> list[tuple[int, int, int]]:
         """Drop overlapping candidates, keeping the most specific rule: higher
         priority, then the longer span, then the earlier start, then rule order."""
         rules = self._rules
@@ -248,7 +315,7 @@ class Engine:
                 continue
             if path_glob is not None and (path is None or not _path_matches(path, path_glob)):
                 continue
-            return f"allowlist: {reason}"
+            return ALLOWLIST_PREFIX + reason
         return None
 
 
@@ -293,6 +360,20 @@ def _merge(spans: list[tuple[int, int]], n: int, text: str, line_tail: bool) -> 
             out[-1] = (out[-1][0], max(e, out[-1][1]))
         else:
             out.append((s, e))
+    return out
+
+
+def _pieces(windows: list[tuple[int, int]], cap: int, overlap: int) -> list[tuple[int, int]]:
+    """Windows cut into pieces of at most ``cap`` characters, consecutive pieces
+    sharing ``overlap``: a match no longer than ``overlap`` lies whole in one."""
+    cap = max(cap, 2 * overlap)
+    step = cap - overlap
+    out: list[tuple[int, int]] = []
+    for s, e in windows:
+        while e - s > cap:
+            out.append((s, s + cap))
+            s += step
+        out.append((s, e))
     return out
 
 

@@ -12,9 +12,11 @@ engine paths return identical findings.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import os
 import re
+import stat
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -113,14 +115,101 @@ def cache_dir() -> Path:
     return root / "stockade"
 
 
+# A cached database is only trusted with a valid tag: anyone who can write
+# ~/.cache (a sandboxed agent, another tool) could otherwise plant a database
+# that never matches and so turn detection off.  The tag is an HMAC under a
+# key derived from the state directory's secret key, over the anchor digest
+# (so a genuine database of another rule set cannot be swapped in) and the
+# blob.  Without a state key the disk cache is not used at all.
+_CACHE_MAGIC = b"stockade-hs-cache/2\n"
+_TAG_LEN = 32
+_CACHE_MAX_BYTES = 64 * 1024 * 1024  # far above any real database; refuse to read more
+
+
+def default_cache_key() -> bytes | None:
+    """The key that authenticates cached databases, or None (no state dir yet).
+
+    Derived from the state directory's fingerprint key, never created here:
+    building an engine must not create state as a side effect."""
+    from stockade.errors import StockadeError
+    from stockade.state import StateDir
+
+    try:
+        root_key = StateDir.default().hmac_key()
+    except (StockadeError, OSError):
+        return None
+    if len(root_key) < 16:
+        return None
+    return hmac.new(root_key, b"stockade hyperscan cache v2", hashlib.sha256).digest()
+
+
+def _tag(key: bytes, digest: str, blob: bytes) -> bytes:
+    return hmac.new(key, _CACHE_MAGIC + digest.encode("ascii") + b"\0" + blob, hashlib.sha256).digest()
+
+
+def seal(key: bytes, digest: str, blob: bytes) -> bytes:
+    """A cache file's bytes: magic, tag, database."""
+    return _CACHE_MAGIC + _tag(key, digest, blob) + blob
+
+
+def unseal(key: bytes, digest: str, data: bytes) -> bytes | None:
+    """The database in a cache file, or None when its tag does not verify."""
+    head = len(_CACHE_MAGIC)
+    if len(data) <= head + _TAG_LEN or not data.startswith(_CACHE_MAGIC):
+        return None
+    tag, blob = data[head:head + _TAG_LEN], data[head + _TAG_LEN:]
+    return blob if hmac.compare_digest(tag, _tag(key, digest, blob)) else None
+
+
+def _read_capped(path: Path) -> bytes | None:
+    """A regular file's bytes, or None.  A link, FIFO (which would block the
+    open) or oversized file planted at the cache path is not read."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError:
+        return None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_size > _CACHE_MAX_BYTES:
+            return None
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            return fh.read(_CACHE_MAX_BYTES + 1)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically; mode 0600 (dictionary terms are in it)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.name}.tmp{os.getpid()}.{threading.get_ident()}")
+    # O_EXCL|O_NOFOLLOW: a link planted at the temporary name is not followed.
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
 class HyperscanFinder:
     """Anchor positions with one hyperscan database of every anchor.
 
-    The compiled database is cached on disk, keyed by a digest of the
-    anchors and the hyperscan version, so a process start loads it instead
-    of compiling (tens of milliseconds instead of hundreds)."""
+    With a ``cache_key`` the compiled database is cached on disk, named by a
+    digest of the anchors and the hyperscan version and sealed with an HMAC
+    under that key, so a process start loads it instead of compiling (tens of
+    milliseconds instead of hundreds).  A file whose tag does not verify is
+    ignored and replaced.  Without a key nothing is read from or written to
+    the cache."""
 
-    def __init__(self, anchors: Sequence[Anchor]):
+    def __init__(self, anchors: Sequence[Anchor], *, cache_key: bytes | None = None):
         import hyperscan
 
         self._hs = hyperscan
@@ -140,25 +229,30 @@ class HyperscanFinder:
         digest = hashlib.sha256(
             json.dumps([getattr(hyperscan, "__version__", "?"), [e.decode() for e in exprs], flags]).encode()
         ).hexdigest()[:24]
-        self._db = self._load_or_compile(digest, exprs, flags)
+        self.cache_path: Path | None = cache_dir() / f"hs-{digest}.db" if cache_key is not None else None
+        self._db = self._load_or_compile(digest, exprs, flags, cache_key)
         self._local = threading.local()
 
-    def _load_or_compile(self, digest: str, exprs: list[bytes], flags: list[int]):  # type: ignore[no-untyped-def]
+    def _load_or_compile(  # type: ignore[no-untyped-def]
+        self, digest: str, exprs: list[bytes], flags: list[int], key: bytes | None
+    ):
         hs = self._hs
-        path = cache_dir() / f"hs-{digest}.db"
-        try:
-            return hs.loadb(path.read_bytes(), hs.HS_MODE_BLOCK)
-        except (OSError, hs.error, ValueError, TypeError):
-            pass
+        path = self.cache_path
+        if key is not None and path is not None:
+            data = _read_capped(path)
+            blob = unseal(key, digest, data) if data is not None else None
+            if blob is not None:
+                try:
+                    return hs.loadb(blob, hs.HS_MODE_BLOCK)
+                except Exception:  # noqa: BLE001 - sealed by us, but from another build: recompile
+                    pass
         db = hs.Database(mode=hs.HS_MODE_BLOCK)
         db.compile(expressions=exprs, ids=list(range(len(exprs))), elements=len(exprs), flags=flags)
-        try:  # the cache is an optimisation: any failure to write it is harmless
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(f".tmp{os.getpid()}.{threading.get_ident()}")
-            tmp.write_bytes(hs.dumpb(db))
-            os.replace(tmp, path)
-        except OSError:
-            pass
+        if key is not None and path is not None:
+            try:  # the cache is an optimisation: any failure to write it is harmless
+                _write_private(path, seal(key, digest, hs.dumpb(db)))
+            except OSError:
+                pass
         return db
 
     def _scratch(self):  # type: ignore[no-untyped-def]

@@ -65,6 +65,13 @@ class Rule:
     # of their line so a window edge never looks like one.
     line_tail: bool = False
     flags: int = 0
+    # Defined by the policy (custom rule, dictionary), not built in.  Such a
+    # finding never displaces a finding of another label, nor a built-in one.
+    policy: bool = False
+    # The longest text one regex call may see (0: no limit).  Custom regexes
+    # are the policy author's: bounding the text they run on bounds the cost
+    # of any backtracking they do.
+    window_cap: int = 0
 
     @property
     def regex(self) -> re.Pattern[str]:

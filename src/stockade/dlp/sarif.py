@@ -15,7 +15,8 @@ from typing import Any, Protocol
 from urllib.parse import quote
 
 from stockade import __version__
-from stockade.dlp.scanfiles import SUPPRESS_BASELINE, FileFinding, ScanReport
+from stockade.dlp.engine import ALLOWLIST_PREFIX
+from stockade.dlp.scanfiles import SUPPRESS_BASELINE, SUPPRESS_INLINE, FileFinding, ScanReport
 from stockade.model import LABEL_SECRET
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -85,16 +86,21 @@ def _result(ff: FileFinding, rule_index: int, occurrence: int) -> dict[str, Any]
         "properties": {"confidence": round(f.confidence, 3), "label": f.label},
     }
     if f.suppressed_by:
-        external = f.suppressed_by == SUPPRESS_BASELINE
-        result["suppressions"] = [
-            {
-                "kind": "external" if external else "inSource",
-                "justification": "accepted in the baseline"
-                if external
-                else f"inline `stockade: allow {f.rule_id}` comment",
-            }
-        ]
+        result["suppressions"] = [_suppression(f.suppressed_by, f.rule_id)]
     return result
+
+
+def _suppression(by: str, rule_id: str) -> dict[str, str]:
+    """SARIF's view of who accepted a finding: the comment in the file is
+    ``inSource``; a baseline or the policy's allowlist is ``external``."""
+    if by == SUPPRESS_INLINE:
+        return {"kind": "inSource", "justification": f"inline `stockade: allow {rule_id}` comment"}
+    if by == SUPPRESS_BASELINE:
+        return {"kind": "external", "justification": "accepted in the baseline"}
+    if by.startswith(ALLOWLIST_PREFIX):
+        reason = by[len(ALLOWLIST_PREFIX):].strip()
+        return {"kind": "external", "justification": f"policy allowlist entry: {reason}"}
+    return {"kind": "external", "justification": by}
 
 
 def to_sarif(report: ScanReport, *, describe: Describe | None = None) -> dict[str, Any]:

@@ -2,8 +2,10 @@
 
 The engine answers about one ``str``; this module turns files into that:
 
-* files are read as bytes and decoded once; a NUL byte or invalid UTF-8
-  makes a file ``Skipped`` (reported, never silently dropped);
+* files are read as bytes and decoded once (see :mod:`stockade.dlp.sniff`):
+  invalid UTF-8 is replaced, not a reason to skip; only real binaries
+  (NUL-heavy, or a binary signature) are ``Skipped``, reported, never
+  silently dropped, as is the number of paths .gitignore kept out;
 * a file larger than ``BIG_FILE`` is scanned in overlapping windows so memory
   stays bounded however large it is; a finding is taken from the window where
   it starts in the middle part, so it always has half an overlap of context on
@@ -33,7 +35,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from stockade.dlp.walk import Entry, Skipped, walk
+from stockade.dlp.sniff import decode, sniff, text_named
+from stockade.dlp.walk import Entry, Ignored, Skipped, walk
 from stockade.errors import EnvironmentProblem, UsageError
 from stockade.model import Finding
 from stockade.state import keyed_hash
@@ -75,6 +78,9 @@ class ScanReport:
     files: int = 0
     bytes: int = 0
     seconds: float = 0.0
+    # Paths an ignore file kept out of the scan (a directory counts once).
+    ignored: int = 0
+    ignored_dirs: int = 0
 
     def merge(self, other: ScanReport) -> None:
         self.findings.extend(other.findings)
@@ -82,6 +88,8 @@ class ScanReport:
         self.skipped.extend(other.skipped)
         self.files += other.files
         self.bytes += other.bytes
+        self.ignored += other.ignored
+        self.ignored_dirs += other.ignored_dirs
 
     def finish(self) -> ScanReport:
         self.findings.sort(key=FileFinding.sort_key)
@@ -145,27 +153,22 @@ class FileResult:
     findings: tuple[Finding, ...] = ()
     skipped: str | None = None  # reason
     nbytes: int = 0
+    skipped_text: bool = False  # see Skipped.text
 
 
-def _decode(data: bytes) -> str | None:
-    if b"\x00" in data:
-        return None
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return None
-
-
-def _binary_reason(data: bytes) -> str:
-    return "binary (NUL byte)" if b"\x00" in data else "binary (not valid UTF-8)"
+def _binary(rel: str, reason: str) -> FileResult:
+    if text_named(rel):
+        return FileResult(rel, skipped=f"{reason}, but named like text", skipped_text=True)
+    return FileResult(rel, skipped=reason)
 
 
 def scan_bytes(
     engine: Scanner, data: bytes, *, rel: str, fingerprint_key: bytes | None = None
 ) -> FileResult:
-    text = _decode(data)
-    if text is None:
-        return FileResult(rel, skipped=_binary_reason(data))
+    kind = sniff(data)
+    if kind.encoding is None:
+        return _binary(rel, kind.reason)
+    text = decode(data, kind.encoding)
     if not text:
         return FileResult(rel, nbytes=len(data))
     found = scan_text(engine, text, path=rel, fingerprint_key=fingerprint_key)
@@ -196,7 +199,7 @@ def scan_stream(
     """Scan a byte stream of any size in overlapping windows (bounded memory)."""
     chunk = CHUNK if chunk is None else chunk
     overlap = OVERLAP if overlap is None else overlap
-    decoder = codecs.getincrementaldecoder("utf-8-sig")("strict")
+    decoder: codecs.IncrementalDecoder | None = None  # chosen from the first chunk
     half = overlap // 2
     window = ""
     wstart = 0  # code-point offset of window[0] in the whole text
@@ -209,12 +212,12 @@ def scan_stream(
         raw = read(chunk)
         final = not raw
         nbytes += len(raw)
-        if b"\x00" in raw:
-            return FileResult(rel, skipped="binary (NUL byte)")
-        try:
-            window += decoder.decode(raw, final)
-        except UnicodeDecodeError:
-            return FileResult(rel, skipped="binary (not valid UTF-8)")
+        if decoder is None:
+            kind = sniff(raw)
+            if kind.encoding is None:
+                return _binary(rel, kind.reason)
+            decoder = codecs.getincrementaldecoder(kind.encoding)("replace")
+        window += decoder.decode(raw, final)
         if not final and len(window) <= overlap:
             continue
         keep = 0 if final else overlap
@@ -247,13 +250,14 @@ def scan_file(
                 return scan_stream(engine, fh.read, rel=rel, fingerprint_key=fingerprint_key)
             data = fh.read()
     except OSError as exc:
-        return FileResult(rel, skipped=f"unreadable: {exc.strerror or type(exc).__name__}")
+        return FileResult(rel, skipped=f"unreadable: {exc.strerror or type(exc).__name__}",
+                          skipped_text=True)
     return scan_bytes(engine, data, rel=rel, fingerprint_key=fingerprint_key)
 
 
 def _add(report: ScanReport, result: FileResult) -> None:
     if result.skipped is not None:
-        report.skipped.append(Skipped(result.rel, result.skipped))
+        report.skipped.append(Skipped(result.rel, result.skipped, text=result.skipped_text))
         return
     report.files += 1
     report.bytes += result.nbytes
@@ -375,13 +379,15 @@ def targets(paths: Sequence[str]) -> list[Target]:
 
 def collect(
     paths: Sequence[str], *, respect_gitignore: bool = True
-) -> tuple[list[Entry], list[Skipped]]:
-    """Regular files under ``paths`` (relative to each directory argument) and skips.
+) -> tuple[list[Entry], list[Skipped], list[Ignored]]:
+    """Regular files under ``paths`` (relative to each directory argument),
+    skips, and what ignore files kept out.
 
     A file named on the command line is scanned even if ignored, with its
     path as given."""
     entries: list[Entry] = []
     skipped: list[Skipped] = []
+    ignored: list[Ignored] = []
     for target in targets(paths):
         if not target.is_dir:
             st = target.path.stat()
@@ -393,9 +399,11 @@ def collect(
         for item in walk(target.path, respect_gitignore=respect_gitignore):
             if isinstance(item, Entry):
                 entries.append(item)
+            elif isinstance(item, Ignored):
+                ignored.append(item)
             else:
                 skipped.append(item)
-    return entries, skipped
+    return entries, skipped, ignored
 
 
 def scan_paths(
@@ -409,7 +417,7 @@ def scan_paths(
 ) -> ScanReport:
     """Walk and scan ``paths``.  ``progress_factory(files, bytes)`` may return a callback."""
     t0 = time.perf_counter()
-    entries, skipped = collect(paths, respect_gitignore=respect_gitignore)
+    entries, skipped, ignored = collect(paths, respect_gitignore=respect_gitignore)
     progress = None
     if progress_factory is not None:
         progress = progress_factory(len(entries), sum(e.size for e in entries))
@@ -417,6 +425,8 @@ def scan_paths(
         engine, entries, jobs=jobs, fingerprint_key=fingerprint_key, progress=progress
     )
     report.skipped.extend(skipped)
+    report.ignored = len(ignored)
+    report.ignored_dirs = sum(1 for i in ignored if i.is_dir)
     report.seconds = time.perf_counter() - t0
     return report.finish()
 

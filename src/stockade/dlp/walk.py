@@ -17,7 +17,9 @@ work outside a repository and must be fast):
 
 Symbolic links are never followed (a link to a parent directory would loop,
 and a link may point out of the tree); they are reported as skipped, as are
-sockets, FIFOs and devices.
+sockets, FIFOs and devices.  What an ignore file excludes is yielded as
+:class:`Ignored` (an ignored directory once, not entered), so a caller can
+say how much it did not look at.
 """
 
 from __future__ import annotations
@@ -41,10 +43,23 @@ class Entry:
 
 @dataclass(frozen=True, slots=True)
 class Skipped:
-    """Something that was not scanned, and why."""
+    """Something that was not scanned, and why.
+
+    ``text`` marks a skip of what is, or may be, text (a file named like
+    text whose content looks binary, an unreadable file): a pre-commit scan
+    treats those as failures, not as binaries it may pass over."""
 
     rel: str
     reason: str
+    text: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Ignored:
+    """A path an ignore file excludes (a directory is not entered)."""
+
+    rel: str
+    is_dir: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,8 +262,9 @@ def walk(
     root: str | os.PathLike[str],
     *,
     respect_gitignore: bool = True,
-) -> Iterator[Entry | Skipped]:
-    """Yield every regular file under ``root`` (sorted, depth first) and every skip.
+) -> Iterator[Entry | Skipped | Ignored]:
+    """Yield every regular file under ``root`` (sorted, depth first), every skip
+    and every ignored path.
 
     ``Entry.rel`` is relative to ``root``.  Never follows symbolic links;
     never enters ``.git``."""
@@ -269,7 +285,7 @@ def walk(
             with os.scandir(dir_path) as it:
                 entries = sorted(it, key=lambda e: e.name)
         except OSError as exc:
-            yield Skipped(rel_dir.rstrip("/") or ".", f"unreadable directory: {exc.strerror}")
+            yield Skipped(rel_dir.rstrip("/") or ".", f"unreadable directory: {exc.strerror}", text=True)
             continue
         subdirs: list[tuple[str, str, IgnoreRules]] = []
         for e in entries:
@@ -279,15 +295,17 @@ def walk(
             try:
                 st = e.stat(follow_symlinks=False)
             except OSError as exc:
-                yield Skipped(rel, f"cannot stat: {exc.strerror}")
+                yield Skipped(rel, f"cannot stat: {exc.strerror}", text=True)
                 continue
             mode = st.st_mode
             if stat.S_ISDIR(mode):
                 if respect_gitignore and dir_rules.ignored(origin_prefix + rel, is_dir=True):
+                    yield Ignored(rel, True)
                     continue
                 subdirs.append((e.path, rel + "/", dir_rules))
                 continue
             if respect_gitignore and dir_rules.ignored(origin_prefix + rel, is_dir=False):
+                yield Ignored(rel, False)
                 continue
             if stat.S_ISREG(mode):
                 yield Entry(e.path, rel, st.st_size)
@@ -299,4 +317,4 @@ def walk(
         stack.extend(reversed(subdirs))
 
 
-__all__ = ["Entry", "IgnoreRules", "Pattern", "Skipped", "initial_rules", "parse_gitignore", "walk"]
+__all__ = ["Entry", "IgnoreRules", "Ignored", "Pattern", "Skipped", "initial_rules", "parse_gitignore", "walk"]

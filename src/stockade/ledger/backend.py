@@ -42,6 +42,11 @@ class LedgerBackend(Protocol):
     def checkpoint_path(self) -> Path | None:
         """The checkpoint file kept beside the ledger, if this backend has one."""
 
+    @property
+    def created(self) -> bool:
+        """True when this connection created the ledger (it is new and empty):
+        :func:`stockade.ledger.open_ledger` then signs its seq-0 checkpoint."""
+
     def append(self, pending: Sequence[PendingEvent]) -> list[tuple[int, str, bytes]]:
         """Seal and store ``pending`` in one transaction; return (seq, ts, stored bytes).
 

@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from stockade.errors import LedgerError, LedgerTamperError
+from stockade.errors import EnvironmentProblem, LedgerError, LedgerTamperError
 from stockade.ledger.chain import CHECKPOINT_PREFIX
 from stockade.ledger.event import canonical_json
-from stockade.state import StateDir
+from stockade.state import SIGNING_KEY_FILE, StateDir
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import (
@@ -73,7 +73,10 @@ class Checkpoint:
             signature = base64.b64decode(data["signature"], validate=True)
         except (KeyError, TypeError, ValueError, binascii.Error) as exc:
             raise ValueError(f"malformed checkpoint ({type(exc).__name__})") from exc
-        if not (isinstance(seq, int) and seq >= 1 and isinstance(ledger, str)
+        # seq 0 is the checkpoint a new ledger signs when it is created (head:
+        # 32 zero bytes); it anchors the ledger id before any event exists.
+        if not (isinstance(seq, int) and not isinstance(seq, bool) and seq >= 0
+                and isinstance(ledger, str)
                 and isinstance(ts, str) and isinstance(fp, str) and len(head) == 32):
             raise ValueError("malformed checkpoint fields")
         return cls(ledger_id=ledger, seq=seq, head=head, ts=ts, key_fingerprint=fp,
@@ -124,6 +127,57 @@ def signing_key(state: StateDir) -> Ed25519PrivateKey:
     if not isinstance(key, Ed25519PrivateKey):  # pragma: no cover - state.py checks this
         raise LedgerError("the ledger signing key is not an Ed25519 key")
     return key
+
+
+# DER of an unencrypted PKCS#8 Ed25519 private key, up to the 32-byte seed: the
+# form StateDir writes (RFC 8410).
+_PKCS8_ED25519 = bytes.fromhex("302e020100300506032b657004220420")
+_PEM_BEGIN, _PEM_END = b"-----BEGIN PRIVATE KEY-----", b"-----END PRIVATE KEY-----"
+
+
+def signing_seed(state: StateDir) -> bytes:
+    """The 32-byte seed of the state directory's checkpoint key.
+
+    The ledger loads it before it stores anything, so that a ledger that cannot
+    sign refuses to grow.  stockade's own key file is decoded here without
+    importing `cryptography` (tens of milliseconds, and a hook's ledger writer
+    starts once per tool call); a key in any other form goes through
+    cryptography's loader.  Raises EnvironmentProblem when there is no usable key.
+    """
+    path = state.keys_dir / SIGNING_KEY_FILE
+    try:
+        pem = path.read_bytes()
+    except FileNotFoundError as exc:
+        raise EnvironmentProblem(
+            f"ledger signing key {path} is missing", hint="run `stockade init`"
+        ) from exc
+    except OSError as exc:
+        raise EnvironmentProblem(
+            f"cannot read the ledger signing key {path}: {exc.strerror}"
+        ) from exc
+    lines = pem.strip().splitlines()
+    if len(lines) >= 3 and lines[0].strip() == _PEM_BEGIN and lines[-1].strip() == _PEM_END:
+        try:
+            der = base64.b64decode(b"".join(x.strip() for x in lines[1:-1]), validate=True)
+        except (binascii.Error, ValueError):
+            der = b""
+        if len(der) == 48 and der[:16] == _PKCS8_ED25519:
+            return der[16:]
+    from cryptography.exceptions import UnsupportedAlgorithm
+    from cryptography.hazmat.primitives import serialization
+
+    try:
+        key = signing_key(state)
+    except (ValueError, TypeError, UnsupportedAlgorithm) as exc:  # not PEM, or encrypted
+        raise EnvironmentProblem(f"{path} is not an Ed25519 private key") from exc
+    return key.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
+                             serialization.NoEncryption())
+
+
+def key_from_seed(seed: bytes) -> Ed25519PrivateKey:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    return Ed25519PrivateKey.from_private_bytes(seed)
 
 
 def sign(key: Ed25519PrivateKey, *, ledger_id: str, seq: int, head: bytes, ts: str) -> Checkpoint:

@@ -20,6 +20,7 @@ from typing import IO, TYPE_CHECKING, Any
 from stockade.errors import EXIT_USAGE, LedgerError, LedgerTamperError
 from stockade.ledger import checkpoint as ckpt
 from stockade.ledger.backend import LedgerBackend
+from stockade.ledger.chain import GENESIS
 from stockade.ledger.checkpoint import Checkpoint
 from stockade.ledger.event import (
     Event,
@@ -31,7 +32,7 @@ from stockade.ledger.event import (
     parse_ts,
     prepare,
 )
-from stockade.ledger.verify import VerifyReport, verify
+from stockade.ledger.verify import VerifyReport, verify, walk_segment
 from stockade.model import Actor
 from stockade.state import StateDir
 
@@ -99,7 +100,11 @@ class Ledger:
         self.actor = actor or default_actor()
         self._actor_text = actor_json(self.actor)
         self._lock = threading.RLock()
+        self._seed: bytes | None = None
         self._key: Ed25519PrivateKey | None = None
+        # Seq of the newest stored checkpoint this object knows of: None until
+        # read, -1 when there is none.
+        self._checkpointed: int | None = None
 
     # -- writing ----------------------------------------------------------
 
@@ -114,8 +119,10 @@ class Ledger:
                decision: str | None = None, actor: Actor | None = None) -> Event:
         """Record one event; when this returns, the event is durable.
 
-        If this append crosses a checkpoint boundary and the checkpoint finds
-        the ledger truncated, LedgerTamperError is raised (the event is stored)."""
+        Nothing is stored if the signing key cannot be loaded.  If a checkpoint
+        is due and fails (the ledger was truncated or rewritten, the checkpoint
+        file cannot be written), the error is raised after the event is stored,
+        and the next append tries the checkpoint again."""
         pending = self._prepare(kind, details=details, session=session, decision=decision,
                                 actor=actor)
         return self._append([pending])[0]
@@ -140,21 +147,41 @@ class Ledger:
     def _seal(self, pending: list[PendingEvent]) -> list[tuple[int, str, bytes]]:
         if not pending:
             return []
-        with self._lock:
-            sealed = self.backend.append(pending)
         every = self.checkpoint_every
         if every:
-            first, last = sealed[0][0], sealed[-1][0]
-            if (first - 1) // every != last // every:
-                # Exactly one transaction crosses each boundary, whoever wrote it.
-                self.checkpoint()
+            # Before anything is stored: a ledger that cannot sign must not grow.
+            self._load_key()
+        with self._lock:
+            sealed = self.backend.append(pending)
+        if every and self._checkpoint_due(sealed[-1][0], every):
+            self.checkpoint()
         return sealed
+
+    def _checkpoint_due(self, last: int, every: int) -> bool:
+        """Is a boundary at or below ``last`` not covered by a stored checkpoint?
+
+        Compared with the newest checkpoint rather than with this append's own
+        range, so that a checkpoint that failed (or a writer killed before it)
+        is made by the next append, whoever makes it.  A stored checkpoint
+        beyond the head means the tail was cut: checkpoint() then says so."""
+        known = self._checkpointed
+        if known is not None and last // every <= known // every and known <= last:
+            return False
+        with self._lock:
+            stored = self.backend.last_checkpoint()
+        known = self._checkpointed = -1 if stored is None else stored[0]
+        return last // every > known // every or known > last
 
     # -- checkpoints ------------------------------------------------------
 
+    def _load_key(self) -> bytes:
+        if self._seed is None:
+            self._seed = ckpt.signing_seed(self.state)
+        return self._seed
+
     def _signing_key(self) -> Ed25519PrivateKey:
         if self._key is None:
-            self._key = ckpt.signing_key(self.state)
+            self._key = ckpt.key_from_seed(self._load_key())
         return self._key
 
     @property
@@ -164,35 +191,84 @@ class Ledger:
     def checkpoint(self) -> Checkpoint:
         """Sign the current head, store it, and write the checkpoint file.
 
-        If the head is already checkpointed, returns that checkpoint (and makes
-        sure the file has it)."""
+        The events since the newest signed checkpoint are hashed again first:
+        a head that does not chain from it is never signed.  If the head is
+        already checkpointed, returns that checkpoint (and makes sure the file
+        has it)."""
+        return self._checkpoint(allow_empty=False)
+
+    def _checkpoint(self, *, allow_empty: bool) -> Checkpoint:
         key = self._signing_key()
         with self._lock, self.backend.exclusive():
             seq, head = self.backend.head()
-            if seq == 0:
+            if seq == 0 and not allow_empty:
                 raise LedgerError("the ledger is empty: there is nothing to checkpoint",
                                   exit_code=EXIT_USAGE)
-            cp = self._latest_stored()
+            cp = self._anchor(key)
+            if cp is not None and cp.seq > seq:
+                raise LedgerTamperError(
+                    f"the stored checkpoint covers seq {cp.seq} but the ledger ends at seq "
+                    f"{seq}: the tail was truncated; refusing to overwrite the evidence",
+                    seq=seq + 1, hint="run `stockade ledger verify`")
             if cp is not None and cp.seq == seq and cp.head != head:
                 raise LedgerTamperError(
                     f"the event at seq {seq} no longer matches the stored checkpoint for it: "
                     "the ledger was rewritten", seq=seq, hint="run `stockade ledger verify`")
             if cp is None or cp.seq != seq:
+                self._rehash(cp, seq, head)
                 cp = ckpt.sign(key, ledger_id=self.backend.ledger_id, seq=seq, head=head,
                                ts=now_ts())
                 self.backend.insert_checkpoint(cp)
             # Written under the write lock, so files only ever move forward.
             self._write_file(cp)
+        known = self._checkpointed
+        self._checkpointed = cp.seq if known is None else max(known, cp.seq)
         return cp
 
+    def _anchor(self, key: Ed25519PrivateKey) -> Checkpoint | None:
+        """The newest stored checkpoint, its signature checked; None if there is none."""
+        cp = self._latest_stored()
+        if cp is not None:
+            ckpt.check(cp, key.public_key(), ledger_id=self.backend.ledger_id,
+                       source=f"the stored checkpoint at seq {cp.seq}")
+        return cp
+
+    def _rehash(self, anchor: Checkpoint | None, seq: int, head: bytes) -> None:
+        """Raise LedgerTamperError unless the events after ``anchor`` chain to ``head``."""
+        start, prev = (0, GENESIS) if anchor is None else (anchor.seq, anchor.head)
+        if start:
+            row = self.backend.row(start)
+            if row is None or row[2] != prev:
+                raise LedgerTamperError(
+                    f"the event at seq {start} no longer matches the signed checkpoint for it: "
+                    "the ledger was rewritten; refusing to overwrite the evidence with a new "
+                    "checkpoint", seq=start, hint="run `stockade ledger verify`")
+        try:
+            got, count = walk_segment(self.backend, start + 1, seq, prev, start)
+        except LedgerTamperError as exc:
+            raise LedgerTamperError(f"{exc.message}; refusing to sign a checkpoint over it",
+                                    seq=exc.seq, hint="run `stockade ledger verify`") from None
+        if count != seq or got != head:
+            # The head was read in this transaction, so only a bug gets here.
+            raise LedgerTamperError(f"events {start + 1}..{seq} do not chain to the head",
+                                    seq=start + 1, hint="run `stockade ledger verify`")
+
     def _latest_stored(self) -> Checkpoint | None:
+        """The newest stored checkpoint (signature unchecked); a row that is not
+        a checkpoint is tampering, never "no checkpoint"."""
         stored = self.backend.last_checkpoint()
         if stored is None:
             return None
+        source = f"the stored checkpoint at seq {stored[0]}"
         try:
-            return Checkpoint.from_dict(json.loads(stored[1]))
+            cp = Checkpoint.from_dict(json.loads(stored[1]))
         except ValueError:
-            return None
+            raise LedgerTamperError(f"{source} is not a valid checkpoint: it was altered",
+                                    seq=stored[0], hint="run `stockade ledger verify`") from None
+        if cp.seq != stored[0]:
+            raise LedgerTamperError(f"{source} claims seq {cp.seq}: it was altered",
+                                    seq=stored[0], hint="run `stockade ledger verify`")
+        return cp
 
     def _write_file(self, cp: Checkpoint) -> None:
         path = self.backend.checkpoint_path
@@ -216,7 +292,7 @@ class Ledger:
             )
         if old == cp:
             return
-        if old is not None:
+        if old is not None and old.seq > 0:
             # One lookup: the event the old file signed must still be there, unchanged.
             row = self.backend.row(old.seq)
             if row is None or row[2] != old.head:
@@ -245,12 +321,15 @@ class Ledger:
     # -- verifying --------------------------------------------------------
 
     def verify(self, *, public_key_pem: bytes | None = None,
-               checkpoint_file: Path | None = None) -> VerifyReport:
+               checkpoint_file: Path | None = None,
+               allow_unsigned: bool = False) -> VerifyReport:
         """Check the whole ledger; raise LedgerTamperError at the first problem.
 
         ``public_key_pem``: the trusted key (default: this machine's).
         ``checkpoint_file``: a witness copy of a checkpoint (`checkpoint --export`),
-        checked as well as the file beside the ledger."""
+        checked as well as the file beside the ledger.
+        ``allow_unsigned``: accept a ledger that holds events but no signed
+        checkpoint (``report.signed`` is then False) instead of raising."""
         pem = public_key_pem if public_key_pem is not None else self.state.public_key_pem()
         public_key = ckpt.load_public_key(pem)
         files: list[Path] = []
@@ -263,7 +342,7 @@ class Ledger:
             files.append(checkpoint_file)
         with self._lock:
             return verify(self.backend, public_key=public_key, checkpoint_files=files,
-                          require_files=checkpoint_file is None)
+                          require_files=checkpoint_file is None, allow_unsigned=allow_unsigned)
 
     # -- reading ----------------------------------------------------------
 
@@ -347,8 +426,10 @@ def open_ledger(
     """Open (and with ``create``, make) the ledger at ``url``.
 
     ``url`` defaults to the state directory's ledger.  With ``create`` the
-    state directory and its keys are made too; without it a missing ledger is
-    a LedgerError (or LedgerTamperError if a checkpoint file says it existed).
+    state directory and its keys are made too, and a new ledger gets a signed
+    checkpoint at seq 0 before it is handed out; without ``create`` a missing
+    ledger is a LedgerError (or LedgerTamperError if a checkpoint file says it
+    existed).
     """
     from stockade.ledger.sqlite import SqliteBackend, path_from_url
 
@@ -367,9 +448,18 @@ def open_ledger(
         old = ckpt.read_file(path.with_name(path.name + ".checkpoint"))
         if old is not None:
             raise LedgerTamperError(
-                f"there is no ledger at {path}, but its checkpoint file says it held {old.seq} "
-                "events: the ledger was deleted",
+                f"there is no ledger at {path}, but its checkpoint file says it existed "
+                f"(signed at {old.seq} events): the ledger was deleted",
                 seq=1,
             )
     backend = SqliteBackend(path, durability=durability, create=create)
-    return Ledger(backend, state=state, checkpoint_every=checkpoint_every, actor=actor)
+    try:
+        ledger = Ledger(backend, state=state, checkpoint_every=checkpoint_every, actor=actor)
+        if backend.created:
+            # Sign the empty ledger at once (seq 0): from its first moment, a
+            # ledger with events and no signed anchor is one that was replaced.
+            ledger._checkpoint(allow_empty=True)
+    except BaseException:
+        backend.close()
+        raise
+    return ledger

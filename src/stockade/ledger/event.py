@@ -30,6 +30,8 @@ from json.encoder import encode_basestring
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from stockade.canonical import canonical_json as canonical_json  # re-exported
+from stockade.canonical import dumps as _dumps
 from stockade.errors import LedgerError, UsageError
 from stockade.model import Actor
 
@@ -39,17 +41,6 @@ MAX_LABEL = 256  # session ids, decisions
 MAX_DETAILS = 1 << 20  # bytes of canonical JSON
 
 _ACTOR_FIELDS = ("user", "team", "agent", "host", "process", "pid")
-
-
-def canonical_json(obj: Any) -> bytes:
-    """The one serialisation the ledger stores and hashes."""
-    return _dumps(obj).encode("utf-8")
-
-
-# One encoder, made once: json.dumps with options builds a new one per call.
-_dumps = json.JSONEncoder(
-    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-).encode
 
 
 def _str_json(value: str | None) -> str:

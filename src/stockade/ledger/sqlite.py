@@ -85,6 +85,7 @@ class SqliteBackend:
                               hint="use `process` (the default) or `power-loss`")
         self.path = path
         self._durability = durability
+        self._created = False
         if not create and not path.exists():
             raise LedgerError(f"there is no ledger at {path}",
                               hint="run `stockade init`, or pass --ledger sqlite:///PATH")
@@ -122,6 +123,10 @@ class SqliteBackend:
     @property
     def durability(self) -> str:
         return self._durability
+
+    @property
+    def created(self) -> bool:
+        return self._created
 
     @property
     def location(self) -> str:
@@ -162,7 +167,7 @@ class SqliteBackend:
             if old is not None:
                 raise LedgerTamperError(
                     f"ledger {self.path} is missing or empty, but {self.checkpoint_path} says "
-                    f"it held {old.seq} events: the ledger was deleted",
+                    f"it existed (signed at {old.seq} events): the ledger was deleted",
                     seq=1,
                     hint="if you removed the ledger on purpose, move the checkpoint file away too",
                 )
@@ -172,6 +177,7 @@ class SqliteBackend:
                 ("created", now_ts()),
             ))
             c.execute("COMMIT")
+            self._created = True
             return ledger_id
         except BaseException:
             self._rollback()

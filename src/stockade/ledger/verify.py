@@ -38,6 +38,9 @@ class VerifyReport:
     key_fingerprint: str
     checkpoint_files: tuple[str, ...]
     notes: tuple[str, ...]
+    # False only with allow_unsigned, for a ledger with events and no signed
+    # checkpoint: the chain is consistent, but nothing proves it is the original.
+    signed: bool = True
 
     @property
     def unsigned_events(self) -> int:
@@ -59,6 +62,7 @@ def verify(
     public_key: Ed25519PublicKey,
     checkpoint_files: Sequence[Path] = (),
     require_files: bool = True,
+    allow_unsigned: bool = False,
 ) -> VerifyReport:
     ledger_id = backend.ledger_id
     fp = ckpt.key_fingerprint(public_key)
@@ -109,7 +113,24 @@ def verify(
                     seq=anchor.seq)
             if same is None:
                 anchors[anchor.seq] = anchor
-        if not anchors:
+        events = backend.head()[0]
+        if not anchors and events:
+            # Without an anchor, anyone who can write the database (and delete the
+            # checkpoint file beside it) can replace every event and re-hash.
+            if not allow_unsigned:
+                raise LedgerTamperError(
+                    f"no signed checkpoint covers this ledger: its {events} events could have "
+                    "been rewritten wholesale (there are no checkpoint rows and no checkpoint "
+                    "file)",
+                    seq=1,
+                    hint="every ledger stockade creates is signed from the start, so treat "
+                         "this one as replaced; a ledger from before then can be checked with "
+                         "`stockade ledger verify --allow-unsigned` and signed from now on with "
+                         "`stockade ledger checkpoint`",
+                )
+            notes.append("no signed checkpoint covers this ledger: the chain is consistent, "
+                         "but nothing proves these are the original events")
+        elif not anchors:
             notes.append("no signed checkpoint yet: run `stockade ledger checkpoint`")
 
         below = backend.count_below(1)
@@ -120,7 +141,7 @@ def verify(
         prev, count = GENESIS, 0
         start = 1
         for anchor in sorted(anchors.values(), key=lambda a: a.seq):
-            prev, count = _segment(backend, start, anchor.seq, prev, count)
+            prev, count = walk_segment(backend, start, anchor.seq, prev, count)
             if count < anchor.seq:
                 raise LedgerTamperError(
                     f"the ledger ends at seq {count} but {anchor.source}, signed "
@@ -135,7 +156,7 @@ def verify(
                     seq=anchor.seq,
                 )
             start = anchor.seq + 1
-        prev, count = _segment(backend, start, None, prev, count)
+        prev, count = walk_segment(backend, start, None, prev, count)
 
     last = max(anchors.values(), key=lambda a: a.seq).checkpoint if anchors else None
     if last is not None and count > last.seq:
@@ -150,12 +171,15 @@ def verify(
         key_fingerprint=fp,
         checkpoint_files=tuple(str(p) for p in checkpoint_files),
         notes=tuple(notes),
+        signed=bool(anchors),
     )
 
 
-def _segment(backend: LedgerBackend, first: int, last: int | None, prev: bytes,
-             count: int) -> tuple[bytes, int]:
-    """Walk rows first..last; return (head, number of the last good event)."""
+def walk_segment(backend: LedgerBackend, first: int, last: int | None, prev: bytes,
+                 count: int) -> tuple[bytes, int]:
+    """Walk rows first..last from the leaf hash ``prev`` of event ``first - 1``;
+    return (head, number of the last good event).  Raises LedgerTamperError,
+    naming the seq, at the first row that does not chain."""
     start_prev = prev
     sha = hashlib.sha256
     zp = LEAF_PREFIX
