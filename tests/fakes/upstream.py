@@ -19,7 +19,9 @@ sees a redacted value come back as a placeholder and get restored.
 Modes (attributes, changeable between requests): ``delay_s`` before the
 response head, ``fragment`` (split streamed text / JSON into pieces of that
 many characters), ``stall_after_start`` (send the first event, then go
-silent), ``drop_after_start`` (send the first event, then close).
+silent), ``drop_after_start`` (send the first event, then close), ``canned``
+(``(status, content_type, body_bytes)``: answer every POST with exactly that, to
+test how the gateway copes with odd upstream output).
 """
 
 from __future__ import annotations
@@ -142,6 +144,17 @@ class _Handler(BaseHTTPRequestHandler):
         if fake.event_gap_s:
             time.sleep(fake.event_gap_s)
 
+    def _canned(self, status: int, ctype: str, body: bytes) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        if "event-stream" in ctype:
+            self.send_header("Connection", "close")
+            self.close_connection = True
+        else:
+            self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
     def _turn(self, n: int, req: dict[str, Any]) -> dict[str, Any]:
         s = self.server.fake.script
         return _subst(s[min(n, len(s) - 1)], last_text(req))
@@ -175,6 +188,8 @@ class _Handler(BaseHTTPRequestHandler):
         fake._sent_first = False
         if fake.delay_s:
             time.sleep(fake.delay_s)
+        if fake.canned is not None:
+            return self._canned(*fake.canned)
         path = self.path.split("?")[0]
         try:
             if path.endswith("/v1/messages/count_tokens"):
@@ -362,6 +377,7 @@ class FakeUpstream:
         self.stall_after_start = 0.0
         self.drop_after_start = False
         self.event_gap_s = 0.0
+        self.canned: tuple[int, str, bytes] | None = None
         self._sent_first: bool | None = None
         self._srv = _Server(("127.0.0.1", port), _Handler)
         self._srv.fake = self

@@ -27,3 +27,14 @@ def gw(fake: FakeUpstream) -> Iterator[RunningGateway]:
 @pytest.fixture
 def state(tmp_path: Path) -> StateDir:
     return StateDir(tmp_path / "state").ensure()
+
+
+@pytest.fixture
+def blocking(fake: FakeUpstream) -> Iterator[RunningGateway]:
+    """The real DLP engine, ``dlp.actions.secret: block``, every protocol to ``fake``."""
+    from gwsupport import BLOCK_SECRETS, real_scanner
+
+    g = start_gateway(make_config(anthropic=fake.url, openai=fake.url, actions=BLOCK_SECRETS),
+                      scanner=real_scanner())
+    yield g
+    g.stop()

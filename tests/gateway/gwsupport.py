@@ -22,10 +22,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from fakes.ledger import MemoryLedger  # noqa: E402
 from fakes.upstream import FakeUpstream  # noqa: E402
 
 from stockade.gateway.config import GatewayConfig, Limits, Upstream  # noqa: E402
-from stockade.gateway.deps import MemoryLedger  # noqa: E402
 from stockade.gateway.keys import KeyStore  # noqa: E402
 from stockade.gateway.server import Gateway  # noqa: E402
 from stockade.model import Finding  # noqa: E402
@@ -59,6 +59,26 @@ def rule_scanner(text: str) -> list[Finding]:
     if "EXPLODE-INSPECTOR" in text:
         raise RuntimeError("inspector crashed")
     return sorted(out, key=lambda f: f.start)
+
+
+_REAL: list[Any] = []
+
+
+def real_scanner() -> Any:
+    """The real DLP engine with the default rules (built once per test process)."""
+    if not _REAL:
+        from stockade.gateway.deps import dlp_scanner
+        _REAL.append(dlp_scanner(None)[0])
+    return _REAL[0]
+
+
+def fake_secret(rule: str = "github_pat_classic") -> str:
+    """A well-formed secret the real engine labels ``secret``, built at test time."""
+    from stockade.dlp.fakes import sample
+    return sample(rule, random.Random()).value
+
+
+BLOCK_SECRETS = {"secret": "block", "pii": "redact"}
 
 
 @dataclass
@@ -96,6 +116,24 @@ class RunningGateway:
             time.sleep(0.01)
         return [e for e in self.ledger.events if kind is None or e["kind"] == kind]
 
+    def assert_blocked(self, fake: FakeUpstream, path: str, body: Any = None, *,
+                       value: str, raw: bytes | None = None, status: int = 403,
+                       headers: dict[str, str] | None = None) -> tuple[dict[str, Any], str]:
+        """The request is refused with ``status``, nothing reached the upstream, and
+        ``value`` appears neither in the answer nor in the ledger.  Returns the
+        ledger's request event and the error message."""
+        st, _, out = self.request("POST", path, body, raw=raw, headers=headers)
+        assert st == status, (st, out[:400])
+        assert fake.posts() == [], "the upstream received the request"
+        seen = b"".join(r["raw"] for r in fake.requests)
+        assert value.encode() not in seen
+        text = out.decode()
+        assert value not in text
+        assert value not in json.dumps(self.ledger.events)
+        ev = self.events("llm.request")[-1]
+        err = json.loads(out)["error"]
+        return ev, err["message"]
+
     def stop(self) -> None:
         fut = asyncio.run_coroutine_threadsafe(self.gateway.close(), self.loop)
         fut.result(10)
@@ -129,11 +167,14 @@ def make_config(*, anthropic: str | None = None, openai: str | None = None,
                 local: str | None = None, **kw: Any) -> GatewayConfig:
     ups = {}
     if anthropic:
-        ups["anthropic"] = Upstream("anthropic", anthropic, "anthropic", "ANTHROPIC_API_KEY")
+        ups["anthropic"] = Upstream(name="anthropic", url=anthropic, protocol="anthropic",
+                                    key_env="ANTHROPIC_API_KEY")
     if openai:
-        ups["openai"] = Upstream("openai", openai + "/v1", "chat", "OPENAI_API_KEY")
+        ups["openai"] = Upstream(name="openai", url=openai + "/v1", protocol="chat",
+                                 key_env="OPENAI_API_KEY")
     if local:
-        ups["local"] = Upstream("local", local + "/v1", "chat", None)
+        ups["local"] = Upstream(name="local", url=local + "/v1", protocol="chat",
+                                key_env=kw.pop("local_key_env", None))
     kw.setdefault("limits", Limits(first_byte_timeout_s=5, idle_timeout_s=5))
     return GatewayConfig(upstreams=ups, **kw)
 

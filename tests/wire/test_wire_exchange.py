@@ -8,12 +8,14 @@ from pathlib import Path
 import pytest
 
 from stockade.wire.exchange import (
+    MAX_DEPTH,
     WireError,
     apply_replacements,
     error_body,
     parse_request,
     path_str,
     protocol_for_path,
+    safe_path_str,
 )
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "shared" / "agents" / "examples"
@@ -30,7 +32,8 @@ def test_claude_code_request_every_part_is_a_segment() -> None:
     body = _captured("claude_request_turn2.json")
     ex = parse_request("anthropic", json.dumps(body).encode())
     kinds = {s.kind for s in ex.segments}
-    assert kinds == {"system", "tool_definition", "message", "tool_call_input", "tool_result"}
+    assert kinds == {"system", "tool_definition", "message", "tool_call_input", "tool_result",
+                     "request_field"}  # model, metadata, output_config ...
     locs = {s.location for s in ex.segments}
     assert "$.system[2].text" in locs
     assert "$.messages[1].content" in locs  # the mid-conversation role:system message
@@ -38,8 +41,29 @@ def test_claude_code_request_every_part_is_a_segment() -> None:
     assert "$.messages[3].content[0].content" in locs
     assert any(loc.startswith("$.tools[1].input_schema") for loc in locs)
     assert ex.stream and ex.model == "claude-opus-4-8"
-    # identifiers are not content
-    assert not any(loc.endswith((".type", ".id", ".tool_use_id")) for loc in locs)
+    assert ex.uninspected == ()
+
+
+def _string_leaves(node: object, path: tuple = ()) -> set:
+    if isinstance(node, str):
+        return {path} if node else set()
+    if isinstance(node, list):
+        return set().union(*(_string_leaves(v, (*path, i)) for i, v in enumerate(node)))
+    if isinstance(node, dict):
+        return set().union(*(_string_leaves(v, (*path, k)) for k, v in node.items()))
+    return set()
+
+
+@pytest.mark.parametrize("name,protocol", [
+    ("claude_request_turn2.json", "anthropic"),
+    ("claude_request_title_sidecall.json", "anthropic"),
+    ("codex_request_turn1.json", "responses"),
+])
+def test_every_string_the_vendor_receives_is_a_segment(name: str, protocol: str) -> None:
+    body = _captured(name)
+    ex = parse_request(protocol, json.dumps(body).encode())  # type: ignore[arg-type]
+    text_paths = {s.path for s in ex.segments if s.part == "text"}
+    assert text_paths == _string_leaves(body)
 
 
 def test_codex_responses_request_segments() -> None:
@@ -63,18 +87,21 @@ def test_chat_tool_calls_and_results_are_classified() -> None:
     assert by_loc["$.messages[2].content"] == "tool_result"
 
 
-def test_base64_images_are_not_scanned() -> None:
+def test_base64_images_are_counted_not_scanned() -> None:
     body = {"messages": [{"role": "user", "content": [
         {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "iVBOR"}},
         {"type": "text", "text": "what is this"}]}]}
     ex = parse_request("anthropic", json.dumps(body).encode())
-    assert [s.location for s in ex.segments] == ["$.messages[0].content[1].text"]
+    locs = [s.location for s in ex.segments]
+    assert "$.messages[0].content[1].text" in locs
+    assert "$.messages[0].content[0].source.data" not in locs
+    assert ex.uninspected == ("image/png",)
 
 
 def test_apply_replacements_writes_exact_leaf() -> None:
     body = {"messages": [{"role": "user", "content": [{"type": "text", "text": "a"}]}]}
     ex = parse_request("anthropic", json.dumps(body).encode())
-    seg = ex.segments[0]
+    [seg] = [s for s in ex.segments if s.location == "$.messages[0].content[0].text"]
     apply_replacements(ex.body, {seg.path: "b"})
     assert ex.body["messages"][0]["content"][0]["text"] == "b"
     assert path_str(seg.path) == "$.messages[0].content[0].text"
@@ -84,6 +111,7 @@ def test_apply_replacements_writes_exact_leaf() -> None:
     (b"{not json", "not valid JSON"),
     (b"\xff\xfe{}", "not valid UTF-8"),
     (b"[1,2]", "must be a JSON object"),
+    (b'{"n": ' + b"9" * 5000 + b"}", "number is too long"),
 ])
 def test_bad_bodies_raise_wire_error(raw: bytes, needle: str) -> None:
     with pytest.raises(WireError, match=needle):
@@ -103,3 +131,59 @@ def test_protocol_for_path() -> None:
     assert protocol_for_path("/v1/chat/completions") == "chat"
     assert protocol_for_path("/v1/responses") == "responses"
     assert protocol_for_path("/v2/other") is None
+
+
+def test_free_form_keys_are_segments_and_masked_in_locations() -> None:
+    body = {"model": "m", "messages": [{"role": "user", "content": [
+        {"type": "tool_use", "id": "t", "name": "n", "input": {"a": 1, "odd key": {"content": "v"}}}]}]}
+    ex = parse_request("anthropic", json.dumps(body).encode())
+    keys = {s.path: s for s in ex.segments if s.part == "key"}
+    inp = ("messages", 0, "content", 0, "input")
+    assert set(keys) == {(*inp, "a"), (*inp, "odd key")}  # protocol key names are not
+    assert keys[(*inp, "odd key")].kind == "tool_call_input"
+    masks = ex.key_masks({(*inp, "odd key")})
+    assert path_str((*inp, "odd key", "content"), masks) == "$.messages[0].content[0].input.<key#1>.content"
+    assert path_str((*inp, "odd key")) == '$.messages[0].content[0].input["odd key"]'
+    assert safe_path_str((*inp, "odd key")) == "$.messages[0].content[0].input.<key>"
+
+
+def test_data_urls_are_decoded_skipped_or_kept() -> None:
+    import base64
+    text = base64.b64encode(b"hello there").decode()
+    body = {"input": [{"role": "user", "content": [
+        {"type": "input_file", "file_data": f"data:text/plain;base64,{text}"},
+        {"type": "input_file", "file_data": "data:application/json,%7B%22a%22%3A1%7D"},
+        {"type": "input_image", "image_url": "data:image/png;base64,iVBORw0KGgo="},
+        {"type": "input_file", "file_data": "data:application/pdf;base64,JVBERi0x"}]}]}
+    ex = parse_request("responses", json.dumps(body).encode())
+    got = {(s.location, s.part): s.text for s in ex.segments if s.location.endswith(
+        ("file_data", "image_url"))}
+    assert got == {
+        ("$.input[0].content[0].file_data", "decoded"): "hello there",
+        ("$.input[0].content[1].file_data", "decoded"): '{"a":1}',
+        ("$.input[0].content[3].file_data", "text"): "data:application/pdf;base64,JVBERi0x",
+    }
+    assert ex.uninspected == ("image/png",)
+
+
+def test_large_integers_are_segments_but_settings_are_not() -> None:
+    body = {"model": "m", "seed": 123456789, "messages": [
+        {"role": "user", "content": "x", "metadata": {"card": 4111111111111111, "n": 12}}]}
+    ex = parse_request("chat", json.dumps(body).encode())
+    nums = [(s.location, s.text) for s in ex.segments if s.part == "number"]
+    assert nums == [("$.messages[0].metadata.card", "4111111111111111")]
+
+
+def test_duplicate_keys_are_refused_with_a_path_but_not_the_key() -> None:
+    raw = b'{"messages":[{"role":"user","content":"a","extra":{"k9":1,"k9":2}}]}'
+    with pytest.raises(WireError) as exc:
+        parse_request("chat", raw)
+    assert str(exc.value).startswith("duplicate key at $.messages[0].<key>")
+    assert "k9" not in str(exc.value)
+
+
+@pytest.mark.parametrize("depth", [MAX_DEPTH + 5, 100_000])
+def test_deep_nesting_is_a_wire_error(depth: int) -> None:
+    raw = b'{"messages":' + b"[" * depth + b"]" * depth + b"}"
+    with pytest.raises(WireError, match="nests deeper"):
+        parse_request("chat", raw)

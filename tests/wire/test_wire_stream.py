@@ -132,3 +132,45 @@ def test_without_vault_events_are_relayed_byte_for_byte() -> None:
     [ev] = SSEParser().feed(raw)
     assert rw.feed(ev) == [raw]
     assert rw.obs.output_text == "hi"
+
+
+_ODD = {
+    "anthropic": [{"type": "message_start", "message": []},
+                  {"type": "message_delta", "delta": "x", "usage": [1]},
+                  {"type": "content_block_delta", "index": {"a": 1}, "delta": {"text": "hi "}},
+                  {"type": "content_block_stop", "index": {"a": 1}}],
+    "chat": [{"choices": {"not": "a list"}}, {"choices": [7, {"index": [], "delta": []}]},
+             {"choices": [{"index": {}, "delta": {"content": "hi ", "tool_calls": 5}}]},
+             {"choices": [{"index": {}, "delta": {}, "finish_reason": ["stop"]}]}],
+    "responses": [{"type": "response.output_text.delta", "item_id": [1], "delta": "hi "},
+                  {"type": "response.output_text.done", "item_id": [1]},
+                  {"type": "response.completed", "response": "done"}],
+}
+
+
+@pytest.mark.parametrize("protocol", sorted(_ODD))
+@pytest.mark.parametrize("restoring", [False, True])
+def test_odd_shapes_are_relayed_not_fatal(protocol: str, restoring: bool) -> None:
+    secret = "S" * 20
+    vault, ph = _vault_with(secret)
+    rw = _rewriter(protocol, vault) if restoring else StreamRewriter(protocol)  # type: ignore[arg-type]
+    got = _run(rw, [(None, o) for o in _ODD[protocol]])
+    assert len(got) == len(_ODD[protocol])
+    assert rw.obs.output_text == "hi "
+    assert rw.obs.stop_reason is None or isinstance(rw.obs.stop_reason, str)
+
+
+def test_responses_text_held_back_is_flushed_before_done() -> None:
+    secret = "T" * 20
+    vault, ph = _vault_with(secret)
+    rw = _rewriter("responses", vault)
+    evs: list = [("response.output_text.delta", {"type": "response.output_text.delta",
+                                                  "item_id": "m1", "output_index": 0,
+                                                  "content_index": 0, "delta": "x " + ph[:9]}),
+                 ("response.output_text.done", {"type": "response.output_text.done",
+                                                 "item_id": "m1", "output_index": 0,
+                                                 "content_index": 0, "text": "x " + ph[:9]})]
+    got = _run(rw, evs)
+    assert [n for n, _ in got] == ["response.output_text.delta", "response.output_text.delta",
+                                   "response.output_text.done"]
+    assert "".join(o["delta"] for n, o in got if n.endswith("delta")) == "x " + ph[:9]

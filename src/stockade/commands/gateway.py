@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
     overrides = [parse_upstream_arg(u) for u in args.upstream]
     limits = Limits(max_body_bytes=int(args.max_body_mb * 1024 * 1024))
     workspace = args.workspace or os.getcwd()
-    cfg, policy = load_config(policy_file=args.policy, workspace=Path(workspace),
+    cfg, policy = load_config(policy_file=args.policy, workspace=workspace,
                               upstream_overrides=overrides, limits=limits)
     state = StateDir.default().ensure()
     scanner, engine_name = dlp_scanner(policy, fingerprint_key=state.hmac_key())

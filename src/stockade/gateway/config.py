@@ -2,8 +2,11 @@
 
 This is the gateway's own view of the policy (``models``, ``dlp.actions``,
 ``ledger``, ``identity``), built by :mod:`stockade.gateway.deps` from the
-policy loader plus command-line overrides, so nothing below depends on the
-loader's internals.
+policy loader plus command-line overrides.  Matching is the policy's own:
+routes are :class:`stockade.config.model.Route`, actions go through
+:meth:`~stockade.config.model.DlpPolicy.action_for`, and :class:`Upstream`
+extends the policy's upstream with how to reach it.  A setting the gateway
+cannot honour (unknown protocol or content mode, credentials in a URL) raises.
 
 Routing seam (the translation issue builds on it): every upstream declares the
 protocol it speaks.  :func:`choose_upstream` picks one from the client's
@@ -16,17 +19,20 @@ refused (fail closed) with a message saying so.
 
 from __future__ import annotations
 
-import fnmatch
 import ipaddress
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 from urllib.parse import urlsplit
 
+from stockade.config.model import DlpPolicy, Route
+from stockade.config.model import Upstream as PolicyUpstream
 from stockade.errors import UsageError
-from stockade.wire.exchange import Protocol
+from stockade.wire.exchange import PROTOCOLS, Protocol
 
 UpstreamProtocol = Literal["anthropic", "chat", "responses"]
 ContentMode = Literal["full", "redacted", "hash", "none"]
+CONTENT_MODES: tuple[ContentMode, ...] = ("full", "redacted", "hash", "none")
 ACTION_ORDER = {"allow": 0, "redact": 1, "route": 2, "block": 3}
 
 DEFAULT_UPSTREAMS: dict[str, tuple[str, str | None, UpstreamProtocol]] = {
@@ -35,16 +41,34 @@ DEFAULT_UPSTREAMS: dict[str, tuple[str, str | None, UpstreamProtocol]] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Upstream:
-    """A model API the gateway may forward to.  ``url`` is the SDK-style base:
-    no ``/v1`` for Anthropic, ending in ``/v1`` for OpenAI-compatible servers."""
+class ConfigError(UsageError):
+    """A gateway setting that cannot work (the message never holds a credential)."""
 
-    name: str
-    url: str
-    protocol: UpstreamProtocol
-    key_env: str | None = None
-    models: tuple[tuple[str, str], ...] = ()  # (glob, upstream model name), first match wins
+
+def check_upstream_url(name: str, url: str) -> None:
+    """http(s), a host, and no ``user:password@``: the URL is printed at start-up
+    and recorded; credentials belong in ``key_env``."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"upstream {name}: the URL must be http(s)://HOST[:PORT][/PATH]")
+    if parts.username is not None or parts.password is not None:
+        raise ConfigError(f"upstream {name}: the URL holds credentials (user:password@)",
+                          hint="remove them from the URL and name the variable holding the "
+                               "key in the upstream's key_env")
+
+
+@dataclass(frozen=True, slots=True)
+class Upstream(PolicyUpstream):
+    """A model API the gateway may forward to: the policy's ``models.upstreams``
+    entry (``map_model`` is the policy's) plus how to reach it.  ``url`` is the
+    SDK-style base: no ``/v1`` for Anthropic, ending in ``/v1`` for OpenAI-compatible
+    servers."""
+
+    def __post_init__(self) -> None:
+        if self.protocol not in PROTOCOLS:
+            raise ConfigError(f"upstream {self.name}: unknown protocol {self.protocol!r}",
+                              hint="use one of " + ", ".join(PROTOCOLS))
+        check_upstream_url(self.name, self.url)
 
     @property
     def family(self) -> str:
@@ -61,38 +85,6 @@ class Upstream:
         rest = client_path[3:] if base.endswith("/v1") and client_path.startswith("/v1") else client_path
         return scheme, host, port, base + rest
 
-    def map_model(self, model: str | None) -> str | None:
-        if model is None:
-            return None
-        for pattern, target in self.models:
-            if fnmatch.fnmatchcase(model, pattern):
-                return target
-        return model
-
-
-@dataclass(frozen=True, slots=True)
-class Route:
-    """One entry of the ordered ``models.routes`` list.  Empty criteria match all."""
-
-    upstream: str
-    label: str | None = None
-    team: str | None = None
-    repository: str | None = None
-    model: str | None = None
-
-    def matches(self, *, labels: frozenset[str], team: str | None, repository: str | None,
-                model: str | None) -> bool:
-        if self.label is not None and self.label != "*" and self.label not in labels:
-            return False
-        if self.team is not None and self.team != team:
-            return False
-        if self.repository is not None and not (
-                repository and fnmatch.fnmatchcase(repository, self.repository)):
-            return False
-        if self.model is not None and not (model and fnmatch.fnmatchcase(model, self.model)):
-            return False
-        return True
-
 
 @dataclass(frozen=True, slots=True)
 class Limits:
@@ -107,16 +99,24 @@ class Limits:
 @dataclass(frozen=True, slots=True)
 class GatewayConfig:
     upstreams: dict[str, Upstream]
-    routes: tuple[Route, ...] = ()
-    actions: dict[str, str] = field(default_factory=lambda: {"secret": "redact", "pii": "redact"})
+    routes: tuple[Route, ...] = ()  # the policy's models.routes, in order
+    actions: Mapping[str, str] = field(
+        default_factory=lambda: {"secret": "redact", "pii": "redact"})
     ledger_content: ContentMode = "redacted"
     user: str | None = None
     team: str | None = None
     limits: Limits = Limits()
+    dlp: DlpPolicy = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.ledger_content not in CONTENT_MODES:
+            raise ConfigError(f"ledger.content {self.ledger_content!r} is not one of "
+                              + ", ".join(CONTENT_MODES))
+        object.__setattr__(self, "dlp", DlpPolicy(actions=dict(self.actions)))
 
     def action_for(self, label: str) -> str:
         """``allow|redact|block|route:<upstream>``; labels the policy does not name block."""
-        return self.actions.get(label, "block")
+        return self.dlp.action_for(label)
 
     def default_upstream(self, protocol: Protocol) -> Upstream | None:
         """The upstream a client protocol goes to when no route says otherwise:
@@ -137,11 +137,8 @@ def parse_upstream_arg(text: str) -> Upstream:
     name, sep, url = text.partition("=")
     name = name.strip()
     if not sep or not name or not url:
-        raise UsageError(f"--upstream {text!r}: expected NAME=URL",
+        raise UsageError("--upstream: expected NAME=URL",
                          hint="e.g. --upstream anthropic=https://api.anthropic.com")
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise UsageError(f"--upstream {name}: {url!r} is not an http(s) URL")
     default = DEFAULT_UPSTREAMS.get(name)
     protocol: UpstreamProtocol = "anthropic" if name == "anthropic" else "chat"
     key_env = default[1] if default else None

@@ -2,7 +2,10 @@
 
 Each active finding's label maps to an action (``dlp.actions``); the
 strongest wins: block > route > redact > allow.  A label the policy does not
-name blocks (default deny for custom labels).
+name blocks (default deny for custom labels), and so does anything that
+cannot be carried out as written: ``redact`` of a part that cannot be
+rewritten in place (an object key, a decoded data URL, a number), a ``route``
+with no upstream name, an action we do not know.
 """
 
 from __future__ import annotations
@@ -39,13 +42,16 @@ def decide(cfg: GatewayConfig, findings: Sequence[SegmentFinding]) -> Verdict:
     for sf in findings:
         raw = cfg.action_for(sf.finding.label)
         kind, _, target = raw.partition(":")
-        if kind not in ACTION_ORDER:
-            kind = "block"  # an action we do not know is not a reason to let data out
+        target = target.strip()
+        if kind not in ACTION_ORDER or (kind == "route" and not target):
+            kind = "block"  # an action we cannot carry out is not a reason to let data out
+        if kind == "redact" and not sf.segment.rewritable:
+            kind = "block"  # a key / decoded text / number cannot be replaced in place
         if kind == "redact":
             to_redact.append(sf)
         if ACTION_ORDER[kind] > ACTION_ORDER[best]:
             best, deciding, same = kind, sf, 0  # type: ignore[assignment]
-            route_to = target or None if kind == "route" else None
+            route_to = target if kind == "route" else None
         elif kind == best and kind in ("block", "route"):
             same += 1
     if best == "allow" and to_redact:

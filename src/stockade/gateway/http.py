@@ -8,7 +8,16 @@ Only what model-API clients use.  Every parse failure is an
 from __future__ import annotations
 
 import asyncio
+import re
 from dataclasses import dataclass
+
+# RFC 9110 5.1 / 5.5: a field name is a token; a value never holds CR, LF or NUL
+# (a bare LF or CR would end the line for some upstream parsers and let the client
+# add headers, or a whole request, on a pooled upstream connection).
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_BAD_VALUE = re.compile(r"[\r\n\x00]")
+# A request target is visible ASCII: no space, tab or other control character.
+_TARGET = re.compile(r"[\x21-\x7e]+")
 
 HOP_BY_HOP = frozenset({
     "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te",
@@ -82,14 +91,24 @@ def parse_head(head: bytes) -> Request:
     if len(parts) != 3 or not parts[2].startswith("HTTP/1."):
         raise HTTPError(400, "malformed request line")
     method, target, version = parts
+    if not _TOKEN.fullmatch(method) or version not in ("HTTP/1.0", "HTTP/1.1"):
+        raise HTTPError(400, "malformed request line")
+    if not _TARGET.fullmatch(target) or not target.startswith("/"):
+        raise HTTPError(400, "the request target must be a path of visible ASCII characters")
     headers: list[tuple[str, str]] = []
     for line in lines[1:]:
         if not line:
             continue
         name, sep, value = line.partition(":")
-        if not sep or not name or name != name.strip():
-            raise HTTPError(400, "malformed header line")
-        headers.append((name, value.strip()))
+        if not sep or not _TOKEN.fullmatch(name):
+            raise HTTPError(400, "malformed header line: the field name is not a token")
+        if _BAD_VALUE.search(value):
+            raise HTTPError(400, "malformed header line: CR, LF or NUL in a field value")
+        headers.append((name, value.strip(" \t")))
+    for framing in ("content-length", "transfer-encoding"):
+        values = {v for k, v in headers if k.lower() == framing}
+        if len(values) > 1:
+            raise HTTPError(400, f"conflicting {framing} headers")
     path, _, query = target.partition("?")
     return Request(method=method.upper(), target=target, path=path, query=query,
                    version=version, headers=headers)

@@ -15,17 +15,14 @@ from dataclasses import dataclass
 
 from stockade.gateway.deps import Scanner
 from stockade.model import Finding
-from stockade.wire.exchange import Exchange, Segment
+from stockade.wire.exchange import Exchange, Path, Segment, path_str
 
 
 @dataclass(frozen=True, slots=True)
 class SegmentFinding:
     segment: Segment
     finding: Finding
-
-    @property
-    def location(self) -> str:
-        return self.segment.location
+    location: str  # never holds the text of a key with a finding (see Exchange.key_masks)
 
 
 class ScanCache:
@@ -41,6 +38,28 @@ class ScanCache:
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
+
+    def scan_many(self, texts: Sequence[str]) -> list[tuple[Finding, ...]]:
+        """``scan`` for each text; cached ones are looked up under one lock."""
+        results: list[tuple[Finding, ...] | None] = [None] * len(texts)
+        missed: list[int] = []
+        lru = self._lru
+        with self._lock:
+            for i, text in enumerate(texts):
+                got = lru.get(text) if len(text) >= self._min else None
+                if got is None:
+                    missed.append(i)
+                else:
+                    lru.move_to_end(text)
+                    results[i] = got
+            self.hits += len(texts) - len(missed)
+        for i in missed:
+            results[i] = self.scan(texts[i])
+        return results  # type: ignore[return-value]  # every slot is filled above
+
+    def scan_uncached(self, text: str) -> tuple[Finding, ...]:
+        """For one-off texts (a response for the ledger) that would only churn the cache."""
+        return tuple(self._scan(text))
 
     def scan(self, text: str) -> tuple[Finding, ...]:
         if len(text) < self._min:
@@ -64,11 +83,20 @@ class ScanCache:
 
 
 def inspect(exchange: Exchange, cache: ScanCache) -> list[SegmentFinding]:
-    out: list[SegmentFinding] = []
-    for seg in exchange.segments:
-        for f in cache.scan(seg.text):
-            out.append(SegmentFinding(seg, f))
-    return out
+    """Every finding in every segment, with a location safe to show and record."""
+    segments = exchange.segments
+    results = cache.scan_many([seg.text for seg in segments])
+    found = [(seg, f) for seg, fs in zip(segments, results) for f in fs]
+    if not found:
+        return []
+    masks = key_masks(exchange, [seg for seg, _ in found])
+    return [SegmentFinding(seg, f, path_str(seg.path, masks)) for seg, f in found]
+
+
+def key_masks(exchange: Exchange, segments: Sequence[Segment]) -> dict[Path, str]:
+    """Masks for the keys among ``segments``: a key in which anything was found (even
+    an allowlisted value) is never shown, neither alone nor in a path below it."""
+    return exchange.key_masks({seg.path for seg in segments if seg.part == "key"})
 
 
 def active(findings: Sequence[SegmentFinding]) -> list[SegmentFinding]:

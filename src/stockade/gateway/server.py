@@ -10,7 +10,6 @@ client's API shape (fail closed); nothing is forwarded uninspected.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import logging
 import os
@@ -44,20 +43,24 @@ from stockade.gateway.http import (
     read_head,
     response_head,
 )
-from stockade.gateway.inspect import ScanCache, SegmentFinding, active, inspect
+from stockade.gateway.inspect import ScanCache, SegmentFinding, active, inspect, key_masks
 from stockade.gateway.keys import KeyStore
 from stockade.gateway.metrics import Metrics
 from stockade.gateway.translate import translator_for
+from stockade.errors import InternalError
 from stockade.model import Actor
 from stockade.state import keyed_hash
 from stockade.wire.exchange import (
     Exchange,
+    Path,
     Protocol,
+    Segment,
     WireError,
     apply_replacements,
     dump_body,
     error_body,
     parse_request,
+    path_str,
     protocol_for_path,
 )
 from stockade.wire.sse import SSEParser, serialise_event
@@ -67,7 +70,8 @@ log = logging.getLogger("stockade.gateway")
 
 _DROP_REQUEST_HEADERS = HOP_BY_HOP | {"host", "content-length", "accept-encoding", "expect"}
 _DROP_RESPONSE_HEADERS = HOP_BY_HOP | {"content-length", "content-encoding"}
-_AUTH_HEADERS = frozenset({"x-api-key", "authorization"})
+# Credentials a client may send; they only ever go to the upstream they were meant for.
+_AUTH_HEADERS = frozenset({"x-api-key", "authorization", "api-key", "x-goog-api-key", "cookie"})
 _SESSION_HEADERS = ("x-claude-code-session-id", "session-id", "x-stockade-session")
 MAX_VAULTS = 1024
 
@@ -127,7 +131,7 @@ class Gateway:
         self.metrics = Metrics()
         self.pool = upstream_client.Pool()
         self._ledger_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledger")
-        self._vaults: OrderedDict[str, Vault] = OrderedDict()
+        self._vaults: OrderedDict[tuple[str, str], Vault] = OrderedDict()
         self._server: asyncio.base_events.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
 
@@ -259,11 +263,7 @@ class Gateway:
 
     async def _pipeline(self, req: Request, ctx: Ctx, writer: asyncio.StreamWriter) -> bool:
         protocol = ctx.protocol
-        try:
-            ctx.actor = self._authenticate(req)
-        except AuthError as exc:
-            await self._error(ctx, writer, status=401, message=f"stockade: {exc}",
-                              decision="reject")
+        if not await self._authenticate_or_answer(req, ctx, writer):
             return True
         try:
             ex = parse_request(protocol, req.body)
@@ -271,9 +271,20 @@ class Gateway:
             await self._error(ctx, writer, status=400, message=f"stockade: {exc}",
                               decision="reject")
             return True
-        ctx.model = ex.model
+        except Exception as exc:  # noqa: BLE001 - a body we cannot read is refused, recorded
+            log.error("parsing a request failed: %s", type(exc).__name__)
+            await self._error(ctx, writer, status=400, decision="reject",
+                              message=f"stockade: the request body could not be read "
+                                      f"({type(exc).__name__}); nothing was sent upstream")
+            return True
+        ctx.details["uninspected_parts"] = len(ex.uninspected)
+        if ex.uninspected:
+            ctx.details["uninspected_media_types"] = sorted(set(ex.uninspected))
         try:
             verdict, findings = self._inspect(ex)
+            # the ledger records the model name, unless something was found in it
+            in_model = any(sf.segment.path == ("model",) for sf in findings)
+            ctx.model = "<withheld: finding>" if in_model else ex.model
             if verdict.action == "block":
                 ctx.details["findings"] = self._findings_for_ledger(ex, findings, verdict)
                 await self._record(ctx, "llm.request", decision="block",
@@ -296,8 +307,8 @@ class Gateway:
             if translator is None:
                 raise RoutingError(f"upstream {up.name!r} speaks {up.protocol}; translation "
                                    f"from {protocol} is not available yet")
-            vault, body = self._redact(ex, verdict, ctx.session)
-            mapped = up.map_model(ex.model)
+            vault, body = self._redact(ex, verdict, ctx)
+            mapped = up.map_model(ex.model) if ex.model is not None else None
             if mapped != ex.model:
                 ex.body["model"] = mapped
                 body = dump_body(ex.body)
@@ -319,6 +330,24 @@ class Gateway:
         self.metrics.request(protocol, decision)
         self.metrics.overhead(time.perf_counter() - ctx.t0)
         return await self._forward(req, ctx, up, body, vault, writer)
+
+    async def _authenticate_or_answer(self, req: Request, ctx: Ctx,
+                                      writer: asyncio.StreamWriter) -> bool:
+        """Sets ``ctx.actor``; False when the caller was answered with an error
+        (401 for a bad key, a recorded 500 when keys cannot be checked at all)."""
+        try:
+            ctx.actor = self._authenticate(req)
+        except AuthError as exc:
+            await self._error(ctx, writer, status=401, message=f"stockade: {exc}",
+                              decision="reject")
+            return False
+        except Exception as exc:  # noqa: BLE001 - e.g. a corrupt key file: refuse, record
+            log.error("authentication failed: %s", type(exc).__name__)
+            await self._error(ctx, writer, status=500, decision="error",
+                              message=f"stockade: internal error while checking the caller's "
+                                      f"key ({type(exc).__name__}); nothing was sent upstream")
+            return False
+        return True
 
     def _authenticate(self, req: Request) -> Actor:
         if not self.team_mode:
@@ -342,13 +371,15 @@ class Gateway:
         return verdict, findings
 
     def _redact(self, ex: Exchange, verdict: Verdict,
-                session: str | None) -> tuple[Vault | None, bytes | None]:
+                ctx: Ctx) -> tuple[Vault | None, bytes | None]:
         """The body to forward (None: the client's bytes unchanged) and the vault."""
         if not verdict.to_redact:
             return None, None
-        vault = self._vault(session)
+        vault = self._vault(ctx)
         by_seg: dict[Any, list[SegmentFinding]] = {}
         for sf in verdict.to_redact:
+            if not sf.segment.rewritable:  # decide() blocks these; never write them back
+                raise InternalError("a redaction reached a part that cannot be rewritten")
             by_seg.setdefault(sf.segment.path, []).append(sf)
         repl = {}
         for path, sfs in by_seg.items():
@@ -357,17 +388,23 @@ class Gateway:
         apply_replacements(ex.body, repl)
         return vault, dump_body(ex.body)
 
-    def _vault(self, session: str | None) -> Vault:
-        """One vault per agent session keeps placeholders stable across turns."""
-        if session is None:
+    def _vault(self, ctx: Ctx) -> Vault:
+        """One vault per (authenticated user, agent session) keeps placeholders stable
+        across turns.  The session id is the client's word, so it alone must never
+        select a vault: another user naming the same session would get this user's
+        values restored into their responses."""
+        if ctx.session is None:
             return Vault()
-        vault = self._vaults.get(session)
+        actor = ctx.actor
+        owner = json.dumps([actor.user, actor.team] if actor else None)
+        key = (owner, ctx.session)
+        vault = self._vaults.get(key)
         if vault is None:
-            vault = self._vaults[session] = Vault()
+            vault = self._vaults[key] = Vault()
             while len(self._vaults) > MAX_VAULTS:
                 self._vaults.popitem(last=False)
         else:
-            self._vaults.move_to_end(session)
+            self._vaults.move_to_end(key)
         return vault
 
     def _findings_for_ledger(self, ex: Exchange, findings: list[SegmentFinding],
@@ -377,7 +414,8 @@ class Gateway:
             f = sf.finding
             fp = f.fingerprint or keyed_hash(sf.segment.text[f.start:f.end], self.hmac_key)
             out.append({"rule_id": f.rule_id, "label": f.label, "location": sf.location,
-                        "kind": sf.segment.kind, "line": f.line, "column": f.column,
+                        "kind": sf.segment.kind, "part": sf.segment.part,
+                        "line": f.line, "column": f.column,
                         "preview": f.preview, "fingerprint": fp,
                         "action": self.cfg.action_for(f.label)})
         return out
@@ -390,30 +428,39 @@ class Gateway:
         out: dict[str, Any] = {"content_mode": mode}
         if mode == "none":
             return out
-        out["body_sha256"] = hashlib.sha256(forwarded).hexdigest()
+        # keyed: a plain SHA-256 of a short prompt can be guessed and checked
+        out["body_hash"] = keyed_hash(forwarded, self.hmac_key)
         if mode == "hash":
             return out
-        last = _last_message_texts(ex)
+        masks = key_masks(ex, [sf.segment for sf in findings])
+        last = _last_message_segments(ex)
         if mode == "redacted":
             masked = Vault()
-            findings_by_path: dict[Any, list[Any]] = {}
+            by_seg: dict[Segment, list[Any]] = {}
             for sf in findings:
-                findings_by_path.setdefault(sf.segment.path, []).append(sf.finding)
-            last = [(loc, redact(text, findings_by_path.get(path, []), vault=masked)[0])
-                    for loc, path, text in last]
-            out["last_message"] = [{"location": loc, "text": t} for loc, t in last]
+                by_seg.setdefault(sf.segment, []).append(sf.finding)
+            texts = [(seg, redact(seg.text, by_seg.get(seg, []), vault=masked)[0])
+                     for seg in last]
         else:
-            out["last_message"] = [{"location": loc, "text": t} for loc, _, t in last]
+            texts = [(seg, seg.text) for seg in last]
+        out["last_message"] = [{"location": _loc(seg.path, seg.part, masks), "text": t}
+                               for seg, t in texts]
         return out
 
     # -- forwarding -------------------------------------------------------------------------
 
-    def _upstream_headers(self, req: Request, up: Upstream) -> list[tuple[str, str]]:
+    def _upstream_headers(self, req: Request, up: Upstream,
+                          protocol: Protocol) -> list[tuple[str, str]]:
+        """The client's headers for ``up``.  Its credentials go only where the client
+        sent them: in personal mode to its protocol's default upstream, never to a
+        routed one (a local model on plain http); team mode never passes them on.
+        Any other upstream gets the key named by its ``key_env``, or none."""
         headers = [(k, v) for k, v in req.headers
                    if k.lower() not in _DROP_REQUEST_HEADERS and not k.lower().startswith(
                        "x-stockade-")]
         headers.append(("Accept-Encoding", "identity"))
-        if self.team_mode:
+        default = self.cfg.default_upstream(protocol)
+        if self.team_mode or default is None or up.name != default.name:
             headers = [(k, v) for k, v in headers if k.lower() not in _AUTH_HEADERS]
             key = self.vendor_keys.get(up.name)
             if key:
@@ -430,7 +477,8 @@ class Gateway:
         try:
             resp = await upstream_client.request(
                 self.pool, scheme=scheme, host=host, port=port, method="POST", path=path,
-                headers=self._upstream_headers(req, up), body=req.body if body is None else body,
+                headers=self._upstream_headers(req, up, ctx.protocol),
+                body=req.body if body is None else body,
                 limits=self.cfg.limits)
         except upstream_client.UpstreamError as exc:
             self.metrics.upstream_error(up.name, exc.kind)
@@ -438,6 +486,13 @@ class Gateway:
             await self._error(ctx, writer, status=status, kind="llm.response",
                               message=f"stockade: upstream {up.name!r} failed: {exc.message}",
                               decision="error", extra={"upstream_error": exc.kind})
+            return True
+        except (OSError, ValueError) as exc:  # TLS errors, an unreadable response head ...
+            self.metrics.upstream_error(up.name, "protocol")
+            await self._error(ctx, writer, status=502, kind="llm.response", decision="error",
+                              message=f"stockade: upstream {up.name!r} failed: "
+                                      f"{type(exc).__name__}",
+                              extra={"upstream_error": "protocol"})
             return True
         ctype = (resp.header("content-type") or "").lower()
         headers = [(k, v) for k, v in resp.headers if k.lower() not in _DROP_RESPONSE_HEADERS]
@@ -460,17 +515,15 @@ class Gateway:
                               extra={"upstream_error": exc.kind})
             return True
         ttfb = time.perf_counter() - t_send
-        if "json" in ctype:
-            try:
-                obj = json.loads(data)
-            except ValueError:
-                obj = None
-            if obj is not None:
-                observe_body(ctx.protocol, obj, rw.obs)
-                if vault is not None:
-                    new = restore_tree(obj, _restore_fn(vault))
-                    if new != obj:
-                        data = json.dumps(new, ensure_ascii=False).encode("utf-8")
+        try:
+            data = _relay_json(ctx.protocol, ctype, data, rw, vault)
+        except Exception as exc:  # noqa: BLE001 - an answer we cannot process is not relayed
+            log.error("relaying a response failed: %s", type(exc).__name__)
+            await self._error(ctx, writer, status=502, kind="llm.response", decision="relay_error",
+                              message=f"stockade: could not process the response of upstream "
+                                      f"{ctx.upstream!r} ({type(exc).__name__})",
+                              extra={"outcome": "relay_error", "upstream_status": resp.status})
+            return True
         headers = [("Content-Length", str(len(data))), *headers]
         writer.write(response_head(resp.status, headers) + data)
         outcome = "ok" if resp.status < 400 else "upstream_error"
@@ -512,6 +565,17 @@ class Gateway:
                 writer.write(chunk(_stream_error(ctx.protocol,
                                                  f"stockade: upstream {ctx.upstream!r} stream "
                                                  f"broke off: {exc.message}")))
+            except (ConnectionError, asyncio.CancelledError):
+                raise
+            except Exception as exc:  # noqa: BLE001 - stop relaying, tell the client, record
+                log.error("relaying a stream failed: %s", type(exc).__name__)
+                outcome = "relay_error"
+                resp._reusable = False
+                resp.close()
+                writer.write(chunk(_stream_error(
+                    ctx.protocol, f"stockade: could not process the stream of upstream "
+                                  f"{ctx.upstream!r} ({type(exc).__name__}); the response "
+                                  f"was cut here")))
             writer.write(LAST_CHUNK)
             await writer.drain()
         except (ConnectionError, asyncio.CancelledError) as exc:
@@ -553,15 +617,30 @@ class Gateway:
             "upstream_first_byte_ms": None if ttfb is None else round(ttfb * 1000, 3),
         }
         mode = self.cfg.ledger_content
-        if mode in ("full", "redacted"):
-            extra["output_text"] = rw.obs.output_text  # the vendor's text: placeholders only
+        text = rw.obs.output_text  # the vendor's text: our placeholders, not the values
+        if mode == "full":
+            extra["output_text"] = text
+        elif mode == "redacted":
+            extra.update(self._redacted_output(text))
         elif mode == "hash":
-            extra["output_sha256"] = hashlib.sha256(rw.obs.output_text.encode()).hexdigest()
+            extra["output_hash"] = keyed_hash(text, self.hmac_key)
         ctx.details.pop("findings", None)
         try:
             await self._record(ctx, "llm.response", decision=outcome, extra=extra)
         except Exception as exc:  # noqa: BLE001 - the response was already delivered
             log.error("ledger append for a response failed: %s", type(exc).__name__)
+
+    def _redacted_output(self, text: str) -> dict[str, Any]:
+        """The response text with whatever the DLP engine finds in it masked (the
+        model may repeat a value it was given, or produce one)."""
+        if not text:
+            return {"output_text": text}
+        try:
+            found = self.cache.scan_uncached(text)
+        except Exception as exc:  # noqa: BLE001 - without a scan the text is not recorded
+            log.error("scanning a response for the ledger failed: %s", type(exc).__name__)
+            return {"output_text": None, "output_text_withheld": "scan failed"}
+        return {"output_text": redact(text, list(found), vault=Vault())[0] if found else text}
 
     async def _error(self, ctx: Ctx, writer: asyncio.StreamWriter, *, status: int, message: str,
                      decision: str, kind: str = "llm.request",
@@ -588,11 +667,7 @@ class Gateway:
         up = self.cfg.default_upstream(protocol)
         ctx = Ctx(request_id=_new_id(), protocol=protocol, path=req.path,
                   t0=time.perf_counter())
-        try:
-            ctx.actor = self._authenticate(req)
-        except AuthError as exc:
-            await self._error(ctx, writer, status=401, message=f"stockade: {exc}",
-                              decision="reject")
+        if not await self._authenticate_or_answer(req, ctx, writer):
             return True
         if up is None:
             writer.write(full_response(200, b'{"object":"list","data":[]}'))
@@ -602,7 +677,8 @@ class Gateway:
             resp = await upstream_client.request(
                 self.pool, scheme=scheme, host=host, port=port, method="GET",
                 path=path + (f"?{req.query}" if req.query else ""),
-                headers=self._upstream_headers(req, up), body=b"", limits=self.cfg.limits)
+                headers=self._upstream_headers(req, up, protocol), body=b"",
+                limits=self.cfg.limits)
             data = await resp.read_all()
         except upstream_client.UpstreamError as exc:
             writer.write(full_response(502, error_body(
@@ -657,12 +733,35 @@ def _labels(findings: list[SegmentFinding]) -> frozenset[str]:
     return frozenset(sf.finding.label for sf in findings)
 
 
-def _last_message_texts(ex: Exchange) -> list[tuple[str, Any, str]]:
-    """(location, path, text) of the newest message's segments."""
+def _last_message_segments(ex: Exchange) -> list[Segment]:
+    """The newest message's texts (decoded data URLs included; keys and numbers are
+    structure, not text)."""
     key = {"anthropic": "messages", "chat": "messages", "responses": "input"}[ex.protocol]
     items = ex.body.get(key)
     if not isinstance(items, list) or not items:
         return []
     last = len(items) - 1
-    return [(s.location, s.path, s.text) for s in ex.segments
-            if len(s.path) > 1 and s.path[0] == key and s.path[1] == last]
+    return [s for s in ex.segments if s.part in ("text", "decoded") and len(s.path) > 1
+            and s.path[0] == key and s.path[1] == last]
+
+
+def _loc(path: Path, part: str, masks: Mapping[Path, str]) -> str:
+    loc = path_str(path, masks)
+    return loc if part == "text" else f"{loc} ({part})"
+
+
+def _relay_json(protocol: Protocol, ctype: str, data: bytes, rw: StreamRewriter,
+                vault: Vault | None) -> bytes:
+    """Observe a non-streamed response and restore placeholders in it."""
+    if "json" not in ctype:
+        return data
+    try:
+        obj = json.loads(data)
+    except ValueError:
+        return data  # not JSON: nothing we could restore or observe
+    observe_body(protocol, obj, rw.obs)
+    if vault is not None:
+        new = restore_tree(obj, _restore_fn(vault))
+        if new != obj:
+            return json.dumps(new, ensure_ascii=False).encode("utf-8")
+    return data

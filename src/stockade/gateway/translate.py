@@ -20,7 +20,8 @@ from stockade.wire.sse import SSEEvent
 
 
 class Translator(TypingProtocol):
-    upstream_protocol: str
+    @property
+    def upstream_protocol(self) -> str: ...
 
     def request(self, path: str, body: dict[str, Any]) -> tuple[str, dict[str, Any]]: ...
     def response_body(self, body: Any) -> Any: ...

@@ -32,6 +32,27 @@ RestorerFactory = Callable[[bool], FragmentRestorer]  # json_string -> restorer
 RestoreText = Callable[[str, bool], str]  # (text, json_string) -> restored
 
 
+# The upstream's JSON is read defensively: a field of an unexpected shape is treated
+# as absent (and relayed untouched), never allowed to crash the relay.
+def _dict(x: Any) -> dict[str, Any]:
+    return x if isinstance(x, dict) else {}
+
+
+def _list(x: Any) -> list[Any]:
+    return x if isinstance(x, list) else []
+
+
+def _str(x: Any) -> str | None:
+    return x if isinstance(x, str) else None
+
+
+def _slot(x: Any) -> str | int | None:
+    """A hashable stand-in for an index / id used to key a stream slot."""
+    if x is None or isinstance(x, (str, int)):
+        return x
+    return json.dumps(x, sort_keys=True, default=str)
+
+
 @dataclass
 class Observation:
     """What the ledger records about a response (vendor's text, before restoring)."""
@@ -70,21 +91,21 @@ def observe_body(protocol: Protocol, body: Any, obs: Observation) -> None:
     if isinstance(body.get("usage"), dict):
         obs.usage = dict(body["usage"])
     if protocol == "anthropic":
-        obs.stop_reason = body.get("stop_reason")
-        for block in body.get("content") or []:
+        obs.stop_reason = _str(body.get("stop_reason"))
+        for block in _list(body.get("content")):
             if isinstance(block, dict) and isinstance(block.get("text"), str):
                 obs.add_text(block["text"])
     elif protocol == "chat":
-        for ch in body.get("choices") or []:
+        for ch in _list(body.get("choices")):
             if isinstance(ch, dict):
-                obs.stop_reason = ch.get("finish_reason") or obs.stop_reason
-                content = (ch.get("message") or {}).get("content")
+                obs.stop_reason = _str(ch.get("finish_reason")) or obs.stop_reason
+                content = _dict(ch.get("message")).get("content")
                 if isinstance(content, str):
                     obs.add_text(content)
     else:
-        obs.stop_reason = body.get("status")
-        for item in body.get("output") or []:
-            for part in (item.get("content") or []) if isinstance(item, dict) else []:
+        obs.stop_reason = _str(body.get("status"))
+        for item in _list(body.get("output")):
+            for part in _list(_dict(item).get("content")):
                 if isinstance(part, dict) and isinstance(part.get("text"), str):
                     obs.add_text(part["text"])
 
@@ -180,15 +201,15 @@ class StreamRewriter:
     def _anthropic(self, ev: SSEEvent, obj: dict[str, Any]) -> list[bytes]:
         t = obj.get("type")
         if t == "message_start":
-            msg = obj.get("message") or {}
+            msg = _dict(obj.get("message"))
             if isinstance(msg.get("usage"), dict):
                 self.obs.usage.update(msg["usage"])
         elif t == "message_delta":
             if isinstance(obj.get("usage"), dict):
                 self.obs.usage.update(obj["usage"])
-            self.obs.stop_reason = (obj.get("delta") or {}).get("stop_reason")
+            self.obs.stop_reason = _str(_dict(obj.get("delta")).get("stop_reason"))
         elif t == "content_block_delta":
-            delta = obj.get("delta") or {}
+            delta = _dict(obj.get("delta"))
             for fld in ("text", "partial_json"):
                 frag = delta.get(fld)
                 if isinstance(frag, str):
@@ -199,14 +220,14 @@ class StreamRewriter:
                     template = {"type": "content_block_delta", "index": obj.get("index"),
                                 "delta": {"type": delta.get("type"), fld: ""},
                                 "__path__": ["delta", fld], "__event__": ev.event}
-                    out = self._fragment(("b", obj.get("index")), frag,
+                    out = self._fragment(("b", _slot(obj.get("index"))), frag,
                                          json_mode=fld == "partial_json", template=template)
                     if not out:
                         return []
                     delta[fld] = out
                     return [self._emit(ev, obj)]
         elif t == "content_block_stop" and self._restore is not None:
-            got = self._flush_slot(("b", obj.get("index")))
+            got = self._flush_slot(("b", _slot(obj.get("index"))))
             pre = [self._synthetic(None, got[0], got[1])] if got else []
             return [*pre, ev.raw]
         return [self._full(ev, obj)]
@@ -218,27 +239,28 @@ class StreamRewriter:
             self.obs.usage = dict(obj["usage"])
         changed = False
         pre: list[bytes] = []
-        base = {k: obj[k] for k in ("id", "object", "created", "model") if k in obj}
-        for ch in obj.get("choices") or []:
+        base: dict[str, Any] = {k: obj[k] for k in ("id", "object", "created", "model")
+                                if k in obj}
+        for ch in _list(obj.get("choices")):
             if not isinstance(ch, dict):
                 continue
-            i = ch.get("index", 0)
-            delta = ch.get("delta") or {}
+            i = _slot(ch.get("index", 0))
+            delta = _dict(ch.get("delta"))
             content = delta.get("content")
             if isinstance(content, str):
                 self.obs.add_text(content)
                 if self._restore is not None:
-                    tpl = dict(base, choices=[{"index": i, "delta": {"content": ""},
+                    tpl: dict[str, Any] = dict(base, choices=[{"index": i, "delta": {"content": ""},
                                                "finish_reason": None}],
                                __path__=["choices", 0, "delta", "content"], __event__=ev.event)
                     delta["content"] = self._fragment((i, "c"), content, json_mode=False,
                                                       template=tpl)
                     changed = True
-            for tc in delta.get("tool_calls") or []:
+            for tc in _list(delta.get("tool_calls")):
                 fn = tc.get("function") if isinstance(tc, dict) else None
                 if self._restore is not None and isinstance(fn, dict) and isinstance(
                         fn.get("arguments"), str):
-                    j = tc.get("index", 0)
+                    j = _slot(tc.get("index", 0))
                     tpl = dict(base, choices=[{"index": i, "delta": {"tool_calls": [
                         {"index": j, "function": {"arguments": ""}}]}, "finish_reason": None}],
                         __path__=["choices", 0, "delta", "tool_calls", 0, "function",
@@ -247,7 +269,7 @@ class StreamRewriter:
                                                      json_mode=True, template=tpl)
                     changed = True
             if ch.get("finish_reason"):
-                self.obs.stop_reason = ch["finish_reason"]
+                self.obs.stop_reason = _str(ch["finish_reason"])
                 for key in [k for k in self._slots if k[0] == i]:
                     got = self._flush_slot(key)
                     if got:
@@ -261,10 +283,10 @@ class StreamRewriter:
     def _responses(self, ev: SSEEvent, obj: dict[str, Any]) -> list[bytes]:
         t = obj.get("type")
         if t in ("response.completed", "response.incomplete", "response.failed"):
-            resp = obj.get("response") or {}
+            resp = _dict(obj.get("response"))
             if isinstance(resp.get("usage"), dict):
                 self.obs.usage = dict(resp["usage"])
-            self.obs.stop_reason = resp.get("status")
+            self.obs.stop_reason = _str(resp.get("status"))
         if t in ("response.output_text.delta", "response.function_call_arguments.delta"):
             frag = obj.get("delta")
             if isinstance(frag, str):
@@ -273,7 +295,7 @@ class StreamRewriter:
                     self.obs.add_text(frag)
                 if self._restore is None:
                     return [ev.raw]
-                key = ("r", obj.get("item_id"), obj.get("output_index"), obj.get("content_index"))
+                key = _responses_slot(obj)
                 tpl = {k: v for k, v in obj.items() if k not in ("delta", "obfuscation",
                                                                   "sequence_number")}
                 tpl.update(delta="", __path__=["delta"], __event__=ev.event)
@@ -286,8 +308,13 @@ class StreamRewriter:
             return [ev.raw]
         pre: list[bytes] = []
         if t in ("response.output_text.done", "response.function_call_arguments.done"):
-            key = ("r", obj.get("item_id"), obj.get("output_index"), obj.get("content_index"))
+            key = _responses_slot(obj)
             got = self._flush_slot(key)
             if got:
                 pre.append(self._synthetic(key, got[0], got[1]))
         return [*pre, self._full(ev, obj)]
+
+
+def _responses_slot(obj: dict[str, Any]) -> tuple[Any, ...]:
+    return ("r", _slot(obj.get("item_id")), _slot(obj.get("output_index")),
+            _slot(obj.get("content_index")))
