@@ -9,7 +9,9 @@ reads stdin and prints ``{}``.  Target: median <= 40 ms and <= 2x the peer.
     .venv/bin/python bench/hooks.py [--runs 60]
 
 Cases: the captured PreToolUse shape (Bash `echo hello > out.txt`, allowed),
-the same with a denied command, and a Read of a workspace file.  The first
+the same with a denied command (its reason goes through the DLP engine), a
+Read of a workspace file, and an allowed `curl` (the host is matched by
+stockade.config.domains).  The first
 calls (policy cache cold) are reported separately.  Each call starts after
 the previous call's detached ledger writer has finished (as between real
 tool calls, which a model turn separates).  Besides wall time, the
@@ -87,12 +89,15 @@ def main() -> int:
         fast = [py, "-c", "import sys; from stockade.commands.hook import main_fast; "
                 "sys.exit(main_fast(['claude-code']))"]
         noop = [py, "-c", NOOP]
-        expect = {"Bash allow (captured shape)": b"", "Bash deny": b'"deny"', "Read allow": b""}
+        expect = {"Bash allow (captured shape)": b"", "Bash deny": b'"deny"', "Read allow": b"",
+                  "Bash curl allowed host": b""}
         cases = {
             "Bash allow (captured shape)": payload(ws, "Bash", {
                 "command": "echo hello > out.txt", "description": "Write hello to out.txt"}),
             "Bash deny": payload(ws, "Bash", {"command": "cat ~/.aws/credentials"}),
             "Read allow": payload(ws, "Read", {"file_path": f"{ws}/README.md"}),
+            "Bash curl allowed host": payload(ws, "Bash", {
+                "command": "curl -sSf https://pypi.org/simple/requests/"}),
         }
 
         spool = Path(env["STOCKADE_HOME"]) / "hook-spool"

@@ -159,7 +159,7 @@ def test_project_can_raise_levels(layers):
     [
         (
             "tools:\n  default: allow\n  dependencies: {new_days: 7}\n",
-            "tools.dependencies.new_days",
+            "tools.default",  # the built-in default is ask: allow would loosen it
         ),
         ("tools:\n  dependencies: {malicious: warn}\n", "tools.dependencies.malicious"),
         ("tools:\n  post_tool_use: {dlp: warn}\n", None),  # same level: fine
@@ -228,7 +228,9 @@ def test_project_mcp_lists_narrow_only(layers):
         key="tools.mcp.github[1]",
         words=["'delete_repo' is not allowed"],
     )
-    # an unlisted server gets tools.default=allow: listing it narrows it
+    # where the user policy lets unlisted servers run (tools.default: allow),
+    # a project listing one narrows it
+    layers.write_user("version: 1\ntools:\n  default: allow\n  mcp: {github: [get_issue, list_prs]}\n")
     layers.write_project("version: 1\ntools:\n  mcp: {github: [get_issue], slack: [read]}\n")
     p = layers.load()
     assert p.tools.mcp_action("slack", "post") == "deny"

@@ -19,7 +19,14 @@ from typing import Any
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-FAKE_AWS = "[default]\naws_access_key_id = fake-for-tests\n"
+FAKE_SECRET = "fake-for-tests"
+FAKE_AWS = f"[default]\naws_access_key_id = {FAKE_SECRET}\n"
+
+
+def fake_api_key(prefix: str = "") -> str:
+    """An API key for the scripted model, made at run time: a test can then
+    look for it anywhere it must not be."""
+    return prefix + os.urandom(16).hex()
 
 
 def agent_cli(name: str) -> Path:
@@ -47,7 +54,7 @@ class HookBox:
             d.mkdir(parents=True)
         (self.home / ".aws").mkdir()
         (self.home / ".aws" / "credentials").write_text(FAKE_AWS)
-        (self.project / ".env").write_text("API_TOKEN=fake-for-tests\n")
+        (self.project / ".env").write_text(f"API_TOKEN={FAKE_SECRET}\n")
         (self.project / "test_sample.py").write_text("def test_ok():\n    assert 1 + 1 == 2\n")
         managed = tmp / "managed-policy.yaml"
         managed.write_text("version: 1\n")
@@ -66,6 +73,13 @@ class HookBox:
     def stockade(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([sys.executable, "-m", "stockade", *args], env=self.env,
                               cwd=self.project, capture_output=True, text=True, timeout=120)
+
+    def ledger_export(self) -> str:
+        """`stockade ledger export`: every event as JSON lines, as a SIEM gets it."""
+        self.ledger_events()  # waits for the detached writers
+        proc = self.stockade("ledger", "export")
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout
 
     def ledger_events(self, *, wait_s: float = 20.0) -> list[dict[str, Any]]:
         """Every ledger event, once the detached hook writers have finished."""

@@ -11,8 +11,10 @@ import subprocess
 import pytest
 from hooks_fake_model import FINAL_TEXT, FakeModel
 from hooks_support import (  # noqa: F401,F811 - hook_box is a fixture
+    FAKE_SECRET,
     HookBox,
     agent_cli,
+    fake_api_key,
     hook_box,
     stream_tool_results,
     stream_tool_uses,
@@ -28,8 +30,9 @@ def test_claude_code_refuses_exfiltration_and_runs_the_tests(hook_box: HookBox) 
     claude = agent_cli("claude")
     installed = hook_box.stockade("install", "claude-code")
     assert installed.returncode == 0, installed.stderr
+    api_key = fake_api_key("sk-ant-api03-")
     with FakeModel(SCRIPT) as model:
-        env = dict(hook_box.env, ANTHROPIC_BASE_URL=model.url, ANTHROPIC_API_KEY="sk-ant-dummy",
+        env = dict(hook_box.env, ANTHROPIC_BASE_URL=model.url, ANTHROPIC_API_KEY=api_key,
                    CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC="1")
         proc = subprocess.run(
             [str(claude), "-p", "check the project", "--allowedTools", "Bash",
@@ -61,6 +64,9 @@ def test_claude_code_refuses_exfiltration_and_runs_the_tests(hook_box: HookBox) 
     kinds = [e["kind"] for e in events]
     assert "session.start" in kinds and "hook.post_tool_use" in kinds
     assert "hook.user_prompt_submit" in kinds
+    exported = hook_box.ledger_export()
+    assert exported.count("\n") >= len(events)
+    assert FAKE_SECRET not in exported and api_key not in exported
 
     removed = hook_box.stockade("uninstall", "claude-code")
     assert removed.returncode == 0 and "removed 6" in removed.stdout

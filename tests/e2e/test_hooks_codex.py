@@ -11,7 +11,13 @@ import sys
 
 import pytest
 from hooks_fake_model import FINAL_TEXT, FakeModel
-from hooks_support import HookBox, agent_cli, hook_box  # noqa: F401,F811 - hook_box is a fixture
+from hooks_support import (  # noqa: F401,F811 - hook_box is a fixture
+    FAKE_SECRET,
+    HookBox,
+    agent_cli,
+    fake_api_key,
+    hook_box,
+)
 
 pytestmark = [pytest.mark.e2e]
 
@@ -50,7 +56,8 @@ def test_codex_refuses_exfiltration_and_runs_the_tests(hook_box: HookBox) -> Non
     assert installed.returncode == 0, installed.stderr
     with FakeModel(SCRIPT) as model:
         (hook_box.home / ".codex" / "config.toml").write_text(CONFIG.format(url=model.url))
-        env = dict(hook_box.env, FAKE_API_KEY="dummy")
+        api_key = fake_api_key()
+        env = dict(hook_box.env, FAKE_API_KEY=api_key)
         proc = subprocess.run(
             [str(codex), "exec", "--skip-git-repo-check", "--sandbox", "workspace-write",
              "--dangerously-bypass-hook-trust", "--json", "check the project"],
@@ -74,3 +81,6 @@ def test_codex_refuses_exfiltration_and_runs_the_tests(hook_box: HookBox) -> Non
     assert all(e["details"]["tool_use_id"] and e["session"] for e in pre)
     assert all(e["actor"]["agent"] == "codex" for e in pre)
     assert "session.start" in [e["kind"] for e in events]
+    exported = hook_box.ledger_export()
+    assert exported.count("\n") >= len(events)
+    assert FAKE_SECRET not in exported and api_key not in exported

@@ -37,7 +37,7 @@ def test_add_then_remove_restores_the_original() -> None:
     assert merged["model"] == "opus" and merged["permissions"] == existing()["permissions"]
     # stockade runs first; the user's own hook is still there
     pre = merged["hooks"]["PreToolUse"]
-    assert pre[0] == {"matcher": "*", "hooks": [{"type": "command", "command": cmd,
+    assert pre[0] == {"matcher": "*", "hooks": [{"type": "command", "command": cmd + " || exit 2",
                                                  "timeout": 30}]}
     assert pre[1]["hooks"] == [USER_HOOK]
     again, added2 = add_hooks(merged, client="claude-code", command=cmd)
@@ -45,6 +45,14 @@ def test_add_then_remove_restores_the_original() -> None:
     restored, n = remove_hooks(merged, commands={cmd})
     assert n == len(CLAUDE_EVENTS)
     assert restored == existing()
+
+
+def test_an_earlier_install_without_exit_2_is_brought_up_to_date() -> None:
+    cmd = hook_command("claude-code")
+    merged, _ = add_hooks({}, client="claude-code", command=cmd)
+    bare = json.loads(json.dumps(merged).replace(" || exit 2", ""))
+    again, updated = add_hooks(bare, client="claude-code", command=cmd)
+    assert updated == ["PreToolUse", "UserPromptSubmit"] and again == merged
 
 
 def test_remove_keeps_a_hook_the_user_added_to_our_group() -> None:

@@ -91,15 +91,18 @@ def test_mcp_allow_list_per_server(env: dict[str, Path]) -> None:
     v = verdict(env, "mcp__github__delete_repo", {}, mcp=mcp)
     assert v.action == "deny" and "delete_repo" in v.reason and "tools.mcp" in v.rule_ids
     assert verdict(env, "mcp__docs__anything", {}, mcp=mcp).action == "allow"
-    # an unlisted server gets tools.default
-    assert verdict(env, "mcp__slack__post", {}, mcp=mcp).action == "allow"
+    # an unlisted server is an unknown tool: tools.default, ask while no policy sets it
+    assert verdict(env, "mcp__slack__post", {}, mcp=mcp).action == "ask"
+    assert verdict(env, "mcp__slack__post", {}, mcp=mcp, default_explicit=True).action == "allow"
     assert verdict(env, "mcp__slack__post", {}, mcp=mcp, default_action="deny").action == "deny"
 
 
 def test_unknown_tools_get_tools_default(env: dict[str, Path]) -> None:
-    assert verdict(env, "SomeNewTool", {}).action == "allow"
-    v = verdict(env, "SomeNewTool", {}, default_action="ask")
-    assert v.action == "ask" and "tools.default" in v.rule_ids
+    v = verdict(env, "SomeNewTool", {})
+    assert v.action == "ask" and "tools.default" in v.rule_ids and "tools.default" in v.reason
+    assert verdict(env, "SomeNewTool", {}, default_explicit=True).action == "allow"
+    v = verdict(env, "SomeNewTool", {}, default_action="deny", default_explicit=True)
+    assert v.action == "deny" and "tools.default" in v.rule_ids
 
 
 def test_codex_exec_command_and_shell_argv(env: dict[str, Path]) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shlex
 import subprocess
 import time
 from typing import Any
@@ -81,8 +80,8 @@ def _installed(project: str, add: Any) -> dict[str, str]:
                 for h in g.get("hooks", []) if isinstance(g, dict) else []:
                     cmd = h.get("command") if isinstance(h, dict) else None
                     if isinstance(cmd, str) and inst.is_stockade_command(cmd):
-                        found[cmd] = t.client
-                        exe = shlex.split(cmd)[0]
+                        found[inst.base_command(cmd)] = t.client
+                        exe = inst.hook_argv(cmd)[0]
                         if not os.access(exe, os.X_OK):
                             add(_FAIL, t.describe(), f"hook interpreter {exe} is missing")
         status = _PASS if not missing else _FAIL
@@ -139,8 +138,10 @@ def _self_test(cmd: str, client: str, project: str, add: Any) -> None:
                    "transcript_path": ""}
         t0 = time.perf_counter()
         try:
-            proc = subprocess.run(shlex.split(cmd), input=json.dumps(payload).encode(),
-                                  capture_output=True, timeout=60, cwd=project,
+            from stockade.hooks.install import hook_argv
+
+            proc = subprocess.run(hook_argv(cmd), input=json.dumps(payload).encode(),
+                                  capture_output=True, timeout=60, cwd=project, check=False,
                                   env={**os.environ, "STOCKADE_HOOK_SYNC": "1"})
         except (OSError, subprocess.TimeoutExpired) as exc:
             add(_FAIL, f"self-test {client}: {label}", f"could not run the hook ({exc})")

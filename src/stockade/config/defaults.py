@@ -77,7 +77,7 @@ DEFAULT: dict[str, Any] = {
         "allowlist": [],
     },
     "tools": {
-        "default": "allow",
+        "default": "ask",  # tools no rule covers: a person approves (hooks)
         "deny_commands": [],
         "ask_commands": [],
         "protected_branches": ["main", "master", "release/*"],
@@ -181,7 +181,7 @@ dlp:
   allowlist: []           # managed/user only: {rule?, value_regex?, path?, reason}
 
 tools:
-  default: allow          # for tool calls no rule matches: allow | ask | deny
+  default: ask            # for tool calls no rule matches: allow | ask | deny
   deny_commands: []       # argv0 / command globs, e.g. ["nmap", "docker *"]
   ask_commands: []
   protected_branches:

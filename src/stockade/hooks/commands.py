@@ -53,6 +53,9 @@ class Invocation(Record):
     stdin_pipe: bool = False
     stdin_args: bool = False
     depth: int = 0
+    # VAR=value words before the program or given to `env` (a proxy or an
+    # index URL set for this one command)
+    assigns: tuple[tuple[str, Arg], ...] = ()
 
     @property
     def name(self) -> str:
@@ -193,8 +196,7 @@ def _walk(node: shell.Node, state: _State, out: _Out, *, depth: int, stdin_pipe:
             # ( ... ) > file: every command inside writes there
             for k in range(before, len(out.invocations)):
                 inv = out.invocations[k]
-                out.invocations[k] = Invocation(inv.argv, inv.cwd, inv.io + ios, inv.wrappers,
-                                                inv.stdin_pipe, inv.stdin_args, inv.depth)
+                out.invocations[k] = inv._replace(io=inv.io + ios)
             if before == len(out.invocations):
                 out.invocations.append(Invocation((), inner.cwd, ios, depth=depth))
 
@@ -234,7 +236,7 @@ def _simple(node: shell.Simple, state: _State, out: _Out, *, depth: int, stdin_p
             out.invocations.append(Invocation((), state.cwd, ios, depth=depth,
                                               stdin_pipe=stdin_pipe))
         return
-    inv = Invocation(tuple(argv), state.cwd, ios, (), stdin_pipe, False, depth)
+    inv = Invocation(tuple(argv), state.cwd, ios, (), stdin_pipe, False, depth, tuple(assigns))
     _emit(inv, state, out)
 
 
@@ -426,6 +428,7 @@ def _unwrap(inv: Invocation, out: _Out) -> Invocation:
     wrappers = list(inv.wrappers)
     argv = list(inv.argv)
     stdin_args = inv.stdin_args
+    assigns = list(inv.assigns)
     for _ in range(20):
         if not argv or argv[0].dynamic:
             break
@@ -450,12 +453,16 @@ def _unwrap(inv: Invocation, out: _Out) -> Invocation:
                         tree = None
                     if tree is None or not isinstance(tree, shell.Simple):
                         out.problems.append("`env -S` with a string stockade cannot split")
-                        return Invocation(tuple(argv), inv.cwd, inv.io, tuple(wrappers),
-                                          inv.stdin_pipe, stdin_args, inv.depth)
+                        return inv._replace(argv=tuple(argv), wrappers=tuple(wrappers),
+                                            stdin_args=stdin_args, assigns=tuple(assigns))
                     state = _State(inv.cwd, {}, "")
                     rest = [expand(w, state, out, inv.depth) for w in tree.words] + rest[i + 2 :]
                     i = 0
-                elif v.startswith("-") and v != "-" or "=" in v and not v.startswith("="):
+                elif v.startswith("-") and v != "-":
+                    i += 1
+                elif "=" in v and not v.startswith("="):
+                    name_, _, value = v.partition("=")
+                    assigns.append((name_, Arg(value, rest[i].raw, rest[i].dynamic)))
                     i += 1
                 else:
                     break
@@ -495,14 +502,12 @@ def _unwrap(inv: Invocation, out: _Out) -> Invocation:
                 rest = [Arg("sh", "sh"), Arg("-c", "-c")] + rest[1:]
         elif name in ("strace", "ltrace"):
             rest = _skip_opts(rest, {"-o", "-e", "-p", "-s", "-u", "-E"})
-        elif name == "busybox":
-            pass
-        else:
+        elif name != "busybox":  # busybox APPLET ...: the applet is the program
             rest = _skip_opts(rest, set())
         wrappers.append(name)
         argv = rest
-    return Invocation(tuple(argv), inv.cwd, inv.io, tuple(wrappers), inv.stdin_pipe,
-                      stdin_args, inv.depth)
+    return inv._replace(argv=tuple(argv), wrappers=tuple(wrappers), stdin_args=stdin_args,
+                        assigns=tuple(assigns))
 
 
 __all__ = ["DYN", "IO", "Analysis", "Arg", "Invocation", "analyse", "expand"]

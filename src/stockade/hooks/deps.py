@@ -4,8 +4,10 @@ Every import of another package happens here, lazily, so the allow path of a
 PreToolUse call loads neither the YAML loader, the ledger nor the DLP engine:
 
 * the policy's hook view (:class:`HookPolicy`) is cached as JSON in the state
-  directory, keyed by a digest of every policy file that could apply (path,
-  size, mtime and content) and of stockade's version;
+  directory, keyed by a digest of every policy file that could apply (path
+  and content), of the environment that places them and of stockade's
+  version, and authenticated with the state directory's HMAC key (a cache
+  file that does not verify is rebuilt, never read);
 * ledger events go through :mod:`stockade.hooks.journal`;
 * the DLP engine is imported only for PostToolUse / UserPromptSubmit.
 """
@@ -21,7 +23,10 @@ from stockade.hooks.view import HookPolicy
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from hashlib import sha256
+    from hmac import compare_digest as _compare_digest
 else:
+    from _operator import _compare_digest
+
     try:  # the builtin module: importing hashlib loads OpenSSL, a few ms per call
         from _sha256 import sha256
     except ImportError:  # pragma: no cover - other Python builds
@@ -34,12 +39,19 @@ if TYPE_CHECKING:
     from stockade.config import Policy
     from stockade.model import Finding
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 _MANAGED_DEFAULT = "/etc/stockade/policy.yaml"
 _PROJECT_NAME = "stockade.yaml"
 # Settings files the hooks themselves live in: an agent editing them could
 # switch stockade off.
 CLAUDE_MANAGED_SETTINGS = "/etc/claude-code/managed-settings.json"
+# Where stockade.state.StateDir keeps the HMAC key (keys_dir / HMAC_KEY_FILE);
+# read directly on the hot path, a test holds the two together.
+_HMAC_KEY = ("keys", "fingerprint.key")
+# Every variable that moves a file the cache key or the protected paths name.
+_KEY_ENV = ("USER", "LOGNAME", "CODEX_HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME",
+            "STOCKADE_HOME", "CLAUDE_CONFIG_DIR", "STOCKADE_CLAUDE_MANAGED_SETTINGS")
+_CONTENT_MODES = ("full", "redacted", "hash", "none")
 
 
 class LedgerSettings(Record):
@@ -56,7 +68,12 @@ class Loaded(Record):
 
 
 def state_root(env: Mapping[str, str] | None = None) -> str:
-    """Same rule as :func:`stockade.state.default_root`, without pathlib."""
+    """:func:`stockade.state.default_root` for ``env``, as a string.
+
+    The same rule, restated: importing :mod:`stockade.state` (pathlib,
+    dataclasses, hashlib) costs a hook call more than its whole start-up
+    budget, and every call needs this path for its spool.  A test checks the
+    two agree."""
     e = os.environ if env is None else env
     home = e.get("STOCKADE_HOME")
     if home:
@@ -65,6 +82,18 @@ def state_root(env: Mapping[str, str] | None = None) -> str:
     base = os.path.expanduser(xdg) if xdg else os.path.join(
         e.get("HOME") or os.path.expanduser("~"), ".local", "share")
     return os.path.abspath(os.path.join(base, "stockade"))
+
+
+def claude_config_dir(env: Mapping[str, str]) -> str:
+    """Claude Code's user settings directory: ``$CLAUDE_CONFIG_DIR``, else
+    ``~/.claude`` (where ``stockade install`` writes the user-scope hooks)."""
+    base = env.get("CLAUDE_CONFIG_DIR")
+    return os.path.abspath(os.path.expanduser(base)) if base else os.path.join(_home(env),
+                                                                              ".claude")
+
+
+def claude_managed_settings(env: Mapping[str, str]) -> str:
+    return env.get("STOCKADE_CLAUDE_MANAGED_SETTINGS") or CLAUDE_MANAGED_SETTINGS
 
 
 def _home(env: Mapping[str, str]) -> str:
@@ -89,15 +118,19 @@ def policy_files(*, workspace: str, policy_file: str | None,
 def protected_paths(*, workspace: str, env: Mapping[str, str],
                     files: list[str]) -> tuple[str, ...]:
     """stockade's own files the agent must never write: hook settings,
-    policies, the state directory (ledger, keys, this cache)."""
+    policies, the state directory (ledger, keys, this cache).  The settings
+    paths follow the same rules as ``stockade install``."""
     home = _home(env)
     codex_home = env.get("CODEX_HOME") or os.path.join(home, ".codex")
-    out = [
-        os.path.join(home, ".claude", "settings.json"),
-        os.path.join(home, ".claude", "settings.local.json"),
+    out = []
+    for claude in dict.fromkeys((os.path.join(home, ".claude"), claude_config_dir(env))):
+        out += [os.path.join(claude, "settings.json"),
+                os.path.join(claude, "settings.local.json")]
+    out += [
         os.path.join(workspace, ".claude", "settings.json"),
         os.path.join(workspace, ".claude", "settings.local.json"),
         CLAUDE_MANAGED_SETTINGS,
+        claude_managed_settings(env),
         os.path.join(codex_home, "hooks.json"),
         os.path.join(codex_home, "config.toml"),
         os.path.join(workspace, ".codex"),
@@ -106,7 +139,7 @@ def protected_paths(*, workspace: str, env: Mapping[str, str],
         files[2],
         state_root(env),
     ]
-    return tuple(dict.fromkeys(os.path.normpath(p) for p in out))
+    return tuple(dict.fromkeys(os.path.normpath(os.path.abspath(p)) for p in out))
 
 
 def _cache_key(files: list[str], *, workspace: str, env: Mapping[str, str]) -> str:
@@ -114,7 +147,7 @@ def _cache_key(files: list[str], *, workspace: str, env: Mapping[str, str]) -> s
 
     h = sha256()
     h.update(f"v{CACHE_FORMAT}\0{__version__}\0{workspace}\0{_home(env)}\0".encode())
-    for name in ("USER", "LOGNAME", "CODEX_HOME", "XDG_CONFIG_HOME", "STOCKADE_HOME"):
+    for name in _KEY_ENV:
         h.update(f"{name}={env.get(name, '')}\0".encode())
     # the built-in default ships with the code: its loader's files count too
     try:
@@ -145,29 +178,88 @@ def load(*, workspace: str, policy_file: str | None = None,
     ws = os.path.realpath(workspace)
     files = policy_files(workspace=ws, policy_file=policy_file, env=e)
     key = _cache_key(files, workspace=ws, env=e)
-    cache = os.path.join(state_root(e), "cache", f"hook-policy-{key}.json")
+    root = state_root(e)
+    cache = os.path.join(root, "cache", f"hook-policy-{key}.json")
     if use_cache:
-        try:
-            with open(cache, encoding="utf-8") as fh:
-                data = json.loads(fh.read())
-            return Loaded(HookPolicy.from_json(data["view"]), LedgerSettings(**data["ledger"]),
-                          True)
-        except (OSError, ValueError, KeyError, TypeError):
-            pass
+        hit = _read_cache(cache, key=key, root=root)
+        if hit is not None:
+            return hit
     policy = full_policy(workspace=ws, policy_file=policy_file, env=e)
     view, ledger = view_of(policy, env=e, files=files)
-    if use_cache:
-        _write_cache(cache, {"view": view.to_json(), "ledger": _ledger_dict(ledger)})
+    # A file that changed while it was being loaded: what was loaded may be
+    # either version, so it belongs under neither key.
+    if use_cache and _cache_key(files, workspace=ws, env=e) == key:
+        _write_cache(cache, key=key, root=root,
+                     data={"view": view.to_json(), "ledger": ledger._asdict()})
     return Loaded(view, ledger, False)
 
 
-def _ledger_dict(s: LedgerSettings) -> dict[str, Any]:
-    return {"url": s.url, "content": s.content, "durability": s.durability,
-            "checkpoint_every": s.checkpoint_every}
+def _mac(key: bytes, data: bytes) -> str:
+    """HMAC-SHA256 (RFC 2104) on the builtin sha256: the hmac module imports
+    OpenSSL, a few ms per hook call.  A test checks it against hmac."""
+    if len(key) > 64:
+        key = sha256(key).digest()
+    key = key.ljust(64, b"\0")
+    inner = sha256(bytes(b ^ 0x36 for b in key) + data).digest()
+    return sha256(bytes(b ^ 0x5C for b in key) + inner).hexdigest()
 
 
-def _write_cache(path: str, data: dict[str, Any]) -> None:
+def _read_key(root: str) -> bytes | None:
     try:
+        with open(os.path.join(root, *_HMAC_KEY), "rb") as fh:
+            key = fh.read(4096)
+    except OSError:
+        return None
+    return key if len(key) >= 32 else None
+
+
+def _read_cache(path: str, *, key: str, root: str) -> Loaded | None:
+    """The cached view, or None when there is none or it does not verify."""
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read(4 << 20)
+    except OSError:
+        return None
+    mac, nl, body = raw.partition(b"\n")
+    secret = _read_key(root) if nl else None
+    if secret is None or not _compare_digest(mac, _mac(secret, key.encode() + b"\0" + body)
+                                             .encode()):
+        return None
+    try:
+        data = json.loads(body)
+        if not isinstance(data, dict) or set(data) != {"view", "ledger"}:
+            return None
+        return Loaded(HookPolicy.from_json(data["view"]), _ledger_from(data["ledger"]), True)
+    except (ValueError, TypeError, UnicodeDecodeError):
+        return None
+
+
+def _ledger_from(d: Any) -> LedgerSettings:
+    if not isinstance(d, dict) or set(d) != set(LedgerSettings._fields):
+        raise ValueError("cached ledger settings have other fields")
+    url, content, durability, every = d["url"], d["content"], d["durability"], \
+        d["checkpoint_every"]
+    if url is not None and not isinstance(url, str):
+        raise ValueError("cached ledger url is not a string")
+    if content not in _CONTENT_MODES or not isinstance(durability, str) or \
+            type(every) is not int:
+        raise ValueError("cached ledger settings have the wrong types")
+    return LedgerSettings(url, content, durability, every)
+
+
+def _write_cache(path: str, *, key: str, root: str, data: dict[str, Any]) -> None:
+    try:
+        from pathlib import Path
+
+        from stockade.errors import StockadeError
+        from stockade.state import StateDir
+
+        try:
+            secret = StateDir(Path(root)).ensure().hmac_key()
+        except StockadeError:
+            return  # no key, no cache: slower, never wrong
+        body = json.dumps(data).encode("utf-8")
+        mac = _mac(secret, key.encode() + b"\0" + body)
         d = os.path.dirname(path)
         os.makedirs(d, mode=0o700, exist_ok=True)
         # drop stale entries so the cache does not grow without bound
@@ -178,8 +270,9 @@ def _write_cache(path: str, data: dict[str, Any]) -> None:
                 except OSError:
                     pass
         tmp = os.path.join(d, f".{os.path.basename(path)}.{os.getpid()}")
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(json.dumps(data))
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with open(fd, "wb") as fh:
+            fh.write(mac.encode() + b"\n" + body)
         os.replace(tmp, path)
     except OSError:
         pass  # no cache is slower, never wrong
@@ -206,6 +299,7 @@ def view_of(policy: Policy, *, env: Mapping[str, str],
         deny_read=tuple(fs.deny_read),
         network_allow=tuple(policy.network.allow),
         default_action=tools.default,
+        default_explicit=policy.source_of("tools.default") != "default",
         deny_commands=tuple(tools.deny_commands),
         ask_commands=tuple(tools.ask_commands),
         protected_branches=tuple(tools.protected_branches),
@@ -230,19 +324,17 @@ def scan(text: str) -> list[Finding]:
     return list(Engine.default().scan(text))
 
 
-def redact(text: str) -> tuple[str, list[Finding]]:
-    """``text`` with every finding replaced by ``[REDACTED:<rule_id>]``."""
-    findings = scan(text)
-    out: list[str] = []
-    pos = 0
-    for f in sorted(findings, key=lambda f: f.start):
-        if f.start < pos:
-            continue
-        out.append(text[pos:f.start])
-        out.append(f"[REDACTED:{f.rule_id}]")
-        pos = f.end
-    out.append(text[pos:])
-    return "".join(out), findings
+def redact(text: str, findings: list[Finding] | None = None) -> tuple[str, list[Finding]]:
+    """``text`` with every finding (``findings``, else a scan's) replaced by
+    a placeholder that names its kind (:func:`stockade.dlp.redact.redact`,
+    which merges overlapping findings so no tail of a value is left)."""
+    if findings is None:
+        findings = scan(text)
+    if not findings:
+        return text, findings
+    from stockade.dlp.redact import redact as _redact
+
+    return _redact(text, findings)[0], findings
 
 
 # -- ledger -------------------------------------------------------------------
@@ -258,13 +350,6 @@ def open_ledger(settings: LedgerSettings, *, env: Mapping[str, str] | None = Non
                  checkpoint_every=settings.checkpoint_every)
 
 
-def actor(view: HookPolicy, *, agent: str) -> Any:
-    from stockade.model import Actor
-
-    return Actor(user=view.identity_user or os.environ.get("USER"), team=view.identity_team,
-                 agent=agent, host=os.uname().nodename, process="stockade hook",
-                 pid=os.getpid())
-
-
-__all__ = ["LedgerSettings", "Loaded", "actor", "full_policy", "load", "open_ledger",
-           "policy_files", "protected_paths", "redact", "scan", "state_root", "view_of"]
+__all__ = ["LedgerSettings", "Loaded", "claude_config_dir", "claude_managed_settings",
+           "full_policy", "load", "open_ledger", "policy_files", "protected_paths", "redact",
+           "scan", "state_root", "view_of"]

@@ -8,7 +8,11 @@ what was added in the state directory, so ``uninstall`` removes what
 
 The hook command names the running interpreter by absolute path
 (``/abs/python -m stockade hook claude-code``): a ``stockade`` found on
-``PATH`` could be anything the agent put there.
+``PATH`` could be anything the agent put there.  For the events whose
+refusal matters before anything happens (PreToolUse, UserPromptSubmit) it
+ends in ``|| exit 2``: if the interpreter cannot even start (moved, broken
+install) the client sees exit 2, a refusal, instead of an error it would
+ignore while running the tool.
 """
 
 from __future__ import annotations
@@ -28,6 +32,10 @@ CLAUDE_EVENTS = ("PreToolUse", "PostToolUse", "UserPromptSubmit", "SessionStart"
                  "Stop")
 CODEX_EVENTS = ("PreToolUse", "PostToolUse", "UserPromptSubmit", "SessionStart", "Stop")
 TOOL_EVENTS = ("PreToolUse", "PostToolUse")
+# Events where any failure must refuse.  Not Stop: exit 2 there keeps the
+# agent from stopping, a loop when the hook cannot start at all.
+BLOCKING_EVENTS = ("PreToolUse", "UserPromptSubmit")
+FAIL_CLOSED_SUFFIX = " || exit 2"
 HOOK_TIMEOUT_S = 30
 MANIFEST = "hook-installs.json"
 SCOPES = ("user", "project", "managed")
@@ -45,19 +53,19 @@ class Target:
 
 def target_for(client: str, scope: str, *, env: Mapping[str, str] | None = None,
                project: str | None = None) -> Target:
+    # the same rules as the paths the hooks protect (stockade.hooks.deps)
+    from stockade.hooks.deps import claude_config_dir, claude_managed_settings
+
     e = os.environ if env is None else env
     home = Path(e.get("HOME") or Path.home())
     if client == "claude-code":
         if scope == "user":
-            base = e.get("CLAUDE_CONFIG_DIR")
-            root = Path(base) if base else home / ".claude"
-            return Target(client, scope, root / "settings.json")
+            return Target(client, scope, Path(claude_config_dir(e)) / "settings.json")
         if scope == "project":
             return Target(client, scope, Path(project or os.getcwd()).absolute() / ".claude" /
                           "settings.json")
         if scope == "managed":
-            return Target(client, scope, Path(e.get("STOCKADE_CLAUDE_MANAGED_SETTINGS")
-                                              or "/etc/claude-code/managed-settings.json"))
+            return Target(client, scope, Path(claude_managed_settings(e)))
     elif client == "codex":
         if scope != "user":
             raise UsageError(f"codex hooks are installed per user, not at scope {scope!r}",
@@ -66,9 +74,21 @@ def target_for(client: str, scope: str, *, env: Mapping[str, str] | None = None,
     raise UsageError(f"unknown client {client!r}", hint="use claude-code or codex")
 
 
-def hook_command(client: str, *, python: str | None = None) -> str:
+def hook_command(client: str, *, event: str | None = None, python: str | None = None) -> str:
+    """The command for ``event`` (the base command when ``event`` is None)."""
     exe = os.path.abspath(python or sys.executable)
-    return f"{shlex.quote(exe)} -m stockade hook {client}"
+    cmd = f"{shlex.quote(exe)} -m stockade hook {client}"
+    return cmd + FAIL_CLOSED_SUFFIX if event in BLOCKING_EVENTS else cmd
+
+
+def base_command(cmd: str) -> str:
+    """``cmd`` without the ``|| exit 2`` that :func:`hook_command` adds."""
+    return cmd.removesuffix(FAIL_CLOSED_SUFFIX)
+
+
+def hook_argv(cmd: str) -> list[str]:
+    """The argv a hook command runs (for running it without a shell)."""
+    return shlex.split(base_command(cmd))
 
 
 # -- pure merge ---------------------------------------------------------------
@@ -76,7 +96,9 @@ def hook_command(client: str, *, python: str | None = None) -> str:
 def add_hooks(settings: Mapping[str, Any], *, client: str, command: str) -> tuple[dict[str, Any],
                                                                                   list[str]]:
     """``settings`` with stockade's hook added for each event; returns the
-    new settings and the events that were added (already present: skipped)."""
+    new settings and the events that were added or brought up to date
+    (already present: skipped).  ``command`` is the base command; blocking
+    events get ``|| exit 2``, also where an earlier install wrote it bare."""
     out = json.loads(json.dumps(settings))  # deep copy, JSON types only
     hooks = out.setdefault("hooks", {})
     if not isinstance(hooks, dict):
@@ -89,9 +111,13 @@ def add_hooks(settings: Mapping[str, Any], *, client: str, command: str) -> tupl
         if not isinstance(groups, list):
             raise UsageError(f"the settings' hooks.{event} is not a list",
                              hint="fix the file by hand, then run install again")
-        if any(_has_command(g, command) for g in groups):
+        cmd = command + FAIL_CLOSED_SUFFIX if event in BLOCKING_EVENTS else command
+        if any(_has_command(g, cmd) for g in groups):
             continue
-        entry: dict[str, Any] = {"type": "command", "command": command,
+        if _upgrade(groups, command, cmd):
+            added.append(event)
+            continue
+        entry: dict[str, Any] = {"type": "command", "command": cmd,
                                  "timeout": HOOK_TIMEOUT_S}
         group: dict[str, Any] = {"hooks": [entry]}
         if client == "claude-code" and event in TOOL_EVENTS:
@@ -102,9 +128,23 @@ def add_hooks(settings: Mapping[str, Any], *, client: str, command: str) -> tupl
     return out, added
 
 
+def _upgrade(groups: list[Any], base: str, cmd: str) -> bool:
+    """Rewrite an entry of ``base`` in another form to ``cmd``, in place."""
+    for g in groups:
+        if not isinstance(g, dict) or not isinstance(g.get("hooks"), list):
+            continue
+        for h in g["hooks"]:
+            if isinstance(h, dict) and isinstance(h.get("command"), str) and \
+                    base_command(h["command"]) == base:
+                h["command"] = cmd
+                return True
+    return False
+
+
 def remove_hooks(settings: Mapping[str, Any], *, commands: set[str]) -> tuple[dict[str, Any], int]:
     """``settings`` without hook entries whose command is one of
-    ``commands``; groups and events left empty are dropped."""
+    ``commands`` (with or without ``|| exit 2``); groups and events left
+    empty are dropped."""
     out = json.loads(json.dumps(settings))
     hooks = out.get("hooks")
     removed = 0
@@ -120,7 +160,8 @@ def remove_hooks(settings: Mapping[str, Any], *, commands: set[str]) -> tuple[di
                 kept_groups.append(g)
                 continue
             entries = [h for h in g["hooks"]
-                       if not (isinstance(h, dict) and h.get("command") in commands)]
+                       if not (isinstance(h, dict) and isinstance(h.get("command"), str)
+                               and base_command(h["command"]) in commands)]
             removed += len(g["hooks"]) - len(entries)
             if entries:
                 kept_groups.append({**g, "hooks": entries})
@@ -162,7 +203,7 @@ def _has_command(group: Any, command: str | None) -> bool:
 
 def is_stockade_command(cmd: str) -> bool:
     try:
-        words = shlex.split(cmd)
+        words = hook_argv(cmd)
     except ValueError:
         return False
     return words[1:4] == ["-m", "stockade", "hook"] or words[:2] == ["stockade", "hook"]
@@ -262,6 +303,7 @@ def uninstall(target: Target, *, env: Mapping[str, str] | None = None) -> int:
     return removed
 
 
-__all__ = ["CLAUDE_EVENTS", "CODEX_EVENTS", "SCOPES", "Target", "add_hooks", "hook_command",
+__all__ = ["BLOCKING_EVENTS", "CLAUDE_EVENTS", "CODEX_EVENTS", "SCOPES", "Target", "add_hooks",
+           "base_command", "hook_argv", "hook_command",
            "install", "installed_events", "is_stockade_command", "read_manifest",
            "read_settings", "remove_hooks", "target_for", "uninstall", "write_settings"]

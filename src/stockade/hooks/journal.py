@@ -33,6 +33,11 @@ STALE_CLAIM_S = 60.0
 # Another hook's event is only taken over when its own writer has clearly
 # failed: taking it earlier would record it without its input.
 ORPHAN_S = 30.0
+# Recorded tool input, output and prompts are cut to this many characters.
+MAX_CONTENT = 65536
+# Redaction looks this far past the cut, farther than any one finding spans
+# (stockade.dlp.engine.MAX_SPAN).
+_REDACT_MARGIN = 32768
 
 
 def spool_dir(env: Mapping[str, str] | None = None) -> str:
@@ -112,7 +117,8 @@ def drain(settings: deps.LedgerSettings, *, env: Mapping[str, str] | None = None
             except (OSError, ValueError):
                 continue
             details = dict(ev.get("details") or {})
-            if extra and extra.get(original):
+            # `{}` is a complete answer too (ledger.content: none)
+            if extra is not None and original in extra:
                 details.update(extra[original])
             elif ev.get("wants_content"):
                 details["input"] = "unavailable: the recording process did not finish"
@@ -158,17 +164,35 @@ def content_details(mode: str, items: Mapping[str, str], *,
             out[k + "_hash"] = keyed_hash(v, key)
         return out
     for k, v in items.items():
-        text = v if len(v) <= 65536 else v[:65536]
         if mode == "full":
-            out[k] = text
+            out[k] = v[:MAX_CONTENT]
         else:
-            red, findings = deps.redact(text)
+            red, findings = redact_prefix(v, MAX_CONTENT)
             out[k] = red
             if findings:
                 out[k + "_redacted_rules"] = sorted({f.rule_id for f in findings})
-        if len(v) > 65536:
+        if len(v) > MAX_CONTENT:
             out[k + "_truncated"] = len(v)
     return out
+
+
+def redact_prefix(text: str, limit: int) -> tuple[str, list[Any]]:
+    """The first ``limit`` characters of ``text``, redacted.  Redaction comes
+    first: a value crossing the cut must be seen whole to be found, or its
+    first part would be kept.  The cut moves to the end of a value it would
+    split, and findings are mapped by their place in ``text``, not in the
+    redacted (shorter or longer) result."""
+    window = text[:limit + _REDACT_MARGIN]
+    findings = deps.scan(window)
+    cut = min(limit, len(window))
+    moved = True
+    while moved:
+        moved = False
+        for f in findings:
+            if f.start < cut < f.end:
+                cut, moved = f.end, True
+    keep = [f for f in findings if f.start < cut]
+    return deps.redact(window[:cut], keep)[0], keep
 
 
 def drain_detached(settings: deps.LedgerSettings, *, content_mode: str,
@@ -215,4 +239,5 @@ def pending(env: Mapping[str, str] | None = None) -> int:
         return 0
 
 
-__all__ = ["content_details", "drain", "drain_detached", "pending", "spool", "spool_dir"]
+__all__ = ["MAX_CONTENT", "content_details", "drain", "drain_detached", "pending", "redact_prefix",
+           "spool", "spool_dir"]

@@ -124,13 +124,6 @@ def resolve(value: str, *, cwd: str | None, glob: bool = False) -> PathRef:
     return PathRef(value, tuple(cands))
 
 
-def is_under(path: str, root: str) -> bool:
-    """``path`` is ``root`` or inside it (both absolute and normalised)."""
-    if root == "/":
-        return True
-    return path == root or path.startswith(root.rstrip("/") + "/")
-
-
 def glob_may_reach(pattern: str, root: str) -> bool:
     """Could the glob ``pattern`` name ``root`` or something inside it?"""
     from fnmatch import fnmatchcase
@@ -143,4 +136,16 @@ def glob_may_reach(pattern: str, root: str) -> bool:
     return all(fnmatchcase(rp[k], pp[k]) for k in range(n))
 
 
-__all__ = ["PathRef", "glob_may_reach", "is_under", "resolve"]
+def glob_may_contain(pattern: str, root: str) -> bool:
+    """Could the glob ``pattern`` name ``root`` or a directory above it (what
+    a recursive reader of the match would then read)?"""
+    from fnmatch import fnmatchcase
+
+    pp = [c for c in pattern.split("/") if c]
+    rp = [c for c in root.split("/") if c]
+    if len(pp) > len(rp):
+        return False
+    return all(fnmatchcase(rp[k], pp[k]) for k in range(len(pp)))
+
+
+__all__ = ["PathRef", "glob_may_contain", "glob_may_reach", "resolve"]

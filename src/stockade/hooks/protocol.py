@@ -138,10 +138,10 @@ def render(client: Client, event: str, verdict: Verdict) -> Answer:
         return _post_tool_use(client, verdict)
     if event == USER_PROMPT_SUBMIT:
         return _user_prompt(client, verdict)
-    if event == STOP and verdict.action in ("deny", "block"):
-        # A failed Stop hook must not trap the agent in a loop: warn only.
-        return Answer("", _reason(verdict.reason) + "\n", 0)
     if verdict.action in ("deny", "block"):
+        # Other events cannot be refused usefully, and exit 2 on Stop would
+        # keep the agent from stopping (a loop if it keeps failing): say why
+        # on stderr only.
         return Answer("", _reason(verdict.reason) + "\n", 0)
     return Answer("", "", 0)
 

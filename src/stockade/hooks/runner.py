@@ -31,7 +31,7 @@ MAX_OUTPUT_SCAN = 2 * 1024 * 1024
 
 
 class HookTimeout(Exception):
-    pass
+    """The self-timer fired."""
 
 
 class Outcome:
@@ -70,9 +70,12 @@ def run(client: Client, *, stdin: BinaryIO, stdout: TextIO, stderr: TextIO,
         event = _peek_event(raw)
         outcome = handle(raw, client=client, workspace=workspace, policy_file=policy_file, env=e)
     except HookTimeout:
+        _disarm(timeout_s)
         outcome = Outcome(proto.fail_closed(client, event, f"it took longer than {timeout_s:g} s"))
         _spool_failure(client, event, "timeout", e)
     except BaseException as exc:  # noqa: BLE001 - fail closed on anything
+        # first: the timer must not fire inside this handler and escape it
+        _disarm(timeout_s)
         if isinstance(exc, KeyboardInterrupt):
             why = "it was interrupted"
         else:
@@ -80,10 +83,9 @@ def run(client: Client, *, stdin: BinaryIO, stdout: TextIO, stderr: TextIO,
         outcome = Outcome(proto.fail_closed(client, event, why))
         _spool_failure(client, event, why, e)
     finally:
-        if timeout_s > 0:
-            _signal.setitimer(_signal.ITIMER_REAL, 0)
-            if old is not None:
-                _signal.signal(_signal.SIGALRM, old)
+        _disarm(timeout_s)
+        if old is not None:
+            _signal.signal(_signal.SIGALRM, old)
     answer = outcome.answer
     try:
         if answer.stdout:
@@ -110,6 +112,11 @@ def run(client: Client, *, stdin: BinaryIO, stdout: TextIO, stderr: TextIO,
                 stderr.write(f"stockade: the event is spooled but not yet in the ledger "
                              f"({_describe(exc)})\n")
     return answer.exit_code
+
+
+def _disarm(timeout_s: float) -> None:
+    if timeout_s > 0:
+        _signal.setitimer(_signal.ITIMER_REAL, 0)
 
 
 def _describe(exc: BaseException) -> str:
@@ -163,7 +170,8 @@ def handle(raw: bytes, *, client: Client, workspace: str | None = None,
         verdict, found = post_tool_use(inp, view)
         details.update(found)
         content["input"] = json.dumps(inp.tool_input)
-        content["output"] = _flatten(inp.tool_response)[:65536]
+        # whole (up to MAX_OUTPUT_SCAN): the writer redacts, then cuts
+        content["output"] = _flatten(inp.tool_response)
     elif inp.event == proto.USER_PROMPT_SUBMIT:
         verdict, found = user_prompt(inp, view)
         details.update(found)
@@ -177,6 +185,7 @@ def handle(raw: bytes, *, client: Client, workspace: str | None = None,
         verdict = Verdict("allow")
     else:
         verdict = Verdict("allow")
+    verdict = _without_values(verdict)
     for k, v in (("tool", inp.tool_name), ("tool_use_id", inp.tool_use_id),
                  ("turn_id", inp.turn_id), ("cwd", inp.cwd), ("workspace", ws),
                  ("transcript_path", inp.transcript_path)):
@@ -200,6 +209,22 @@ def handle(raw: bytes, *, client: Client, workspace: str | None = None,
             from None
     answer = proto.render(client, inp.event, verdict)
     return Outcome(answer, {name: content}, loaded.ledger, loaded.ledger.content)
+
+
+def _without_values(verdict: Verdict) -> Verdict:
+    """``verdict`` with any protected value in its reason or context
+    redacted.  Reasons quote what the agent wrote (a path, a host, a
+    command) so the model can act on them; they are shown to the model and
+    the user and recorded, and must never carry a secret that was in it."""
+    if not verdict.reason and not verdict.context:
+        return verdict  # the allow path: no DLP engine to load
+    from stockade.hooks import deps
+
+    reason = deps.redact(verdict.reason)[0] if verdict.reason else verdict.reason
+    context = verdict.context
+    if context:
+        context = reason if context == verdict.reason else deps.redact(context)[0]
+    return verdict._replace(reason=reason, context=context)
 
 
 def _snake(name: str) -> str:
@@ -306,9 +331,27 @@ def _spool_failure(client: Client, event: str | None, why: str,
 
 def main_stdio(client: Client, **kw: Any) -> int:
     """The hook process's entry: never returns when it answered in the
-    background mode (see ``exit_process``)."""
-    return run(client, stdin=sys.stdin.buffer, stdout=sys.stdout, stderr=sys.stderr,
-               exit_process=bool(kw.get("background", True)), **kw)
+    background mode (see ``exit_process``).
+
+    :func:`run` answers every failure itself; this is the last line.  Any
+    exit code but 0 and 2 lets Claude Code run the tool, so whatever escapes
+    ends in a refusal and exit 2."""
+    try:
+        return run(client, stdin=sys.stdin.buffer, stdout=sys.stdout, stderr=sys.stderr,
+                   exit_process=bool(kw.get("background", True)), **kw)
+    except BaseException as exc:  # noqa: BLE001 - fail closed on anything
+        try:
+            _disarm(float(kw.get("timeout_s") or 0))
+            why = "it was interrupted" if isinstance(exc, KeyboardInterrupt) else \
+                f"internal error {type(exc).__name__}"
+            answer = proto.fail_closed(client, None, why)
+            sys.stdout.write(answer.stdout)
+            sys.stderr.write(answer.stderr)
+            sys.stdout.flush()
+            sys.stderr.flush()
+        except BaseException:  # noqa: BLE001, S110 - the exit code still refuses
+            pass
+        return 2
 
 
-__all__ = ["DEFAULT_TIMEOUT_S", "HookTimeout", "Outcome", "handle", "run"]
+__all__ = ["DEFAULT_TIMEOUT_S", "HookTimeout", "Outcome", "handle", "main_stdio", "run"]

@@ -14,8 +14,8 @@ import posixpath
 from stockade.hooks._record import Record
 from stockade.hooks.commands import DYN, IO, Analysis, Arg, Invocation
 from stockade.hooks.depcheck import InstallVerdict
-from stockade.hooks.paths import PathRef, glob_may_reach, is_under, resolve
-from stockade.hooks.view import HookPolicy
+from stockade.hooks.paths import PathRef, glob_may_contain, glob_may_reach, resolve
+from stockade.hooks.view import HookPolicy, is_under
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -92,6 +92,11 @@ _SOCAT_ADDR = _lazy(r"(?i)^(?:tcp[46]?|udp[46]?|openssl|ssl|tcp-connect|udp-conn
 _DEFAULT_PORTS = {"http": 80, "https": 443, "ftp": 21, "ssh": 22, "sftp": 22, "ws": 80,
                   "wss": 443, "rsync": 873, "git": 9418}
 _DEV_NET = _lazy(r"^/dev/(tcp|udp)/([^/]+)/(\d+)$")
+_PIP_NET_OPTS = frozenset({"-i", "--index-url", "--extra-index-url", "-f", "--find-links",
+                           "--proxy"})
+# shells and eval: their script is analysed as commands, not as words
+_SHELLS_C = frozenset({"sh", "bash", "dash", "zsh", "ksh", "ash", "busybox-sh", "su", "eval",
+                       "watch", "source", "."})
 
 # options that take a value, per network tool (so the value is not a URL)
 _CURL_VALUE_OPTS = frozenset({
@@ -141,7 +146,70 @@ _INSTALLERS: dict[str, str] = {"pip": "pypi", "pip3": "pypi", "uv": "pypi", "poe
                                "pdm": "pypi", "pipx": "pypi", "npm": "npm", "pnpm": "npm",
                                "yarn": "npm", "bun": "npm", "npx": "npm", "bunx": "npm",
                                "cargo": "crates", "go": "go", "gem": "rubygems"}
-_STOCKADE_FILES = ("stockade.yaml",)
+# Recursive readers that read the working directory when given no path.
+_READS_DOT = frozenset({"grep", "egrep", "fgrep", "rg", "ag", "find", "tree", "du", "ls"})
+_GREP_VALUE_OPTS = frozenset({
+    "-e", "-f", "-m", "-A", "-B", "-C", "-d", "-D", "-g", "-t", "-T", "-j", "-M", "-E", "-r",
+    "--regexp", "--file", "--max-count", "--after-context", "--before-context", "--context",
+    "--include", "--exclude", "--exclude-dir", "--label", "--binary-files", "--devices",
+    "--directories", "--glob", "--iglob", "--type", "--type-not", "--type-add", "--type-clear",
+    "--threads", "--max-columns", "--max-depth", "--max-filesize", "--sort", "--sortr",
+    "--encoding", "--color", "--colors", "--replace", "--pre", "--pre-glob", "--engine",
+    "--ignore-file", "--context-separator", "--field-match-separator", "--path-separator",
+    "--dfa-size-limit", "--regex-size-limit", "--depth", "--ignore", "--ignore-dir", "-G"})
+# Options that give grep-likes their pattern (then every operand is a path).
+_GREP_PATTERN_OPTS = ("-e", "-f", "--regexp", "--file", "--files", "--type-list")
+
+# Programs that never open a connection: a URL among their arguments is data
+# (`echo https://...`, `sed 's|http://a|https://b|'`).
+_NO_NETWORK = frozenset({
+    "echo", "printf", "grep", "egrep", "fgrep", "rg", "ag", "sed", "gsed", "awk", "gawk",
+    "mawk", "jq", "yq", "tr", "cut", "sort", "uniq", "head", "tail", "wc", "cat", "tac", "less",
+    "more", "test", "[", "[[", "true", "false", ":", "basename", "dirname", "realpath",
+    "readlink", "ls", "tee", "diff", "cmp", "comm", "mkdir", "touch", "rm", "cp", "mv", "ln",
+    "chmod", "cd", "pushd", "read", "printenv", "expr", "date", "sleep", "base64", "xxd",
+    "od", "hexdump", "column", "fold", "fmt", "nl", "rev", "paste", "join", "split",
+    "md5sum", "sha1sum", "sha256sum", "sha512sum", "file", "stat", "which", "type", "alias",
+    "unset", "set", "shift", "return", "exit", "wait", "jobs", "kill", "history", "man"})
+_ASSIGNERS = frozenset({"export", "declare", "typeset", "local", "readonly"})
+# Options whose value is prose (commit messages, PR bodies): a URL in it is data.
+_MESSAGE_OPTS = frozenset({"-m", "--message", "-b", "--body", "--title", "--notes",
+                           "--description", "--comment", "--subject"})
+# git subcommands that never connect (their URLs are messages or history).
+_GIT_LOCAL = frozenset({"commit", "tag", "notes", "merge", "log", "show", "grep", "stash",
+                        "shortlog", "blame", "diff", "status", "add", "mv", "rm", "restore",
+                        "switch", "checkout", "reset", "revert", "cherry-pick", "rebase"})
+_URL_ANY = _lazy(r"(?i)\b([a-z][a-z0-9+.-]*)://([^\s'\"`<>]*)")
+_LOCAL_SCHEMES = frozenset({"file", "unix", "jar", "data"})
+# user@host:path, what scp, rsync, git and many others read as a remote
+_SCP_LIKE = _lazy(r"^[^@/\s:=]+@(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.\x00-]+):")
+_DB_CLIENTS = frozenset({
+    "psql", "pg_dump", "pg_dumpall", "pg_restore", "pg_isready", "pg_basebackup",
+    "pg_receivewal", "createdb", "dropdb", "vacuumdb", "reindexdb", "clusterdb", "mysql",
+    "mysqldump", "mysqladmin", "mysqlimport", "mysqlshow", "mysqlcheck", "mariadb",
+    "mariadb-dump", "redis-cli", "valkey-cli", "mongo", "mongosh", "mongodump", "mongorestore",
+    "mongoexport", "mongoimport", "clickhouse-client", "cqlsh", "influx"})
+_CONNINFO_HOST = _lazy(r"(?:^|\s)(?:host|hostaddr)\s*=\s*'?([^\s']+)")
+_HOST_PORT = _lazy(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.\x00-]+):(\d{1,5})$")
+# interpreter code that changes files; its string literals are then checked
+# against stockade's own files
+_WRITES_CODE = _lazy(
+    r"\bopen\w*\s*\([^)]*,\s*(?:mode\s*=\s*|flags\s*:\s*)?['\"][^'\"]*[wax+]|"
+    r"\.open\s*\(\s*(?:mode\s*=\s*)?['\"][^'\"]*[wax+]|"
+    r"\bopen\s*\(?\s*[\w$]+\s*,\s*['\"]\s*\+?[>|]|"
+    r"\b(?:write|writeFile|writeFileSync|write_text|write_bytes|writelines|appendFile|"
+    r"appendFileSync|createWriteStream|outputFile|outputFileSync|truncate|truncateSync|"
+    r"copy|copy2|copyfile|copytree|copyFile|copyFileSync|cp|cpSync|symlink|symlinkSync|link|"
+    r"linkSync|chmod|chmodSync|chown|mkdir|makedirs|mkdirSync|touch|sysopen|dump|save)\s*\(|"
+    r"\bFile\.(?:write|open|new)|\bIO\.write|\bFileUtils\b|\bprint\s*\{?\s*[A-Z$]")
+# ... and code that deletes or moves them (then a literal naming a directory
+# that holds one of stockade's files counts too)
+_DELETES_CODE = _lazy(
+    r"\b(?:os|shutil|fs|fse|fsp|File|FileUtils|Dir|Deno)(?:\.\w+)*\.(?:remove|removeSync|"
+    r"unlink|unlinkSync|rmtree|rmdir|rmdirSync|rm|rm_r|rm_rf|rmSync|rename|renameSync|replace|"
+    r"move|moveSync|mv|delete|emptyDir|emptyDirSync)\s*\(|"
+    r"\.(?:unlink|unlinkSync|rmdir|rmdirSync|rename|renameSync|rmSync|rmtree)\s*\(|"
+    r"\b(?:rmtree|unlink|rename|rmdir)\b")
 
 
 def check_command(analysis: Analysis, policy: HookPolicy, *,
@@ -163,6 +231,8 @@ class _Check:
         self.out = out
         self.install_check = install_check
         self.cwd = inv.cwd
+        # the interpreter's code argument (checked as code, not as a word)
+        self.code_arg: Arg | None = None
 
     def add(self, action: str, rule: str, reason: str) -> None:
         v = Violation(action, rule, reason)
@@ -180,8 +250,6 @@ class _Check:
         words = inv.words()
         self.policy_lists(words)
         self.read_args()
-        if name in ("stockade",) or (len(words) > 2 and words[-2:] == ["-m", "stockade"]):
-            pass
         if "stockade" in words[:3] and any(w in ("uninstall",) for w in words[1:4]):
             self.add("deny", "shell.tamper",
                      "`stockade uninstall` would switch off the stockade hooks; only a person "
@@ -204,8 +272,11 @@ class _Check:
                      "against network.allow")
         elif name.startswith(_INTERPRETER_PREFIXES) and _INTERPRETERS.match(name):
             self.interpreter()
+        elif name in _DB_CLIENTS:
+            self.db_client()
         elif handler is not None:
             handler()
+        self.destinations()
         self.writes()
         self.installs()
 
@@ -247,6 +318,34 @@ class _Check:
                     continue
                 ref = resolve(value, cwd=self.cwd, glob=glob)
                 self.check_read(ref, arg.raw, recursive=is_rec)
+        if is_rec and inv.name in _READS_DOT and not self.has_path_operand():
+            if self.cwd is None:
+                self.add("ask", "fs.read_unknown",
+                         f"`{inv.name}` reads everything under the working directory, which is "
+                         "only known at run time")
+            else:
+                self.check_read(resolve(".", cwd=self.cwd), ".", recursive=True)
+
+    def has_path_operand(self) -> bool:
+        """Does this recursive reader name what it reads?  Without a path,
+        grep -r, rg, find, tree, du and ls -R read the working directory."""
+        inv = self.inv
+        name = inv.name
+        args = list(inv.args)
+        if name in ("grep", "egrep", "fgrep", "rg", "ag"):
+            if name in ("rg", "ag") and inv.stdin_pipe:
+                return True  # without a path they search the pipe
+            pos = _positional(args, value_opts=_GREP_VALUE_OPTS)
+            pattern_given = any(a.value in _GREP_PATTERN_OPTS or a.value.startswith(
+                ("--regexp=", "--file=")) for a in args)
+            return len(pos) > (0 if pattern_given else 1)
+        if name == "find":
+            i = 0
+            while i < len(args) and args[i].value in ("-H", "-L", "-P", "-D") or (
+                    i < len(args) and args[i].value.startswith("-O")):
+                i += 2 if args[i].value == "-D" else 1
+            return i < len(args) and not args[i].value.startswith(("-", "(", "!"))
+        return bool(_positional(args))
 
     def check_read(self, ref: PathRef, raw: str, *, recursive: bool = False) -> None:
         for cand in ref.candidates:
@@ -255,10 +354,11 @@ class _Check:
                 self.deny_read(raw, hit)
                 return
             if recursive:
-                for root in self.p.deny_read:
-                    if is_under(root, cand) and cand != "/" and len(cand) > 1:
-                        self.deny_read(raw, root, recursive=True)
-                        return
+                inside = self.p.read_denied_inside(cand)
+                if inside:
+                    shown = raw if raw.startswith(("/", "~")) else f"{raw}` (`{cand}"
+                    self.deny_read(shown, inside, recursive=True)
+                    return
         if ref.prefix:
             hit = self.p.read_denied(ref.prefix)
             if hit:
@@ -269,19 +369,26 @@ class _Check:
                 if glob_may_reach(ref.pattern, root):
                     self.deny_read(raw, root)
                     return
+                if recursive and glob_may_contain(ref.pattern, root):
+                    self.deny_read(raw, root, recursive=True)
+                    return
+        elif recursive and ref.prefix:
+            inside = self.p.read_denied_inside(ref.prefix)
+            if inside:
+                self.add("ask", "fs.read_unknown",
+                         f"`{self.inv.name}` reads everything under `{_short(raw)}`, known only "
+                         f"at run time, which may contain {_tilde(inside, self.p)}")
 
     def deny_read(self, raw: str, root: str, *, recursive: bool = False) -> None:
-        how = "reads everything under" if recursive else "reads"
+        where = (f"reads everything under `{_short(raw)}`, which contains" if recursive
+                 else f"reads `{_short(raw)}`, which is inside")
         self.add("deny", "fs.read_denied",
-                 f"`{self.inv.name}` {how} `{_short(raw)}`, which is inside "
-                 f"{_tilde(root, self.p)}, "
+                 f"`{self.inv.name}` {where} {_tilde(root, self.p)}, "
                  "a path the policy keeps from the agent (filesystem.deny_read)")
 
     # -- writing -----------------------------------------------------------
     def check_io(self, io: IO) -> None:
         if io.path is None:
-            if io.kind == "text" and io.text is not None:
-                pass
             return
         m = _DEV_NET.match(io.path.value) if io.path.value.startswith(("/dev/tcp/",
                                                                          "/dev/udp/")) else None
@@ -341,8 +448,11 @@ class _Check:
             elif name == "ln" and len(pos) == 1:
                 targets = [Arg(posixpath.basename(pos[0].value), pos[0].raw, pos[0].dynamic)]
             if name == "mv":
-                targets = targets + pos[:-1]
+                sources = pos if t is not None else pos[:-1]
+                targets = targets + sources
                 verb = "moves"
+                for src in sources:
+                    self.takes_along(src, verb="moves")
         elif name == "dd":
             targets = [Arg(a.value[3:], a.raw, a.dynamic, a.glob) for a in args
                        if a.value.startswith("of=")]
@@ -403,6 +513,23 @@ class _Check:
             self.check_write(t, verb=verb)
 
     # -- destructive -------------------------------------------------------
+    def takes_along(self, arg: Arg, *, verb: str) -> None:
+        """Deleting or moving ``arg`` takes everything under it along: refuse
+        when one of stockade's own files is there (`rm -rf .claude`)."""
+        ref = resolve(arg.value, cwd=self.cwd, glob=arg.glob)
+        if any(self.p.protected_hit(c) for c in ref.candidates):
+            return  # itself one of them: check_write says so
+        hits = [self.p.protected_inside(c) for c in ref.candidates]
+        if ref.pattern:
+            hits += [p for p in self.p.protected
+                     if glob_may_contain(ref.pattern, p) or glob_may_reach(ref.pattern, p)]
+        hit = next((h for h in hits if h), None)
+        if hit:
+            self.add("deny", "shell.tamper",
+                     f"`{self.inv.name}` {verb} `{_short(arg.raw)}`, which holds "
+                     f"{_tilde(hit, self.p)}, one of stockade's own files (hook settings, "
+                     "policy or ledger); the agent may not change them")
+
     def rm(self, pos: list[Arg]) -> None:
         ws = self.p.workspace
         for a in pos:
@@ -410,6 +537,7 @@ class _Check:
                 self.add("ask", "shell.destructive.rm",
                          f"`rm {_short(a.raw)}` deletes a path only known at run time")
                 continue
+            self.takes_along(a, verb="deletes")
             ref = resolve(a.value, cwd=self.cwd, glob=a.glob)
             for cand in ref.candidates:
                 if is_under(ws, cand):
@@ -458,6 +586,16 @@ class _Check:
         v = value
         if "://" not in v:
             v = "http://" + v
+        authority = v.split("://", 1)[1]
+        for stop in "/?#":
+            authority = authority.split(stop, 1)[0]
+        if DYN not in authority and (_ambiguous(authority) or "\\" in v.split("?", 1)[0]):
+            # URL parsers disagree on where such a URL goes (Python, curl and
+            # WHATWG read `https://a.example\@b.example` differently)
+            self.add("deny", "net.bad_url",
+                     f"`{via}` is given a URL with a backslash, a control character or white "
+                     "space before its path, which programs read as different hosts")
+            return
         try:
             parts = urlsplit(v)
             host, port = parts.hostname, parts.port
@@ -496,6 +634,11 @@ class _Check:
             elif v in ("-K", "--config", "-i", "--input-file") and name != "http":
                 self.add("ask", "net.unknown_host",
                          f"`{name} {v}` reads its destinations from a file stockade does not check")
+            elif v in ("-e", "--execute") and name == "wget" and i + 1 < len(args):
+                # wgetrc commands: `-e https_proxy=host:port` sends everything there
+                var, _, val = args[i + 1].value.partition("=")
+                self.assigned(var.strip(), Arg(val.strip(), args[i + 1].raw,
+                                               args[i + 1].dynamic), via="wget -e")
             if v.startswith("-") and v in opts:
                 i += 2
                 continue
@@ -515,6 +658,116 @@ class _Check:
             urls = [Arg(DYN, "(from stdin)", True)]
         for u in urls:
             self.url(u.value, via=name)
+
+    def destinations(self) -> None:
+        """Hosts any program may reach: URLs (`gh api https://...`, `npm
+        publish --registry ...`, `psql postgresql://...`), scp-style
+        `user@host:path`, and proxy or index URLs set in the environment of
+        the command.  Only programs known never to connect are skipped."""
+        inv = self.inv
+        name = inv.name
+        for var, value in inv.assigns:
+            self.assigned(var, value, via=name)
+        if name in _ASSIGNERS:
+            for a in inv.args:
+                if "=" in a.value and not a.value.startswith("-"):
+                    var, _, val = a.value.partition("=")
+                    self.assigned(var, Arg(val, a.raw, a.dynamic), via=name)
+            return
+        if name in _NO_NETWORK or name in _URL_TOOLS or name in _SHELLS_C or (
+                name == "git" and _git_sub(inv.args)[0] in _GIT_LOCAL):
+            return
+        skip_next = False
+        for a in inv.args:
+            v = a.value
+            if skip_next or a is self.code_arg:
+                skip_next = False
+                continue
+            if v in _MESSAGE_OPTS:
+                skip_next = True
+                continue
+            if v.startswith("--") and v.partition("=")[0] in _MESSAGE_OPTS:
+                continue
+            self.arg_destinations(a, via=name)
+
+    def arg_destinations(self, a: Arg, *, via: str) -> None:
+        v = a.value
+        if "://" in v:
+            for m in _URL_ANY.finditer(v):
+                if m.group(1).lower() not in _LOCAL_SCHEMES:
+                    self.url(m.group(0), via=via)
+            return
+        remote = _SCP_LIKE.match(v) if "@" in v else None
+        if remote:
+            self.host(remote.group(1), None, via=via)
+
+    def assigned(self, var: str, value: Arg, *, via: str) -> None:
+        """``VAR=value`` for a command: a URL, or any proxy setting."""
+        lower = var.lower()
+        if "://" in value.value:
+            self.arg_destinations(value, via=f"{var}= for {via}")
+        elif "proxy" in lower and not lower.startswith("no_") and value.value:
+            if value.dynamic:
+                self.host(None, None, via=f"{var}= for {via}")
+            else:
+                self.url(value.value, via=f"{var}= for {via}")
+
+    def host_port(self, arg: Arg, *, via: str) -> None:
+        if arg.dynamic:
+            self.host(None, None, via=via)
+            return
+        m = _HOST_PORT.match(arg.value)
+        if m:
+            self.host(m.group(1), int(m.group(2)), via=via)
+        else:
+            self.host(_user_host(arg.value), None, via=via)
+
+    def db_client(self) -> None:
+        """`psql -h HOST`, `mysql --host=HOST`, `redis-cli -h HOST`, libpq
+        `host=...` strings (URLs are seen by :meth:`destinations`)."""
+        inv = self.inv
+        args = inv.args
+        for k, a in enumerate(args):
+            v = a.value
+            host: Arg | None = None
+            if v in ("-h", "--host", "--hostname") and k + 1 < len(args):
+                host = args[k + 1]
+            elif v.startswith(("--host=", "--hostname=")):
+                host = Arg(v.partition("=")[2], a.raw, a.dynamic)
+            elif v.startswith("-h") and len(v) > 2 and not v.startswith("--"):
+                host = Arg(v[2:], a.raw, a.dynamic)
+            if host is not None:
+                self.db_host(host)
+            if "=" in v:
+                for m in _CONNINFO_HOST.finditer(v):
+                    self.db_host(Arg(m.group(1), a.raw, a.dynamic))
+
+    def db_host(self, arg: Arg) -> None:
+        via = self.inv.name
+        if arg.dynamic:
+            self.host(None, None, via=via)
+            return
+        # libpq and mongo take lists (h1,h2:5433; mongo: replset/h1,h2)
+        for part in arg.value.split("/", 1)[-1].split(",") if not arg.value.startswith("/") \
+                else ():
+            if part:
+                self.host_port(Arg(part, arg.raw), via=via)
+
+    def cmd_openssl(self) -> None:
+        args = self.inv.args
+        sub = args[0].value if args else ""
+        if sub not in ("s_client", "s_time"):
+            return
+        k = 1
+        while k < len(args):
+            v = args[k].value
+            if v in ("-connect", "-proxy", "-host") and k + 1 < len(args):
+                self.host_port(args[k + 1], via=f"openssl {sub} {v}")
+                k += 2
+                continue
+            if _HOST_PORT.match(v):  # OpenSSL 3: `s_client host:port`
+                self.host_port(args[k], via=f"openssl {sub}")
+            k += 1
 
     def netcat(self) -> None:
         inv = self.inv
@@ -555,19 +808,15 @@ class _Check:
                 else:
                     self.host(_user_host(v), None, via=name)
             return
-        remote = False
         for a in pos:
             spec = _remote_spec(a.value)
             if spec is not None:
-                remote = True
                 if "://" in a.value:
                     self.url(a.value, via=name)
                 else:
                     self.host(_user_host(spec), None, via=name)
             elif a.dynamic and a.value.startswith(DYN):
                 self.host(None, None, via=name)
-        if not remote and name == "scp":
-            pass
 
     def net_simple(self) -> None:
         inv = self.inv
@@ -600,12 +849,13 @@ class _Check:
             if v in ("-c", "-e", "-E", "--eval", "-p", "--print", "-r") and k + 1 < len(args):
                 if v == "-p" and not name.startswith(("node", "deno", "bun")):
                     continue
-                code = args[k + 1]
+                code = self.code_arg = args[k + 1]
                 break
             if v.startswith("-") and len(v) > 2 and v[1] in "ce" and not v.startswith("--") \
                     and name.startswith(("perl", "ruby")):
                 code = Arg(v[2:], a.raw, a.dynamic) if v[2:] else (
                     args[k + 1] if k + 1 < len(args) else None)
+                self.code_arg = a if v[2:] else code
                 break
             if v == "-m" and k + 1 < len(args):
                 module = args[k + 1].value
@@ -644,6 +894,10 @@ class _Check:
             if lit.startswith(("~", "/", "./", "../")) or "/." in lit:
                 path = self.p.home + lit[1:] if lit.startswith("~") else lit
                 self.check_read(resolve(path, cwd=self.cwd), lit)
+        deletes = _DELETES_CODE.search(text) is not None
+        if deletes or _WRITES_CODE.search(text):
+            for lit in literals:
+                self.code_write(lit, via=via, deletes=deletes)
         if _RUNS_COMMANDS.search(text) and self.inv.depth < 8:
             # os.system("curl ..."), subprocess.run("..."), `...`: the string
             # literals that look like commands are checked as shell commands
@@ -674,9 +928,35 @@ class _Check:
                 port = int(ps) if ps.isdigit() else None
             self.host(hostpart, port, via=f"{via} code")
 
+    def code_write(self, lit: str, *, via: str, deletes: bool) -> None:
+        """A string literal in code that writes (or deletes) files: refuse
+        when it names one of stockade's own files (or, for code that deletes
+        or moves, a directory holding one).  Which literal the code writes
+        to is not known, so only stockade's files are checked: any other
+        path may be one the code only reads."""
+        path = lit.strip()
+        if path[:1] in "+<>|" and not path.startswith("//"):
+            path = path.lstrip("+<>|").strip()  # perl: open(F, ">path")
+        if not path or "://" in path or len(path) > 400:
+            return
+        if path == "~" or path.startswith("~/"):
+            path = self.p.home + path[1:]
+        for var in ("$HOME", "${HOME}"):
+            if path.startswith(var):
+                path = self.p.home + path[len(var):]
+        ref = resolve(path, cwd=self.cwd or self.p.workspace)
+        for cand in ref.candidates:
+            hit = self.p.protected_hit(cand) or (self.p.protected_inside(cand) if deletes
+                                                 else None)
+            if hit:
+                self.add("deny", "shell.tamper",
+                         f"`{via}` code changes files and names `{_short(lit)}` "
+                         f"({_tilde(hit, self.p)}), one of stockade's own files (hook settings, "
+                         "policy or ledger); the agent may not change them")
+                return
+
     # -- git -----------------------------------------------------------------
     def cmd_git(self) -> None:
-
         inv = self.inv
         sub, rest = _git_sub(inv.args)
         cwd = self.cwd
@@ -776,7 +1056,7 @@ class _Check:
             self.pip(args)
             return
         if name == "uv":
-            if pos[:2] == ["pip", "install"]:
+            if pos[:1] == ["pip"]:
                 self.pip(args[args.index(next(a for a in args if a.value == "pip")) + 1:])
                 return
             if pos[:1] == ["add"] or pos[:2] == ["tool", "install"]:
@@ -806,13 +1086,28 @@ class _Check:
 
     def pip(self, args: list[Arg]) -> None:
         vals = [a.value for a in args]
+        # index, find-links and proxy options, whatever the subcommand
+        # (download, wheel, index, install ...)
+        for k, a in enumerate(args):
+            opt, eq, val = a.value.partition("=")
+            if opt not in _PIP_NET_OPTS:
+                if a.value[:2] in ("-i", "-f") and len(a.value) > 2:
+                    opt, val, eq = a.value[:2], a.value[2:], "="
+                else:
+                    continue
+            if not eq:
+                if k + 1 >= len(args):
+                    continue
+                target = args[k + 1]
+            else:
+                target = Arg(val, a.raw, a.dynamic)
+            if "://" in target.value or opt == "--proxy":
+                self.url(target.value, via=f"pip {opt}")
+            elif target.dynamic:
+                self.host(None, None, via=f"pip {opt}")
         if "install" not in vals:
             return
         rest = args[vals.index("install") + 1:]
-        for k, a in enumerate(rest):
-            if a.value in ("-i", "--index-url", "--extra-index-url", "-f", "--find-links") \
-                    and k + 1 < len(rest) and "://" in rest[k + 1].value:
-                self.url(rest[k + 1].value, via=f"pip {a.value}")
         pos = _positional(rest, value_opts={"-r", "--requirement", "-c", "--constraint", "-i",
                                             "--index-url", "--extra-index-url", "-f",
                                             "--find-links", "-t", "--target", "--prefix",
@@ -921,6 +1216,11 @@ def _user_host(value: str) -> str | None:
     if host.count(":") == 1:
         host = host.partition(":")[0]
     return host or None
+
+
+def _ambiguous(text: str) -> bool:
+    """White space or a control character (``DYN`` aside)."""
+    return any((c <= " " and c != DYN) or c == "\x7f" for c in text)
 
 
 def _short(text: str, limit: int = 80) -> str:
