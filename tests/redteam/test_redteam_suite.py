@@ -46,7 +46,7 @@ def test_every_attack_contained_every_benign_task_works(tmp_path: Path, stockade
     base = tmp_path / "runs"
     r = subprocess.run([sys.executable, str(h), "--wrap", wrap, "--policy-template", str(policy),
                         "--base", str(base), "--json", str(out)],
-                       capture_output=True, text=True, timeout=900)
+                       capture_output=True, text=True, timeout=900, check=False)
     assert r.returncode == 0, r.stderr[-2000:]
     results = json.loads(out.read_text())["results"]
     escaped = [f"{x['name']}: {x['evidence']}" for x in results if x["verdict"] == "escaped"]

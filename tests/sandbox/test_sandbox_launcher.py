@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from stockade.dlp import Engine
 from stockade.errors import EXIT_ENVIRONMENT, EnvironmentProblem, UsageError
 from stockade.sandbox import launcher as L
 from stockade.sandbox.deps import GatewayTarget
@@ -60,7 +61,8 @@ def test_environment_points_tools_at_the_bridges() -> None:
 
 def test_recorded_command_loses_secret_arguments() -> None:
     tok = "ghp_" + secrets.token_urlsafe(27)
-    out = L.redact_argv(["curl", "-H", f"Authorization: Bearer {tok}", "https://x"])
+    out = L.redact_argv(["curl", "-H", f"Authorization: Bearer {tok}", "https://x"],
+                        looks_secret=lambda v: bool(Engine.default().scan(v)))
     assert tok not in " ".join(out) and out[0] == "curl"
 
 
@@ -70,3 +72,15 @@ def test_gitconfig_keeps_identity_only() -> None:
     out = L.sanitised_gitconfig(text)
     assert "Dev" in out and "d@example.invalid" in out
     assert "helper" not in out and "tok@" not in out
+
+
+def test_reprs_and_errors_never_show_the_environment_or_tokens() -> None:
+    tok = "sk-stockade-" + secrets.token_hex(12)
+    req = L.RunRequest(command=("true",), workspace="/w", env={"GITHUB_TOKEN": tok})
+    gw = GatewayTarget("127.0.0.1", 8787, "", tok)
+    assert tok not in repr(req) and tok not in repr(gw)
+    from stockade.sandbox.deps import ensure_gateway
+
+    with pytest.raises(UsageError) as err:
+        ensure_gateway(url=f"http://user:{tok}@127.0.0.1:8787", env={}, session="s")
+    assert tok not in str(err.value) + (err.value.hint or "")

@@ -32,10 +32,11 @@ BASE: dict[str, Kind] = {
 
 
 def layout(**kw: object) -> Layout:
-    base = dict(workspace="/home/u/proj", home="/home/u", runtime_dir="/run/user/1/stk",
-                empty_dir="/rt/empty", empty_json="/rt/empty.json", empty_file="/rt/empty.file",
-                deny_read=("/home/u/.ssh", "/home/u/proj/secrets"),
-                hidden=("/home/u/.local/share/stockade",))
+    base: dict[str, object] = {
+        "workspace": "/home/u/proj", "home": "/home/u", "runtime_dir": "/run/user/1/stk",
+        "empty_dir": "/rt/empty", "empty_json": "/rt/empty.json", "empty_file": "/rt/empty.file",
+        "deny_read": ("/home/u/.ssh", "/home/u/proj/secrets"),
+        "hidden": ("/home/u/.local/share/stockade",)}
     base.update(kw)
     return Layout(**base)  # type: ignore[arg-type]
 

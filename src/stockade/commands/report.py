@@ -4,6 +4,11 @@ What a sandboxed session talked to, read back from the ledger: every
 destination with its connection count, refusals and bytes each way.
 ``--suggest-policy`` prints the smallest ``network.allow`` that would have let
 the observed (``stockade run --observe``) session do what it did.
+
+It reads the ledger ``stockade run`` wrote to: ``--ledger``, else
+``$STOCKADE_LEDGER``, else the policy's ``ledger.url`` (the policy of the
+current directory, or ``--policy``), else the state directory's.  Names that
+looked like encoded data are shown as the ledger keeps them: masked.
 """
 
 from __future__ import annotations
@@ -28,6 +33,8 @@ class Dest:
     bytes_down: int = 0
     in_policy: bool = True
     reasons: set[str] = field(default_factory=set)
+    opened: int = 0
+    encoded_name: bool = False  # the ledger keeps a masked preview, not the name
 
 
 def build_parser(parser: argparse.ArgumentParser) -> None:
@@ -36,19 +43,31 @@ def build_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--suggest-policy", action="store_true",
                         help="print a minimal network.allow for what the session used")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
-    parser.add_argument("--ledger", metavar="URL", help="ledger URL (default: the state directory's)")
+    parser.add_argument("--ledger", metavar="URL",
+                        help="ledger URL (default: $STOCKADE_LEDGER, the policy's ledger.url, "
+                             "or the state directory's)")
+    parser.add_argument("--policy", metavar="FILE",
+                        help="the policy whose ledger.url to read (default: the usual layers)")
 
 
 def aggregate(events: Iterable[Any]) -> dict[tuple[str, int], Dest]:
-    """(host, port) -> totals, from net.connect / net.deny events."""
+    """(host, port) -> totals, from net.open / net.connect / net.deny events."""
     out: dict[tuple[str, int], Dest] = {}
     for ev in events:
-        if ev.kind not in ("net.connect", "net.deny"):
+        if ev.kind not in ("net.open", "net.connect", "net.deny"):
             continue
         d = ev.details
         key = (str(d.get("host", "?")), int(d.get("port", 0)))
         dest = out.setdefault(key, Dest(*key))
-        if ev.kind == "net.deny":
+        if d.get("encoded_name"):
+            dest.encoded_name = True
+        if ev.kind == "net.open":
+            # a connection still open when the session was cut has no
+            # net.connect; count it from its opening
+            dest.opened += 1
+            if d.get("in_policy") is False:
+                dest.in_policy = False
+        elif ev.kind == "net.deny":
             dest.denied += 1
             dest.reasons.add(str(d.get("reason", "")))
             dest.in_policy = False
@@ -60,13 +79,15 @@ def aggregate(events: Iterable[Any]) -> dict[tuple[str, int], Dest]:
                 dest.in_policy = False
             if d.get("reason"):
                 dest.reasons.add(str(d["reason"]))
+    for dest in out.values():
+        dest.connections = max(dest.connections, dest.opened)
     return out
 
 
 def suggest(dests: Iterable[Dest]) -> str:
     """A ``network.allow`` block covering every destination the session reached
     or tried, except model APIs (the gateway's job) and internal addresses."""
-    from stockade.sandbox.launcher import is_model_host, looks_like_encoded_data
+    from stockade.sandbox.hosts import is_model_host, looks_like_encoded_data
 
     entries: dict[str, str] = {}
     skipped: list[str] = []
@@ -77,8 +98,9 @@ def suggest(dests: Iterable[Dest]) -> str:
         if "private-address" in d.reasons:
             skipped.append(f"{d.host} (internal address: network.allow_private, if intended)")
             continue
-        if looks_like_encoded_data(d.host):
-            skipped.append(f"{d.host[:60]} (looks like encoded data)")
+        if d.encoded_name or looks_like_encoded_data(d.host):
+            skipped.append(f"{d.host if d.encoded_name else '<encoded name>'} "
+                           "(looks like encoded data)")
             continue
         entry = d.host if d.port in (80, 443) else f"{d.host}:{d.port}"
         entries.setdefault(entry, f"{d.connections} conn, {_size(d.bytes_up)} up, "
@@ -102,10 +124,27 @@ def _size(n: int) -> str:
     return str(n)
 
 
+def _ledger_settings(args: argparse.Namespace) -> Any:
+    """The ledger `stockade run` writes to, by the one rule (stockade.ledgerconf).
+    The ``ledger`` section belongs to the managed and user policies only, so a
+    broken project stockade.yaml does not stop the report."""
+    from stockade.ledgerconf import ledger_settings
+
+    policy = None
+    if not args.ledger:
+        from pathlib import Path
+
+        from stockade.config import load_policy
+
+        policy = load_policy(policy_file=args.policy, workspace=Path.cwd(), include_project=False)
+    return ledger_settings(explicit_url=args.ledger, policy=policy)
+
+
 def run(args: argparse.Namespace) -> int:
     from stockade.ledger import open_ledger
 
-    with open_ledger(args.ledger, create=False) as ledger:
+    st = _ledger_settings(args)
+    with open_ledger(st.url, create=False) as ledger:
         session = args.session
         if session is None:
             for ev in ledger.query(kind="session.start"):
@@ -132,7 +171,8 @@ def run(args: argparse.Namespace) -> int:
             "destinations": [
                 {"host": d.host, "port": d.port, "connections": d.connections, "denied": d.denied,
                  "bytes_up": d.bytes_up, "bytes_down": d.bytes_down, "in_policy": d.in_policy,
-                 "reasons": sorted(r for r in d.reasons if r)}
+                 "reasons": sorted(r for r in d.reasons if r),
+                 **({"encoded_name": True} if d.encoded_name else {})}
                 for d in sorted(dests.values(), key=lambda x: (-x.bytes_up, x.host))
             ],
         }, indent=2))

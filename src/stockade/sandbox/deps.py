@@ -6,7 +6,9 @@ launcher codes against a few small functions and tests can swap them:
 * :func:`load_view`: the policy (``stockade.config.load_policy``) reduced to
   what the sandbox enforces (:class:`PolicyView`);
 * :func:`open_recorder`: the ledger (``stockade.ledger.open_ledger``);
-* :func:`dlp_flags`: the DLP engine's verdict on an environment value;
+* :func:`dlp_flags` / :func:`dlp_rules_digest`: the DLP engine's verdict on an
+  environment value or a command argument, and what identifies the rule set
+  it came from;
 * :func:`ensure_gateway`: where the agent's model traffic goes.
 
 Imports happen inside the functions: ``stockade run -- true`` pays only for
@@ -16,11 +18,11 @@ what it uses.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from stockade.errors import UsageError
+from stockade.errors import EnvironmentProblem, UsageError
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +40,7 @@ class PolicyView:
     allow_private: Callable[[str], bool]
     upstream_proxy: str | None
     model_hosts: tuple[str, ...] = ()  # from models.upstreams
+    dlp_rules: tuple[Any, ...] = ()  # dlp.rules (stockade.dlp.spec.CustomRule)
     policy_files: tuple[str, ...] = ()  # every layer's file: read-only or hidden inside
     identity: Mapping[str, str] = field(default_factory=dict)
     ledger: Any = None  # stockade.ledgerconf.LedgerSettings
@@ -76,6 +79,7 @@ def load_view(*, policy_file: str | None, workspace: str) -> PolicyView:
         allow_private=pol.network.allows_private,
         upstream_proxy=pol.network.upstream_proxy,
         model_hosts=tuple(hosts),
+        dlp_rules=tuple(pol.dlp.rules),
         policy_files=files,
         identity=ident,
     )
@@ -94,7 +98,7 @@ def open_recorder(settings: Any = None) -> Recorder:
     from stockade.ledgerconf import ledger_settings
 
     st = settings or ledger_settings()
-    return open_ledger(st.url, durability=st.durability,  # type: ignore[no-any-return]
+    return open_ledger(st.url, durability=st.durability,
                        checkpoint_every=st.checkpoint_every)
 
 
@@ -104,18 +108,51 @@ def state_root() -> str:
     return str(default_root())
 
 
-def dlp_flags() -> Callable[[str], bool] | None:
-    """``value -> bool``: does the DLP engine find a protected value in it?
-    None when the engine is not installed (the name and entropy rules of
-    ``envscrub`` still apply)."""
+DLP_HINT = ("reinstall stockade: the DLP engine (stockade.dlp) is part of it; "
+            "`stockade doctor` shows what is missing")
+
+
+class DlpUnavailable(EnvironmentProblem):
+    """The DLP engine cannot be loaded: values it would have judged cannot be
+    judged, so they are not passed on (and the sandbox does not start)."""
+
+
+def dlp_rules_digest(custom_rules: Sequence[Any] = ()) -> str:
+    """What identifies the DLP rule set without building the engine: the
+    engine's own source (built-in rules, validators, thresholds) and the
+    policy's custom rules.  A verdict cached under one digest is never used
+    under another, so a rule added or changed takes effect at once.
+    Raises :class:`DlpUnavailable` when the engine is not installed."""
+    import hashlib
+    from pathlib import Path
+
+    h = hashlib.sha256(b"stockade-dlp-rules\0")
     try:
-        from stockade.dlp import Engine  # type: ignore[attr-defined]
-    except ImportError:
-        return None
-    engine = Engine.default()
+        import stockade.dlp as pkg
+
+        for f in sorted(Path(str(pkg.__file__)).parent.glob("*.py")):
+            h.update(f.name.encode() + b"\0" + f.read_bytes() + b"\0")
+    except (ImportError, OSError) as exc:
+        raise DlpUnavailable(f"the DLP engine is not installed ({type(exc).__name__})",
+                             hint=DLP_HINT) from exc
+    h.update(repr(tuple(custom_rules)).encode("utf-8", "surrogatepass"))
+    return h.hexdigest()[:24]
+
+
+def dlp_flags(custom_rules: Sequence[Any] = ()) -> Callable[[str], bool]:
+    """``value -> bool``: does the DLP engine (built-in rules and the policy's
+    ``dlp.rules``) find a protected value in it?  Raises
+    :class:`DlpUnavailable` when the engine cannot be loaded: the caller must
+    not treat an unjudged value as clean."""
+    try:
+        from stockade.dlp import Engine
+    except ImportError as exc:
+        raise DlpUnavailable(f"the DLP engine cannot be loaded ({type(exc).__name__})",
+                             hint=DLP_HINT) from exc
+    engine = Engine(custom_rules=tuple(custom_rules)) if custom_rules else Engine.default()
 
     def flags(value: str) -> bool:
-        return bool(list(engine.scan(value)))
+        return bool(engine.scan(value))
 
     return flags
 
@@ -127,7 +164,8 @@ class GatewayTarget:
     host: str
     port: int
     base_path: str  # "" or "/prefix"
-    key: str | None  # the per-session token the agent presents; never a vendor key
+    # the per-session token the agent presents; never a vendor key
+    key: str | None = field(repr=False)
     scheme: str = "http"
 
 
@@ -147,10 +185,18 @@ def ensure_gateway(*, url: str | None, env: Mapping[str, str], session: str) -> 
     if not url:
         return None
     parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise UsageError(f"--gateway {url!r} is not an http(s) URL",
-                         hint="for example --gateway http://127.0.0.1:8787")
-    port = parts.port or (443 if parts.scheme == "https" else 80)
+    if parts.scheme not in ("http", "https") or not parts.hostname or "@" in parts.netloc:
+        # never echo what may be a credential in the URL's user-info part
+        shown = f"{parts.scheme}://<redacted>@{parts.hostname or ''}" if "@" in parts.netloc \
+            else repr(url)
+        raise UsageError(f"--gateway {shown} is not an http(s) URL without user-info",
+                         hint="for example --gateway http://127.0.0.1:8787 (the session token "
+                              "goes in $STOCKADE_GATEWAY_KEY)")
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        raise UsageError("--gateway has a bad port",
+                         hint="for example --gateway http://127.0.0.1:8787") from None
     return GatewayTarget(parts.hostname, port, parts.path.rstrip("/"),
                          env.get("STOCKADE_GATEWAY_KEY"), parts.scheme)
 
@@ -162,5 +208,16 @@ def interpreter_prefix() -> str:
     return os.path.realpath(sys.base_prefix)
 
 
-__all__ = ["PolicyView", "load_view", "Recorder", "open_recorder", "dlp_flags",
-           "GatewayTarget", "ensure_gateway", "interpreter_prefix", "state_root"]
+__all__ = [
+    "DlpUnavailable",
+    "GatewayTarget",
+    "PolicyView",
+    "Recorder",
+    "dlp_flags",
+    "dlp_rules_digest",
+    "ensure_gateway",
+    "interpreter_prefix",
+    "load_view",
+    "open_recorder",
+    "state_root",
+]

@@ -15,7 +15,6 @@ bypass all of this.
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
@@ -97,23 +96,22 @@ def name_reason(name: str) -> str | None:
     return None
 
 
-def _entropy(token: str) -> float:
-    counts: dict[str, int] = {}
-    for ch in token:
-        counts[ch] = counts.get(ch, 0) + 1
-    n = len(token)
-    return -sum(c / n * math.log2(c / n) for c in counts.values())
+def has_url_password(value: str) -> bool:
+    """``scheme://user:password@host`` anywhere in ``value``."""
+    return bool(_URL_WITH_PASSWORD.search(value))
 
 
 def high_entropy_token(value: str) -> bool:
     """A long run of key-like characters mixing letters and digits with
     high entropy: what generated credentials look like whatever their name.
     Paths are split at ``/`` first so ordinary directories never match."""
+    from stockade.dlp.validators import shannon
+
     for part in re.split(r"[/:;,\s]", value):
         for tok in _TOKEN.findall(part):
             if not (any(c.isdigit() for c in tok) and any(c.isalpha() for c in tok)):
                 continue
-            if _entropy(tok) >= 3.3:
+            if shannon(tok) >= 3.3:
                 return True
     return False
 
@@ -137,7 +135,7 @@ def scrub(
             continue
         reason = name_reason(name)
         if reason is None and name.upper() not in _PLAIN:
-            if _URL_WITH_PASSWORD.search(value):
+            if has_url_password(value):
                 reason = "value:url-password"
             elif high_entropy_token(value):
                 reason = "value:entropy"
@@ -154,4 +152,11 @@ def scrub(
     return ScrubResult(kept, tuple(dropped))
 
 
-__all__ = ["scrub", "ScrubResult", "Dropped", "name_reason", "high_entropy_token"]
+__all__ = [
+    "Dropped",
+    "ScrubResult",
+    "has_url_password",
+    "high_entropy_token",
+    "name_reason",
+    "scrub",
+]

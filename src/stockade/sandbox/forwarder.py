@@ -22,7 +22,7 @@ import threading
 CHUNK = 1 << 20
 
 
-def _copy(src, dst):
+def _copy(src: socket.socket, dst: socket.socket) -> None:
     moved = False
     try:
         r, w = os.pipe()
@@ -58,7 +58,7 @@ def _copy(src, dst):
             pass
 
 
-def _serve_one(conn, path):
+def _serve_one(conn: socket.socket, path: str) -> None:
     up = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         up.connect(path)
@@ -74,7 +74,7 @@ def _serve_one(conn, path):
     up.close()
 
 
-def _accept(listener, path):
+def _accept(listener: socket.socket, path: str) -> None:
     while True:
         try:
             conn, _ = listener.accept()
@@ -83,30 +83,30 @@ def _accept(listener, path):
         threading.Thread(target=_serve_one, args=(conn, path), daemon=True).start()
 
 
-def main(argv):
+def main(argv: list[str]) -> int:
     if "--" not in argv:
         sys.stderr.write("stockade forwarder: usage: --listen PORT=SOCKET ... -- CMD\n")
         return 2
     sep = argv.index("--")
     opts, cmd = argv[:sep], argv[sep + 1:]
-    routes = []
+    routes: list[tuple[int, str]] = []
     go_fd = None
     i = 0
     while i < len(opts):
         if opts[i] == "--listen" and i + 1 < len(opts):
-            port, _, path = opts[i + 1].partition("=")
-            routes.append((int(port), path))
+            port_text, _, path = opts[i + 1].partition("=")
+            routes.append((int(port_text), path))
             i += 2
         elif opts[i] == "--go-fd" and i + 1 < len(opts):
             go_fd = int(opts[i + 1])
             i += 2
         else:
-            sys.stderr.write("stockade forwarder: unknown option %s\n" % opts[i])
+            sys.stderr.write(f"stockade forwarder: unknown option {opts[i]}\n")
             return 2
     if not cmd:
         sys.stderr.write("stockade: no command to run\n")
         return 2
-    listeners = []
+    listeners: list[tuple[socket.socket, str]] = []
     for port, path in routes:
         s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -144,7 +144,7 @@ def main(argv):
     try:
         os.execvp(cmd[0], cmd)
     except OSError as exc:
-        sys.stderr.write("stockade: cannot run %s: %s\n" % (cmd[0], exc.strerror))
+        sys.stderr.write(f"stockade: cannot run {cmd[0]}: {exc.strerror}\n")
         return 127 if isinstance(exc, FileNotFoundError) else 126
 
 

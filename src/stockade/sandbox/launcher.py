@@ -6,14 +6,16 @@
     the seccomp filter -> relay signals, record every connection -> record
     session.end -> exit with the agent's status.
 
-Fails closed: no bubblewrap, no user namespaces, no ledger -> nothing runs
-(unless the user asked for ``--unsafe-no-sandbox``, which is recorded).  The
+Fails closed: no bubblewrap, no user namespaces, no ledger, no DLP engine ->
+nothing runs (unless the user asked for ``--unsafe-no-sandbox``, which is
+recorded, and still gets the scrubbed environment).  The
 ledger is written from this thread only; proxy threads hand their events over
 a queue.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import signal
@@ -28,20 +30,17 @@ from typing import Any
 
 from stockade.errors import EnvironmentProblem, UsageError
 from stockade.sandbox import deps as _deps
+from stockade.sandbox.hosts import (
+    MODEL_HOSTS,
+    is_model_host,
+    looks_like_encoded_data,
+    masked_host,
+)
+from stockade.sandbox.verdicts import redact_argv
 
 PROXY_PORT = 3128
 GATEWAY_PORT = 3129
 LOOPBACK_NO_PROXY = "localhost,127.0.0.1,::1"
-
-# Model APIs: only ever reached through the gateway, never by CONNECT.
-MODEL_HOSTS = (
-    "api.anthropic.com", "api.openai.com", "generativelanguage.googleapis.com",
-    "aiplatform.googleapis.com", "api.mistral.ai", "api.cohere.ai", "api.cohere.com",
-    "api.groq.com", "api.together.xyz", "api.together.ai", "api.deepseek.com", "openrouter.ai",
-    "api.x.ai", "api.fireworks.ai", "api.perplexity.ai", "api.replicate.com",
-    "inference.huggingface.co", "router.huggingface.co", "api-inference.huggingface.co",
-)
-MODEL_SUFFIXES = (".openai.azure.com", ".services.ai.azure.com", "-aiplatform.googleapis.com")
 
 BWRAP_HINT = (
     "install bubblewrap: `sudo apt-get install bubblewrap` (Debian/Ubuntu), "
@@ -56,38 +55,11 @@ USERNS_HINT = (
 )
 
 
-def looks_like_encoded_data(host: str) -> bool:
-    """A host name that carries data rather than names a server: the proxy
-    resolves allowed names, so ``<secret>.allowed-wildcard.example`` would
-    leak the secret to DNS even though the connection is then refused."""
-    labels = host.lower().rstrip(".").split(".")
-    if len(host) > 120 or any(len(lab) > 50 for lab in labels):
-        return True
-    left = labels[:-2]
-
-    def dataish(text: str) -> bool:
-        from stockade.sandbox.envscrub import _entropy
-
-        letters = sum(c.isalpha() for c in text)
-        digits = sum(c.isdigit() for c in text)
-        return bool(letters and digits >= 0.15 * len(text) and _entropy(text) >= 3.3)
-
-    if any(len(lab) >= 20 and dataish(lab) for lab in left):
-        return True
-    joined = "".join(left)
-    return len(joined) >= 20 and dataish(joined)
-
-
-def is_model_host(host: str, extra: Sequence[str] = ()) -> bool:
-    h = host.lower().rstrip(".")
-    return h in MODEL_HOSTS or h in extra or h.endswith(MODEL_SUFFIXES)
-
-
 @dataclass(frozen=True, slots=True)
 class RunRequest:
     command: tuple[str, ...]
     workspace: str
-    env: Mapping[str, str]
+    env: Mapping[str, str] = field(repr=False)
     policy_file: str | None = None
     observe: bool = False
     unsafe_no_sandbox: bool = False
@@ -145,19 +117,6 @@ def gateway_env(gw: _deps.GatewayTarget | None, preset_env: Mapping[str, str],
     return env
 
 
-def redact_argv(argv: Sequence[str]) -> list[str]:
-    """The command for the ledger, without arguments that look like secrets."""
-    from stockade.sandbox.envscrub import high_entropy_token
-
-    out = []
-    for a in argv:
-        secretish = high_entropy_token(a) or any(
-            k in a.lower() for k in ("token=", "password=", "secret=", "authorization:", "bearer ")
-        )
-        out.append("<redacted>" if secretish else a)
-    return out
-
-
 def sanitised_gitconfig(text: str) -> str:
     """Only ``user.name`` and ``user.email``: a real ~/.gitconfig may carry
     credentials (``url.<token>.insteadOf``) or helpers that run host programs."""
@@ -190,26 +149,36 @@ def check_workspace(ws: str, *, home: str | None, state: str, deny_read: Sequenc
             raise UsageError(f"workspace {ws} is inside filesystem.deny_read entry {d}")
 
 
-def find_bwrap(explicit: str | None, env: Mapping[str, str]) -> str:
-    import shutil
+def find_bwrap(explicit: str | None, env: Mapping[str, str], *, workspace: str) -> str:
+    """The bubblewrap to run: the system's ``/usr/bin/bwrap`` when there is
+    one, else the first on ``$PATH`` that the agent cannot have planted there
+    (relative entries and anything inside the workspace are skipped)."""
+    from stockade.sandbox.layout import _under
 
     if explicit:
         if os.access(explicit, os.X_OK):
             return explicit
         raise EnvironmentProblem(f"bubblewrap not found at {explicit}", hint=BWRAP_HINT)
-    found = shutil.which("bwrap", path=env.get("PATH")) or (
-        "/usr/bin/bwrap" if os.access("/usr/bin/bwrap", os.X_OK) else None)
-    if not found:
-        raise EnvironmentProblem(
-            "bubblewrap (bwrap) is not installed; stockade run will not start an agent "
-            "without a sandbox", hint=BWRAP_HINT + "; or, at your own risk, --unsafe-no-sandbox")
-    return found
+    if os.access("/usr/bin/bwrap", os.X_OK):
+        return "/usr/bin/bwrap"
+    ws = os.path.realpath(workspace)
+    for entry in (env.get("PATH") or "").split(os.pathsep):
+        if not os.path.isabs(entry) or _under(os.path.normpath(entry), ws):
+            continue
+        cand = os.path.join(entry, "bwrap")
+        real = os.path.realpath(cand)
+        if _under(real, ws) or not (os.path.isfile(real) and os.access(real, os.X_OK)):
+            continue
+        return cand
+    raise EnvironmentProblem(
+        "bubblewrap (bwrap) is not installed; stockade run will not start an agent "
+        "without a sandbox", hint=BWRAP_HINT + "; or, at your own risk, --unsafe-no-sandbox")
 
 
 def diagnose_bwrap(bwrap: str) -> EnvironmentProblem:
     """bubblewrap failed before starting the agent: say why, and what to enable."""
     probe = subprocess.run([bwrap, "--unshare-user", "--ro-bind", "/", "/", "true"],
-                           capture_output=True, text=True, timeout=10)
+                           capture_output=True, text=True, timeout=10, check=False)
     err = probe.stderr.strip().splitlines()[-1] if probe.stderr.strip() else ""
     if probe.returncode != 0:
         low = err.lower()
@@ -235,6 +204,7 @@ class _Session:
         self.proxy: Any = None
         self.record_broken = False
         self.view: _deps.PolicyView | None = None
+        self._host_key: bytes | None = None
 
     # ledger, from the main thread only
     def record(self, kind: str, details: Mapping[str, Any], decision: str | None = None) -> None:
@@ -249,20 +219,49 @@ class _Session:
                 self.proxy.refuse_all = ("stockade: the ledger cannot record this session, "
                                          "so no connection is allowed")
 
+    def host_hash(self, host: str) -> str | None:
+        """The keyed hash the ledger keeps of a name it must not store."""
+        from stockade.state import StateDir, keyed_hash
+
+        if self._host_key is None:
+            try:
+                self._host_key = StateDir.default().ensure().hmac_key()
+            except Exception:  # noqa: BLE001 - then only the masked preview is kept
+                return None
+        return keyed_hash(host, self._host_key)
+
     def on_net(self, ev: Any) -> None:
         assert self.view is not None
         details = ev.to_dict()
+        host = ev.host
+        if looks_like_encoded_data(host):
+            # DNS exfiltration: the name is the payload, so the ledger (and
+            # every report read from it) keeps a preview and a keyed hash.
+            host = masked_host(ev.host)
+            details["host"] = host
+            details["encoded_name"] = True
+            digest = self.host_hash(ev.host)
+            if digest is not None:
+                details["host_hmac"] = digest
         if ev.kind == "net.deny":
             self.stats.denied += 1
             self.record("net.deny", details, "deny")
             return
         in_policy = bool(_safe(self.view.allow, ev.host, ev.port))
         details["in_policy"] = in_policy
+        if ev.kind == "net.open":
+            self.record("net.open", details, "allow" if in_policy else "observe")
+            return
         self.stats.connections += 1
         self.stats.bytes_up += ev.bytes_up
         self.stats.bytes_down += ev.bytes_down
-        self.stats.hosts.add(ev.host)
+        self.stats.hosts.add(host)
         self.record("net.connect", details, "allow" if in_policy else "observe")
+
+
+def resolved_paths(paths: Sequence[str]) -> tuple[str, ...]:
+    """Each path as written and as it resolves (symlinks anywhere in it)."""
+    return tuple(sorted({*paths, *(os.path.realpath(p) for p in paths)}))
 
 
 def _safe(fn: Callable[..., Any], *args: Any) -> Any:
@@ -282,21 +281,23 @@ def run_session(req: RunRequest, d: Any = _deps) -> int:
             "(a macOS Seatbelt backend is planned)",
             hint="run the agent in a Linux VM or container, or pass --unsafe-no-sandbox")
     ws = os.path.realpath(req.workspace)
-    bwrap = None if req.unsafe_no_sandbox else find_bwrap(req.bwrap, req.env)
+    bwrap = None if req.unsafe_no_sandbox else find_bwrap(req.bwrap, req.env, workspace=ws)
     s = _Session(req, d)
     view = d.load_view(policy_file=req.policy_file, workspace=ws)
     s.view = view
-    home = req.env.get("HOME") or None
+    # Every check compares resolved paths: a symlinked $HOME or deny_read
+    # entry names the same directory as its target.
+    home = os.path.realpath(req.env["HOME"]) if req.env.get("HOME") else None
+    deny_read = resolved_paths(view.deny_read)
     state = d.state_root()
-    check_workspace(ws, home=home, state=state, deny_read=view.deny_read)
+    check_workspace(ws, home=home, state=os.path.realpath(state), deny_read=deny_read)
     try:
-        return _run(s, ws=ws, bwrap=bwrap, view=view, home=home, state=state)
+        return _run(s, ws=ws, bwrap=bwrap, view=view, home=home, state=state,
+                    deny_read=deny_read)
     finally:
         if s.recorder is not None:
-            try:
+            with contextlib.suppress(Exception):
                 s.recorder.close()
-            except Exception:  # noqa: BLE001
-                pass
 
 
 def _open_and_start(s: _Session, details: Mapping[str, Any]) -> None:
@@ -310,36 +311,30 @@ def _open_and_start(s: _Session, details: Mapping[str, Any]) -> None:
 
 
 def _run(s: _Session, *, ws: str, bwrap: str | None, view: _deps.PolicyView,
-         home: str | None, state: str) -> int:
+         home: str | None, state: str, deny_read: tuple[str, ...]) -> int:
     from stockade.sandbox.envscrub import scrub
     from stockade.sandbox.presets import preset_for
+    from stockade.sandbox.verdicts import Verdicts
 
     req, d = s.req, s.d
     t0 = time.monotonic()
     preset = preset_for(req.command, home=home) if req.preset else None
-    env_in = dict(req.env)
-    engine: list[Callable[[str], bool] | None] = []
-
-    clean = _CleanValues.load(state)
-
-    def looks_secret(value: str) -> bool:
-        known = clean.verdict(value)
-        if known is not None:
-            return known
-        # the DLP engine loads only if some value is new since the last session
-        if not engine:
-            engine.append(d.dlp_flags())
-        flagged = bool(engine[0] and engine[0](value))
-        if engine[0] is not None:
-            clean.add(value, flagged)
-        return flagged
-
-    scrubbed = scrub(env_in, passthrough=view.env_passthrough, looks_secret=looks_secret)
-    clean.save()
+    # the DLP engine loads only if some value is new since the last session
+    # with the same rule set; a failure drops (or redacts) the value
+    verdicts = Verdicts.open(state, custom_rules=view.dlp_rules, deps=d)
+    scrubbed = scrub(dict(req.env), passthrough=view.env_passthrough, looks_secret=verdicts.flags)
+    command = redact_argv(req.command, looks_secret=verdicts.flags)
+    verdicts.save()
+    if verdicts.unavailable is not None and bwrap is not None:
+        why = getattr(verdicts.unavailable, "message", type(verdicts.unavailable).__name__)
+        raise EnvironmentProblem(
+            "the DLP engine cannot be loaded, so the environment cannot be inspected; "
+            f"stockade run will not start an agent ({why})",
+            hint=_deps.DLP_HINT + "; or, at your own risk, --unsafe-no-sandbox")
     gw = d.ensure_gateway(url=req.gateway_url, env=req.env, session=s.id)
     mode = "unsafe-no-sandbox" if bwrap is None else ("observe" if req.observe else "enforce")
     start_details: dict[str, Any] = {
-        "command": redact_argv(req.command),
+        "command": command,
         "workspace": ws,
         "policy_digest": view.digest,
         "policy": view.source,
@@ -347,85 +342,49 @@ def _run(s: _Session, *, ws: str, bwrap: str | None, view: _deps.PolicyView,
         "preset": preset.name if preset else None,
         "gateway": f"{gw.host}:{gw.port}" if gw else None,
         "env_dropped": sorted(x.name for x in scrubbed.dropped),
+        "env_dlp": "unavailable" if verdicts.unavailable is not None else "ok",
     }
     if bwrap is None:
-        _open_and_start(s, start_details)
-        print("stockade: WARNING: running WITHOUT a sandbox (--unsafe-no-sandbox); "
-              "this session is recorded as unsafe", file=sys.stderr)
-        rc = subprocess.call(list(req.command), cwd=ws, env=dict(req.env))
-        s.record("session.end", {"exit_status": rc, "mode": mode,
-                                 "duration_ms": int((time.monotonic() - t0) * 1000)})
-        return rc
+        return _unsandboxed(s, ws=ws, env=scrubbed.kept, mode=mode, t0=t0,
+                            start_details=start_details)
     return _sandboxed(s, ws=ws, bwrap=bwrap, view=view, home=home, state=state, gw=gw,
-                      env=scrubbed.kept, preset=preset, t0=t0, start_details=start_details)
+                      env=scrubbed.kept, preset=preset, t0=t0, start_details=start_details,
+                      deny_read=deny_read)
 
 
-class _CleanValues:
-    """The DLP engine's earlier verdicts on environment values, by keyed hash,
-    so a session start does not rebuild the engine for an unchanged
-    environment.  Only hashes are stored (the state directory's HMAC key)."""
-
-    def __init__(self, path: str | None, key: bytes | None, known: set[str]) -> None:
-        self.path, self.key, self.hashes, self.dirty = path, key, known, False
-
-    @classmethod
-    def load(cls, state: str) -> _CleanValues:
-        path = os.path.join(state, "sandbox-env-verdicts.txt")
-        try:
-            with open(os.path.join(state, "keys", "fingerprint.key"), "rb") as f:
-                key = f.read()
-        except OSError:
-            return cls(None, None, set())
-        try:
-            with open(path, encoding="ascii") as f:
-                known = set(f.read().split())
-        except OSError:
-            known = set()
-        return cls(path, key, known)
-
-    def _h(self, value: str) -> str:
-        import hashlib
-        import hmac
-
-        assert self.key is not None
-        return hmac.new(self.key, value.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()[:32]
-
-    def verdict(self, value: str) -> bool | None:
-        if self.key is None:
-            return None
-        h = self._h(value)
-        if "c:" + h in self.hashes:
-            return False
-        if "f:" + h in self.hashes:
-            return True
-        return None
-
-    def add(self, value: str, flagged: bool) -> None:
-        if self.key is not None:
-            self.hashes.add(("f:" if flagged else "c:") + self._h(value))
-            self.dirty = True
-
-    def save(self) -> None:
-        if not (self.dirty and self.path):
-            return
-        keep = sorted(self.hashes)[-2048:]
-        tmp = f"{self.path}.{os.getpid()}"
-        try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "w", encoding="ascii") as f:
-                f.write("\n".join(keep) + "\n")
-            os.replace(tmp, self.path)
-        except OSError:
-            pass
+def _unsandboxed(s: _Session, *, ws: str, env: dict[str, str], mode: str, t0: float,
+                 start_details: Mapping[str, Any]) -> int:
+    """``--unsafe-no-sandbox``: no isolation, but the same scrubbed environment
+    and the same ledger record."""
+    _open_and_start(s, start_details)
+    print("stockade: WARNING: running WITHOUT a sandbox (--unsafe-no-sandbox); "
+          "this session is recorded as unsafe", file=sys.stderr)
+    env = dict(env, STOCKADE_SESSION=s.id)
+    try:
+        rc = subprocess.call(list(s.req.command), cwd=ws, env=env)
+        error = None
+    except OSError as exc:
+        print(f"stockade: cannot run {s.req.command[0]}: {exc.strerror}", file=sys.stderr)
+        rc, error = 127, f"cannot run the command: {exc.strerror}"
+    if rc < 0:
+        rc = 128 - rc
+    end: dict[str, Any] = {"exit_status": rc, "mode": mode,
+                           "duration_ms": int((time.monotonic() - t0) * 1000)}
+    if error:
+        end["error"] = error
+    s.record("session.end", end)
+    return rc
 
 
 def _model_hosts(view: _deps.PolicyView) -> tuple[str, ...]:
-    return tuple(h for h in view.model_hosts)
+    from stockade.sandbox.hosts import canonical_host
+
+    return tuple(canonical_host(h) or h.lower() for h in view.model_hosts)
 
 
 def _sandboxed(s: _Session, *, ws: str, bwrap: str, view: _deps.PolicyView, home: str | None,
                state: str, gw: Any, env: dict[str, str], preset: Any, t0: float,
-               start_details: Mapping[str, Any]) -> int:
+               start_details: Mapping[str, Any], deny_read: tuple[str, ...]) -> int:
     import shutil
     import tempfile
 
@@ -468,17 +427,15 @@ def _sandboxed(s: _Session, *, ws: str, bwrap: str, view: _deps.PolicyView, home
         env["STOCKADE_SESSION"] = s.id
         env["STOCKADE_SANDBOX"] = "1"
         env.setdefault("PATH", "/usr/local/bin:/usr/bin:/bin")
-        env.setdefault("HOME", home or "/tmp")
+        env["HOME"] = home or "/tmp"  # resolved: the sandbox's home is mounted there
 
-        deny = set(view.deny_read)
-        deny |= {os.path.realpath(p) for p in view.deny_read if os.path.islink(p)}
-        hidden = {state, rt, *(preset.hidden if preset else ())}
-        hidden |= {p for p in view.policy_files if not _inside(p, ws)}
+        hidden = set(resolved_paths((state, rt, *(preset.hidden if preset else ()))))
+        hidden |= {p for p in resolved_paths(view.policy_files) if not _inside(p, ws)}
         layout = Layout(
             workspace=ws, home=home, runtime_dir=rt, empty_dir=f"{rt}/empty",
             empty_json=f"{rt}/empty.json",
             empty_file=f"{rt}/empty.file", write=tuple(p for p in view.write if p != ws),
-            read=view.read, deny_read=tuple(sorted(deny)), hidden=tuple(sorted(hidden)),
+            read=view.read, deny_read=deny_read, hidden=tuple(sorted(hidden)),
             extras=preset.extras if preset else (), gitconfig=gitconfig,
             interpreter_prefix=d_interp(s.d),
         )
@@ -553,7 +510,8 @@ def _sandboxed(s: _Session, *, ws: str, bwrap: str, view: _deps.PolicyView, home
         argv = build_argv(bwrap=bwrap, plan_args=p.args, seccomp_fd=seccomp_fd,
                           status_fd=status_w, command=command)
         if os.environ.get("STOCKADE_DEBUG"):
-            print("stockade: " + " ".join(argv), file=sys.stderr)
+            shown = argv[:len(argv) - len(req.command)] + list(start_details["command"])
+            print("stockade: " + " ".join(shown), file=sys.stderr)
         try:
             proc = subprocess.Popen(argv, env=env, cwd=ws, pass_fds=(seccomp_fd, status_w, go_r))
         finally:
@@ -568,8 +526,12 @@ def _sandboxed(s: _Session, *, ws: str, bwrap: str, view: _deps.PolicyView, home
             proc.wait()
             os.close(status_r)
             raise
-        os.write(go_w, b"1")
-        os.close(go_w)
+        try:
+            os.write(go_w, b"1")
+        except BrokenPipeError:
+            pass  # bubblewrap is gone already: _supervise sees it exit
+        finally:
+            os.close(go_w)
         rc, started = _supervise(s, proc, status_r)
         if not started and rc != 0:
             err = diagnose_bwrap(bwrap)
@@ -643,7 +605,8 @@ def _supervise(s: _Session, proc: subprocess.Popen[bytes], status_r: int) -> tup
         proc.wait()
         s.events.put(("exit", None))
 
-    threading.Thread(target=read_status, daemon=True).start()
+    status = threading.Thread(target=read_status, daemon=True)
+    status.start()
     threading.Thread(target=wait, daemon=True).start()
 
     def forward(signum: int, _frame: Any) -> None:
@@ -671,6 +634,9 @@ def _supervise(s: _Session, proc: subprocess.Popen[bytes], status_r: int) -> tup
         for sig, h in old.items():
             signal.signal(sig, h)
     rc = proc.returncode if proc.returncode is not None else proc.wait()
+    # bubblewrap has exited, so its status pipe is at EOF: read it to the end
+    # before deciding whether the agent ever started
+    status.join(timeout=2.0)
     started = started or bool(child)
     if rc < 0:  # bwrap itself killed by a signal
         rc = 128 - rc
@@ -736,5 +702,17 @@ class _GatewayBridge:
             self.sock.close()
 
 
-__all__ = ["RunRequest", "run_session", "proxy_env", "gateway_env", "is_model_host",
-           "redact_argv", "sanitised_gitconfig", "check_workspace", "find_bwrap", "MODEL_HOSTS"]
+__all__ = [
+    "MODEL_HOSTS",
+    "RunRequest",
+    "check_workspace",
+    "find_bwrap",
+    "gateway_env",
+    "is_model_host",
+    "looks_like_encoded_data",
+    "proxy_env",
+    "redact_argv",
+    "resolved_paths",
+    "run_session",
+    "sanitised_gitconfig",
+]

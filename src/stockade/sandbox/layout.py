@@ -249,9 +249,7 @@ def plan(layout: Layout, host: HostView | None = None) -> Plan:
             elif dk is None:
                 args.extend(["--dir", d])
             pinned.add(d)
-        if k == "dir":
-            args.extend(["--ro-bind", target, target])
-        elif k == "file":
+        if k in ("dir", "file"):
             args.extend(["--ro-bind", target, target])
         elif k is None:
             if absent == "none":
@@ -336,5 +334,16 @@ def build_argv(
     ]
 
 
-__all__ = ["Layout", "Plan", "Extra", "plan", "build_argv", "namespace_args", "RealHost",
-           "HostView", "RUN_DIR", "WORKSPACE_GUARDS", "HOME_GUARDS"]
+__all__ = [
+    "HOME_GUARDS",
+    "RUN_DIR",
+    "WORKSPACE_GUARDS",
+    "Extra",
+    "HostView",
+    "Layout",
+    "Plan",
+    "RealHost",
+    "build_argv",
+    "namespace_args",
+    "plan",
+]

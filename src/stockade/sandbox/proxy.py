@@ -9,19 +9,25 @@ knows nothing of policy.  It is handed callbacks:
 * ``private_ok(host, ip) -> bool``: whether a loopback / private /
   link-local / reserved address may be reached (default: never);
 * ``on_event(EgressEvent)``: every refusal at once, every connection when it
-  closes, with the bytes sent each way.
+  opens and again when it closes, with the bytes sent each way.
+
+Every host is in one canonical ASCII form (:func:`stockade.sandbox.hosts.canonical_host`)
+before any callback sees it or any resolver is asked; a name without one is
+refused as a bad request.
 
 The proxy resolves names itself and connects to the address it checked, so a
 name that resolves to an internal address (DNS rebinding, a hosts entry) is
 refused like the address itself.  With ``upstream`` (a corporate proxy taken
 from the policy, never from the environment) it tunnels every allowed request
-through that proxy with ``CONNECT`` instead.
+through that proxy with ``CONNECT`` instead; IP literals are then checked as
+resolved addresses are, and loopback names are refused.
 
 One thread per connection (see :mod:`stockade.sandbox.pump` for why).
 """
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import os
 import socket
@@ -30,6 +36,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from stockade.sandbox.hosts import canonical_host, is_ip, is_localhost
 from stockade.sandbox.pump import pump
 
 MAX_HEAD = 64 * 1024
@@ -43,7 +50,9 @@ _HOP_HEADERS = frozenset({
 
 @dataclass(frozen=True, slots=True)
 class EgressEvent:
-    """One connection or refusal.  ``kind``: ``net.connect`` | ``net.deny``."""
+    """One connection or refusal.  ``kind``: ``net.open`` (a connection is
+    established: recorded before any byte moves, so a session cut short still
+    shows it), ``net.connect`` (it closed, or failed to open) or ``net.deny``."""
 
     kind: str
     host: str
@@ -80,35 +89,44 @@ def system_resolve(host: str, port: int) -> list[str]:
     return out
 
 
+# Ranges that never name a public host, whatever ``ipaddress`` says of them in
+# the running Python version.  IPv6: IPv4-compatible (deprecated;
+# ``::127.0.0.1``), IPv4-translated (``::ffff:0:a.b.c.d``), local-use NAT64
+# (RFC 8215), site-local (deprecated, still routed inside some networks).
+# IPv4: IETF protocol assignments (192.0.0.0/24), "this network" and CGNAT.
+_NEVER_PUBLIC = tuple(ipaddress.ip_network(n) for n in (
+    "::/96", "::ffff:0:0:0/96", "64:ff9b:1::/48", "fec0::/10",
+    "0.0.0.0/8", "100.64.0.0/10", "192.0.0.0/24",
+))
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+
+
 def is_public(ip: str) -> bool:
-    """False for loopback, private, link-local, multicast, reserved, unspecified
-    and shared (CGNAT) addresses, including IPv4 written inside IPv6."""
-    addr = ipaddress.ip_address(ip.split("%", 1)[0])
-    if isinstance(addr, ipaddress.IPv6Address):
-        mapped = addr.ipv4_mapped or addr.sixtofour or (addr.teredo[1] if addr.teredo else None)
-        if mapped is not None:
-            return is_public(str(mapped))
-        if addr in ipaddress.ip_network("64:ff9b::/96"):  # NAT64 of an IPv4 address
-            return is_public(str(ipaddress.IPv4Address(int(addr) & 0xFFFFFFFF)))
-    if addr.is_global:
-        return not addr.is_multicast
-    return False
-
-
-def normalise_host(raw: str) -> str | None:
-    h = raw.strip()
-    if h.startswith("[") and h.endswith("]"):
-        h = h[1:-1]
-    h = h.lower().rstrip(".")
-    if not h or len(h) > 253:
-        return None
+    """False for loopback, private, link-local, multicast, reserved, unspecified,
+    site-local and shared (CGNAT) addresses, and for IPv6 that carries a
+    non-public IPv4 address (mapped, compatible, 6to4, Teredo, NAT64).  Text
+    that is no address is not public."""
     try:
-        return str(ipaddress.ip_address(h))
+        addr = ipaddress.ip_address(ip.split("%", 1)[0])
     except ValueError:
-        pass
-    if not all(c.isalnum() or c in "-._" for c in h) or ".." in h:
-        return None
-    return h
+        return False
+    if isinstance(addr, ipaddress.IPv6Address):
+        # Mapped, 6to4 and well-known NAT64 addresses reach the IPv4 address
+        # they carry (DNS64 networks hand out NAT64 for every public name).
+        carried = addr.ipv4_mapped or addr.sixtofour or (
+            ipaddress.IPv4Address(int(addr) & 0xFFFFFFFF) if addr in _NAT64 else None)
+        if carried is not None:
+            return is_public(str(carried))
+        if addr.teredo and not is_public(str(addr.teredo[1])):
+            return False
+        if addr.is_site_local:
+            return False
+    if any(addr in n for n in _NEVER_PUBLIC):
+        return False
+    if (addr.is_private or addr.is_loopback or addr.is_link_local or addr.is_reserved
+            or addr.is_multicast or addr.is_unspecified):
+        return False
+    return addr.is_global
 
 
 def split_hostport(text: str, default_port: int) -> tuple[str, int] | None:
@@ -126,7 +144,7 @@ def split_hostport(text: str, default_port: int) -> tuple[str, int] | None:
         port = int(port_s) if port_s else default_port
     except ValueError:
         return None
-    norm = normalise_host(host)
+    norm = canonical_host(host)
     if norm is None or not 0 < port < 65536:
         return None
     return norm, port
@@ -281,10 +299,9 @@ class EgressProxy:
 
     def _emit(self, ev: EgressEvent) -> None:
         if self.config.on_event is not None:
-            try:
+            # the recorder decides what a failure means
+            with contextlib.suppress(Exception):
                 self.config.on_event(ev)
-            except Exception:  # noqa: BLE001 - the recorder decides what a failure means
-                pass
 
     # -- one connection --------------------------------------------------
     def _allowed(self, host: str, port: int) -> bool:
@@ -299,10 +316,8 @@ class EgressProxy:
         if self.refuse_all is not None:
             return self.refuse_all
         if self.config.explain is not None:
-            try:
+            with contextlib.suppress(Exception):
                 return self.config.explain(host, port)
-            except Exception:  # noqa: BLE001
-                pass
         return f"stockade: {host} is not allowed"
 
     def _private_ok(self, host: str, ip: str) -> bool:
@@ -315,16 +330,18 @@ class EgressProxy:
 
     def _handle(self, conn: socket.socket) -> None:
         up: socket.socket | None = None
+        req: Request | None = None
         try:
             got = _read_head(conn)
             if got is None:
                 _reply(conn, "400 Bad Request", "stockade: incomplete proxy request")
                 return
             head, rest = got
-            req = parse_request(head)
-            if isinstance(req, str):
-                _reply(conn, "400 Bad Request", f"stockade: {req}")
+            parsed = parse_request(head)
+            if isinstance(parsed, str):
+                _reply(conn, "400 Bad Request", f"stockade: {parsed}")
                 return
+            req = parsed
             if not self._allowed(req.host, req.port):
                 text = self._explain(req.host, req.port)
                 self._emit(EgressEvent("net.deny", req.host, req.port, req.method,
@@ -337,13 +354,15 @@ class EgressProxy:
                 return
             up, address = got_up
             self._track(up)
+            self._emit(EgressEvent("net.open", req.host, req.port, req.method, address=address))
             if req.method == "CONNECT":
                 conn.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
             first = req.head + rest
+            opened = req
 
             def done(n_up: int, n_down: int) -> None:
                 self._emit(EgressEvent(
-                    "net.connect", req.host, req.port, req.method, address=address,
+                    "net.connect", opened.host, opened.port, opened.method, address=address,
                     bytes_up=n_up, bytes_down=n_down,
                     duration_ms=int((time.monotonic() - start) * 1000)))
 
@@ -352,14 +371,29 @@ class EgressProxy:
             pump(conn, up, done=done, first_a_to_b=first)
         except OSError:
             pass
+        except Exception as exc:  # noqa: BLE001 - one bad request must not kill the thread unseen
+            # Fail closed and say so: refused (or cut), recorded, never silent.
+            host, port, method = (req.host, req.port, req.method) if req else ("?", 0, "?")
+            self._emit(EgressEvent("net.deny" if up is None else "net.connect", host, port, method,
+                                   reason=f"proxy-error: {type(exc).__name__}"))
+            if up is None:
+                _reply(conn, "502 Bad Gateway", "stockade: the proxy could not handle this request")
         finally:
             self._untrack(conn, *(() if up is None else (up,)))
-            try:
-                conn.close()
-            except OSError:
-                pass
+            for sock in (conn, up):
+                if sock is not None:
+                    try:
+                        sock.close()
+                    except OSError:
+                        pass
             with self._lock:
                 self._busy -= 1
+
+    def _refuse_address(self, req: Request, conn: socket.socket, address: str,
+                        why: str) -> None:
+        self._emit(EgressEvent("net.deny", req.host, req.port, req.method,
+                               reason="private-address", address=address))
+        _reply(conn, "403 Forbidden", why)
 
     def _connect(self, req: Request, conn: socket.socket) -> tuple[socket.socket, str] | None:
         if self.config.upstream is not None:
@@ -374,11 +408,10 @@ class EgressProxy:
         usable = [ip for ip in ips if is_public(ip) or self._private_ok(req.host, ip)]
         if not usable:
             shown = ips[0] if ips else "nothing"
-            self._emit(EgressEvent("net.deny", req.host, req.port, req.method,
-                                   reason="private-address", address=shown))
-            _reply(conn, "403 Forbidden",
-                   f"stockade: {req.host} resolves to {shown}, a loopback, private or link-local "
-                   "address; list it in network.allow_private to reach it")
+            self._refuse_address(
+                req, conn, shown,
+                f"stockade: {req.host} resolves to {shown}, a loopback, private or link-local "
+                "address; list it in network.allow_private to reach it")
             return None
         last: OSError | None = None
         for ip in usable:
@@ -400,6 +433,22 @@ class EgressProxy:
 
     def _via_upstream(self, req: Request, conn: socket.socket) -> tuple[socket.socket, str] | None:
         assert self.config.upstream is not None
+        # The upstream proxy resolves names itself, so only what the request
+        # names can be checked here: an address must pass the same test as a
+        # resolved one, and loopback there is the proxy's own host, never ours.
+        if is_localhost(req.host):
+            self._refuse_address(
+                req, conn, req.host,
+                f"stockade: {req.host} is a loopback name; it is not reached through the "
+                "upstream proxy")
+            return None
+        if is_ip(req.host) and (ipaddress.ip_address(req.host).is_loopback or not (
+                is_public(req.host) or self._private_ok(req.host, req.host))):
+            self._refuse_address(
+                req, conn, req.host,
+                f"stockade: {req.host} is a loopback, private or link-local address; list it "
+                "in network.allow_private to reach it through the upstream proxy")
+            return None
         host, port = self.config.upstream
         target = f"[{req.host}]" if ":" in req.host else req.host
         try:
@@ -407,7 +456,7 @@ class EgressProxy:
             s.sendall(f"CONNECT {target}:{req.port} HTTP/1.1\r\nHost: {target}:{req.port}\r\n\r\n"
                       .encode())
             got = _read_head(s)
-            if got is None or not got[0].split(b" ", 2)[1:2] == [b"200"]:
+            if got is None or got[0].split(b" ", 2)[1:2] != [b"200"]:
                 s.close()
                 raise OSError("upstream proxy refused")
             if got[1]:
@@ -421,5 +470,12 @@ class EgressProxy:
         return s, f"via {host}:{port}"
 
 
-__all__ = ["EgressProxy", "ProxyConfig", "EgressEvent", "parse_request", "is_public",
-           "split_hostport", "normalise_host", "system_resolve"]
+__all__ = [
+    "EgressEvent",
+    "EgressProxy",
+    "ProxyConfig",
+    "is_public",
+    "parse_request",
+    "split_hostport",
+    "system_resolve",
+]

@@ -156,7 +156,7 @@ def assemble(items: list[Item]) -> bytes:
         if isinstance(it, Label):
             continue
 
-        def rel(target: int | str, limit: int) -> int:
+        def rel(target: int | str, limit: int, pos: int = pos) -> int:
             if isinstance(target, int):
                 return target
             off = where[target] - (pos + 1)
@@ -253,4 +253,4 @@ def build_filter() -> bytes:
     return assemble(items)
 
 
-__all__ = ["build_filter", "assemble", "Insn", "Label", "DENIED", "CLONE_NEW_ANY"]
+__all__ = ["CLONE_NEW_ANY", "DENIED", "Insn", "Label", "assemble", "build_filter"]
