@@ -38,6 +38,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "report": ("stockade.commands.report", "report what sandboxed sessions did (egress)"),
     "history": ("stockade.commands.history", "audit what past agent sessions sent to model vendors"),
     "repos": ("stockade.commands.repos", "classify git repositories by the sensitive data they hold"),
+    "deps": ("stockade.commands.deps", "check packages an agent adds: hallucinated, typosquatted, malicious"),
     "hook": ("stockade.commands.hook", "Claude Code / Codex hook entry point (reads JSON on stdin)"),
     "install": ("stockade.commands.install", "install stockade's hooks into Claude Code or Codex"),
     "uninstall": ("stockade.commands.uninstall", "remove exactly what `stockade install` added"),

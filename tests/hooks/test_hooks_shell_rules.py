@@ -366,8 +366,12 @@ def test_package_installs_go_through_the_dependency_seam(
     assert "deps.test" in rules(vs) and "deny" in actions(vs)
 
 
-def test_the_default_dependency_seam_allows(env: dict[str, Path]) -> None:
+def test_the_default_dependency_seam_allows(env: dict[str, Path],
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
     from stockade.hooks.depcheck import check_install
+
+    monkeypatch.setenv("STOCKADE_HOME", str(env["tmp"] / "state"))
+    monkeypatch.setenv("STOCKADE_DEPS_OFFLINE", "1")
 
     policy = make_policy(env["home"], env["ws"])
     a = analyse("pip install requests", cwd=str(env["ws"]), home=str(env["home"]), env={})

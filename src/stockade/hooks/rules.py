@@ -12,7 +12,7 @@ from __future__ import annotations
 import posixpath
 
 from stockade.hooks import commands
-from stockade.hooks.depcheck import check_install
+from stockade.hooks.depcheck import InstallVerdict, check_packages
 from stockade.hooks.paths import glob_may_reach, resolve
 from stockade.hooks.protocol import HookInput, Verdict
 from stockade.hooks.shellrules import Violation, _Check, check_command
@@ -58,8 +58,10 @@ def decide(violations: list[Violation]) -> Verdict:
 
 
 def pre_tool_use(inp: HookInput, policy: HookPolicy, *,
-                 install_check: InstallChecker = check_install,
+                 install_check: InstallChecker | None = None,
                  env: dict[str, str] | None = None) -> Verdict:
+    if install_check is None:
+        install_check = _workspace_checker(policy)
     tool = inp.tool_name or ""
     ti = inp.tool_input
     cwd = inp.cwd or policy.workspace
@@ -183,10 +185,18 @@ def _workdir(ti: dict[str, Any], cwd: str) -> str:
     return cwd
 
 
+def _workspace_checker(policy: HookPolicy) -> InstallChecker:
+    """The dependency check under the workspace's policy (a project
+    stockade.yaml applies even when the hook runs from another directory)."""
+    def check(ecosystem: str, packages: tuple[str, ...]) -> InstallVerdict:
+        return check_packages(ecosystem, packages, cwd=policy.workspace)
+    return check
+
+
 def _check(policy: HookPolicy, out: list[Violation], cwd: str, name: str) -> _Check:
     # a one-word invocation named after the tool, so reasons name the tool
     inv = commands.Invocation((commands.Arg(name, name),), cwd)
-    return _Check(inv, policy, out, check_install)
+    return _Check(inv, policy, out, _workspace_checker(policy))
 
 
 def _read_path(tool: str, path: Any, cwd: str, policy: HookPolicy) -> list[Violation]:

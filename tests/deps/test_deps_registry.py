@@ -1,0 +1,122 @@
+"""Registry look-ups against a fake registry over a real socket: found,
+missing, failures (always unverifiable, never found), cache and offline."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from fake_registry import FakeRegistry
+
+from stockade.deps.registry import Registry, Settings, url_for
+
+
+def _registry(reg: FakeRegistry, tmp_path: Path, *, offline: bool = False,
+              timeout: str = "1", budget_s: float | None = None) -> Registry:
+    env = {**reg.env(), "STOCKADE_DEPS_TIMEOUT": timeout}
+    return Registry(Settings.from_env(env, state_root=str(tmp_path / "state"), offline=offline),
+                    budget_s=budget_s)
+
+
+def test_each_registry_api_is_read(registry: FakeRegistry, tmp_path: Path) -> None:
+    registry.add_pypi("Requests", days_old=5000, versions=("2.31.0", "2.32.3"))
+    registry.add_npm("@types/node", versions=("20.0.0",), scripts={"postinstall": "node x"})
+    registry.add_crate("serde", version="1.0.200")
+    registry.add_go("github.com/Pkg/errors", ("v0.9.0", "v0.9.1"))
+    r = _registry(registry, tmp_path)
+    py = r.lookup("pypi", "requests").info
+    assert py is not None and py.exists and py.latest == "2.32.3"
+    assert py.created is not None and time.time() - py.created > 4000 * 86400
+    npm = r.lookup("npm", "@types/node").info
+    assert npm is not None and npm.exists and npm.script_versions == ("20.0.0",)
+    crate = r.lookup("crates", "serde").info
+    assert crate is not None and crate.latest == "1.0.200"
+    go = r.lookup("go", "github.com/Pkg/errors").info
+    assert go is not None and go.exists and go.versions == 2
+    assert any("/go/github.com/!pkg/errors/@v/list" in p for p in registry.requests)
+    assert any(p == "/npm/@types%2Fnode" for p in registry.requests)
+
+
+def test_a_404_is_nonexistent(registry: FakeRegistry, tmp_path: Path) -> None:
+    look = _registry(registry, tmp_path).lookup("pypi", "no-such-package")
+    assert look.info is not None and look.info.exists is False and look.how == "network"
+
+
+def test_a_server_error_is_unverifiable_never_found(registry: FakeRegistry,
+                                                    tmp_path: Path) -> None:
+    registry.add_pypi("flaky")
+    registry.broken.add("flaky")
+    look = _registry(registry, tmp_path).lookup("pypi", "flaky")
+    assert look.info is None and "HTTP 500" in look.why
+
+
+def test_a_slow_registry_times_out_as_unverifiable(registry: FakeRegistry,
+                                                   tmp_path: Path) -> None:
+    registry.add_npm("slowpoke")
+    registry.slow.add("slowpoke")
+    registry.delay = 2.0
+    t0 = time.monotonic()
+    look = _registry(registry, tmp_path, timeout="0.3").lookup("npm", "slowpoke")
+    assert look.info is None and "cannot reach" in look.why
+    assert time.monotonic() - t0 < 1.5
+
+
+def test_no_registry_listening_is_unverifiable(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {"STOCKADE_DEPS_PYPI_URL": f"http://127.0.0.1:{port}/pypi"}
+    r = Registry(Settings.from_env(env, state_root=str(tmp_path)))
+    look = r.lookup("pypi", "anything")
+    assert look.info is None and "cannot reach 127.0.0.1" in look.why
+
+
+def test_a_garbled_answer_is_unverifiable(registry: FakeRegistry, tmp_path: Path) -> None:
+    registry.npm["weird"] = {"unexpected": True}
+    look = _registry(registry, tmp_path).lookup("npm", "weird")
+    assert look.info is None and "cannot read" in look.why
+
+
+def test_answers_are_cached_and_offline_uses_the_cache(registry: FakeRegistry,
+                                                       tmp_path: Path) -> None:
+    registry.add_pypi("cached-pkg")
+    r = _registry(registry, tmp_path)
+    assert r.lookup("pypi", "cached-pkg").how == "network"
+    assert r.lookup("pypi", "cached-pkg").how == "cache"
+    assert len(registry.requests) == 1
+    r.close()
+    off = _registry(registry, tmp_path, offline=True)
+    look = off.lookup("pypi", "cached-pkg")
+    assert look.info is not None and look.info.exists
+    missing = off.lookup("pypi", "never-seen")
+    assert missing.info is None and "offline" in missing.why
+    assert len(registry.requests) == 1  # offline made no request
+
+
+def test_the_time_budget_makes_later_lookups_unverifiable(registry: FakeRegistry,
+                                                          tmp_path: Path) -> None:
+    registry.add_pypi("a-pkg")
+    r = _registry(registry, tmp_path, budget_s=0.0)
+    look = r.lookup("pypi", "a-pkg")
+    assert look.info is None and "no time left" in look.why
+
+
+def test_names_are_escaped_in_urls() -> None:
+    assert url_for("pypi", "a/../b", "http://h/pypi") == "http://h/pypi/a%2F..%2Fb/json"
+    assert url_for("npm", "@s/n", "http://h") == "http://h/@s%2Fn"
+
+
+def test_settings_precedence() -> None:
+    from types import SimpleNamespace
+
+    pol = SimpleNamespace(registries={"pypi": "https://mirror.example/pypi/"}, offline=True,
+                          cache_ttl_hours=2)
+    s = Settings.from_env({}, policy=pol)
+    assert s.urls["pypi"] == "https://mirror.example/pypi" and s.offline and s.ttl == 7200
+    assert s.urls["npm"] == "https://registry.npmjs.org"
+    s = Settings.from_env({"STOCKADE_DEPS_PYPI_URL": "http://127.0.0.1:1/p",
+                           "STOCKADE_DEPS_CACHE_TTL": "60"}, policy=pol, offline=False)
+    assert s.urls["pypi"] == "http://127.0.0.1:1/p" and not s.offline and s.ttl == 60
+    assert not Settings.from_env({}).offline
