@@ -21,7 +21,8 @@ response head, ``fragment`` (split streamed text / JSON into pieces of that
 many characters), ``stall_after_start`` (send the first event, then go
 silent), ``drop_after_start`` (send the first event, then close), ``canned``
 (``(status, content_type, body_bytes)``: answer every POST with exactly that, to
-test how the gateway copes with odd upstream output).
+test how the gateway copes with odd upstream output), ``chat_side_calls``
+(answer Chat Completions requests without tools like Claude Code side calls).
 """
 
 from __future__ import annotations
@@ -199,7 +200,7 @@ class _Handler(BaseHTTPRequestHandler):
             if path.endswith("/responses"):
                 return self._responses(req)
             if path.endswith("/chat/completions"):
-                return self._chat(req)
+                return self._chat(req, len(raw))
         except (ConnectionAbortedError, BrokenPipeError, ConnectionResetError):
             self.close_connection = True
             return
@@ -315,9 +316,16 @@ class _Handler(BaseHTTPRequestHandler):
         self._ev({"type": "response.completed", "response": resp}, "response.completed")
 
     # -- OpenAI Chat Completions --------------------------------------------------------
-    def _chat(self, req: dict[str, Any]) -> None:
+    def _chat(self, req: dict[str, Any], raw_size: int = 0) -> None:
         n = sum(1 for m in req.get("messages", []) if m.get("role") == "tool")
-        t = self._turn(n, req)
+        if self.server.fake.chat_side_calls and not req.get("tools"):
+            # a translated Claude Code side call (title, topic ...): answer its schema
+            schema = ((req.get("response_format") or {}).get("json_schema") or {})
+            props = (schema.get("schema") or {}).get("properties")
+            t: dict[str, Any] = {"text": json.dumps({k: "Fake " + k for k in props})
+                                 if props else "OK"}
+        else:
+            t = self._turn(n, req)
         if "error" in t:
             e = t["error"]
             return self._json(e.get("status", 400), {"error": {
@@ -330,7 +338,7 @@ class _Handler(BaseHTTPRequestHandler):
                 "name": tc["name"], "arguments": json.dumps(tc.get("arguments", {}))}}]
             finish = "tool_calls"
         cid, created, model = _uid("chatcmpl-"), int(time.time()), req.get("model")
-        size = len(json.dumps(req)) // 4
+        size = raw_size // 4  # as for Anthropic: re-serialising 90 KB would skew benchmarks
         usage = {"prompt_tokens": size, "completion_tokens": 20, "total_tokens": size + 20}
         if not req.get("stream"):
             return self._json(200, {"id": cid, "object": "chat.completion", "created": created,
@@ -378,6 +386,9 @@ class FakeUpstream:
         self.drop_after_start = False
         self.event_gap_s = 0.0
         self.canned: tuple[int, str, bytes] | None = None
+        # Chat Completions requests without tools are side calls, not script turns
+        # (Claude Code's title requests, once translated); Aider needs this off.
+        self.chat_side_calls = False
         self._sent_first: bool | None = None
         self._srv = _Server(("127.0.0.1", port), _Handler)
         self._srv.fake = self

@@ -34,7 +34,7 @@ def _policy(*, content: str = "redacted", upstreams: dict | None = None,
 
 
 def _up(url: str, protocol: str = "chat") -> SimpleNamespace:
-    return SimpleNamespace(url=url, protocol=protocol, key_env=None, models=())
+    return SimpleNamespace(url=url, protocol=protocol, key_env=None, models=(), fallback=())
 
 
 def test_policy_routes_and_actions_are_the_policys_own_objects() -> None:

@@ -147,12 +147,13 @@ def test_route_action_sends_labelled_request_to_the_local_upstream(
 
 
 def test_route_across_protocol_families_is_refused_not_leaked(fake: FakeUpstream) -> None:
-    g = start_gateway(make_config(anthropic=fake.url, local=fake.url,
-                                  actions={"secret": "redact", "pii": "route:local"}))
+    # an OpenAI client routed to an Anthropic-only upstream: no translator exists
+    g = start_gateway(make_config(anthropic=fake.url, openai=fake.url,
+                                  actions={"secret": "redact", "pii": "route:anthropic"}))
     try:
-        st, _, out = g.request("POST", "/v1/messages", {"model": "m", "messages": [
+        st, _, out = g.request("POST", "/v1/chat/completions", {"model": "m", "messages": [
             {"role": "user", "content": "mail bob@customer.test"}]})
-        assert st == 400 and "translation" in json.loads(out)["error"]["message"]
+        assert st == 400 and "cannot be translated" in json.loads(out)["error"]["message"]
         assert fake.posts() == []
     finally:
         g.stop()

@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import os
 import signal
 import sys
 from pathlib import Path
 
 from stockade.errors import UsageError
-from stockade.gateway.config import Limits, is_loopback, parse_listen, parse_upstream_arg
+from stockade.gateway.config import (
+    Limits,
+    is_loopback,
+    parse_listen,
+    parse_route_arg,
+    parse_upstream_arg,
+)
 
 DEFAULT_LISTEN = "127.0.0.1:8787"
 
@@ -25,6 +32,11 @@ def build_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--upstream", action="append", default=[], metavar="NAME=URL",
                         help="override or add an upstream, e.g. anthropic=https://api.anthropic.com"
                              ", openai=https://api.openai.com/v1, local=http://127.0.0.1:8000/v1")
+    parser.add_argument("--route", action="append", default=[], metavar="LABEL=UPSTREAM",
+                        help="send requests carrying a finding with LABEL to UPSTREAM, before "
+                             "the policy's models.routes (repeatable; '*=local' sends "
+                             "everything); a policy route on a label the request carries "
+                             "still wins")
     parser.add_argument("--policy", metavar="FILE", help="policy file (default: the usual layers)")
     parser.add_argument("--workspace", metavar="DIR", help="workspace whose stockade.yaml applies")
     parser.add_argument("--ready-file", metavar="FILE", type=Path,
@@ -42,10 +54,16 @@ def run(args: argparse.Namespace) -> int:
 
     host, port = parse_listen(args.listen)
     overrides = [parse_upstream_arg(u) for u in args.upstream]
+    cli_routes = tuple(parse_route_arg(r) for r in args.route)
     limits = Limits(max_body_bytes=int(args.max_body_mb * 1024 * 1024))
     workspace = args.workspace or os.getcwd()
     cfg, policy = load_config(policy_file=args.policy, workspace=workspace,
                               upstream_overrides=overrides, limits=limits)
+    # The workspace given by `stockade run` is what `repository:` routes match (a
+    # client's X-Stockade-Workspace header counts only when none was given).
+    cfg = dataclasses.replace(cfg, cli_routes=cli_routes,
+                              workspace=os.path.abspath(args.workspace) if args.workspace
+                              else None)
     state = StateDir.default().ensure()
     scanner, engine_name = dlp_scanner(policy, fingerprint_key=state.hmac_key())
     ledger = open_ledger_sink(policy, state)
@@ -81,7 +99,14 @@ async def _serve(gw, host: str, port: int, engine_name: str, ledger,  # type: ig
     print(f"  mode: {mode}")
     print(f"  dlp: {engine_name}")
     for up in gw.cfg.upstreams.values():
-        print(f"  upstream {up.name}: {up.url} ({up.protocol})")
+        fb = f", fallback: {', '.join(up.fallback)}" if up.fallback else ""
+        print(f"  upstream {up.name}: {up.url} ({up.protocol}{fb})")
+    for i, r in enumerate(gw.cfg.cli_routes):
+        print(f"  --route[{i}]: {r.label or '*'} -> {r.upstream}")
+    for i, r in enumerate(gw.cfg.routes):
+        crit = ", ".join(f"{k}={v}" for k in ("label", "team", "repository", "model")
+                         if (v := getattr(r, k)) is not None) or "*"
+        print(f"  models.routes[{i}]: {crit} -> {r.upstream}")
     print("Point your agents at it:")
     print(f"  export ANTHROPIC_BASE_URL={base}")
     print(f"  export OPENAI_BASE_URL={base}/v1")

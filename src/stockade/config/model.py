@@ -102,6 +102,9 @@ class Upstream:
     protocol: str = "chat"
     # (model glob, upstream model name) in file order: first match wins.
     models: tuple[tuple[str, str], ...] = ()
+    # upstreams to try, in order, when this one cannot be reached; never used for a
+    # request routed here because of a data label (see stockade.gateway.config)
+    fallback: tuple[str, ...] = ()
 
     def map_model(self, model: str) -> str:
         """The model name to send upstream for the ``model`` the agent asked for."""
@@ -135,10 +138,20 @@ class Route:
         if self.team is not None and self.team != team:
             return False
         if self.repository is not None and (
-            repository is None or not fnmatchcase(repository, self.repository)
+            repository is None or not _repository_matches(repository, self.repository)
         ):
             return False
         return self.model is None or (model is not None and fnmatchcase(model, self.model))
+
+
+def _repository_matches(workspace: str, pattern: str) -> bool:
+    """A ``repository`` glob against a workspace path: the whole path, or as many
+    trailing directories as the pattern has parts (``acme/payments-*`` matches
+    ``/home/ana/src/acme/payments-api``)."""
+    if fnmatchcase(workspace, pattern):
+        return True
+    parts = workspace.rstrip("/").split("/")
+    return fnmatchcase("/".join(parts[-(pattern.count("/") + 1):]), pattern)
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,6 +209,12 @@ class DependencyPolicy:
     install_scripts: str = "warn"
     unverifiable: str = "ask"
     new_days: int = 30
+    # no registry requests: cached answers only, else unverifiable
+    offline: bool = False
+    cache_ttl_hours: int = 24
+    # ecosystem (pypi | npm | crates | go) -> registry base URL (a mirror);
+    # managed/user only: a project must not choose who vouches for its packages
+    registries: Mapping[str, str] = field(default_factory=_empty)
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,6 +35,7 @@ def policy_to_dict(p: Policy) -> dict[str, Any]:
                     "key_env": u.key_env,
                     "protocol": u.protocol,
                     **({"models": dict(u.models)} if u.models else {}),
+                    **({"fallback": list(u.fallback)} if u.fallback else {}),
                 }
                 for name, u in p.models.upstreams.items()
             },
@@ -108,6 +109,9 @@ def policy_to_dict(p: Policy) -> dict[str, Any]:
                 "install_scripts": p.tools.dependencies.install_scripts,
                 "unverifiable": p.tools.dependencies.unverifiable,
                 "new_days": p.tools.dependencies.new_days,
+                "offline": p.tools.dependencies.offline,
+                "cache_ttl_hours": p.tools.dependencies.cache_ttl_hours,
+                "registries": dict(p.tools.dependencies.registries),
             },
         },
         "ledger": {

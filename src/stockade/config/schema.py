@@ -67,8 +67,12 @@ DEPENDENCY_KEYS = (
     "install_scripts",
     "unverifiable",
     "new_days",
+    "offline",
+    "cache_ttl_hours",
+    "registries",
 )
-UPSTREAM_KEYS = ("url", "key_env", "protocol", "models")
+REGISTRY_KEYS = ("pypi", "npm", "crates", "go")
+UPSTREAM_KEYS = ("url", "key_env", "protocol", "models", "fallback")
 ROUTE_KEYS = ("upstream", "label", "team", "repository", "model")
 RULE_KEYS = ("id", "label", "regex", "keywords", "validator", "confidence")
 DICTIONARY_KEYS = ("label", "terms", "case_sensitive", "id")
@@ -531,8 +535,20 @@ class Validator:
         if "models" in f:
             for mk, mv in self.mapping(f["models"], f"{key}.models", None).items():
                 models.append((mk, self.req_string(mv, f"{key}.models.{mk}")))
+        fallback: tuple[str, ...] = ()
+        if "fallback" in f:
+            fallback, flines = self.str_list(f["fallback"], f"{key}.fallback", None)
+            for i, fb in enumerate(fallback):
+                if not _NAME.match(fb) or fb == name:
+                    raise self.err(
+                        f"{key}.fallback[{i}]",
+                        flines[i],
+                        f"{fb!r} cannot be a fallback of upstream {name!r}",
+                        "list other upstream names from models.upstreams, in the order to try",
+                    )
         return Upstream(
-            name=name, url=url, key_env=key_env, protocol=protocol, models=tuple(models)
+            name=name, url=url, key_env=key_env, protocol=protocol, models=tuple(models),
+            fallback=tuple(fallback),
         )
 
     def _dlp(self, e: dict[str, Node], _line: int | None) -> None:
@@ -743,6 +759,14 @@ class Validator:
                 key = f"tools.dependencies.{k}"
                 if k == "new_days":
                     self.set(key, self.integer(n, key, lo=0, hi=3650), n.kline)
+                elif k == "offline":
+                    self.set(key, self.boolean(n, key), n.kline)
+                elif k == "cache_ttl_hours":
+                    self.set(key, self.integer(n, key, lo=0, hi=720), n.kline)
+                elif k == "registries":
+                    for eco, u in self.mapping(n, key, REGISTRY_KEYS).items():
+                        rkey = f"{key}.{eco}"
+                        self.set(rkey, self.url(u, rkey, schemes=("https", "http")), u.kline)
                 else:
                     self.set(key, self.enum(n, key, DEPENDENCY_ACTIONS), n.kline)
 

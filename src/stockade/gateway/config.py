@@ -8,13 +8,21 @@ routes are :class:`stockade.config.model.Route`, actions go through
 extends the policy's upstream with how to reach it.  A setting the gateway
 cannot honour (unknown protocol or content mode, credentials in a URL) raises.
 
-Routing seam (the translation issue builds on it): every upstream declares the
-protocol it speaks.  :func:`choose_upstream` picks one from the client's
-protocol, the findings' labels, the caller's team, the workspace and the
+Routing: every upstream declares the protocol it speaks.  :func:`choose_upstream`
+picks one from the findings' labels, the caller's team, the workspace and the
 model; the pipeline then asks :func:`stockade.gateway.translate.translator_for`
-for a translator between the client's protocol and the upstream's.  Today only
-the identity translation exists, so a route across protocol families is
-refused (fail closed) with a message saying so.
+for a translator between the client's protocol and the upstream's.  The order:
+
+1. a DLP ``route:<upstream>`` action (shorthand for a route on that label);
+2. ``--route`` entries from the command line, then the policy's
+   ``models.routes``, first match wins, except that a command-line route never
+   takes a request away from a policy route on one of its labels (data the
+   policy keeps somewhere stays there);
+3. the default upstream of the client's protocol family.
+
+A choice made because of a data label (1, or a route with ``label``) is
+*pinned*: it never falls back to another upstream when its own is down.
+Other choices may fall back along the upstream's ``fallback`` list.
 """
 
 from __future__ import annotations
@@ -100,6 +108,8 @@ class Limits:
 class GatewayConfig:
     upstreams: dict[str, Upstream]
     routes: tuple[Route, ...] = ()  # the policy's models.routes, in order
+    cli_routes: tuple[Route, ...] = ()  # --route LABEL=UPSTREAM, before the policy's
+    workspace: str | None = None  # --workspace of a per-session gateway (`stockade run`)
     actions: Mapping[str, str] = field(
         default_factory=lambda: {"secret": "redact", "pii": "redact"})
     ledger_content: ContentMode = "redacted"
@@ -113,6 +123,18 @@ class GatewayConfig:
             raise ConfigError(f"ledger.content {self.ledger_content!r} is not one of "
                               + ", ".join(CONTENT_MODES))
         object.__setattr__(self, "dlp", DlpPolicy(actions=dict(self.actions)))
+        for up in self.upstreams.values():
+            for name in getattr(up, "fallback", ()):
+                if name == up.name or name not in self.upstreams:
+                    raise ConfigError(
+                        f"upstream {up.name}: fallback {name!r} is not another configured "
+                        "upstream", hint="list names from models.upstreams in fallback")
+        for src, routes in (("--route", self.cli_routes), ("models.routes", self.routes)):
+            for i, r in enumerate(routes):
+                if r.upstream not in self.upstreams:
+                    raise ConfigError(
+                        f"{src}[{i}] names upstream {r.upstream!r}, which is not configured",
+                        hint="configured: " + ", ".join(sorted(self.upstreams)))
 
     def action_for(self, label: str) -> str:
         """``allow|redact|block|route:<upstream>``; labels the policy does not name block."""
@@ -145,6 +167,16 @@ def parse_upstream_arg(text: str) -> Upstream:
     return Upstream(name=name, url=url.rstrip("/"), protocol=protocol, key_env=key_env)
 
 
+def parse_route_arg(text: str) -> Route:
+    """``LABEL=UPSTREAM`` from ``--route``; ``*=UPSTREAM`` routes everything."""
+    label, sep, upstream = text.partition("=")
+    label, upstream = label.strip(), upstream.strip()
+    if not sep or not label or not upstream:
+        raise UsageError(f"--route {text!r}: expected LABEL=UPSTREAM",
+                         hint="e.g. --route secret=local, or --route '*=local' for everything")
+    return Route(upstream=upstream, label=None if label == "*" else label)
+
+
 def parse_listen(text: str) -> tuple[str, int]:
     host, sep, port = text.rpartition(":")
     if not sep:
@@ -172,11 +204,26 @@ def is_loopback(host: str) -> bool:
 @dataclass(frozen=True, slots=True)
 class RouteChoice:
     upstream: Upstream
-    reason: str  # "default", "route[2]", "dlp.actions.pii"
+    reason: str  # "default", "models.routes[2]", "--route[0]", "dlp.actions.pii"
+    # why, for the ledger: the matching rule's criteria (label, team, repository, model)
+    match: Mapping[str, str] = field(default_factory=dict)
+    pinned: bool = False  # chosen for a data label: never falls back elsewhere
+
+    def fallbacks(self, cfg: GatewayConfig) -> list[Upstream]:
+        """Upstreams to try, in order, when this one cannot be reached."""
+        if self.pinned:
+            return []
+        return [cfg.upstreams[n] for n in getattr(self.upstream, "fallback", ())
+                if n in cfg.upstreams]
 
 
 class RoutingError(Exception):
     """No usable upstream: the request is refused (the message is user-facing)."""
+
+
+def _criteria(route: Route) -> dict[str, str]:
+    return {k: v for k in ("label", "team", "repository", "model")
+            if (v := getattr(route, k)) is not None}
 
 
 def choose_upstream(
@@ -188,22 +235,36 @@ def choose_upstream(
     team: str | None,
     repository: str | None,
     model: str | None,
+    dlp_label: str | None = None,
 ) -> RouteChoice:
-    """Pick the upstream: a DLP ``route:<u>`` action first, then the ordered
-    routes, then the protocol's default upstream."""
+    """Pick the upstream (the order is in this module's docstring)."""
     if dlp_route is not None:
         up = cfg.upstreams.get(dlp_route)
         if up is None:
             raise RoutingError(f"the policy routes this request to upstream {dlp_route!r}, "
                                "which is not configured")
-        return RouteChoice(up, f"dlp.actions -> route:{dlp_route}")
-    for i, route in enumerate(cfg.routes):
-        if route.matches(labels=labels, team=team, repository=repository, model=model):
-            up = cfg.upstreams.get(route.upstream)
-            if up is None:
-                raise RoutingError(f"models.routes[{i}] names upstream {route.upstream!r}, "
-                                   "which is not configured")
-            return RouteChoice(up, f"models.routes[{i}]")
+        match = {"label": dlp_label} if dlp_label else {}
+        reason = f"dlp.actions.{dlp_label}" if dlp_label else "dlp.actions"
+        return RouteChoice(up, f"{reason} -> route:{dlp_route}", match, pinned=True)
+
+    def hit(route: Route) -> bool:
+        return route.matches(labels=labels, team=team, repository=repository, model=model)
+
+    # The policy's own route for a label this request carries outranks the command line.
+    pin = next(((i, r) for i, r in enumerate(cfg.routes) if r.label is not None and hit(r)),
+               None)
+    candidates = [("--route", i, r) for i, r in enumerate(cfg.cli_routes)] + \
+                 [("models.routes", i, r) for i, r in enumerate(cfg.routes)]
+    for src, i, route in candidates:
+        if not hit(route):
+            continue
+        if src == "--route" and pin is not None and pin[1].upstream != route.upstream:
+            src, i, route = "models.routes", pin[0], pin[1]
+        up = cfg.upstreams.get(route.upstream)
+        if up is None:
+            raise RoutingError(f"{src}[{i}] names upstream {route.upstream!r}, "
+                               "which is not configured")
+        return RouteChoice(up, f"{src}[{i}]", _criteria(route), pinned=route.label is not None)
     up = cfg.default_upstream(protocol)
     if up is None:
         raise RoutingError(f"no upstream is configured for the {protocol} API")

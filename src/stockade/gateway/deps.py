@@ -50,7 +50,8 @@ def config_from_policy(policy: Any, *, upstream_overrides: Sequence[Upstream] = 
     upstreams: dict[str, Upstream] = {}
     for name, up in policy.models.upstreams.items():
         upstreams[name] = Upstream(name=name, url=up.url.rstrip("/"), protocol=up.protocol,
-                                   key_env=up.key_env, models=tuple(up.models))
+                                   key_env=up.key_env, models=tuple(up.models),
+                                   fallback=tuple(up.fallback))
     if not upstreams:
         for name, (url, key_env, proto) in DEFAULT_UPSTREAMS.items():
             upstreams[name] = Upstream(name=name, url=url, protocol=proto, key_env=key_env)
@@ -61,6 +62,7 @@ def config_from_policy(policy: Any, *, upstream_overrides: Sequence[Upstream] = 
             protocol=old.protocol if old else over.protocol,
             key_env=old.key_env if old else over.key_env,
             models=old.models if old else (),
+            fallback=old.fallback if old else (),
         )
     return GatewayConfig(
         upstreams=upstreams, routes=tuple(policy.models.routes),

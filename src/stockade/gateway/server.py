@@ -13,10 +13,11 @@ import asyncio
 import json
 import logging
 import os
+import re
 import secrets
 import time
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -46,8 +47,12 @@ from stockade.gateway.http import (
 from stockade.gateway.inspect import ScanCache, SegmentFinding, active, inspect, key_masks
 from stockade.gateway.keys import KeyStore
 from stockade.gateway.metrics import Metrics
-from stockade.gateway.translate import translator_for
-from stockade.errors import InternalError
+from stockade.gateway.translate import Translator, dump_translated, translator_for
+from stockade.translate import TranslationError
+from stockade.translate.models import aliases as model_aliases
+from stockade.translate.models import model_ids, models_list
+from stockade.errors import InternalError, LedgerError
+from stockade.ledger import nowait as ledger_nowait
 from stockade.model import Actor
 from stockade.state import keyed_hash
 from stockade.wire.exchange import (
@@ -100,6 +105,12 @@ class Ctx:
     route_reason: str | None = None
     event_id: str | None = None
     details: dict[str, Any] = field(default_factory=dict)
+    # set once routed: the translator, the upstream path when translated (None:
+    # the client's path and query), what to try when the upstream is down
+    translator: Translator | None = None
+    upstream_path: str | None = None
+    fallbacks: list[Upstream] = field(default_factory=list)
+    prepare: Callable[[Upstream], tuple[Translator, str | None, bytes | None]] | None = None
 
 
 class AuthError(Exception):
@@ -134,6 +145,8 @@ class Gateway:
         self._vaults: OrderedDict[tuple[str, str], Vault] = OrderedDict()
         self._server: asyncio.base_events.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
+        self._responses: set[asyncio.Future[None]] = set()  # response events being recorded
+        self._ledger_jobs = 0  # appends handed to the ledger thread and not done
 
     @property
     def team_mode(self) -> bool:
@@ -160,6 +173,8 @@ class Gateway:
         if self._server is not None:
             await self._server.wait_closed()
         self.pool.close()
+        if self._responses:
+            await asyncio.gather(*list(self._responses), return_exceptions=True)
         self._ledger_pool.shutdown(wait=True)
 
     # -- connections --------------------------------------------------------------------
@@ -227,6 +242,8 @@ class Gateway:
             writer.write(full_response(200, b"{}", head_only=method == "HEAD"))
             return True
         if path == "/healthz" and method in ("GET", "HEAD"):
+            if "upstreams" in req.query.split("&"):
+                return await self._upstream_health(writer, head_only=method == "HEAD")
             body = json.dumps({"status": "ok", "mode": "team" if self.team_mode else "personal",
                                "upstreams": sorted(self.cfg.upstreams)}).encode()
             writer.write(full_response(200, body, head_only=method == "HEAD"))
@@ -245,7 +262,7 @@ class Gateway:
         message = (f"stockade: {method} {path} is not supported by the gateway"
                    if status == 405 else f"stockade: no such endpoint: {method} {path}")
         ctx = Ctx(request_id=_new_id(), protocol=guess_protocol(req), path=path,
-                  t0=time.perf_counter(), session=_session(req))
+                  t0=time.perf_counter(), session=_session(req, self.hmac_key))
         await self._error(ctx, writer, status=status, message=message, decision="reject")
         return True
 
@@ -254,7 +271,7 @@ class Gateway:
     async def _model_request(self, req: Request, protocol: Protocol,
                              writer: asyncio.StreamWriter) -> bool:
         ctx = Ctx(request_id=_new_id(), protocol=protocol, path=req.path,
-                  t0=time.perf_counter(), session=_session(req))
+                  t0=time.perf_counter(), session=_session(req, self.hmac_key))
         self.metrics.in_flight += 1
         try:
             return await self._pipeline(req, ctx, writer)
@@ -266,7 +283,8 @@ class Gateway:
         if not await self._authenticate_or_answer(req, ctx, writer):
             return True
         try:
-            ex = parse_request(protocol, req.body)
+            ex = parse_request(protocol, req.body, memo=self.cache.memo,
+                               headers=_inspected_headers(req), query=req.query)
         except WireError as exc:
             await self._error(ctx, writer, status=400, message=f"stockade: {exc}",
                               decision="reject")
@@ -297,26 +315,30 @@ class Gateway:
                                            extra=[("x-stockade-event", ctx.event_id),
                                                   *_no_retry()]))
                 return True
+            team = ctx.actor.team if ctx.actor else None
+            # a per-session gateway's own workspace outranks what the client claims
+            repository = self.cfg.workspace or req.header("x-stockade-workspace")
             choice = choose_upstream(
                 self.cfg, protocol=protocol, labels=_labels(findings),
-                dlp_route=verdict.route_to, team=ctx.actor.team if ctx.actor else None,
-                repository=req.header("x-stockade-workspace"), model=ex.model)
+                dlp_route=verdict.route_to, team=team, repository=repository, model=ex.model,
+                dlp_label=verdict.deciding.finding.label
+                if verdict.route_to and verdict.deciding else None)
             up = choice.upstream
             ctx.upstream, ctx.route_reason = up.name, choice.reason
-            translator = translator_for(protocol, up)
-            if translator is None:
-                raise RoutingError(f"upstream {up.name!r} speaks {up.protocol}; translation "
-                                   f"from {protocol} is not available yet")
-            vault, body = self._redact(ex, verdict, ctx)
-            mapped = up.map_model(ex.model) if ex.model is not None else None
-            if mapped != ex.model:
-                ex.body["model"] = mapped
-                body = dump_body(ex.body)
+            ctx.details["route_why"] = {**choice.match, "team": team,
+                                        "repository": repository, "pinned": choice.pinned}
+            vault, redacted = self._redact(ex, verdict, ctx)
+            ctx.prepare = _preparer(req, ex, redacted)
+            ctx.translator, ctx.upstream_path, body = ctx.prepare(up)
+            ctx.fallbacks = choice.fallbacks(self.cfg)
+            local = ctx.translator.local_answer(req.path, ex.body)
+            if not ctx.translator.identity:
+                ctx.details["translated"] = f"{protocol}->{ctx.translator.upstream_protocol}"
             ctx.details["findings"] = self._findings_for_ledger(ex, findings, verdict)
             decision = verdict.action
             await self._record(ctx, "llm.request", decision=decision,
                                extra=self._content(ex, findings, body or req.body))
-        except RoutingError as exc:
+        except (RoutingError, TranslationError) as exc:
             await self._error(ctx, writer, status=400, message=f"stockade: {exc}",
                               decision="block")
             return True
@@ -329,7 +351,19 @@ class Gateway:
             return True
         self.metrics.request(protocol, decision)
         self.metrics.overhead(time.perf_counter() - ctx.t0)
+        if local is not None:
+            return await self._answer_locally(ctx, local, writer)
         return await self._forward(req, ctx, up, body, vault, writer)
+
+    async def _answer_locally(self, ctx: Ctx, answer: dict[str, Any],
+                              writer: asyncio.StreamWriter) -> bool:
+        """What the routed upstream has no endpoint for (``count_tokens`` on a Chat
+        Completions server) is answered here, and recorded as such."""
+        writer.write(full_response(200, json.dumps(answer).encode(),
+                                   extra=[("x-stockade-event", ctx.event_id or "")]))
+        await self._record_response(ctx, 200, StreamRewriter(ctx.protocol), "answered_locally",
+                                    None)
+        return True
 
     async def _authenticate_or_answer(self, req: Request, ctx: Ctx,
                                       writer: asyncio.StreamWriter) -> bool:
@@ -435,12 +469,12 @@ class Gateway:
         masks = key_masks(ex, [sf.segment for sf in findings])
         last = _last_message_segments(ex)
         if mode == "redacted":
-            masked = Vault()
             by_seg: dict[Segment, list[Any]] = {}
             for sf in findings:
                 by_seg.setdefault(sf.segment, []).append(sf.finding)
-            texts = [(seg, redact(seg.text, by_seg.get(seg, []), vault=masked)[0])
-                     for seg in last]
+            masked = Vault() if by_seg else None
+            texts = [(seg, redact(seg.text, by_seg[seg], vault=masked)[0] if seg in by_seg
+                      else seg.text) for seg in last]
         else:
             texts = [(seg, seg.text) for seg in last]
         out["last_message"] = [{"location": _loc(seg.path, seg.part, masks), "text": t}
@@ -459,6 +493,9 @@ class Gateway:
                    if k.lower() not in _DROP_REQUEST_HEADERS and not k.lower().startswith(
                        "x-stockade-")]
         headers.append(("Accept-Encoding", "identity"))
+        if (up.protocol == "anthropic") != (protocol == "anthropic"):
+            # a translated request: the client's API version and beta flags mean nothing there
+            headers = [(k, v) for k, v in headers if not k.lower().startswith("anthropic-")]
         default = self.cfg.default_upstream(protocol)
         if self.team_mode or default is None or up.name != default.name:
             headers = [(k, v) for k, v in headers if k.lower() not in _AUTH_HEADERS]
@@ -470,8 +507,8 @@ class Gateway:
 
     async def _forward(self, req: Request, ctx: Ctx, up: Upstream, body: bytes | None,
                        vault: Vault | None, writer: asyncio.StreamWriter) -> bool:
-        scheme, host, port, path = up.target(req.path)
-        if req.query:
+        scheme, host, port, path = up.target(ctx.upstream_path or req.path)
+        if req.query and ctx.upstream_path is None:
             path += "?" + req.query
         t_send = time.perf_counter()
         try:
@@ -482,6 +519,9 @@ class Gateway:
                 limits=self.cfg.limits)
         except upstream_client.UpstreamError as exc:
             self.metrics.upstream_error(up.name, exc.kind)
+            if ctx.fallbacks and (exc.kind == "connect"
+                                  or exc.message.startswith("could not connect")):
+                return await self._fall_back(req, ctx, up, exc, vault, writer)
             status = 504 if exc.kind == "timeout" else 502
             await self._error(ctx, writer, status=status, kind="llm.response",
                               message=f"stockade: upstream {up.name!r} failed: {exc.message}",
@@ -501,6 +541,26 @@ class Gateway:
             return await self._relay_stream(ctx, resp, headers, vault, writer, t_send)
         return await self._relay_body(ctx, resp, headers, ctype, vault, writer, t_send)
 
+    async def _fall_back(self, req: Request, ctx: Ctx, down: Upstream,
+                         exc: upstream_client.UpstreamError, vault: Vault | None,
+                         writer: asyncio.StreamWriter) -> bool:
+        """``down`` could not be reached: try the next upstream of its ``fallback``
+        list (never offered for a route pinned by a data label)."""
+        nxt = ctx.fallbacks.pop(0)
+        ctx.details.setdefault("fallback_from", []).append(
+            {"upstream": down.name, "error": exc.kind})
+        try:
+            assert ctx.prepare is not None
+            ctx.translator, ctx.upstream_path, body = ctx.prepare(nxt)
+        except (RoutingError, TranslationError) as err:
+            await self._error(ctx, writer, status=502, kind="llm.response", decision="error",
+                              message=f"stockade: upstream {down.name!r} failed: {exc.message}; "
+                                      f"fallback {nxt.name!r} cannot take it: {err}",
+                              extra={"upstream_error": exc.kind})
+            return True
+        ctx.upstream = nxt.name
+        return await self._forward(req, ctx, nxt, body, vault, writer)
+
     async def _relay_body(self, ctx: Ctx, resp: upstream_client.UpstreamResponse,
                           headers: list[tuple[str, str]], ctype: str, vault: Vault | None,
                           writer: asyncio.StreamWriter, t_send: float) -> bool:
@@ -516,6 +576,12 @@ class Gateway:
             return True
         ttfb = time.perf_counter() - t_send
         try:
+            tr = ctx.translator
+            if tr is not None and not tr.identity:
+                data = dump_body(tr.response_body(resp.status, _json_or_none(ctype, data)))
+                ctype = "application/json"
+                headers = [(k, v) for k, v in headers if k.lower() != "content-type"]
+                headers.append(("Content-Type", ctype))
             data = _relay_json(ctx.protocol, ctype, data, rw, vault)
         except Exception as exc:  # noqa: BLE001 - an answer we cannot process is not relayed
             log.error("relaying a response failed: %s", type(exc).__name__)
@@ -539,6 +605,9 @@ class Gateway:
         else:
             rw = StreamRewriter(ctx.protocol)
         parser = SSEParser()
+        # translated: upstream events -> translator -> restore (rw) -> client
+        tr = ctx.translator if ctx.translator is not None and not ctx.translator.identity \
+            else None
         writer.write(response_head(resp.status, [*headers, ("Transfer-Encoding", "chunked")]))
         ttfb: float | None = None
         outcome = "ok"
@@ -547,17 +616,25 @@ class Gateway:
                 async for data in resp.chunks():
                     if ttfb is None:
                         ttfb = time.perf_counter() - t_send
-                    if vault is None:
+                    if vault is None and tr is None:
                         writer.write(chunk(data))  # relay verbatim, observe on the side
                         for ev in parser.feed(data):
                             rw.feed(ev)
+                    elif tr is not None:
+                        out = b"".join(b for ev in parser.feed(data)
+                                       for tev in tr.stream_event(ev) for b in rw.feed(tev))
+                        if out:
+                            writer.write(chunk(out))
                     else:
                         out = b"".join(b for ev in parser.feed(data) for b in rw.feed(ev))
                         if out:
                             writer.write(chunk(out))
                     await writer.drain()
-                tail = [b for ev in parser.flush() for b in rw.feed(ev)] + rw.finish()
-                if vault is not None and tail:
+                flushed = parser.flush()
+                if tr is not None:
+                    flushed = [t for ev in flushed for t in tr.stream_event(ev)] + tr.stream_end()
+                tail = [b for ev in flushed for b in rw.feed(ev)] + rw.finish()
+                if (vault is not None or tr is not None) and tail:
                     writer.write(chunk(b"".join(tail)))
             except upstream_client.UpstreamError as exc:
                 self.metrics.upstream_error(ctx.upstream or "?", exc.kind)
@@ -600,20 +677,55 @@ class Gateway:
         }
         if kind == "llm.response" and ctx.event_id:
             details["request_event"] = ctx.event_id
-        loop = asyncio.get_running_loop()
-        event_id = await loop.run_in_executor(
-            self._ledger_pool, lambda: self.ledger.record(
-                kind, details=details, session=ctx.session, decision=decision, actor=ctx.actor))
+        event_id: str | None = None
+        if not self._ledger_jobs:
+            # On the loop: a request waits for its event before it goes upstream, a
+            # hand-off to the thread costs two wake-ups, and a busy second thread makes
+            # every GIL-releasing call of the loop (send, hashing a body) wait for the
+            # GIL.  nowait() stores the event at once or gives up (nothing stored)
+            # when that would mean waiting for another writer; the thread takes it then.
+            with ledger_nowait() as nw:
+                try:
+                    event_id = self.ledger.record(kind, details=details, session=ctx.session,
+                                                  decision=decision, actor=ctx.actor)
+                except LedgerError:
+                    if not nw.busy:
+                        raise
+        if event_id is None:
+            self._ledger_jobs += 1
+            try:
+                event_id = await asyncio.get_running_loop().run_in_executor(
+                    self._ledger_pool, lambda: self.ledger.record(
+                        kind, details=details, session=ctx.session, decision=decision,
+                        actor=ctx.actor))
+            finally:
+                self._ledger_jobs -= 1
         if kind == "llm.request":
             ctx.event_id = event_id
         return event_id
 
     async def _record_response(self, ctx: Ctx, status: int, rw: StreamRewriter, outcome: str,
                                ttfb: float | None) -> None:
+        """Records the response event after the caller moves on: the client already
+        has its answer, and the next request on the connection need not wait for the
+        ledger.  Counted in flight until written (``close`` waits for it)."""
+        latency = time.perf_counter() - ctx.t0
+        self.metrics.in_flight += 1
+        task = asyncio.ensure_future(self._record_response_now(ctx, status, rw, outcome, ttfb,
+                                                               latency))
+        self._responses.add(task)
+        task.add_done_callback(self._response_recorded)
+
+    def _response_recorded(self, task: asyncio.Future[None]) -> None:
+        self._responses.discard(task)
+        self.metrics.in_flight -= 1
+
+    async def _record_response_now(self, ctx: Ctx, status: int, rw: StreamRewriter,
+                                   outcome: str, ttfb: float | None, latency: float) -> None:
         extra: dict[str, Any] = {
             "status": status, "outcome": outcome, "usage": rw.obs.usage,
             "stop_reason": rw.obs.stop_reason,
-            "latency_ms": round((time.perf_counter() - ctx.t0) * 1000, 3),
+            "latency_ms": round(latency * 1000, 3),
             "upstream_first_byte_ms": None if ttfb is None else round(ttfb * 1000, 3),
         }
         mode = self.cfg.ledger_content
@@ -662,13 +774,45 @@ class Gateway:
                                                       message=message),
                                    extra=_no_retry()))
 
+    async def _upstream_health(self, writer: asyncio.StreamWriter, *, head_only: bool) -> bool:
+        """``/healthz?upstreams``: can each upstream be connected to?  503 when one
+        cannot (a monitoring check; the model API itself is not called)."""
+        timeout = min(self.cfg.limits.connect_timeout_s, 3.0)
+
+        async def probe(up: Upstream) -> dict[str, Any]:
+            scheme, host, port, _ = up.target("/")
+            try:
+                _, w = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
+                w.close()
+                return {"protocol": up.protocol, "reachable": True}
+            except (OSError, asyncio.TimeoutError) as exc:
+                return {"protocol": up.protocol, "reachable": False,
+                        "error": f"could not connect to {host}:{port}: "
+                                 f"{getattr(exc, 'strerror', None) or type(exc).__name__}"}
+
+        ups = list(self.cfg.upstreams.values())
+        states = await asyncio.gather(*(probe(u) for u in ups))
+        report = {u.name: st for u, st in zip(ups, states, strict=True)}
+        ok = all(st["reachable"] for st in states)
+        body = json.dumps({"status": "ok" if ok else "degraded", "upstreams": report}).encode()
+        writer.write(full_response(200 if ok else 503, body, head_only=head_only))
+        return True
+
     async def _models(self, req: Request, writer: asyncio.StreamWriter) -> bool:
         protocol = guess_protocol(req)
-        up = self.cfg.default_upstream(protocol)
         ctx = Ctx(request_id=_new_id(), protocol=protocol, path=req.path,
                   t0=time.perf_counter())
         if not await self._authenticate_or_answer(req, ctx, writer):
             return True
+        # the upstream this caller's ordinary requests are routed to (no data labels)
+        try:
+            up: Upstream | None = choose_upstream(
+                self.cfg, protocol=protocol, labels=frozenset(), dlp_route=None,
+                team=ctx.actor.team if ctx.actor else None,
+                repository=self.cfg.workspace or req.header("x-stockade-workspace"),
+                model=None).upstream
+        except RoutingError:
+            up = None
         if up is None:
             writer.write(full_response(200, b'{"object":"list","data":[]}'))
             return True
@@ -685,9 +829,47 @@ class Gateway:
                 protocol, status=502, message=f"stockade: upstream {up.name!r} failed: "
                                               f"{exc.message}")))
             return True
+        tr = translator_for(protocol, up)
+        names = model_aliases(up.models)
+        if (tr is None or not tr.identity or names) and resp.status < 400:
+            # the routed upstream's list in the client's shape, with the mapped names
+            ids = names + [i for i in model_ids(_json_or_none("", data)) if i not in names]
+            data = json.dumps(models_list(protocol, ids, owner=up.name)).encode()
+            writer.write(full_response(200, data))
+            return True
         writer.write(full_response(resp.status, data,
                                    content_type=resp.header("content-type") or "application/json"))
         return True
+
+
+def _preparer(req: Request, ex: Exchange, redacted: bytes | None) -> Callable[
+        [Upstream], tuple[Translator, str | None, bytes | None]]:
+    """For an upstream: its translator, the path to send to (None: the client's own
+    path and query) and the body (None: the client's bytes unchanged).  The model
+    name is mapped per upstream, so a fallback gets its own mapping."""
+    def prepare(up: Upstream) -> tuple[Translator, str | None, bytes | None]:
+        translator = translator_for(ex.protocol, up, client_model=ex.model)
+        if translator is None:
+            raise RoutingError(f"upstream {up.name!r} speaks {up.protocol}, which the "
+                               f"{ex.protocol} API cannot be translated to")
+        mapped = up.map_model(ex.model) if ex.model is not None else None
+        if translator.identity:
+            if mapped == ex.model:
+                return translator, None, redacted
+            return translator, None, dump_body({**ex.body, "model": mapped})
+        path, body = translator.request(req.path, {**ex.body, "model": mapped}
+                                        if mapped is not None else ex.body)
+        return translator, path, dump_translated(body)
+    return prepare
+
+
+def _json_or_none(ctype: str, data: bytes) -> Any:
+    """An upstream body for a translator: its JSON, or None when it is not JSON
+    (an HTML error page from a proxy ...)."""
+    try:
+        return json.loads(data) if data else None
+    except ValueError:
+        return None
 
 
 def _restore_fn(vault: Vault):  # type: ignore[no-untyped-def]
@@ -716,12 +898,29 @@ def _new_id() -> str:
     return "req_" + secrets.token_hex(8)
 
 
-def _session(req: Request) -> str | None:
+def _session(req: Request, key: bytes) -> str | None:
+    """The client's session id for the ledger and the vault: as sent when it is a
+    UUID (Claude Code, Codex) or a short id, else a keyed hash of it.  The header
+    is the client's free text, recorded even for requests refused before any scan."""
     for name in _SESSION_HEADERS:
         v = req.header(name)
         if v:
-            return v[:128]
+            return v if _SESSION_ID.fullmatch(v) else "session-" + keyed_hash(v, key)
     return None
+
+
+# A UUID, or a short id that starts with a letter: too short for the secrets the DLP
+# engine knows (and never a card or phone number).
+_SESSION_ID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}"
+                         r"-[0-9a-fA-F]{12}|[A-Za-z][A-Za-z0-9_.:-]{0,15}")
+
+
+def _inspected_headers(req: Request) -> list[tuple[str, str]]:
+    """The headers that may go upstream, less the client's credentials (those go only
+    to the vendor they belong to, see ``_upstream_headers``)."""
+    return [(k, v) for k, v in req.headers
+            if (lk := k.lower()) not in _DROP_REQUEST_HEADERS and lk not in _AUTH_HEADERS
+            and not lk.startswith("x-stockade-")]
 
 
 def _agent(req: Request) -> str | None:
@@ -740,9 +939,8 @@ def _last_message_segments(ex: Exchange) -> list[Segment]:
     items = ex.body.get(key)
     if not isinstance(items, list) or not items:
         return []
-    last = len(items) - 1
-    return [s for s in ex.segments if s.part in ("text", "decoded") and len(s.path) > 1
-            and s.path[0] == key and s.path[1] == last]
+    return [s for s in ex.element_segments(key, len(items) - 1)
+            if s.part in ("text", "decoded")]
 
 
 def _loc(path: Path, part: str, masks: Mapping[Path, str]) -> str:
