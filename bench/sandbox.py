@@ -3,13 +3,15 @@
     .venv/bin/python bench/sandbox.py [--runs 20] [--mb 100]
 
 1. start-up: median / p90 wall time of `stockade run -- true` against bare
-   bubblewrap with the same namespaces, and against Anthropic's `srt`
+   bubblewrap with the same namespaces, the Python and CLI floors (runs
+   interleaved), and against Anthropic's `srt`
    (npm @anthropic-ai/sandbox-runtime, looked for in bench/.cache; skipped
    with a note when absent: `npm install --prefix bench/.cache
    @anthropic-ai/sandbox-runtime`, needs socat and ripgrep);
 2. egress proxy throughput: a 100 MB download from a loopback server with
-   curl inside the sandbox through the proxy (forwarder -> Unix socket ->
-   proxy -> server) against the same curl run directly on the host.
+   curl inside the sandbox through the proxy (the sandbox's 127.0.0.1:3128,
+   accepted by the launcher's proxy -> server) against the same curl run
+   directly on the host, alternating.
 
 Prints figures and ratios; asserts nothing.
 """
@@ -39,22 +41,51 @@ sys.exit(cli.main())
 
 def timed(cmd: list[str], *, runs: int, env: dict[str, str] | None = None,
           cwd: str | None = None) -> list[float]:
-    out = []
+    return interleaved([(cmd, env, cwd)], runs=runs)[0]
+
+
+def interleaved(cmds: list[tuple[list[str], dict[str, str] | None, str | None]], *,
+                runs: int) -> list[list[float]]:
+    """Wall times (ms) of each command, run round-robin so that a burst of load
+    from elsewhere falls on all of them alike."""
+    out: list[list[float]] = [[] for _ in cmds]
     for _ in range(runs):
-        t = time.perf_counter()
-        r = subprocess.run(cmd, env=env, cwd=cwd, stdout=subprocess.DEVNULL,
-                           stderr=subprocess.PIPE)
-        out.append((time.perf_counter() - t) * 1000)
-        if r.returncode != 0:
-            raise SystemExit(f"{cmd[:3]}... failed: {r.stderr.decode()[-500:]}")
+        for i, (cmd, env, cwd) in enumerate(cmds):
+            before = _child_cpu()
+            t = time.perf_counter()
+            r = subprocess.run(cmd, env=env, cwd=cwd, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE)
+            out[i].append((time.perf_counter() - t) * 1000)
+            CPU.setdefault(" ".join(cmd), []).append((_child_cpu() - before) * 1000)
+            if r.returncode != 0:
+                raise SystemExit(f"{cmd[:3]}... failed: {r.stderr.decode()[-500:]}")
     return out
 
 
-def stats(label: str, ms: list[float], ref: float | None = None) -> float:
+# command -> CPU ms (user + system, every process it waited for) per run: on a
+# loaded machine wall time says how long you waited, CPU time what it cost
+CPU: dict[str, list[float]] = {}
+
+
+def _child_cpu() -> float:
+    import resource
+
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
+
+
+def load() -> str:
+    return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def stats(label: str, ms: list[float], ref: float | None = None,
+          cmd: list[str] | None = None) -> float:
     med = statistics.median(ms)
     p90 = sorted(ms)[max(0, int(len(ms) * 0.9) - 1)]
     ratio = f"  ({med / ref:.1f}x bare bwrap)" if ref else ""
-    print(f"  {label:<34} median {med:7.1f} ms   p90 {p90:7.1f} ms{ratio}")
+    cpu = CPU.get(" ".join(cmd)) if cmd else None
+    used = f"   cpu {statistics.median(cpu):6.1f} ms" if cpu else ""
+    print(f"  {label:<34} median {med:7.1f} ms   p90 {p90:7.1f} ms{used}{ratio}")
     return med
 
 
@@ -114,6 +145,10 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=20)
     ap.add_argument("--mb", type=int, default=100)
+    ap.add_argument("--downloads", type=int, default=7)
+    ap.add_argument("--baseline-src", metavar="DIR",
+                    help="also measure the stockade in DIR (an older src/, e.g. from "
+                         "`git archive HEAD src | tar -x -C /tmp/base`), interleaved")
     args = ap.parse_args()
     bwrap = shutil.which("bwrap")
     if not bwrap:
@@ -126,18 +161,39 @@ def main() -> None:
     wrapper = tmp / "stockade"
     wrapper.write_text(f"#!{sys.executable}\n" + WRAPPER)
     wrapper.chmod(0o755)
+    baseline = None
+    if args.baseline_src:
+        baseline = tmp / "stockade-baseline"
+        src_dir = os.path.abspath(args.baseline_src)
+        baseline.write_text(f"#!{sys.executable}\nimport sys\nsys.path.insert(0, {src_dir!r})\n"
+                            + WRAPPER)
+        baseline.chmod(0o755)
     env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": str(home), "LANG": "C.UTF-8",
            "STOCKADE_HOME": str(tmp / "state"), "XDG_CACHE_HOME": str(tmp / "cache")}
     policy = tmp / "policy.yaml"
     policy.write_text("version: 1\nnetwork:\n  allow_private: [127.0.0.1/32]\n")
     print(f"# {os.cpu_count()} CPUs, {sys.version.split()[0]}, "
           f"{subprocess.run([bwrap, '--version'], capture_output=True, text=True).stdout.strip()}")
-    print("start-up (`-- true`):")
+    print(f"start-up (`-- true`), {args.runs} runs each, interleaved; {load()}:")
     stock = [str(wrapper), "run", "--policy", str(policy), "--", "true"]
-    timed(stock, runs=2, env=env, cwd=str(ws))  # warm caches (DLP engine, pyc)
-    ref = stats("bare bwrap (same namespaces)", timed(bare_bwrap_argv(bwrap), runs=args.runs))
-    stats("python -c pass (floor)", timed([sys.executable, "-c", "pass"], runs=args.runs), ref)
-    stats("stockade run -- true", timed(stock, runs=args.runs, env=env, cwd=str(ws)), ref)
+    timed(stock, runs=2, env=env, cwd=str(ws))  # warm caches (DLP engine, pyc, policy view)
+    cmds = [
+        (bare_bwrap_argv(bwrap), None, None),
+        ([sys.executable, "-c", "pass"], None, None),
+        ([str(wrapper), "--version"], env, str(ws)),
+        (stock, env, str(ws)),
+    ]
+    if baseline is not None:
+        base_stock = [str(baseline), *stock[1:]]
+        timed(base_stock, runs=2, env=env, cwd=str(ws))
+        cmds.append((base_stock, env, str(ws)))
+    times = interleaved(cmds, runs=args.runs)
+    labels = ["bare bwrap (same namespaces)", "python -c pass (floor)",
+              "stockade --version (CLI floor)", "stockade run -- true",
+              "baseline stockade run -- true"]
+    ref = stats(labels[0], times[0], cmd=cmds[0][0])
+    for label, ms, (cmd, _, _) in zip(labels[1:], times[1:], cmds[1:]):
+        stats(label, ms, ref, cmd=cmd)
     srt = find_srt()
     if srt:
         settings = tmp / "srt.json"
@@ -145,8 +201,9 @@ def main() -> None:
                                         "filesystem": {"denyRead": [], "allowWrite": [str(ws)],
                                                        "denyWrite": []}}))
         try:
-            stats("srt (sandbox-runtime)", timed([srt, "--settings", str(settings), "true"],
-                                                 runs=args.runs, env=dict(os.environ), cwd=str(ws)), ref)
+            srt_ms = timed([srt, "--settings", str(settings), "true"], runs=args.runs,
+                           env=dict(os.environ), cwd=str(ws))
+            stats("srt (sandbox-runtime)", srt_ms, ref)
         except SystemExit as exc:
             print(f"  srt: skipped ({str(exc)[:200]})")
     else:
@@ -161,21 +218,32 @@ def main() -> None:
     srv = BigServer(str(blob), args.mb << 20)
     url = f"http://127.0.0.1:{srv.port}/blob"
     curl = ["curl", "-s", "-o", "/dev/null", "-w", "%{time_total}", "--noproxy", ""]
-    direct = []
-    for _ in range(5):
-        r = subprocess.run([*curl, url], capture_output=True, text=True, check=True)
-        direct.append(float(r.stdout))
-    proxied = []
-    for _ in range(5):
-        r = subprocess.run([str(wrapper), "run", "--policy", str(policy), "--", *curl, "-x",
+    direct: list[float] = []
+    proxied: list[float] = []
+    proxied_base: list[float] = []
+
+    def through(stockade: Path) -> float:
+        r = subprocess.run([str(stockade), "run", "--policy", str(policy), "--", *curl, "-x",
                             "http://127.0.0.1:3128", url], capture_output=True, text=True,
                            env=env, cwd=str(ws))
         if r.returncode != 0:
             raise SystemExit(f"proxied download failed: {r.stderr[-500:]}")
-        proxied.append(float(r.stdout))
+        return float(r.stdout)
+
+    for _ in range(args.downloads):  # alternating, for the same reason as above
+        r = subprocess.run([*curl, url], capture_output=True, text=True, check=True)
+        direct.append(float(r.stdout))
+        proxied.append(through(wrapper))
+        if baseline is not None:
+            proxied_base.append(through(baseline))
     d, p = statistics.median(direct), statistics.median(proxied)
-    print(f"  direct            {args.mb / d:8.0f} MB/s  ({d * 1000:.0f} ms)")
-    print(f"  through stockade  {args.mb / p:8.0f} MB/s  ({p * 1000:.0f} ms)  = {d / p:.0%} of direct")
+    rows = [("direct", d), ("through stockade", p)]
+    if baseline is not None:
+        rows.append(("through baseline", statistics.median(proxied_base)))
+    for label, secs in rows:
+        ratio = "" if label == "direct" else f"  = {d / secs:.0%} of direct"
+        print(f"  {label:<17} {args.mb / secs:8.0f} MB/s  ({secs * 1000:.0f} ms){ratio}")
+    print(f"# {load()}")
     shutil.rmtree(tmp, ignore_errors=True)
 
 

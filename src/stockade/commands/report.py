@@ -84,6 +84,22 @@ def aggregate(events: Iterable[Any]) -> dict[tuple[str, int], Dest]:
     return out
 
 
+def model_calls(events: Iterable[Any]) -> dict[tuple[str, str, str, str], int]:
+    """(protocol, path, model, upstream) -> requests, from the gateway's
+    ``llm.request`` events of the session (its own gateway records them under
+    the session's id): the model API paths the agent called."""
+    out: dict[tuple[str, str, str, str], int] = {}
+    for ev in events:
+        if ev.kind != "llm.request":
+            continue
+        d = ev.details
+        protocol, path, model, upstream = (str(d.get(k) or "-") for k in
+                                           ("protocol", "path", "model", "upstream"))
+        key = (protocol, path, model, upstream)
+        out[key] = out.get(key, 0) + 1
+    return out
+
+
 def suggest(dests: Iterable[Dest]) -> str:
     """A ``network.allow`` block covering every destination the session reached
     or tried, except model APIs (the gateway's job) and internal addresses."""
@@ -160,6 +176,7 @@ def run(args: argparse.Namespace) -> int:
     start = next((e for e in events if e.kind == "session.start"), None)
     end = next((e for e in events if e.kind == "session.end"), None)
     dests = aggregate(events)
+    calls = model_calls(events)
     if args.suggest_policy:
         sys.stdout.write(suggest(dests.values()))
         return 0
@@ -175,11 +192,16 @@ def run(args: argparse.Namespace) -> int:
                  **({"encoded_name": True} if d.encoded_name else {})}
                 for d in sorted(dests.values(), key=lambda x: (-x.bytes_up, x.host))
             ],
+            "model_calls": [
+                {"protocol": k[0], "path": k[1], "model": k[2], "upstream": k[3], "requests": n}
+                for k, n in sorted(calls.items())
+            ],
         }, indent=2))
         return 0
     mode = start.details.get("mode", "?") if start else "?"
     print(f"session {session}  mode {mode}"
           + (f"  exit {end.details.get('exit_status')}" if end else "  (still running or cut off)"))
+    _print_calls(calls)
     if not dests:
         print("no network activity")
         return 0
@@ -192,3 +214,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"{dest[:40]:<40} {d.connections:>5} {d.denied:>6} {_size(d.bytes_up):>10} "
               f"{_size(d.bytes_down):>10}  {note}")
     return 0
+
+
+def _print_calls(calls: dict[tuple[str, str, str, str], int]) -> None:
+    if not calls:
+        return
+    print(f"{'MODEL API (through the gateway)':<40} {'REQ':>5}  MODEL -> UPSTREAM")
+    for (protocol, path, model, upstream), n in sorted(calls.items()):
+        print(f"{(protocol + ' ' + path)[:40]:<40} {n:>5}  {model} -> {upstream}")

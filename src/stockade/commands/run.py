@@ -30,11 +30,19 @@ def build_parser(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from stockade.sandbox.launcher import RunRequest, run_session
-
     command = list(args.command)
     if command and command[0] == "--":
         command = command[1:]
+    recorder = None
+    if command and hasattr(os, "fork"):
+        from stockade.sandbox import deps
+        from stockade.sandbox.recorder import ForkedRecorder
+
+        # Before anything else is imported: the ledger loads in the recorder
+        # process, on the other core, while this one prepares the sandbox.
+        recorder = ForkedRecorder.start(deps.open_recorder)
+    from stockade.sandbox.launcher import RunRequest, run_session
+
     req = RunRequest(
         command=tuple(command),
         workspace=os.path.abspath(args.workspace or os.getcwd()),
@@ -45,4 +53,4 @@ def run(args: argparse.Namespace) -> int:
         gateway_url=args.gateway,
         preset=not args.no_preset,
     )
-    return run_session(req)
+    return run_session(req, recorder=recorder)

@@ -2,9 +2,11 @@
 
 Data flows one way: ``deps`` (policy, ledger, DLP, gateway seams) ->
 ``layout``/``envscrub``/``seccomp``/``hosts`` (pure: what the sandbox sees
-and reaches) and ``verdicts`` (the DLP engine's say, cached) -> ``launcher``
-(the only I/O: bubblewrap, the egress ``proxy`` and the bridges to the
-in-sandbox ``forwarder``).
+and reaches), ``verdicts`` (the DLP engine's say, cached) and ``viewcache``
+(the policy view, cached) -> ``launcher`` (the I/O: bubblewrap through
+``spawn``, the ``recorder`` process that writes the ledger, the proxy ports
+the in-sandbox ``forwarder`` hands over (``ports``), the egress ``proxy`` and
+the session's own gateway, ``sessiongw``).
 
 Nothing is imported here: ``stockade run`` start-up time is part of every
 agent session.

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 
 # Words that, as a part of a variable name, mean "credential".
 _SECRET_NAME = re.compile(
@@ -72,14 +72,13 @@ _URL_WITH_PASSWORD = re.compile(r"[a-z][a-z0-9+.-]*://[^/\s:@]*:[^/\s@]+@", re.I
 _TOKEN = re.compile(r"[A-Za-z0-9+/_=.~-]{20,}")
 
 
-@dataclass(frozen=True, slots=True)
-class Dropped:
+# NamedTuple, not a dataclass: on `stockade run`'s start-up path (see seccomp.Insn)
+class Dropped(NamedTuple):
     name: str
     reason: str  # "name", "host-handle", "proxy", "value:url-password", "value:entropy", "value:dlp"
 
 
-@dataclass(frozen=True, slots=True)
-class ScrubResult:
+class ScrubResult(NamedTuple):
     kept: dict[str, str]
     dropped: tuple[Dropped, ...]
 

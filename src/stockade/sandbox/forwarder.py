@@ -1,151 +1,90 @@
-"""Inside the sandbox: expose the launcher's Unix sockets on 127.0.0.1, then
-run the agent.
+"""Inside the sandbox: open the agent's proxy ports on 127.0.0.1, hand them to
+the launcher, wait for its go, then become the agent.
 
-    python -I -S forwarder.py --listen 3128=/run/stockade/proxy.sock [...] [--go-fd N] -- CMD...
+    python -I -S forwarder.py --listen 3128 [--listen 3129] --ctl /run/stockade/ctl.sock -- CMD...
 
 The sandbox has no network interface but its own loopback, so tools that only
-speak TCP to a proxy (``HTTPS_PROXY=http://127.0.0.1:3128``) reach the
-launcher's egress proxy through this bridge.  The listening sockets are bound
-*before* the agent starts; a detached grandchild serves them (reaped by
-bubblewrap's init) and this process becomes the agent with ``execvp``, so the
-agent's exit status is bubblewrap's.
+speak TCP to a proxy (``HTTPS_PROXY=http://127.0.0.1:3128``) need a socket
+listening there, in the sandbox's network namespace.  This process binds them
+(it is the only one that can: it is in that namespace), sends the listening
+sockets to the launcher over the control socket (``SCM_RIGHTS``), and the
+launcher accepts the agent's connections on them itself: no relay process,
+no extra copy of every byte.  The launcher answers one byte, ``1``, once the
+session is recorded in the ledger; anything else (or EOF) means no, and the
+agent never starts.  Then ``execvp``: the agent's exit status is bubblewrap's.
+The listening sockets are close-on-exec, so the agent cannot accept on them,
+and while the launcher holds them no one in the sandbox can bind those ports.
 
-Standard library only and no ``stockade`` imports: it runs with ``-I -S``
-under the launcher's own interpreter, found by absolute path, never ``PATH``.
+Only builtin modules and no ``stockade`` imports: it runs with ``-I -S``
+under the launcher's own interpreter, found by absolute path, never ``PATH``,
+and its start-up is on the critical path of every session.
 """
 
 import os
-import socket
 import sys
-import threading
 
-CHUNK = 1 << 20
+import _signal  # type: ignore[import-not-found]  # signal, without its enum import
+import _socket
 
-
-def _copy(src: socket.socket, dst: socket.socket) -> None:
-    moved = False
-    try:
-        r, w = os.pipe()
-        try:
-            while True:
-                try:
-                    n = os.splice(src.fileno(), w, CHUNK)
-                except OSError as exc:
-                    if moved or exc.errno not in (22, 38, 95):
-                        raise
-                    break
-                if n == 0:
-                    return
-                moved = True
-                while n:
-                    n -= os.splice(r, dst.fileno(), n)
-            buf = bytearray(256 * 1024)
-            view = memoryview(buf)
-            while True:
-                n = src.recv_into(buf)
-                if n == 0:
-                    return
-                dst.sendall(view[:n])
-        finally:
-            os.close(r)
-            os.close(w)
-    except OSError:
-        pass
-    finally:
-        try:
-            dst.shutdown(socket.SHUT_WR)
-        except OSError:
-            pass
+EXIT_NO_GO = 125
 
 
-def _serve_one(conn: socket.socket, path: str) -> None:
-    up = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:
-        up.connect(path)
-    except OSError:
-        conn.close()
-        up.close()
-        return
-    t = threading.Thread(target=_copy, args=(up, conn), daemon=True)
-    t.start()
-    _copy(conn, up)
-    t.join()
-    conn.close()
-    up.close()
-
-
-def _accept(listener: socket.socket, path: str) -> None:
-    while True:
-        try:
-            conn, _ = listener.accept()
-        except OSError:
-            continue
-        threading.Thread(target=_serve_one, args=(conn, path), daemon=True).start()
+def _fail(msg: str, code: int = EXIT_NO_GO) -> int:
+    os.write(2, f"stockade: {msg}\n".encode())
+    return code
 
 
 def main(argv: list[str]) -> int:
     if "--" not in argv:
-        sys.stderr.write("stockade forwarder: usage: --listen PORT=SOCKET ... -- CMD\n")
-        return 2
+        return _fail("forwarder usage: --listen PORT ... --ctl SOCKET -- CMD", 2)
     sep = argv.index("--")
     opts, cmd = argv[:sep], argv[sep + 1:]
-    routes: list[tuple[int, str]] = []
-    go_fd = None
+    ports: list[int] = []
+    ctl = None
     i = 0
-    while i < len(opts):
-        if opts[i] == "--listen" and i + 1 < len(opts):
-            port_text, _, path = opts[i + 1].partition("=")
-            routes.append((int(port_text), path))
-            i += 2
-        elif opts[i] == "--go-fd" and i + 1 < len(opts):
-            go_fd = int(opts[i + 1])
-            i += 2
+    while i + 1 < len(opts):
+        if opts[i] == "--listen":
+            ports.append(int(opts[i + 1]))
+        elif opts[i] == "--ctl":
+            ctl = opts[i + 1]
         else:
-            sys.stderr.write(f"stockade forwarder: unknown option {opts[i]}\n")
-            return 2
+            return _fail(f"forwarder: unknown option {opts[i]}", 2)
+        i += 2
+    if i != len(opts) or ctl is None:
+        return _fail("forwarder usage: --listen PORT ... --ctl SOCKET -- CMD", 2)
     if not cmd:
-        sys.stderr.write("stockade: no command to run\n")
-        return 2
-    listeners: list[tuple[socket.socket, str]] = []
-    for port, path in routes:
-        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        return _fail("no command to run", 2)
+    listeners = []
+    for port in ports:
+        s = _socket.socket(_socket.AF_INET, _socket.SOCK_STREAM)
+        s.setsockopt(_socket.SOL_SOCKET, _socket.SO_REUSEADDR, 1)
         s.bind(("127.0.0.1", port))
         s.listen(128)
-        s.set_inheritable(False)
-        listeners.append((s, path))
-    if listeners:
-        pid = os.fork()
-        if pid == 0:
-            try:
-                if os.fork() == 0:
-                    null = os.open(os.devnull, os.O_RDWR)
-                    os.dup2(null, 0)
-                    os.dup2(null, 1)
-                    os.dup2(null, 2)
-                    threads = [threading.Thread(target=_accept, args=lp, daemon=True)
-                               for lp in listeners]
-                    for t in threads:
-                        t.start()
-                    for t in threads:
-                        t.join()
-            finally:
-                os._exit(0)
-        os.waitpid(pid, 0)
-        for s, _ in listeners:
-            s.close()
-    if go_fd is not None:
-        # the launcher writes one byte once the session is recorded; EOF means no
-        go = os.read(go_fd, 1)
-        os.close(go_fd)
-        if go != b"1":
-            sys.stderr.write("stockade: the session could not be recorded; not starting\n")
-            return 125
+        listeners.append(s)
+    c = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+    try:
+        c.connect(ctl)
+        fds = b"".join(s.fileno().to_bytes(4, sys.byteorder) for s in listeners)
+        msg = ("ports " + " ".join(map(str, ports))).encode()
+        c.sendmsg([msg], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, fds)] if fds else [])
+        go = c.recv(1)
+    except OSError as exc:
+        return _fail(f"the launcher did not start this session ({exc.strerror}); not starting")
+    c.close()
+    for s in listeners:
+        s.close()
+    if go != b"1":
+        return _fail("the session could not be recorded; not starting")
+    # Python ignores SIGPIPE and SIGXFSZ, and an ignored signal stays ignored
+    # across exec: the agent gets the defaults (`yes | head` must end quietly).
+    for sig in (_signal.SIGPIPE, _signal.SIGXFSZ):
+        _signal.signal(sig, _signal.SIG_DFL)
     try:
         os.execvp(cmd[0], cmd)
     except OSError as exc:
-        sys.stderr.write(f"stockade: cannot run {cmd[0]}: {exc.strerror}\n")
-        return 127 if isinstance(exc, FileNotFoundError) else 126
+        return _fail(f"cannot run {cmd[0]}: {exc.strerror}",
+                     127 if isinstance(exc, FileNotFoundError) else 126)
+    return 127  # not reached: execvp returns only by raising
 
 
 if __name__ == "__main__":

@@ -15,8 +15,6 @@ report``.
 
 from __future__ import annotations
 
-import ipaddress
-import socket
 from collections.abc import Sequence
 
 # Model APIs: only ever reached through the gateway, never by CONNECT.
@@ -34,6 +32,11 @@ LOCALHOST_NAMES = ("localhost", "localhost.localdomain", "ip6-localhost", "ip6-l
 def canonical_host(raw: str) -> str | None:
     """The one comparable, ASCII form of a host name or IP literal, or None
     when the text is no valid host (the proxy then refuses the request)."""
+    # imported here: the launcher needs this module before it starts the
+    # sandbox, and only the proxy (after) asks for a canonical host
+    import ipaddress
+    import socket
+
     from stockade.config.domains import normalise_host
 
     host = normalise_host(raw)
@@ -50,6 +53,8 @@ def canonical_host(raw: str) -> str | None:
 
 
 def is_ip(host: str) -> bool:
+    import ipaddress
+
     try:
         ipaddress.ip_address(host)
     except ValueError:

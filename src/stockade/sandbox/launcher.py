@@ -1,32 +1,31 @@
 """``stockade run``: one sandboxed agent session, start to finish.
 
-    check the platform and bubblewrap -> load the policy -> open the ledger and
-    record session.start -> scrub the environment -> plan the mounts -> start the
-    egress proxy (and the gateway bridge) on Unix sockets -> run bubblewrap with
-    the seccomp filter -> relay signals, record every connection -> record
+    (the CLI has forked the ledger recorder) -> check the platform and
+    bubblewrap -> the policy view (cached) -> scrub the environment -> plan the
+    mounts -> start bubblewrap with the seccomp filter -> record session.start
+    while the forwarder inside binds the proxy ports and hands them over ->
+    let the agent start -> serve the proxy and the gateway bridge (both built
+    on first use), relay signals, record every connection -> record
     session.end -> exit with the agent's status.
 
 Fails closed: no bubblewrap, no user namespaces, no ledger, no DLP engine ->
 nothing runs (unless the user asked for ``--unsafe-no-sandbox``, which is
-recorded, and still gets the scrubbed environment).  The
-ledger is written from this thread only; proxy threads hand their events over
-a queue.
+recorded, and still gets the scrubbed environment).  What is recorded is
+decided in this thread only (the recorder process just writes it); proxy and
+bridge threads hand their events over a queue.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import queue
-import signal
-import socket
-import subprocess
 import sys
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from _queue import Empty, SimpleQueue  # queue.SimpleQueue, without importing queue
 
 from stockade.errors import EnvironmentProblem, UsageError
 from stockade.sandbox import deps as _deps
@@ -38,8 +37,12 @@ from stockade.sandbox.hosts import (
 )
 from stockade.sandbox.verdicts import redact_argv
 
+if TYPE_CHECKING:
+    from stockade.sandbox.spawn import Proc
+
 PROXY_PORT = 3128
 GATEWAY_PORT = 3129
+WARM_AFTER = 0.05  # seconds into a session to build the egress proxy anyway
 LOOPBACK_NO_PROXY = "localhost,127.0.0.1,::1"
 
 BWRAP_HINT = (
@@ -55,11 +58,11 @@ USERNS_HINT = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class RunRequest:
+# NamedTuple, not a dataclass: on `stockade run`'s start-up path (see seccomp.Insn)
+class RunRequest(NamedTuple):
     command: tuple[str, ...]
     workspace: str
-    env: Mapping[str, str] = field(repr=False)
+    env: Mapping[str, str]
     policy_file: str | None = None
     observe: bool = False
     unsafe_no_sandbox: bool = False
@@ -67,14 +70,20 @@ class RunRequest:
     preset: bool = True
     bwrap: str | None = None  # explicit path (tests); else found on PATH or /usr/bin
 
+    def __repr__(self) -> str:  # never the environment: it holds credentials
+        return (f"RunRequest(command=<{len(self.command)} args>, workspace={self.workspace!r}, "
+                f"env=<{len(self.env)} variables>)")
 
-@dataclass
+
 class Stats:
-    connections: int = 0
-    denied: int = 0
-    bytes_up: int = 0
-    bytes_down: int = 0
-    hosts: set[str] = field(default_factory=set)
+    """What the session's connections added up to (session.end)."""
+
+    def __init__(self) -> None:
+        self.connections = 0
+        self.denied = 0
+        self.bytes_up = 0
+        self.bytes_down = 0
+        self.hosts: set[str] = set()
 
 
 # -- pure helpers ------------------------------------------------------------
@@ -108,6 +117,9 @@ def gateway_env(gw: _deps.GatewayTarget | None, preset_env: Mapping[str, str],
     base = f"http://127.0.0.1:{port}{gw.base_path}"
     urls = {"anthropic": base, "openai": base + "/v1"}
     env = {"ANTHROPIC_BASE_URL": urls["anthropic"], "OPENAI_BASE_URL": urls["openai"]}
+    if gw.key and not preset_env:
+        # any SDK-based agent: its key is the gateway's token, never a vendor key
+        env["ANTHROPIC_API_KEY"] = env["OPENAI_API_KEY"] = gw.key
     for name, what in preset_env.items():
         if what == "key":
             if gw.key:
@@ -177,6 +189,8 @@ def find_bwrap(explicit: str | None, env: Mapping[str, str], *, workspace: str) 
 
 def diagnose_bwrap(bwrap: str) -> EnvironmentProblem:
     """bubblewrap failed before starting the agent: say why, and what to enable."""
+    import subprocess
+
     probe = subprocess.run([bwrap, "--unshare-user", "--ro-bind", "/", "/", "true"],
                            capture_output=True, text=True, timeout=10, check=False)
     err = probe.stderr.strip().splitlines()[-1] if probe.stderr.strip() else ""
@@ -198,13 +212,41 @@ class _Session:
         self.req = req
         self.d = d
         self.id = new_session_id()
-        self.events: queue.Queue[tuple[str, Any]] = queue.Queue()
+        self.events: SimpleQueue[tuple[str, Any]] = SimpleQueue()
         self.stats = Stats()
         self.recorder: Any = None
+        self.forked: Any = None  # the recorder process, until the ledger is open
         self.proxy: Any = None
         self.record_broken = False
         self.view: _deps.PolicyView | None = None
         self._host_key: bytes | None = None
+        self._key_id: str | None = None
+
+    # the per-session gateway key: made and revoked by the recorder process
+    # when there is one (it has the state modules loaded), else here
+    def make_session_key(self) -> str:
+        view = self.view
+        user, team = self.d.session_key_owner(getattr(view, "identity", {}) or {}, self.req.env)
+        worker = self.forked or (self.recorder if hasattr(self.recorder, "session_key") else None)
+        if worker is not None:
+            key, self._key_id = worker.session_key(user=user, team=team)
+        else:
+            key, self._key_id = self.d.create_session_key(user=user, team=team)
+        return str(key)
+
+    def revoke_session_key(self) -> None:
+        key_id, self._key_id = self._key_id, None
+        if key_id is None:
+            return
+        worker = self.forked or (self.recorder if hasattr(self.recorder, "revoke_key") else None)
+        try:
+            if worker is not None:
+                worker.revoke_key(key_id)
+            else:
+                self.d.revoke_session_key(key_id)
+        except Exception as exc:  # noqa: BLE001 - said, and recorded when possible
+            print(f"stockade: could not revoke this session's gateway key {key_id} "
+                  f"({type(exc).__name__}); run `stockade keys revoke {key_id}`", file=sys.stderr)
 
     # ledger, from the main thread only
     def record(self, kind: str, details: Mapping[str, Any], decision: str | None = None) -> None:
@@ -271,8 +313,19 @@ def _safe(fn: Callable[..., Any], *args: Any) -> Any:
         return False
 
 
-def run_session(req: RunRequest, d: Any = _deps) -> int:
-    """Run ``req.command`` in the sandbox; returns its exit status."""
+def run_session(req: RunRequest, d: Any = _deps, *, recorder: Any = None) -> int:
+    """Run ``req.command`` in the sandbox; returns its exit status.  ``recorder``:
+    a :class:`~stockade.sandbox.recorder.ForkedRecorder` started early (the
+    CLI does), else the ledger is opened in this process through ``d``."""
+    try:
+        return _run_session(req, d, recorder)
+    finally:
+        if recorder is not None:
+            with contextlib.suppress(Exception):
+                recorder.close()
+
+
+def _run_session(req: RunRequest, d: Any, recorder: Any) -> int:
     if not req.command:
         raise UsageError("no command given", hint="stockade run [OPTIONS] -- COMMAND [ARGS...]")
     if not sys.platform.startswith("linux") and not req.unsafe_no_sandbox:
@@ -283,27 +336,34 @@ def run_session(req: RunRequest, d: Any = _deps) -> int:
     ws = os.path.realpath(req.workspace)
     bwrap = None if req.unsafe_no_sandbox else find_bwrap(req.bwrap, req.env, workspace=ws)
     s = _Session(req, d)
-    view = d.load_view(policy_file=req.policy_file, workspace=ws)
-    s.view = view
-    # Every check compares resolved paths: a symlinked $HOME or deny_read
-    # entry names the same directory as its target.
-    home = os.path.realpath(req.env["HOME"]) if req.env.get("HOME") else None
-    deny_read = resolved_paths(view.deny_read)
-    state = d.state_root()
-    check_workspace(ws, home=home, state=os.path.realpath(state), deny_read=deny_read)
+    s.forked = recorder
     try:
+        view = d.load_view(policy_file=req.policy_file, workspace=ws)
+        s.view = view
+        # Every check compares resolved paths: a symlinked $HOME or deny_read
+        # entry names the same directory as its target.
+        home = os.path.realpath(req.env["HOME"]) if req.env.get("HOME") else None
+        deny_read = resolved_paths(view.deny_read)
+        state = d.state_root()
+        check_workspace(ws, home=home, state=os.path.realpath(state), deny_read=deny_read)
         return _run(s, ws=ws, bwrap=bwrap, view=view, home=home, state=state,
                     deny_read=deny_read)
     finally:
-        if s.recorder is not None:
-            with contextlib.suppress(Exception):
-                s.recorder.close()
+        for rec in (s.recorder, s.forked):
+            if rec is not None:
+                with contextlib.suppress(Exception):
+                    rec.close()
 
 
 def _open_and_start(s: _Session, details: Mapping[str, Any]) -> None:
     """Open the ledger and record session.start; the agent waits for this."""
     view = getattr(s, "view", None)
-    s.recorder = s.d.open_recorder(getattr(view, "ledger", None))
+    settings = getattr(view, "ledger", None)
+    if s.forked is not None:
+        s.forked.open(settings)
+        s.recorder, s.forked = s.forked, None
+    else:
+        s.recorder = s.d.open_recorder(settings)
     s.record("session.start", details, "allow")
     if s.record_broken:
         raise EnvironmentProblem("cannot record the session in the ledger; not starting the agent",
@@ -331,7 +391,29 @@ def _run(s: _Session, *, ws: str, bwrap: str | None, view: _deps.PolicyView,
             "the DLP engine cannot be loaded, so the environment cannot be inspected; "
             f"stockade run will not start an agent ({why})",
             hint=_deps.DLP_HINT + "; or, at your own risk, --unsafe-no-sandbox")
-    gw = d.ensure_gateway(url=req.gateway_url, env=req.env, session=s.id)
+    key: str | None = None
+    if bwrap is not None and not (req.gateway_url or req.env.get("STOCKADE_GATEWAY_URL")) \
+            and any(req.env.get(k) for k in view.model_key_envs):
+        # the session's own gateway will hold a vendor key (team mode): the
+        # agent gets a stockade key of its own instead, revoked at the end
+        key = s.make_session_key()
+    try:
+        gw = d.ensure_gateway(url=req.gateway_url, env=req.env, session=s.id,
+                              workspace=ws if bwrap is not None else None,
+                              policy_file=req.policy_file, key=key)
+        if getattr(gw, "per_session", False):
+            gw.on_start = lambda info: s.events.put(("gateway", info))
+        return _run_with(s, ws=ws, bwrap=bwrap, view=view, home=home, state=state,
+                         deny_read=deny_read, preset=preset, scrubbed=scrubbed,
+                         command=command, verdicts=verdicts, gw=gw, t0=t0)
+    finally:
+        s.revoke_session_key()
+
+
+def _run_with(s: _Session, *, ws: str, bwrap: str | None, view: _deps.PolicyView,
+              home: str | None, state: str, deny_read: tuple[str, ...], preset: Any,
+              scrubbed: Any, command: list[str], verdicts: Any, gw: Any, t0: float) -> int:
+    req = s.req
     mode = "unsafe-no-sandbox" if bwrap is None else ("observe" if req.observe else "enforce")
     start_details: dict[str, Any] = {
         "command": command,
@@ -340,7 +422,8 @@ def _run(s: _Session, *, ws: str, bwrap: str | None, view: _deps.PolicyView,
         "policy": view.source,
         "mode": mode,
         "preset": preset.name if preset else None,
-        "gateway": f"{gw.host}:{gw.port}" if gw else None,
+        "gateway": None if gw is None else (
+            "per-session" if getattr(gw, "per_session", False) else f"{gw.host}:{gw.port}"),
         "env_dropped": sorted(x.name for x in scrubbed.dropped),
         "env_dlp": "unavailable" if verdicts.unavailable is not None else "ok",
     }
@@ -361,6 +444,8 @@ def _unsandboxed(s: _Session, *, ws: str, env: dict[str, str], mode: str, t0: fl
           "this session is recorded as unsafe", file=sys.stderr)
     env = dict(env, STOCKADE_SESSION=s.id)
     try:
+        import subprocess
+
         rc = subprocess.call(list(s.req.command), cwd=ws, env=env)
         error = None
     except OSError as exc:
@@ -385,28 +470,26 @@ def _model_hosts(view: _deps.PolicyView) -> tuple[str, ...]:
 def _sandboxed(s: _Session, *, ws: str, bwrap: str, view: _deps.PolicyView, home: str | None,
                state: str, gw: Any, env: dict[str, str], preset: Any, t0: float,
                start_details: Mapping[str, Any], deny_read: tuple[str, ...]) -> int:
-    import shutil
-    import tempfile
-
     from stockade.sandbox.layout import Layout, build_argv, plan
-    from stockade.sandbox.proxy import EgressProxy, ProxyConfig
+    from stockade.sandbox.ports import Acceptor, Control, ControlError, LazyProxy, bridge
     from stockade.sandbox.seccomp import build_filter
+    from stockade.sandbox.spawn import Proc, copy_file, make_runtime_dir, remove_tree
 
     req = s.req
     base = req.env.get("XDG_RUNTIME_DIR")
     if not base or not os.access(base, os.W_OK):
         base = None
-    rt = tempfile.mkdtemp(prefix="stockade-", dir=base)
+    rt = make_runtime_dir(base)
     created_dirs: list[str] = []
     created_files: list[str] = []
-    proxy = None
-    bridge = None
+    acceptors: list[Acceptor] = []
+    control: Control | None = None
     try:
         os.mkdir(f"{rt}/empty", 0o555)
         _write(f"{rt}/empty.json", "{}\n")
         _write(f"{rt}/empty.file", "")
         src = os.path.join(os.path.dirname(os.path.abspath(__file__)), "forwarder.py")
-        shutil.copyfile(src, f"{rt}/forwarder.py")
+        copy_file(src, f"{rt}/forwarder.py")
         gitconfig = None
         if home and os.path.isfile(f"{home}/.gitconfig"):
             try:
@@ -453,56 +536,16 @@ def _sandboxed(s: _Session, *, ws: str, bwrap: str, view: _deps.PolicyView, home
             except FileExistsError:
                 pass
 
-        # egress proxy + gateway bridge
-        extra_models = _model_hosts(view)
-        allow_fn = view.allow
-        observe = req.observe
-
-        def allow(host: str, port: int) -> bool:
-            if is_model_host(host, extra_models) or looks_like_encoded_data(host):
-                return False
-            if observe:
-                return True
-            # an allow_private entry (a CIDR or host) is itself a destination
-            return bool(allow_fn(host, port) or view.allow_private(host))
-
-        def explain(host: str, port: int) -> str:
-            if looks_like_encoded_data(host):
-                return (f"stockade: refusing {host[:80]}: the name looks like encoded data "
-                        "(DNS exfiltration), so it is not even looked up")
-            if is_model_host(host, extra_models):
-                return (f"stockade: {host} is a model API; it is reached only through the "
-                        "stockade gateway (ANTHROPIC_BASE_URL / OPENAI_BASE_URL)")
-            return f"stockade: {host} is not in network.allow of {view.source}"
-
-        def on_event(ev: Any) -> None:
-            s.events.put(("net", ev))
-
-        upstream = None
-        if view.upstream_proxy:
-            from urllib.parse import urlsplit
-
-            u = urlsplit(view.upstream_proxy)
-            if u.hostname:
-                upstream = (u.hostname, u.port or 3128)
-        proxy = EgressProxy(ProxyConfig(
-            allow=allow, explain=explain,
-            private_ok=lambda host, ip: bool(view.allow_private(ip) or view.allow_private(host)),
-            on_event=on_event, upstream=upstream))
-        s.proxy = proxy
-        proxy.serve_unix(f"{rt}/proxy.sock")
-        routes = ["--listen", f"{PROXY_PORT}=/run/stockade/proxy.sock"]
-        if gw is not None:
-            bridge = _GatewayBridge(gw.host, gw.port)
-            bridge.serve_unix(f"{rt}/gateway.sock")
-            routes += ["--listen", f"{GATEWAY_PORT}=/run/stockade/gateway.sock"]
-
-        # The sandbox starts while the ledger opens; the forwarder holds the
-        # agent back until session.start is recorded (a byte on go_r).
-        go_r, go_w = os.pipe()
+        # The forwarder binds the proxy ports inside and hands them over on
+        # ctl.sock; the sandbox starts while the ledger opens, and the agent
+        # waits for the go that follows session.start.
+        control = Control(f"{rt}/ctl.sock")
+        ports = [PROXY_PORT] + ([GATEWAY_PORT] if gw is not None else [])
         py = os.path.realpath(sys.executable)
-        command = [py, "-I", "-S", "/run/stockade/forwarder.py", *routes, "--go-fd", str(go_r),
-                   "--", *req.command]
+        command = [py, "-I", "-S", "/run/stockade/forwarder.py"]
+        for port in ports:
+            command += ["--listen", str(port)]
+        command += ["--ctl", "/run/stockade/ctl.sock", "--", *req.command]
         seccomp_fd = os.memfd_create("stockade-seccomp", 0)
         os.write(seccomp_fd, build_filter())
         os.lseek(seccomp_fd, 0, os.SEEK_SET)
@@ -513,31 +556,57 @@ def _sandboxed(s: _Session, *, ws: str, bwrap: str, view: _deps.PolicyView, home
             shown = argv[:len(argv) - len(req.command)] + list(start_details["command"])
             print("stockade: " + " ".join(shown), file=sys.stderr)
         try:
-            proc = subprocess.Popen(argv, env=env, cwd=ws, pass_fds=(seccomp_fd, status_w, go_r))
+            proc = Proc(argv, env=env, pass_fds=(seccomp_fd, status_w))
         finally:
             os.close(seccomp_fd)
             os.close(status_w)
-            os.close(go_r)
+        s.proxy = LazyProxy(lambda: _make_proxy(s, view))
         try:
             _open_and_start(s, start_details)
-        except BaseException:
-            os.close(go_w)  # EOF: the forwarder exits without running the agent
+            listeners = control.take(alive=lambda: proc.poll() is None)
+        except BaseException as exc:
+            control.close()  # EOF: the forwarder exits without running the agent
             proc.kill()
             proc.wait()
             os.close(status_r)
+            if isinstance(exc, ControlError):
+                err = diagnose_bwrap(bwrap)
+                s.record("session.end", {"exit_status": proc.returncode, "error": err.message,
+                                         "mode": "failed"})
+                raise err from None
             raise
+        proxy_port = listeners.pop(PROXY_PORT, None)
+        if proxy_port is not None:
+            acceptors.append(Acceptor(proxy_port, s.proxy))
+        gw_port = listeners.pop(GATEWAY_PORT, None)
+        if gw_port is not None and gw is not None:
+            target = gw.address
+            acceptors.append(Acceptor(gw_port, lambda c: bridge(c, target)))
+        for extra in listeners.values():
+            extra.close()
+        control.go(True)
+        # The proxy is built on the agent's first connection, or WARM_AFTER
+        # seconds into the session, whichever comes first: `-- true` never
+        # pays for it, and an agent that takes longer than that to start
+        # (every real one) finds it ready.  The probe loads the policy's
+        # matchers; the name never resolves (RFC 2606) and is not recorded.
+        warm = threading.Timer(WARM_AFTER, s.proxy.warm, args=(("warm-up.invalid", 443),))
+        warm.daemon = True
+        warm.start()
+        if preset is not None and getattr(gw, "per_session", False):
+            # an agent preset talks to its model first thing: warm the gateway now
+            threading.Thread(target=gw.address, daemon=True).start()
         try:
-            os.write(go_w, b"1")
-        except BrokenPipeError:
-            pass  # bubblewrap is gone already: _supervise sees it exit
+            rc, started = _supervise(s, proc, status_r)
         finally:
-            os.close(go_w)
-        rc, started = _supervise(s, proc, status_r)
+            warm.cancel()
         if not started and rc != 0:
             err = diagnose_bwrap(bwrap)
             s.record("session.end", {"exit_status": rc, "error": err.message, "mode": "failed"})
             raise err
-        proxy.close()
+        for acc in acceptors:
+            acc.close()
+        s.proxy.close()
         _drain(s, deadline=time.monotonic() + 0.5)
         st = s.stats
         s.record("session.end", {
@@ -547,10 +616,14 @@ def _sandboxed(s: _Session, *, ws: str, bwrap: str, view: _deps.PolicyView, home
         })
         return rc
     finally:
-        if proxy is not None:
-            proxy.close()
-        if bridge is not None:
-            bridge.close()
+        if gw is not None and hasattr(gw, "close"):
+            gw.close()  # the session's own gateway ends with it
+        for acc in acceptors:
+            acc.close()
+        if s.proxy is not None:
+            s.proxy.close()
+        if control is not None:
+            control.close()
         for fpath in reversed(created_files):
             try:
                 if os.path.getsize(fpath) == 0:
@@ -562,7 +635,48 @@ def _sandboxed(s: _Session, *, ws: str, bwrap: str, view: _deps.PolicyView, home
                 os.rmdir(dpath)
             except OSError:
                 pass
-        shutil.rmtree(rt, ignore_errors=True)
+        remove_tree(rt)
+
+
+def _make_proxy(s: _Session, view: _deps.PolicyView) -> Any:
+    """The egress proxy for this session (built on its first connection)."""
+    from stockade.sandbox.proxy import EgressProxy, ProxyConfig
+
+    extra_models = _model_hosts(view)
+    allow_fn = view.allow
+    observe = s.req.observe
+
+    def allow(host: str, port: int) -> bool:
+        if is_model_host(host, extra_models) or looks_like_encoded_data(host):
+            return False
+        if observe:
+            return True
+        # an allow_private entry (a CIDR or host) is itself a destination
+        return bool(allow_fn(host, port) or view.allow_private(host))
+
+    def explain(host: str, port: int) -> str:
+        if looks_like_encoded_data(host):
+            return (f"stockade: refusing {host[:80]}: the name looks like encoded data "
+                    "(DNS exfiltration), so it is not even looked up")
+        if is_model_host(host, extra_models):
+            return (f"stockade: {host} is a model API; it is reached only through the "
+                    "stockade gateway (ANTHROPIC_BASE_URL / OPENAI_BASE_URL)")
+        return f"stockade: {host} is not in network.allow of {view.source}"
+
+    def on_event(ev: Any) -> None:
+        s.events.put(("net", ev))
+
+    upstream = None
+    if view.upstream_proxy:
+        from urllib.parse import urlsplit
+
+        u = urlsplit(view.upstream_proxy)
+        if u.hostname:
+            upstream = (u.hostname, u.port or 3128)
+    return EgressProxy(ProxyConfig(
+        allow=allow, explain=explain,
+        private_ok=lambda host, ip: bool(view.allow_private(ip) or view.allow_private(host)),
+        on_event=on_event, upstream=upstream))
 
 
 def d_interp(d: Any) -> str:
@@ -581,7 +695,7 @@ def _write(path: str, text: str) -> None:
     os.chmod(path, 0o444)
 
 
-def _supervise(s: _Session, proc: subprocess.Popen[bytes], status_r: int) -> tuple[int, bool]:
+def _supervise(s: _Session, proc: Proc, status_r: int) -> tuple[int, bool]:
     """Wait for bubblewrap, relaying signals to the agent and recording
     proxy events as they come.  Returns (exit status, whether the agent started)."""
     child: list[int] = []
@@ -616,6 +730,8 @@ def _supervise(s: _Session, proc: subprocess.Popen[bytes], status_r: int) -> tup
         except OSError:
             pass
 
+    import signal  # here: the enum-built module is not needed before the agent runs
+
     old = {}
     if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT):
@@ -626,6 +742,8 @@ def _supervise(s: _Session, proc: subprocess.Popen[bytes], status_r: int) -> tup
             kind, payload = s.events.get()
             if kind == "net":
                 s.on_net(payload)
+            elif kind == "gateway":
+                s.record("session.gateway", payload)
             elif kind == "started":
                 started = True
             elif kind == "exit":
@@ -648,58 +766,15 @@ def _drain(s: _Session, *, deadline: float) -> None:
     while True:
         try:
             kind, payload = s.events.get_nowait()
-        except queue.Empty:
+        except Empty:
             if s.proxy is None or not s.proxy.busy() or time.monotonic() > deadline:
                 return
             time.sleep(0.01)
             continue
         if kind == "net":
             s.on_net(payload)
-
-
-class _GatewayBridge:
-    """Unix socket in the sandbox's /run/stockade -> the gateway's TCP port."""
-
-    def __init__(self, host: str, port: int) -> None:
-        self.host, self.port = host, port
-        self.sock: socket.socket | None = None
-
-    def serve_unix(self, path: str) -> None:
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        s.bind(path)
-        os.chmod(path, 0o666)
-        s.listen(64)
-        self.sock = s
-        threading.Thread(target=self._loop, daemon=True).start()
-
-    def _loop(self) -> None:
-        from stockade.sandbox.pump import pump
-
-        assert self.sock is not None
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-
-            def one(c: socket.socket = conn) -> None:
-                try:
-                    up = socket.create_connection((self.host, self.port), timeout=10)
-                except OSError:
-                    c.close()
-                    return
-                up.settimeout(None)
-                pump(c, up)
-
-            threading.Thread(target=one, daemon=True).start()
-
-    def close(self) -> None:
-        if self.sock is not None:
-            try:
-                self.sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            self.sock.close()
+        elif kind == "gateway":
+            s.record("session.gateway", payload)
 
 
 __all__ = [

@@ -26,8 +26,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Literal, NamedTuple, Protocol
 
 Kind = Literal["dir", "file", "link", "other"]
 
@@ -113,8 +112,8 @@ class RealHost:
             return []
 
 
-@dataclass(frozen=True, slots=True)
-class Extra:
+# NamedTuple, not a dataclass: on `stockade run`'s start-up path (see seccomp.Insn)
+class Extra(NamedTuple):
     """A path a preset or the launcher adds: ``mode`` ro | rw."""
 
     path: str
@@ -122,8 +121,7 @@ class Extra:
     src: str | None = None  # defaults to ``path``
 
 
-@dataclass(frozen=True, slots=True)
-class Layout:
+class Layout(NamedTuple):
     workspace: str
     home: str | None
     runtime_dir: str  # host dir with the session's sockets, shown at /run/stockade
@@ -140,14 +138,13 @@ class Layout:
     interpreter_prefix: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Plan:
+class Plan(NamedTuple):
     args: tuple[str, ...]
     # Mount points the launcher creates on the host before start and removes
     # afterwards if they are still empty (guards in a workspace that lacks them).
     create_dirs: tuple[str, ...] = ()
     create_files: tuple[str, ...] = ()
-    visible: tuple[str, ...] = field(default=())  # host paths shown (for diagnostics)
+    visible: tuple[str, ...] = ()  # host paths shown (for diagnostics)
 
 
 RUN_DIR = "/run/stockade"

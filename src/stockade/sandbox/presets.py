@@ -12,19 +12,20 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import NamedTuple
 
 from stockade.sandbox.layout import Extra
 
 
-@dataclass(frozen=True, slots=True)
-class Preset:
+# NamedTuple, not a dataclass: on `stockade run`'s start-up path (see seccomp.Insn)
+class Preset(NamedTuple):
     name: str
     extras: tuple[Extra, ...] = ()
     hidden: tuple[str, ...] = ()
-    env: Mapping[str, str] = field(default_factory=dict)
+    env: Mapping[str, str] = MappingProxyType({})
     # env set only when a gateway is available: name -> "anthropic" | "openai" | "key"
-    gateway_env: Mapping[str, str] = field(default_factory=dict)
+    gateway_env: Mapping[str, str] = MappingProxyType({})
 
 
 def _home_extras(home: str, items: tuple[tuple[str, str], ...]) -> tuple[Extra, ...]:

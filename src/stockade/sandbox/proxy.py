@@ -34,7 +34,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from stockade.sandbox.hosts import canonical_host, is_ip, is_localhost
 from stockade.sandbox.pump import pump
@@ -48,8 +48,9 @@ _HOP_HEADERS = frozenset({
 })
 
 
-@dataclass(frozen=True, slots=True)
-class EgressEvent:
+# NamedTuples, not dataclasses: the proxy is built on the agent's first
+# connection, and that connection should not wait for dataclass machinery.
+class EgressEvent(NamedTuple):
     """One connection or refusal.  ``kind``: ``net.open`` (a connection is
     established: recorded before any byte moves, so a session cut short still
     shows it), ``net.connect`` (it closed, or failed to open) or ``net.deny``."""
@@ -150,8 +151,7 @@ def split_hostport(text: str, default_port: int) -> tuple[str, int] | None:
     return norm, port
 
 
-@dataclass(frozen=True, slots=True)
-class Request:
+class Request(NamedTuple):
     method: str
     host: str
     port: int
@@ -219,8 +219,7 @@ def _reply(conn: socket.socket, status: str, text: str) -> None:
         pass
 
 
-@dataclass(frozen=True, slots=True)
-class ProxyConfig:
+class ProxyConfig(NamedTuple):
     allow: Callable[[str, int], bool] | None = None
     explain: Callable[[str, int], str] | None = None
     private_ok: Callable[[str, str], bool] | None = None
@@ -266,10 +265,18 @@ class EgressProxy:
             if self._closed:
                 conn.close()
                 return
-            self._track(conn)
-            with self._lock:
-                self._busy += 1
-            threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
+            self.take(conn)
+
+    def take(self, conn: socket.socket) -> None:
+        """Serve one accepted connection (from a listener this proxy does not
+        own: the launcher accepts on the sandbox's own port)."""
+        if self._closed:
+            conn.close()
+            return
+        self._track(conn)
+        with self._lock:
+            self._busy += 1
+        threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
 
     def close(self) -> None:
         """Stop accepting and cut every open connection (their events follow)."""
@@ -380,14 +387,16 @@ class EgressProxy:
                 _reply(conn, "502 Bad Gateway", "stockade: the proxy could not handle this request")
         finally:
             self._untrack(conn, *(() if up is None else (up,)))
+            # every event of this connection is out: not busy any more, and
+            # said so before the agent sees the connection close
+            with self._lock:
+                self._busy -= 1
             for sock in (conn, up):
                 if sock is not None:
                     try:
                         sock.close()
                     except OSError:
                         pass
-            with self._lock:
-                self._busy -= 1
 
     def _refuse_address(self, req: Request, conn: socket.socket, address: str,
                         why: str) -> None:

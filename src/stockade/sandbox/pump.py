@@ -11,6 +11,7 @@ machine, most of the start-up budget).
 
 from __future__ import annotations
 
+import fcntl
 import os
 import socket
 import threading
@@ -29,8 +30,6 @@ def _copy(src: socket.socket, dst: socket.socket, count: list[int], idx: int) ->
         try:
             if r >= 0:
                 try:
-                    import fcntl
-
                     fcntl.fcntl(w, 1031, CHUNK)  # F_SETPIPE_SZ: fewer, larger splices
                 except OSError:
                     pass

@@ -16,7 +16,6 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any
 
 from stockade.sandbox.envscrub import has_url_password, high_entropy_token, name_reason
@@ -60,17 +59,20 @@ class Verdicts:
             return cls(path=None, key=None, known=set(), load_engine=load)
         path = os.path.join(state, f"{CACHE_PREFIX}{digest}.txt")
         try:
-            with open(path, encoding="ascii") as f:
+            with open(path, encoding="utf-8") as f:  # keyed hashes: ASCII, and utf-8
+                #                                       is loaded already (ascii is not)
                 known = set(f.read().split())
         except (OSError, ValueError):
             known = set()
         return cls(path=path, key=key, known=known, load_engine=load)
 
     def _h(self, value: str) -> str:
-        from stockade.state import keyed_hash
+        # HMAC-SHA256 as stockade.state.keyed_hash, without importing the
+        # state module (and hmac, secrets) before the sandbox starts
+        from stockade.sandbox.viewcache import mac
 
         assert self.key is not None
-        return keyed_hash(value, self.key)
+        return mac(self.key, value.encode("utf-8", "surrogatepass"))[:32]
 
     def flags(self, value: str) -> bool:
         """Does the engine find a protected value in ``value``?  Raises when the
@@ -103,7 +105,7 @@ class Verdicts:
         tmp = f"{self.path}.{os.getpid()}"
         try:
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "w", encoding="ascii") as f:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
                 f.write("\n".join(keep) + "\n")
             os.replace(tmp, self.path)
         except OSError:
@@ -125,13 +127,11 @@ class Verdicts:
 
 
 def _hmac_key(state: str) -> bytes | None:
-    from stockade.errors import EnvironmentProblem
-    from stockade.state import StateDir
+    """The state directory's fingerprint key, or None (a first session:
+    nothing is cached until the ledger made the key)."""
+    from stockade.sandbox.viewcache import read_key
 
-    try:
-        return StateDir(Path(state)).hmac_key()
-    except (EnvironmentProblem, OSError):
-        return None  # a first session: nothing cached until the ledger made the key
+    return read_key(state)
 
 
 def _credential_option(option: str) -> bool:

@@ -1,0 +1,249 @@
+"""The launcher's side of the sandbox's proxy ports.
+
+The in-sandbox forwarder (:mod:`stockade.sandbox.forwarder`) binds
+``127.0.0.1:PORT`` in the sandbox's network namespace and sends the listening
+sockets here over a control socket; the launcher accepts the agent's
+connections on them directly (one hop less than relaying through a process
+inside, which also means one copy less of every byte).
+
+* :class:`Control`: the control socket; accepts the one forwarder, takes its
+  sockets, then stops listening, so nothing the agent runs later can talk to it.
+* :class:`Acceptor`: a thread accepting on one listening socket.
+* :class:`LazyProxy`: the egress proxy, built (and its module imported) on
+  the first connection, so ``stockade run -- true`` never pays for it.
+* :func:`bridge`: one connection to the gateway (started on first use).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+# The control socket and the listeners are plain _socket objects: the socket
+# module (its enums) is imported on the first connection, not at start-up.
+import _socket
+
+if TYPE_CHECKING:
+    import socket
+
+MAX_FDS = 8
+
+
+class ControlError(Exception):
+    """The forwarder did not hand over its sockets."""
+
+
+class Control:
+    """``/run/stockade/ctl.sock`` inside; one connection, ever."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+        self.sock.bind(path)
+        os.chmod(path, 0o666)  # the sandbox may map our uid to another one
+        self.sock.listen(1)
+        self.conn: _socket.socket | None = None
+
+    def take(self, *, alive: Callable[[], bool],
+             timeout: float = 120.0) -> dict[int, _socket.socket]:
+        """Wait for the forwarder (while ``alive()``), and return its listening
+        sockets by port.  Raises :class:`ControlError` when it never comes."""
+        import time
+
+        deadline = time.monotonic() + timeout
+        self.sock.settimeout(0.02)
+        try:
+            while True:
+                try:
+                    fd, _ = self.sock._accept()  # type: ignore[attr-defined]  # no stub
+                    break
+                except TimeoutError:
+                    if not alive() or time.monotonic() > deadline:
+                        raise ControlError("the sandbox did not start its forwarder") from None
+        finally:
+            self.stop_listening()
+        conn = _socket.socket(fileno=fd)
+        conn.settimeout(5.0)
+        self.conn = conn
+        try:
+            msg, fds = _recv_fds(conn)
+        except OSError as exc:
+            raise ControlError(f"no sockets from the forwarder ({exc.strerror})") from None
+        words = msg.decode("utf-8", "replace").split()
+        if not words or words[0] != "ports" or len(words) - 1 != len(fds):
+            for fd in fds:
+                os.close(fd)
+            raise ControlError("the forwarder sent something else than its sockets")
+        out: dict[int, _socket.socket] = {}
+        for port_text, fd in zip(words[1:], fds, strict=True):
+            out[int(port_text)] = _socket.socket(fileno=fd)
+        return out
+
+    def go(self, ok: bool) -> None:
+        """Let the agent start (``ok``), or not (the forwarder exits)."""
+        conn, self.conn = self.conn, None
+        if conn is None:
+            return
+        try:
+            if ok:
+                conn.sendall(b"1")
+        except OSError:
+            pass  # the forwarder is gone: bubblewrap's exit says the rest
+        finally:
+            conn.close()
+
+    def stop_listening(self) -> None:
+        try:
+            self.sock.close()
+        finally:
+            try:
+                os.unlink(self.path)
+            except OSError:
+                pass
+
+    def close(self) -> None:
+        self.go(False)
+        self.stop_listening()
+
+
+def _recv_fds(conn: _socket.socket) -> tuple[bytes, list[int]]:
+    """``socket.recv_fds`` on a plain _socket."""
+    msg, ancdata, _flags, _addr = conn.recvmsg(1024, _socket.CMSG_SPACE(MAX_FDS * 4))
+    fds: list[int] = []
+    for level, kind, data in ancdata:
+        if level == _socket.SOL_SOCKET and kind == _socket.SCM_RIGHTS:
+            usable = len(data) - len(data) % 4
+            fds += [int.from_bytes(data[i:i + 4], sys.byteorder) for i in range(0, usable, 4)]
+    return msg, fds
+
+
+class Acceptor:
+    """Accept on ``listener`` in a daemon thread, handing each connection (a
+    ``socket.socket``) to ``handle``, which must not block."""
+
+    def __init__(self, listener: _socket.socket,
+                 handle: Callable[[socket.socket], None]) -> None:
+        self.listener = listener
+        self.handle = handle
+        self.closed = False
+        threading.Thread(target=self._loop, daemon=True).start()
+
+    def _loop(self) -> None:
+        import socket
+
+        while True:
+            try:
+                fd, _ = self.listener._accept()  # type: ignore[attr-defined]  # no stub
+            except OSError:
+                return
+            conn = socket.socket(fileno=fd)
+            if self.closed:
+                conn.close()
+                return
+            try:
+                self.handle(conn)
+            except Exception:  # noqa: BLE001 - a connection that cannot be served is cut
+                conn.close()
+
+    def close(self) -> None:
+        self.closed = True
+        try:
+            self.listener.shutdown(_socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.listener.close()
+
+
+class LazyProxy:
+    """The egress proxy, made by ``make()`` on the first connection."""
+
+    def __init__(self, make: Callable[[], Any]) -> None:
+        self._make = make
+        self._lock = threading.Lock()
+        self._proxy: Any = None
+        self._refuse: str | None = None
+        self._closed = False
+
+    @property
+    def refuse_all(self) -> str | None:
+        return self._refuse
+
+    @refuse_all.setter
+    def refuse_all(self, why: str | None) -> None:
+        with self._lock:
+            self._refuse = why
+            if self._proxy is not None:
+                self._proxy.refuse_all = why
+
+    def __call__(self, conn: socket.socket) -> None:
+        with self._lock:
+            if self._closed:
+                conn.close()
+                return
+            if self._proxy is None:
+                self._proxy = self._make()
+                self._proxy.refuse_all = self._refuse
+            proxy = self._proxy
+        proxy.take(conn)
+
+    def warm(self, probe: tuple[str, int] | None = None) -> None:
+        """Build the proxy now (and ask ``allow`` about ``probe``, which loads
+        the policy's matchers): run in a thread while the launcher waits for
+        the sandbox to start, so the agent's first connection need not."""
+        with self._lock:
+            if self._closed or self._proxy is not None:
+                return
+            self._proxy = self._make()
+            self._proxy.refuse_all = self._refuse
+            proxy = self._proxy
+        import stockade.sandbox.pump  # noqa: F401 - what the first byte goes through
+
+        allow = getattr(proxy.config, "allow", None)
+        if probe is not None and allow is not None:
+            try:
+                allow(*probe)
+            except Exception:  # noqa: BLE001, S110 - the real request will say
+                pass
+
+    def busy(self) -> int:
+        with self._lock:
+            proxy = self._proxy
+        return 0 if proxy is None else int(proxy.busy())
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            proxy = self._proxy
+        if proxy is not None:
+            proxy.close()
+
+
+def bridge(conn: socket.socket, target: Callable[[], tuple[str, int] | None]) -> None:
+    """Relay one connection to the gateway, in its own thread.  ``target()``
+    says where the gateway listens (and may start it); None cuts the
+    connection."""
+
+    def one() -> None:
+        import socket
+
+        from stockade.sandbox.pump import pump
+
+        try:
+            addr = target()
+            if addr is None:
+                conn.close()
+                return
+            up = socket.create_connection(addr, timeout=10)
+        except Exception:  # noqa: BLE001 - no gateway: the agent sees the connection cut
+            conn.close()
+            return
+        up.settimeout(None)
+        pump(conn, up)
+
+    threading.Thread(target=one, daemon=True).start()
+
+
+__all__ = ["Acceptor", "Control", "ControlError", "LazyProxy", "bridge"]

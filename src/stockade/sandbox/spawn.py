@@ -1,0 +1,145 @@
+"""Start bubblewrap with ``posix_spawn`` and wait for it; the runtime folder.
+
+``subprocess`` costs more to import than ``posix_spawn`` costs to call, and
+``stockade run`` needs none of its features: bubblewrap changes directory
+itself (``--chdir``), and the descriptors it must inherit are the only
+inheritable ones this process has (Python opens everything close-on-exec).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+
+# the signal numbers, without the enum-built signal module (start-up path)
+from _signal import SIGKILL, SIGPIPE, SIGXFSZ  # type: ignore[import-not-found]
+from collections.abc import Mapping, Sequence
+
+
+class Proc:
+    """A spawned child: ``poll``, ``wait`` and ``kill``, safe from several
+    threads (only one of them ever reaps it)."""
+
+    def __init__(self, argv: Sequence[str], *, env: Mapping[str, str],
+                 pass_fds: Sequence[int]) -> None:
+        close_inherited(keep=pass_fds)
+        for fd in pass_fds:
+            os.set_inheritable(fd, True)
+        try:
+            # Python ignores SIGPIPE and SIGXFSZ; the agent must get the
+            # defaults (`yes | head` ends), as subprocess's restore_signals does.
+            self.pid = os.posix_spawn(argv[0], list(argv), dict(env),
+                                      setsigdef=(SIGPIPE, SIGXFSZ))
+        finally:
+            for fd in pass_fds:
+                os.set_inheritable(fd, False)
+        self.returncode: int | None = None
+        self._lock = threading.Lock()
+
+    def _set(self, status: int) -> None:
+        self.returncode = os.waitstatus_to_exitcode(status)
+
+    def poll(self) -> int | None:
+        if self.returncode is None and self._lock.acquire(blocking=False):
+            try:
+                if self.returncode is None:
+                    pid, status = os.waitpid(self.pid, os.WNOHANG)
+                    if pid == self.pid:
+                        self._set(status)
+            except ChildProcessError:
+                pass
+            finally:
+                self._lock.release()
+        return self.returncode
+
+    def wait(self) -> int:
+        with self._lock:
+            if self.returncode is None:
+                _, status = os.waitpid(self.pid, 0)
+                self._set(status)
+        assert self.returncode is not None
+        return self.returncode
+
+    def kill(self) -> None:
+        if self.returncode is None:
+            try:
+                os.kill(self.pid, SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
+def close_inherited(*, keep: Sequence[int] = ()) -> None:
+    """Mark every descriptor above stderr close-on-exec, but ``keep``.
+
+    bubblewrap hands the descriptors it inherits to the sandboxed process, so
+    one this process got from its own parent without close-on-exec (a
+    directory, a host socket) would be a way out (``fchdir``, ``connect``).
+    ``subprocess`` closes them with ``close_fds=True``; ``posix_spawn`` does
+    not, so they are closed here before every spawn."""
+    try:
+        names = os.listdir("/proc/self/fd")
+    except OSError:
+        names = [str(fd) for fd in range(3, _max_fd())]
+    for name in names:
+        fd = int(name)
+        if fd <= 2 or fd in keep:
+            continue
+        try:
+            if os.get_inheritable(fd):
+                os.set_inheritable(fd, False)
+        except OSError:
+            pass  # closed meanwhile, or the listing's own descriptor
+
+
+def _max_fd() -> int:
+    try:
+        return min(os.sysconf("SC_OPEN_MAX"), 65536)
+    except (OSError, ValueError):
+        return 4096
+
+
+def make_runtime_dir(base: str | None) -> str:
+    """A new private folder (0700), as ``tempfile.mkdtemp`` makes one."""
+    parent = base or os.environ.get("TMPDIR") or "/tmp"
+    for _ in range(100):
+        path = os.path.join(parent, f"stockade-{os.urandom(6).hex()}")
+        try:
+            os.mkdir(path, 0o700)
+            return path
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free runtime folder name in {parent}")
+
+
+def remove_tree(path: str) -> None:
+    """Remove the runtime folder (ours, and read-only to the agent); errors ignored."""
+    try:
+        entries = list(os.scandir(path))
+    except OSError:
+        entries = []
+    for e in entries:
+        try:
+            if e.is_dir(follow_symlinks=False):
+                os.chmod(e.path, 0o700)
+                remove_tree(e.path)
+            else:
+                os.unlink(e.path)
+        except OSError:
+            pass
+    try:
+        os.rmdir(path)
+    except OSError:
+        pass
+
+
+def copy_file(src: str, dst: str) -> None:
+    with open(src, "rb") as f:
+        data = f.read()
+    fd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    try:
+        os.write(fd, data)
+    finally:
+        os.close(fd)
+
+
+__all__ = ["Proc", "close_inherited", "copy_file", "make_runtime_dir", "remove_tree"]
