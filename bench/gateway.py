@@ -1,16 +1,31 @@
 """Gateway overhead: added latency over a direct call, and against LiteLLM's proxy.
 
-    .venv/bin/python bench/gateway.py [--n 300] [--no-litellm]
+    .venv/bin/python bench/gateway.py [--rounds 5] [--n 100] [--no-litellm]
 
 Everything runs on this machine against the same scripted upstream
 (tests/fakes/upstream.py, a separate process): direct, through
 `stockade gateway` (DLP on, real sqlite ledger), and through LiteLLM's proxy
 (`litellm[proxy]` in its own venv under bench/.cache/, configured as a plain
-pass-through; skipped if it cannot be installed).  Requests are a ~90 KB
-Claude Code request (captured in ../shared/agents/examples when available,
-else synthesised) and the same content as an OpenAI chat request for the
-LiteLLM comparison.  Reports p50/p99 of added latency (non-streaming total
-time, streaming time to first byte) at concurrency 1 and 64, and requests/s.
+pass-through to the same upstream; skipped, saying why, if it cannot be
+installed or started).  Requests are a ~90 KB Claude Code request (captured in
+../shared/agents/examples when available, else synthesised) as Anthropic
+Messages, and the same content as an OpenAI chat request for the LiteLLM
+comparison.
+
+Measured: added latency (non-streaming: total time; streaming: time to the
+first body byte, i.e. the first event) at concurrency 1 and 64, and requests/s.
+The targets are measured in interleaved rounds (the order rotates each round)
+so that background load hits them alike; each figure is the median over the
+rounds of (via p50 - direct p50) of that round, p99 is over all samples
+pooled.  The machine's load is printed with the results: on a shared machine,
+compare ratios from one run, not absolute figures from different runs.
+
+The upstream is started with TCP_NODELAY on its sockets: http.server writes
+the head and the body of a JSON answer in two sends, and with Nagle's
+algorithm the second waits ~40 ms for the client's delayed ACK, on the direct
+path and the gateway's alike, which buries the difference measured here.  It
+also keeps only its last 16 requests (the tests read them; kept for ever, the
+parsed 90 KB bodies make its garbage collections pause it for up to ~100 ms).
 """
 
 from __future__ import annotations
@@ -25,16 +40,35 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 CACHE = REPO / "bench" / ".cache"
 CAPTURED = REPO.parent / "shared" / "agents" / "examples" / "claude_request_turn2.json"
+LITELLM_START_S = 240  # first start imports a lot (and compiles bytecode)
+
+_FAKE = """
+import collections, sys
+from http.server import BaseHTTPRequestHandler
+BaseHTTPRequestHandler.disable_nagle_algorithm = True
+sys.path.insert(0, {repo!r})
+from tests.fakes import upstream
+_init = upstream.FakeUpstream.__init__
+def _bounded(self, *a, **k):
+    _init(self, *a, **k)
+    self.requests = collections.deque(maxlen=16)
+upstream.FakeUpstream.__init__ = _bounded
+upstream.main()
+"""
 
 
-def claude_body() -> dict:  # type: ignore[type-arg]
+def claude_body() -> dict[str, Any]:
     if CAPTURED.exists():
-        return json.loads(CAPTURED.read_text())["body"]
+        body: dict[str, Any] = json.loads(CAPTURED.read_text())["body"]
+        return body
     tools = [{"name": f"Tool{i}", "description": "Does a thing. " * 200,
               "input_schema": {"type": "object", "properties": {"x": {"type": "string"}}}}
              for i in range(25)]
@@ -42,7 +76,7 @@ def claude_body() -> dict:  # type: ignore[type-arg]
             "tools": tools, "messages": [{"role": "user", "content": "hello"}], "stream": True}
 
 
-def chat_body(cb: dict, stream: bool) -> dict:  # type: ignore[type-arg]
+def chat_body(cb: dict[str, Any], stream: bool) -> dict[str, Any]:
     sys_text = json.dumps(cb.get("system"))
     tools = [{"type": "function", "function": {"name": t["name"], "description": t.get(
         "description", ""), "parameters": t.get("input_schema", {})}} for t in cb.get("tools", [])]
@@ -50,58 +84,74 @@ def chat_body(cb: dict, stream: bool) -> dict:  # type: ignore[type-arg]
         {"role": "system", "content": sys_text}, {"role": "user", "content": "hello"}]}
 
 
-# -- a tiny HTTP/1.1 client (keep-alive), measuring total time and time to first body byte --
+# -- a tiny HTTP/1.1 client (keep-alive): total time and time to the first body byte --
 
-async def _one(reader, writer, host: str, path: str, payload: bytes,  # type: ignore[no-untyped-def]
-               headers: str) -> tuple[float, float]:
+async def _one(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, host: str,
+               path: str, payload: bytes, headers: str) -> tuple[float, float, bool]:
     t0 = time.perf_counter()
     writer.write((f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
                   f"{headers}Content-Length: {len(payload)}\r\n\r\n").encode() + payload)
     head = await reader.readuntil(b"\r\n\r\n")
     h = head.decode("latin-1").lower()
-    ttfb = None
+    if not h.startswith(("http/1.1 200", "http/1.0 200")):
+        raise RuntimeError("non-200: " + h.split("\r\n")[0])
+    ttfb: float | None = None
+    close = "connection: close" in h
     if "transfer-encoding: chunked" in h:
         while True:
             size = int((await reader.readuntil(b"\r\n")).split(b";")[0], 16)
-            if ttfb is None:
-                ttfb = time.perf_counter() - t0
             if size == 0:
                 await reader.readuntil(b"\r\n")
                 break
             await reader.readexactly(size + 2)
-        close = False
-    else:
-        m = re.search(r"content-length: (\d+)", h)
-        if m:
-            await reader.readexactly(int(m.group(1)))
-            close = "connection: close" in h
-        else:
-            ttfb = time.perf_counter() - t0
-            await reader.read()
-            close = True
+            if ttfb is None:
+                ttfb = time.perf_counter() - t0
+    elif (m := re.search(r"content-length: (\d+)", h)) is not None:
+        await reader.readexactly(int(m.group(1)))
+    else:  # delimited by the end of the connection (the upstream's streams)
+        while await reader.read(65536):
+            if ttfb is None:
+                ttfb = time.perf_counter() - t0
+        close = True
     total = time.perf_counter() - t0
-    if not h.startswith("http/1.1 200") and not h.startswith("http/1.0 200"):
-        raise RuntimeError("non-200: " + h.split("\r\n")[0])
-    return total, (ttfb if ttfb is not None else total), close  # type: ignore[return-value]
+    return total, (ttfb if ttfb is not None else total), close
 
 
-async def load(url: str, path: str, payload: bytes, *, n: int, conc: int,
-               headers: str = "") -> tuple[list[float], list[float], float]:
+@dataclass
+class Sample:
+    totals: list[float]
+    ttfbs: list[float]
+    rps: float
+    retried: int = 0  # requests resent on a new connection (the server closed a kept one)
+
+
+async def _load(url: str, path: str, payload: bytes, *, n: int, conc: int,
+                headers: str) -> Sample:
     host_port = url.split("//")[1].split("/")[0]
-    host, port = host_port.split(":")
-    prefix = "/" + url.split("//")[1].split("/", 1)[1] if url.count("/") > 2 else ""
-    full_path = prefix.rstrip("/") + path
+    host, port = host_port.rsplit(":", 1)
     totals: list[float] = []
     ttfbs: list[float] = []
     left = [n]
+    retried = [0]
 
     async def worker() -> None:
-        conn = None
+        conn: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
         while left[0] > 0:
             left[0] -= 1
+            fresh = conn is None
             if conn is None:
                 conn = await asyncio.open_connection(host, int(port), limit=1 << 22)
-            total, ttfb, close = await _one(*conn, host_port, full_path, payload, headers)  # type: ignore[misc]
+            try:
+                total, ttfb, close = await _one(*conn, host_port, path, payload, headers)
+            except (asyncio.IncompleteReadError, ConnectionError):
+                if fresh:
+                    raise
+                # a kept-alive connection the server had closed: retry on a new one, as
+                # HTTP clients do, and say so in the results
+                conn[1].close()
+                retried[0] += 1
+                conn = await asyncio.open_connection(host, int(port), limit=1 << 22)
+                total, ttfb, close = await _one(*conn, host_port, path, payload, headers)
             totals.append(total)
             ttfbs.append(ttfb)
             if close:
@@ -112,7 +162,11 @@ async def load(url: str, path: str, payload: bytes, *, n: int, conc: int,
 
     t0 = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(conc)))
-    return totals, ttfbs, n / (time.perf_counter() - t0)
+    return Sample(totals, ttfbs, n / (time.perf_counter() - t0), retried[0])
+
+
+def measure(url: str, path: str, payload: bytes, *, n: int, conc: int, headers: str) -> Sample:
+    return asyncio.run(_load(url, path, payload, n=n, conc=conc, headers=headers))
 
 
 def pct(xs: list[float], p: float) -> float:
@@ -120,11 +174,14 @@ def pct(xs: list[float], p: float) -> float:
     return xs[min(len(xs) - 1, int(p / 100 * len(xs)))] * 1000
 
 
-def start(argv: list[str], env: dict[str, str], pattern: str) -> tuple[subprocess.Popen, str]:  # type: ignore[type-arg]
+# -- processes --------------------------------------------------------------------------
+
+def start(argv: list[str], env: dict[str, str], pattern: str,
+          timeout: float = 60) -> tuple[subprocess.Popen[str], str]:
     proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True)
-    deadline = time.monotonic() + 120
     assert proc.stdout is not None
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         line = proc.stdout.readline()
         if not line:
@@ -136,108 +193,200 @@ def start(argv: list[str], env: dict[str, str], pattern: str) -> tuple[subproces
     raise RuntimeError(f"{argv[0]} did not start")
 
 
-def litellm_python() -> Path | None:
+def litellm_exe() -> tuple[Path | None, str]:
     venv = CACHE / "litellm-venv"
-    py = venv / "bin" / "python"
-    if not (venv / "bin" / "litellm").exists():
+    exe = venv / "bin" / "litellm"
+    if not exe.exists():
         try:
             subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-            subprocess.run([str(py), "-m", "pip", "install", "--quiet", "litellm[proxy]"],
-                           check=True, timeout=900)
+            subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet",
+                            "litellm[proxy]"], check=True, timeout=900)
         except (subprocess.SubprocessError, OSError) as exc:
-            print(f"LiteLLM: skipped, cannot install ({type(exc).__name__})")
-            return None
-    return venv / "bin" / "litellm"
+            return None, f"cannot install litellm[proxy] ({type(exc).__name__})"
+    return exe, ""
 
 
-def run_case(name: str, url: str, path: str, body: bytes, n: int, headers: str = "") -> dict:  # type: ignore[type-arg]
-    out = {}
+def start_litellm(exe: Path, tmp: Path, env: dict[str, str],
+                  upstream: str) -> tuple[subprocess.Popen[bytes], str, str]:
+    """LiteLLM's proxy as a pass-through to ``upstream``.  It logs nothing we could wait
+    for at LITELLM_LOG=ERROR (the old cause of a hang here), so wait on its health
+    endpoint; no database (no DATABASE_URL), no telemetry, the bundled cost map."""
+    cfg = tmp / "litellm.yaml"
+    cfg.write_text(
+        "model_list:\n  - model_name: fake-model\n    litellm_params:\n"
+        f"      model: openai/fake-model\n      api_base: {upstream}/v1\n"
+        "      api_key: sk-dummy\n"
+        "litellm_settings:\n  telemetry: false\n  drop_params: true\n"
+        "general_settings:\n  disable_spend_logs: true\n")
+    master = "sk-bench-" + os.urandom(16).hex()  # the proxy refuses to start without one
+    lenv = dict(env, LITELLM_LOCAL_MODEL_COST_MAP="True", LITELLM_LOG="ERROR",
+                LITELLM_MASTER_KEY=master, LITELLM_TELEMETRY="False",
+                DISABLE_ADMIN_UI="True", NO_DOCS="True", NO_REDOC="True")
+    lenv.pop("DATABASE_URL", None)
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    log = open(tmp / "litellm.log", "wb")  # noqa: SIM115 - lives as long as the process
+    proc = subprocess.Popen([str(exe), "--config", str(cfg), "--host", "127.0.0.1",
+                             "--port", str(port), "--num_workers", "1"],
+                            env=lenv, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + LITELLM_START_S
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"exited with {proc.returncode}; see {tmp / 'litellm.log'}")
+        try:
+            with urllib.request.urlopen(url + "/health/liveliness", timeout=2) as r:
+                if r.status == 200:
+                    return proc, url, master
+        except OSError:
+            time.sleep(0.5)
+    proc.kill()
+    raise RuntimeError(f"not up after {LITELLM_START_S} s; see {tmp / 'litellm.log'}")
+
+
+# -- the measurement --------------------------------------------------------------------
+
+@dataclass
+class Case:
+    name: str
+    path: str
+    body: bytes
+    headers: str
+    stream: bool
+    targets: dict[str, str]  # target name -> base URL
+    results: dict[tuple[int, str], list[Sample]] = field(default_factory=dict)
+
+
+def run_rounds(cases: list[Case], *, rounds: int, n: int, loads: list[float]) -> None:
+    for r in range(rounds):
+        for case in cases:
+            for conc, count in ((1, n), (64, n * 4)):
+                names = list(case.targets)
+                names = names[r % len(names):] + names[:r % len(names)]  # rotate the order
+                for name in names:
+                    s = measure(case.targets[name], case.path, case.body, n=count, conc=conc,
+                                headers=case.headers)
+                    case.results.setdefault((conc, name), []).append(s)
+        loads.append(os.getloadavg()[0])
+        print(f"  round {r + 1}/{rounds} done (load {loads[-1]:.2f})", flush=True)
+
+
+def report(case: Case) -> dict[tuple[int, str], float]:
+    """Prints one line per (target, concurrency); returns the median added p50s."""
+    added: dict[tuple[int, str], float] = {}
+    metric = "TTFT" if case.stream else "total"
     for conc in (1, 64):
-        asyncio.run(load(url, path, body, n=min(20, n), conc=min(conc, 8), headers=headers))
-        totals, ttfbs, rps = asyncio.run(load(url, path, body, n=n if conc == 1 else n * 2,
-                                              conc=conc, headers=headers))
-        out[conc] = (totals, ttfbs, rps)
-    return out
+        direct = case.results[(conc, "direct")]
+        def pick(s: Sample) -> list[float]:
+            return s.ttfbs if case.stream else s.totals
 
-
-def report(label: str, direct: dict, via: dict, stream: bool) -> None:  # type: ignore[type-arg]
-    for conc in (1, 64):
-        d_tot, d_ttfb, d_rps = direct[conc]
-        v_tot, v_ttfb, v_rps = via[conc]
-        d, v = (d_ttfb, v_ttfb) if stream else (d_tot, v_tot)
-        metric = "TTFT" if stream else "total"
-        print(f"  {label:<22} c={conc:<3} {metric:<5} p50 +{pct(v, 50) - pct(d, 50):6.2f} ms "
-              f"p99 +{pct(v, 99) - pct(d, 99):6.2f} ms  (direct p50 {pct(d, 50):.2f} ms)  "
-              f"req/s {v_rps:7.1f} vs direct {d_rps:7.1f}")
+        d_all = [x for s in direct for x in pick(s)]
+        for name in case.targets:
+            if name == "direct":
+                continue
+            via = case.results[(conc, name)]
+            p50s = [pct(pick(v), 50) - pct(pick(d), 50) for v, d in zip(via, direct)]
+            v_all = [x for s in via for x in pick(s)]
+            a50 = statistics.median(p50s)
+            added[(conc, name)] = a50
+            rps = statistics.median(s.rps for s in via)
+            d_rps = statistics.median(s.rps for s in direct)
+            print(f"  {case.name:<16} {name:<8} c={conc:<3} {metric:<5} added p50 {a50:+7.2f} ms "
+                  f"(rounds {min(p50s):+.2f}..{max(p50s):+.2f})  p99 "
+                  f"{pct(v_all, 99) - pct(d_all, 99):+7.2f} ms  | direct p50 "
+                  f"{pct(d_all, 50):6.2f} p99 {pct(d_all, 99):6.2f} ms | req/s {rps:7.1f} vs "
+                  f"direct {d_rps:7.1f} ({rps / d_rps:.2f}x)"
+                  + (f" [{sum(s.retried for s in via)} resent on a new connection]"
+                     if any(s.retried for s in via) else ""))
+    return added
 
 
 def main() -> int:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--n", type=int, default=300)
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--n", type=int, default=100, help="requests per round at c=1 (4x at c=64)")
     ap.add_argument("--no-litellm", action="store_true")
+    ap.add_argument("--compare-src", metavar="DIR", type=Path,
+                    help="also measure a gateway run from another source tree (its src/ "
+                         "directory, e.g. an exported older commit) as target 'before'")
     a = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="stockade-bench-"))
     env = {k: v for k, v in os.environ.items() if k not in ("ANTHROPIC_API_KEY", "OPENAI_API_KEY")}
     env["STOCKADE_HOME"] = str(tmp / "state")
-    procs = []
+    procs: list[subprocess.Popen[Any]] = []
+    load0 = os.getloadavg()
     try:
-        fake, fake_url = start([sys.executable, str(REPO / "tests" / "fakes" / "upstream.py")],
-                               env, r"(http://\S+)")
+        fake, fake_url = start([sys.executable, "-c", _FAKE.format(repo=str(REPO))], env,
+                               r"(http://\S+)")
         procs.append(fake)
-        run_cli = ("import sys; from stockade import cli; cli.COMMANDS.setdefault('gateway', "
-                   "('stockade.commands.gateway', 'gateway')); sys.exit(cli.main(sys.argv[1:]))")
-        gw, gw_url = start([sys.executable, "-c", run_cli, "gateway", "--listen", "127.0.0.1:0",
-                            "--upstream", f"anthropic={fake_url}",
-                            "--upstream", f"openai={fake_url}/v1"], env, r"listening on (http://\S+)")
+        gw, gw_url = start([sys.executable, "-m", "stockade", "gateway", "--listen",
+                            "127.0.0.1:0", "--upstream", f"anthropic={fake_url}",
+                            "--upstream", f"openai={fake_url}/v1"], env,
+                           r"listening on (http://\S+)")
         procs.append(gw)
+        gateways = {"stockade": gw_url}
+        if a.compare_src is not None:
+            old_env = dict(env, PYTHONPATH=str(a.compare_src.resolve()),
+                           STOCKADE_HOME=str(tmp / "state-before"))
+            before, before_url = start([sys.executable, "-m", "stockade", "gateway", "--listen",
+                                        "127.0.0.1:0", "--upstream", f"anthropic={fake_url}",
+                                        "--upstream", f"openai={fake_url}/v1"], old_env,
+                                       r"listening on (http://\S+)")
+            procs.append(before)
+            gateways["before"] = before_url
         cb = claude_body()
-        hdr = "x-api-key: sk-ant-dummy\r\nanthropic-version: 2023-06-01\r\n"
-        print(f"request: {len(json.dumps(cb)) // 1024} KB Claude Code request "
-              f"({'captured' if CAPTURED.exists() else 'synthetic'}); n={a.n}; "
-              f"DLP on, sqlite ledger\n")
-        results = {}
-        for stream in (False, True):
-            body = json.dumps(dict(cb, stream=stream)).encode()
-            direct = run_case("direct", fake_url, "/v1/messages", body, a.n, hdr)
-            via = run_case("stockade", gw_url, "/v1/messages", body, a.n, hdr)
-            results[("anthropic", stream)] = (direct, via)
-            report(f"stockade anthropic {'stream' if stream else 'json'}", direct, via, stream)
+        hdr = ("x-api-key: sk-ant-dummy\r\nanthropic-version: 2023-06-01\r\n"
+               "X-Claude-Code-Session-Id: c5ae883e-7e1f-4073-82ab-cd98f626cfd5\r\n")
+        cases = [Case(f"anthropic {'stream' if s else 'json'}", "/v1/messages",
+                      json.dumps(dict(cb, stream=s)).encode(), hdr, s,
+                      {"direct": fake_url, **gateways}) for s in (False, True)]
+        litellm_note = "LiteLLM: not measured (--no-litellm)"
         if not a.no_litellm:
-            exe = litellm_python()
-            if exe is not None:
-                cfg = tmp / "litellm.yaml"
-                cfg.write_text(
-                    "model_list:\n  - model_name: fake-model\n    litellm_params:\n"
-                    f"      model: openai/fake-model\n      api_base: {fake_url}/v1\n"
-                    "      api_key: sk-dummy\n"
-                    "litellm_settings:\n  telemetry: false\n  drop_params: true\n")
-                master = "sk-bench-" + os.urandom(16).hex()  # LiteLLM refuses to start without one
-                lenv = dict(env, LITELLM_LOCAL_MODEL_COST_MAP="True", LITELLM_LOG="ERROR",
-                            LITELLM_MASTER_KEY=master)
-                port = 18000 + os.getpid() % 1000
+            exe, why = litellm_exe()
+            if exe is None:
+                litellm_note = f"LiteLLM: skipped, {why}"
+            else:
                 try:
-                    ll, _ = start([str(exe), "--config", str(cfg), "--port", str(port),
-                                   "--num_workers", "1"], lenv, r"(Uvicorn running|Application startup complete)")
+                    t0 = time.monotonic()
+                    ll, ll_url, master = start_litellm(exe, tmp, env, fake_url)
                     procs.append(ll)
-                    ll_url = f"http://127.0.0.1:{port}"
-                    print()
-                    for stream in (False, True):
-                        body = json.dumps(chat_body(cb, stream)).encode()
-                        auth = f"Authorization: Bearer {master}\r\n"
-                        direct = run_case("direct", fake_url, "/v1/chat/completions", body, a.n, auth)
-                        via = run_case("stockade", gw_url, "/v1/chat/completions", body, a.n, auth)
-                        lvia = run_case("litellm", ll_url, "/v1/chat/completions", body, a.n, auth)
-                        kind = "stream" if stream else "json"
-                        report(f"stockade chat {kind}", direct, via, stream)
-                        report(f"litellm chat {kind}", direct, lvia, stream)
-                        for conc in (1, 64):
-                            i = 1 if stream else 0
-                            s50 = pct(via[conc][i], 50) - pct(direct[conc][i], 50)
-                            l50 = pct(lvia[conc][i], 50) - pct(direct[conc][i], 50)
-                            print(f"    c={conc}: LiteLLM added p50 / stockade added p50 = "
-                                  f"{l50 / max(s50, 0.01):.1f}x")
+                    litellm_note = f"LiteLLM: proxy up in {time.monotonic() - t0:.0f} s"
+                    auth = f"Authorization: Bearer {master}\r\n"
+                    cases += [Case(f"chat {'stream' if s else 'json'}", "/v1/chat/completions",
+                                   json.dumps(chat_body(cb, s)).encode(), auth, s,
+                                   {"direct": fake_url, **gateways, "litellm": ll_url})
+                              for s in (False, True)]
                 except RuntimeError as exc:
-                    print(f"LiteLLM: skipped ({exc})")
+                    litellm_note = f"LiteLLM: skipped, the proxy {exc}"
+        print(f"request: {len(json.dumps(cb)) // 1024} KB Claude Code request "
+              f"({'captured' if CAPTURED.exists() else 'synthetic'}); {a.rounds} rounds of "
+              f"{a.n} requests at c=1 and {a.n * 4} at c=64 per target; DLP on, sqlite ledger")
+        print(litellm_note)
+        for case in cases:  # warm up every path (connections, caches, LiteLLM's imports)
+            for url in case.targets.values():
+                measure(url, case.path, case.body, n=20, conc=4, headers=case.headers)
+        loads: list[float] = []
+        run_rounds(cases, rounds=a.rounds, n=a.n, loads=loads)
+        print(f"\nmachine: {os.cpu_count()} CPUs; load average before {load0[0]:.2f}, "
+              f"during rounds {min(loads):.2f}..{max(loads):.2f}, after "
+              f"{os.getloadavg()[0]:.2f}\n")
+        added: dict[str, dict[tuple[int, str], float]] = {}
+        for case in cases:
+            added[case.name] = report(case)
+        chat = [c for c in cases if c.name.startswith("chat")]
+        if chat:
+            print("\nLiteLLM added p50 / stockade added p50 (same run, same requests; "
+                  "LiteLLM does no inspection, stockade runs DLP and the ledger):")
+            for case in chat:
+                for conc in (1, 64):
+                    s50 = added[case.name][(conc, "stockade")]
+                    l50 = added[case.name][(conc, "litellm")]
+                    ratio = f"{l50 / s50:.1f}x" if s50 > 0.05 else "stockade adds ~nothing"
+                    print(f"  {case.name:<12} c={conc:<3} LiteLLM {l50:+8.2f} ms, stockade "
+                          f"{s50:+6.2f} ms: {ratio}")
     finally:
         for p in procs:
             p.terminate()

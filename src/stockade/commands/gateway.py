@@ -39,6 +39,9 @@ def build_parser(parser: argparse.ArgumentParser) -> None:
                              "still wins")
     parser.add_argument("--policy", metavar="FILE", help="policy file (default: the usual layers)")
     parser.add_argument("--workspace", metavar="DIR", help="workspace whose stockade.yaml applies")
+    parser.add_argument("--session", metavar="ID", default=os.environ.get("STOCKADE_SESSION") or None,
+                        help="record every request under this session (stockade run sets "
+                             "$STOCKADE_SESSION for its own gateway)")
     parser.add_argument("--ready-file", metavar="FILE", type=Path,
                         help="once listening, write the base URL to FILE (for scripts and "
                              "`--listen HOST:0`)")
@@ -61,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
                               upstream_overrides=overrides, limits=limits)
     # The workspace given by `stockade run` is what `repository:` routes match (a
     # client's X-Stockade-Workspace header counts only when none was given).
-    cfg = dataclasses.replace(cfg, cli_routes=cli_routes,
+    cfg = dataclasses.replace(cfg, cli_routes=cli_routes, session=args.session,
                               workspace=os.path.abspath(args.workspace) if args.workspace
                               else None)
     state = StateDir.default().ensure()

@@ -28,7 +28,7 @@ Other choices may fall back along the upstream's ``fallback`` list.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 from urllib.parse import urlsplit
@@ -110,6 +110,7 @@ class GatewayConfig:
     routes: tuple[Route, ...] = ()  # the policy's models.routes, in order
     cli_routes: tuple[Route, ...] = ()  # --route LABEL=UPSTREAM, before the policy's
     workspace: str | None = None  # --workspace of a per-session gateway (`stockade run`)
+    session: str | None = None  # every event's session (a per-session gateway of stockade run)
     actions: Mapping[str, str] = field(
         default_factory=lambda: {"secret": "redact", "pii": "redact"})
     ledger_content: ContentMode = "redacted"
@@ -129,6 +130,13 @@ class GatewayConfig:
                     raise ConfigError(
                         f"upstream {up.name}: fallback {name!r} is not another configured "
                         "upstream", hint="list names from models.upstreams in fallback")
+        for label, action in self.actions.items():
+            kind, _, target = action.partition(":")
+            if kind == "route" and target.strip() and target.strip() not in self.upstreams:
+                # found at start-up, not on the first request carrying the label
+                raise ConfigError(
+                    f"dlp.actions.{label} routes to upstream {target.strip()!r}, which is not "
+                    "configured", hint="configured: " + ", ".join(sorted(self.upstreams)))
         for src, routes in (("--route", self.cli_routes), ("models.routes", self.routes)):
             for i, r in enumerate(routes):
                 if r.upstream not in self.upstreams:
@@ -226,6 +234,38 @@ def _criteria(route: Route) -> dict[str, str]:
             if (v := getattr(route, k)) is not None}
 
 
+@dataclass(frozen=True, slots=True)
+class _Pin:
+    upstream: str
+    reason: str
+    match: Mapping[str, str]
+
+
+def _pins(cfg: GatewayConfig, labels: frozenset[str], hit: Callable[[Route], bool], *,
+          dlp_route: str | None, dlp_label: str | None) -> dict[str, _Pin]:
+    """Where the policy keeps each data label this request carries: its ``route:``
+    action, else the first matching policy route on that label, else the first
+    matching ``--route`` on it.  A label with none of these is not pinned."""
+    pins: dict[str, _Pin] = {}
+    if dlp_route is not None:
+        reason = f"dlp.actions.{dlp_label}" if dlp_label else "dlp.actions"
+        pins[dlp_label or ""] = _Pin(dlp_route, f"{reason} -> route:{dlp_route}",
+                                     {"label": dlp_label} if dlp_label else {})
+    for label in sorted(labels - pins.keys()):
+        kind, _, target = cfg.action_for(label).partition(":")
+        if kind == "route" and target.strip():
+            pins[label] = _Pin(target.strip(), f"dlp.actions.{label} -> route:{target.strip()}",
+                               {"label": label})
+            continue
+        for src, routes in (("models.routes", cfg.routes), ("--route", cfg.cli_routes)):
+            found = next(((i, r) for i, r in enumerate(routes)
+                          if r.label == label and hit(r)), None)
+            if found is not None:
+                pins[label] = _Pin(found[1].upstream, f"{src}[{found[0]}]", _criteria(found[1]))
+                break
+    return pins
+
+
 def choose_upstream(
     cfg: GatewayConfig,
     *,
@@ -237,34 +277,45 @@ def choose_upstream(
     model: str | None,
     dlp_label: str | None = None,
 ) -> RouteChoice:
-    """Pick the upstream (the order is in this module's docstring)."""
-    if dlp_route is not None:
-        up = cfg.upstreams.get(dlp_route)
-        if up is None:
-            raise RoutingError(f"the policy routes this request to upstream {dlp_route!r}, "
-                               "which is not configured")
-        match = {"label": dlp_label} if dlp_label else {}
-        reason = f"dlp.actions.{dlp_label}" if dlp_label else "dlp.actions"
-        return RouteChoice(up, f"{reason} -> route:{dlp_route}", match, pinned=True)
+    """Pick the upstream (the order is in this module's docstring).
 
+    A data label the policy keeps on an upstream (its ``route:`` action or a route
+    with ``label``) outranks every route without a label, wherever that route
+    stands in the list and whoever wrote it: a ``model``/``team``/``repository``
+    route or ``--route '*=...'`` cannot take pinned data elsewhere, and a choice
+    that lands on the pinned upstream by another route is pinned too (no
+    fallback).  Labels pinned to different upstreams refuse the request: no
+    single destination keeps both."""
     def hit(route: Route) -> bool:
         return route.matches(labels=labels, team=team, repository=repository, model=model)
 
-    # The policy's own route for a label this request carries outranks the command line.
-    pin = next(((i, r) for i, r in enumerate(cfg.routes) if r.label is not None and hit(r)),
-               None)
+    pins = _pins(cfg, labels, hit, dlp_route=dlp_route, dlp_label=dlp_label)
+    targets = sorted({p.upstream for p in pins.values()})
+    if len(targets) > 1:
+        where = ", ".join(f"{lb} -> {p.upstream}" for lb, p in sorted(pins.items()))
+        raise RoutingError(f"the request carries data the policy keeps on different upstreams "
+                           f"({where}); it was refused rather than sent to one of them")
+    pin = next(iter(pins.values()), None)
+    if pin is not None and pin.upstream not in cfg.upstreams:
+        raise RoutingError(f"the policy routes this request to upstream {pin.upstream!r}, "
+                           "which is not configured")
+    if dlp_route is not None and pin is not None:
+        return RouteChoice(cfg.upstreams[pin.upstream], pin.reason, pin.match, pinned=True)
+
     candidates = [("--route", i, r) for i, r in enumerate(cfg.cli_routes)] + \
                  [("models.routes", i, r) for i, r in enumerate(cfg.routes)]
     for src, i, route in candidates:
         if not hit(route):
             continue
-        if src == "--route" and pin is not None and pin[1].upstream != route.upstream:
-            src, i, route = "models.routes", pin[0], pin[1]
+        if pin is not None and pin.upstream != route.upstream:
+            return RouteChoice(cfg.upstreams[pin.upstream], pin.reason, pin.match, pinned=True)
         up = cfg.upstreams.get(route.upstream)
         if up is None:
             raise RoutingError(f"{src}[{i}] names upstream {route.upstream!r}, "
                                "which is not configured")
-        return RouteChoice(up, f"{src}[{i}]", _criteria(route), pinned=route.label is not None)
+        return RouteChoice(up, f"{src}[{i}]", _criteria(route), pinned=pin is not None)
+    if pin is not None:
+        return RouteChoice(cfg.upstreams[pin.upstream], pin.reason, pin.match, pinned=True)
     up = cfg.default_upstream(protocol)
     if up is None:
         raise RoutingError(f"no upstream is configured for the {protocol} API")

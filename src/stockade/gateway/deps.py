@@ -22,6 +22,7 @@ from stockade.gateway.config import (
 )
 from stockade.model import Actor, Finding
 from stockade.state import StateDir
+from stockade.ledger import nowait as ledger_nowait  # noqa: F401 (re-exported for server.py)
 
 Scanner = Callable[[str], Sequence[Finding]]
 DEFAULT_LIMITS = Limits()
@@ -51,7 +52,8 @@ def config_from_policy(policy: Any, *, upstream_overrides: Sequence[Upstream] = 
     for name, up in policy.models.upstreams.items():
         upstreams[name] = Upstream(name=name, url=up.url.rstrip("/"), protocol=up.protocol,
                                    key_env=up.key_env, models=tuple(up.models),
-                                   fallback=tuple(up.fallback))
+                                   fallback=tuple(up.fallback),
+                                   max_tokens=getattr(up, "max_tokens", None))
     if not upstreams:
         for name, (url, key_env, proto) in DEFAULT_UPSTREAMS.items():
             upstreams[name] = Upstream(name=name, url=url, protocol=proto, key_env=key_env)
@@ -63,6 +65,7 @@ def config_from_policy(policy: Any, *, upstream_overrides: Sequence[Upstream] = 
             key_env=old.key_env if old else over.key_env,
             models=old.models if old else (),
             fallback=old.fallback if old else (),
+            max_tokens=old.max_tokens if old else None,
         )
     return GatewayConfig(
         upstreams=upstreams, routes=tuple(policy.models.routes),

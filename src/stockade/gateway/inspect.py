@@ -1,9 +1,20 @@
-"""Request inspection: every segment through the DLP engine, with a result cache.
+"""Request inspection: every segment through the DLP engine, with result caches.
 
 Claude Code resends ~75 KB of system prompt and tool definitions on every
 turn, and the whole conversation so far; only the newest messages are new.
-Results are cached per segment text (bounded LRU, by characters held), so a
-repeat turn costs a dictionary lookup per unchanged segment.
+Two caches make a repeat turn cheap:
+
+* per section element (:class:`~stockade.wire.exchange.Block`, from the
+  wire's :class:`~stockade.wire.exchange.BlockMemo`, keyed by the element's
+  exact text): its findings, resolved, so an unchanged tool definition costs
+  one dictionary lookup;
+* per segment text (bounded LRU, by characters held): for the rest (new
+  messages, headers, top-level fields) and for elements that changed a little.
+
+Context segments (``"KEY: value"``) exist for rules that need the name a value
+is assigned to; their findings are moved onto the value's own text segment
+(so a ``redact`` can rewrite it) and dropped where the value's own scan
+already reported the same span.
 """
 
 from __future__ import annotations
@@ -11,11 +22,15 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from stockade.gateway.deps import Scanner
 from stockade.model import Finding
-from stockade.wire.exchange import Exchange, Path, Segment, path_str
+from stockade.wire.exchange import CONTEXT_REACH, Exchange, Path, Segment, path_str
+from stockade.wire.jsonbody import Block, BlockMemo
+
+# Findings of one run of segments: (index of the segment in the run, finding), in order.
+_Resolved = tuple[tuple[int, Finding], ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,10 +41,11 @@ class SegmentFinding:
 
 
 class ScanCache:
-    """LRU of segment text -> findings, bounded by the characters it keeps."""
+    """LRU of segment text -> findings, bounded by the characters it keeps; and
+    the block memo and its resolved findings (one entry per memo entry at most)."""
 
     def __init__(self, scanner: Scanner, *, max_chars: int = 64 * 1024 * 1024,
-                 min_chars: int = 0) -> None:
+                 min_chars: int = 0, max_blocks: int = 8192) -> None:
         self._scan = scanner
         self._max = max_chars
         self._min = min_chars
@@ -38,6 +54,11 @@ class ScanCache:
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
+        self.memo = BlockMemo(max_chars=max_chars // 2)
+        # Keyed by Block identity: the memo hands out one Block per distinct element
+        # text, and an entry here keeps its Block alive, so an id is never reused.
+        self._blocks: OrderedDict[Block, _Resolved] = OrderedDict()
+        self._max_blocks = max_blocks
 
     def scan_many(self, texts: Sequence[str]) -> list[tuple[Finding, ...]]:
         """``scan`` for each text; cached ones are looked up under one lock."""
@@ -81,16 +102,113 @@ class ScanCache:
                     self._held -= len(old)
         return result
 
+    def resolved(self, segments: Sequence[Segment]) -> _Resolved:
+        """The findings of a run of segments, context findings moved onto values."""
+        results = self.scan_many([seg.text for seg in segments])
+        return resolve_context(segments, results)
+
+    def block(self, block: Block) -> _Resolved:
+        with self._lock:
+            got = self._blocks.get(block)
+            if got is not None:
+                self._blocks.move_to_end(block)
+                self.hits += len(block.segments)
+                return got
+        result = self.resolved(block.segments)
+        with self._lock:
+            self._blocks[block] = result
+            while len(self._blocks) > self._max_blocks:
+                self._blocks.popitem(last=False)
+        return result
+
+
+def resolve_context(segments: Sequence[Segment],
+                    results: Sequence[Sequence[Finding]]) -> _Resolved:
+    """(segment index, finding) for every finding, in segment order.  A finding in
+    a context segment (``"KEY: value"``) that lies in the value moves onto the
+    value's text segment (same path), unless that segment's own scan reported
+    the same rule at the same span; one that lies wholly in the key part is
+    dropped (the key, or the name leaf, is a segment of its own).  A context
+    segment whose value segment is missing keeps its findings (they then block:
+    a context part cannot be rewritten)."""
+    out: list[tuple[int, Finding]] = []
+    by_path: dict[Path, int] | None = None
+    for i, (seg, fs) in enumerate(zip(segments, results, strict=True)):
+        if not fs:
+            continue
+        if seg.part != "context":
+            out.extend((i, f) for f in fs)
+            continue
+        if by_path is None:
+            by_path = {s.path: j for j, s in enumerate(segments) if s.part == "text"}
+        vi = by_path.get(seg.path)
+        if vi is None:
+            out.extend((i, f) for f in fs)
+            continue
+        value = segments[vi].text
+        offset = len(seg.text) - min(len(value), CONTEXT_REACH)
+        own = {(f.rule_id, f.start, f.end) for f in results[vi]}
+        for f in fs:
+            if f.end <= offset:
+                continue
+            moved = _shift(f, offset, value)
+            if (moved.rule_id, moved.start, moved.end) not in own:
+                out.append((vi, moved))
+    out.sort(key=lambda p: p[0])  # stable: each segment's findings stay in scan order
+    return tuple(out)
+
+
+def _shift(f: Finding, offset: int, text: str) -> Finding:
+    """``f`` found at ``offset`` + its span in a longer text, as a finding in ``text``."""
+    start = max(f.start - offset, 0)
+    end = f.end - offset
+    line, col = _position(text, start)
+    end_line, end_col = _position(text, max(end - 1, start))
+    return replace(f, start=start, end=end, line=line, column=col, end_line=end_line,
+                   end_column=end_col + 1)
+
+
+def _position(text: str, offset: int) -> tuple[int, int]:
+    return text.count("\n", 0, offset) + 1, offset - (text.rfind("\n", 0, offset) + 1) + 1
+
 
 def inspect(exchange: Exchange, cache: ScanCache) -> list[SegmentFinding]:
     """Every finding in every segment, with a location safe to show and record."""
     segments = exchange.segments
-    results = cache.scan_many([seg.text for seg in segments])
-    found = [(seg, f) for seg, fs in zip(segments, results) for f in fs]
+    found: list[tuple[int, Finding]] = []
+    loose: list[int] = []
+    covered = 0
+    for block, start in exchange.blocks:
+        loose.extend(range(covered, start))
+        found.extend((start + i, f) for i, f in cache.block(block))
+        covered = start + len(block.segments)
+    loose.extend(range(covered, len(segments)))
+    if loose:
+        if len(loose) == len(segments):
+            found.extend(cache.resolved(segments))
+        else:
+            found.extend((loose[i], f) for i, f in cache.resolved([segments[j] for j in loose]))
     if not found:
         return []
-    masks = key_masks(exchange, [seg for seg, _ in found])
-    return [SegmentFinding(seg, f, path_str(seg.path, masks)) for seg, f in found]
+    found.sort(key=lambda p: p[0])
+    pairs = [(segments[i], f) for i, f in found]
+    masks = key_masks(exchange, [seg for seg, _ in pairs])
+    # a header name with a finding in it is shown by its position, like a key
+    for seg, f in pairs:
+        if seg.part == "header" and f.start < seg.text.index(":") + 2:
+            masks[seg.path] = f"#{seg.path[1]}"
+    return [SegmentFinding(seg, f, location(seg, masks)) for seg, f in pairs]
+
+
+def location(seg: Segment, masks: dict[Path, str]) -> str:
+    """Where a finding is, for the user and the ledger: a JSON path with keys that
+    hold findings masked; a header by its name, or by its position when the name
+    holds a finding."""
+    if seg.part == "header":
+        return "request header " + masks.get(seg.path, seg.text.split(":", 1)[0])
+    if seg.part == "query":
+        return "query string"
+    return path_str(seg.path, masks)
 
 
 def key_masks(exchange: Exchange, segments: Sequence[Segment]) -> dict[Path, str]:

@@ -47,12 +47,17 @@ from stockade.gateway.http import (
 from stockade.gateway.inspect import ScanCache, SegmentFinding, active, inspect, key_masks
 from stockade.gateway.keys import KeyStore
 from stockade.gateway.metrics import Metrics
-from stockade.gateway.translate import Translator, dump_translated, translator_for
+from stockade.gateway.translate import (
+    Translator,
+    cap_output_tokens,
+    dump_translated,
+    translator_for,
+)
 from stockade.translate import TranslationError
 from stockade.translate.models import aliases as model_aliases
 from stockade.translate.models import model_ids, models_list
 from stockade.errors import InternalError, LedgerError
-from stockade.ledger import nowait as ledger_nowait
+from stockade.gateway.deps import ledger_nowait
 from stockade.model import Actor
 from stockade.state import keyed_hash
 from stockade.wire.exchange import (
@@ -262,7 +267,7 @@ class Gateway:
         message = (f"stockade: {method} {path} is not supported by the gateway"
                    if status == 405 else f"stockade: no such endpoint: {method} {path}")
         ctx = Ctx(request_id=_new_id(), protocol=guess_protocol(req), path=path,
-                  t0=time.perf_counter(), session=_session(req, self.hmac_key))
+                  t0=time.perf_counter(), session=self.cfg.session or _session(req, self.hmac_key))
         await self._error(ctx, writer, status=status, message=message, decision="reject")
         return True
 
@@ -271,7 +276,7 @@ class Gateway:
     async def _model_request(self, req: Request, protocol: Protocol,
                              writer: asyncio.StreamWriter) -> bool:
         ctx = Ctx(request_id=_new_id(), protocol=protocol, path=req.path,
-                  t0=time.perf_counter(), session=_session(req, self.hmac_key))
+                  t0=time.perf_counter(), session=self.cfg.session or _session(req, self.hmac_key))
         self.metrics.in_flight += 1
         try:
             return await self._pipeline(req, ctx, writer)
@@ -326,7 +331,8 @@ class Gateway:
             up = choice.upstream
             ctx.upstream, ctx.route_reason = up.name, choice.reason
             ctx.details["route_why"] = {**choice.match, "team": team,
-                                        "repository": repository, "pinned": choice.pinned}
+                                        "repository": self._recordable_workspace(repository),
+                                        "pinned": choice.pinned}
             vault, redacted = self._redact(ex, verdict, ctx)
             ctx.prepare = _preparer(req, ex, redacted)
             ctx.translator, ctx.upstream_path, body = ctx.prepare(up)
@@ -403,6 +409,20 @@ class Gateway:
         for sf in findings:
             self.metrics.finding(sf.finding.rule_id)
         return verdict, findings
+
+    def _recordable_workspace(self, workspace: str | None) -> str | None:
+        """The workspace for the ledger.  ``X-Stockade-Workspace`` is the client's free
+        text and is not part of the inspected request: recorded only when short and
+        free of findings (a scan that fails withholds it too)."""
+        if workspace is None or workspace == self.cfg.workspace:
+            return workspace
+        if len(workspace) > 1024:
+            return "<withheld: longer than 1024 characters>"
+        try:
+            found = self.cache.scan_uncached(workspace)
+        except Exception:  # noqa: BLE001 - unscanned text is not recorded
+            return "<withheld: scan failed>"
+        return "<withheld: finding>" if found else workspace
 
     def _redact(self, ex: Exchange, verdict: Verdict,
                 ctx: Ctx) -> tuple[Vault | None, bytes | None]:
@@ -585,9 +605,11 @@ class Gateway:
             data = _relay_json(ctx.protocol, ctype, data, rw, vault)
         except Exception as exc:  # noqa: BLE001 - an answer we cannot process is not relayed
             log.error("relaying a response failed: %s", type(exc).__name__)
+            # a translator's message names what was wrong, never a value
+            why = str(exc) if isinstance(exc, TranslationError) else type(exc).__name__
             await self._error(ctx, writer, status=502, kind="llm.response", decision="relay_error",
                               message=f"stockade: could not process the response of upstream "
-                                      f"{ctx.upstream!r} ({type(exc).__name__})",
+                                      f"{ctx.upstream!r} ({why})",
                               extra={"outcome": "relay_error", "upstream_status": resp.status})
             return True
         headers = [("Content-Length", str(len(data))), *headers]
@@ -817,13 +839,18 @@ class Gateway:
             writer.write(full_response(200, b'{"object":"list","data":[]}'))
             return True
         scheme, host, port, path = up.target(req.path)
+        # Nothing of this request is inspected: only what a model list needs goes on
+        # (credentials per _upstream_headers, API version, paging), never free text.
+        query = "&".join(p for p in req.query.split("&")
+                         if p.split("=", 1)[0] in _MODELS_QUERY and len(p) <= 128)
+        headers = [(k, v) for k, v in self._upstream_headers(req, up, protocol)
+                   if k.lower() in _MODELS_HEADERS]
         try:
             resp = await upstream_client.request(
                 self.pool, scheme=scheme, host=host, port=port, method="GET",
-                path=path + (f"?{req.query}" if req.query else ""),
-                headers=self._upstream_headers(req, up, protocol), body=b"",
-                limits=self.cfg.limits)
-            data = await resp.read_all()
+                path=path + (f"?{query}" if query else ""),
+                headers=headers, body=b"", limits=self.cfg.limits)
+            data = await _read_capped(resp, MAX_MODELS_BYTES)
         except upstream_client.UpstreamError as exc:
             writer.write(full_response(502, error_body(
                 protocol, status=502, message=f"stockade: upstream {up.name!r} failed: "
@@ -842,6 +869,29 @@ class Gateway:
         return True
 
 
+# GET /v1/models: the headers and query parameters passed on (see Gateway._models).
+_MODELS_HEADERS = frozenset({"x-api-key", "authorization", "api-key", "anthropic-version",
+                             "anthropic-beta", "accept", "accept-encoding", "user-agent"})
+_MODELS_QUERY = frozenset({"limit", "after_id", "before_id"})
+MAX_MODELS_BYTES = 4 * 1024 * 1024
+
+
+async def _read_capped(resp: upstream_client.UpstreamResponse, cap: int) -> bytes:
+    """A whole upstream body, refused past ``cap`` bytes (a hostile or broken upstream
+    must not fill the gateway's memory)."""
+    parts: list[bytes] = []
+    size = 0
+    async for data in resp.chunks():
+        size += len(data)
+        if size > cap:
+            resp._reusable = False
+            resp.close()
+            raise upstream_client.UpstreamError(
+                "protocol", f"the response is larger than {cap // (1024 * 1024)} MiB")
+        parts.append(data)
+    return b"".join(parts)
+
+
 def _preparer(req: Request, ex: Exchange, redacted: bytes | None) -> Callable[
         [Upstream], tuple[Translator, str | None, bytes | None]]:
     """For an upstream: its translator, the path to send to (None: the client's own
@@ -854,12 +904,14 @@ def _preparer(req: Request, ex: Exchange, redacted: bytes | None) -> Callable[
                                f"{ex.protocol} API cannot be translated to")
         mapped = up.map_model(ex.model) if ex.model is not None else None
         if translator.identity:
-            if mapped == ex.model:
+            capped = cap_output_tokens(ex.body, up.max_tokens)
+            if mapped == ex.model and capped is ex.body:
                 return translator, None, redacted
-            return translator, None, dump_body({**ex.body, "model": mapped})
+            return translator, None, dump_body(
+                {**capped, **({"model": mapped} if mapped is not None else {})})
         path, body = translator.request(req.path, {**ex.body, "model": mapped}
                                         if mapped is not None else ex.body)
-        return translator, path, dump_translated(body)
+        return translator, path, dump_translated(cap_output_tokens(body, up.max_tokens))
     return prepare
 
 

@@ -13,7 +13,7 @@ previews and keyed hashes.  See docs/ledger.md for the format.
 """
 
 from stockade.ledger.checkpoint import Checkpoint, key_fingerprint, load_public_key
-from stockade.ledger.core import Batch, Ledger, NewEvent, open_ledger
+from stockade.ledger.core import Batch, Ledger, LedgerBusy, NewEvent, NoWait, nowait, open_ledger
 from stockade.ledger.event import (
     Event,
     canonical_json,
@@ -29,13 +29,16 @@ __all__ = [
     "Checkpoint",
     "Event",
     "Ledger",
+    "LedgerBusy",
     "NewEvent",
+    "NoWait",
     "VerifyReport",
     "canonical_json",
     "default_actor",
     "format_ts",
     "key_fingerprint",
     "load_public_key",
+    "nowait",
     "open_ledger",
     "parse_ts",
     "validate_kind",

@@ -38,6 +38,38 @@ from stockade.state import StateDir
 
 _PAGE = 1000
 
+
+class LedgerBusy(LedgerError):
+    """An append under :func:`nowait` would have had to wait."""
+
+
+@dataclass
+class NoWait:
+    """Set by :func:`nowait`; ``busy`` tells the caller an append gave up."""
+
+    busy: bool = False
+
+
+_local = threading.local()
+
+
+@contextmanager
+def nowait() -> Iterator[NoWait]:
+    """Appends in this block (on this thread) complete without waiting, or store
+    nothing and raise :class:`LedgerBusy` (and set ``busy``): for a caller on an
+    event loop, which must not stall every connection while another thread or
+    process holds the write lock, and which then hands the append to a thread.
+
+    Waiting is: another writer holding the lock (this object's or the
+    database's), or ``power-loss`` durability (an fsync per commit)."""
+    state = NoWait()
+    old = getattr(_local, "nowait", None)
+    _local.nowait = state
+    try:
+        yield state
+    finally:
+        _local.nowait = old
+
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -151,10 +183,34 @@ class Ledger:
         if every:
             # Before anything is stored: a ledger that cannot sign must not grow.
             self._load_key()
-        with self._lock:
-            sealed = self.backend.append(pending)
+        nw: NoWait | None = getattr(_local, "nowait", None)
+        if nw is None:
+            with self._lock:
+                sealed = self.backend.append(pending)
+        else:
+            sealed = self._append_nowait(pending, nw)
         if every and self._checkpoint_due(sealed[-1][0], every):
             self.checkpoint()
+        return sealed
+
+    def _append_nowait(self, pending: list[PendingEvent],
+                       nw: NoWait) -> list[tuple[int, str, bytes]]:
+        append_nowait = getattr(self.backend, "append_nowait", None)
+        if append_nowait is None or self.backend.durability != "process" \
+                or not self._lock.acquire(blocking=False):
+            nw.busy = True
+            raise LedgerBusy("the ledger is busy", hint="append from a thread that may wait")
+        every = self.checkpoint_every
+        try:
+            # a checkpoint due after this append would be made here: leave it (and the
+            # append) to a caller that may wait
+            sealed: list[tuple[int, str, bytes]] | None = append_nowait(
+                pending, refuse=lambda last: bool(every) and self._checkpoint_due(last, every))
+        finally:
+            self._lock.release()
+        if sealed is None:
+            nw.busy = True
+            raise LedgerBusy("the ledger is busy", hint="append from a thread that may wait")
         return sealed
 
     def _checkpoint_due(self, last: int, every: int) -> bool:

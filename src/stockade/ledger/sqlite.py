@@ -17,7 +17,7 @@ import contextlib
 import hashlib
 import sqlite3
 import uuid
-from collections.abc import Generator, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
@@ -40,6 +40,15 @@ _SCHEMA = (
     "CREATE INDEX IF NOT EXISTS events_session ON events (json_extract(data, '$.session'))",
     "CREATE TABLE IF NOT EXISTS checkpoints (seq INTEGER PRIMARY KEY, body TEXT NOT NULL)",
 )
+
+
+# At most this many appends in a row on the no-wait connection (which never copies
+# the WAL back), then one by ``append`` (which does when the WAL is over 4000 pages).
+_NOWAIT_RUN = 200
+
+
+class _Refused(Exception):
+    pass
 
 
 def path_from_url(url: str) -> Path:
@@ -85,6 +94,8 @@ class SqliteBackend:
                               hint="use `process` (the default) or `power-loss`")
         self.path = path
         self._durability = durability
+        self._nowait_conn: sqlite3.Connection | None = None  # made by append_nowait
+        self._nowait_run = 0  # append_nowait calls since one said None to let append run
         self._created = False
         if not create and not path.exists():
             raise LedgerError(f"there is no ledger at {path}",
@@ -192,32 +203,53 @@ class SqliteBackend:
             c.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
             raise _ledger_error(exc, self.path, "take the write lock") from exc
+        with self._locked():
+            yield
+
+    @contextmanager
+    def _locked(self, conn: sqlite3.Connection | None = None) -> Iterator[None]:
+        """The rest of a write transaction already begun on ``conn``: commit, or roll back."""
+        c = conn or self._conn
         try:
             yield
         except BaseException:
-            self._rollback()
+            self._rollback(c)
             raise
         try:
             c.execute("COMMIT")
         except sqlite3.Error as exc:
-            self._rollback()
+            self._rollback(c)
             raise _ledger_error(exc, self.path, "commit") from exc
 
-    def _rollback(self) -> None:
+    def _rollback(self, conn: sqlite3.Connection | None = None) -> None:
         # SQLite may have rolled back already (e.g. after an I/O error).
         with contextlib.suppress(sqlite3.Error):
-            self._conn.execute("ROLLBACK")
+            (conn or self._conn).execute("ROLLBACK")
 
     def append(self, pending: Sequence[PendingEvent]) -> list[tuple[int, str, bytes]]:
+        c = self._conn
+        try:
+            c.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise _ledger_error(exc, self.path, "take the write lock") from exc
+        return self._append_locked(c, pending)
+
+    def _append_locked(self, c: sqlite3.Connection, pending: Sequence[PendingEvent], *,
+                       refuse: Callable[[int], bool] | None = None,
+                       ) -> list[tuple[int, str, bytes]]:
+        """The body of ``append``, inside a transaction begun on ``c``; commits (or
+        rolls back and raises).  ``refuse(last seq)`` true: roll back, raise _Refused."""
         sha = hashlib.sha256
         out: list[tuple[int, str, bytes]] = []
         params: list[tuple[int, str, bytes]] = []
-        with self.exclusive():
+        with self._locked(c):
             try:
-                row = self._conn.execute(
+                row = c.execute(
                     "SELECT seq, hash, CASE WHEN json_valid(data) THEN json_extract(data, '$.ts')"
                     " END FROM events ORDER BY seq DESC LIMIT 1").fetchone()
                 seq, prev, last_ts = (0, GENESIS, b"") if row is None else row
+                if refuse is not None and refuse(seq + len(pending)):
+                    raise _Refused
                 # Never before the previous event, even if the clock steps back: time
                 # queries rely on ts being ordered like seq.
                 ts = max(now_ts(), last_ts.decode() if isinstance(last_ts, bytes) else "")
@@ -228,11 +260,47 @@ class SqliteBackend:
                     prev = sha(LEAF_PREFIX + prev + raw).digest()
                     params.append((seq, text, prev))
                     out.append((seq, ts, raw))
-                self._conn.executemany("INSERT INTO events (seq, data, hash) VALUES (?, ?, ?)",
-                                       params)
+                c.executemany("INSERT INTO events (seq, data, hash) VALUES (?, ?, ?)", params)
             except sqlite3.Error as exc:
                 raise _ledger_error(exc, self.path, "append") from exc
         return out
+
+    def append_nowait(self, pending: Sequence[PendingEvent], *,
+                      refuse: Callable[[int], bool] | None = None,
+                      ) -> list[tuple[int, str, bytes]] | None:
+        """``append``, or None (nothing stored) when it would wait: another connection
+        holds the write lock, ``refuse(last seq)`` says so (a checkpoint would be due),
+        or it is time to let a waiting writer copy the WAL back.
+
+        On a second connection with no busy timeout (so neither needs a PRAGMA per
+        call) and no automatic WAL checkpoint: copying the WAL back fsyncs the
+        database (tens of ms), which a caller that must not wait leaves to ``append``
+        (every _NOWAIT_RUN-th call says None).  The caller serialises this with
+        ``append``.  In WAL mode only taking the lock can wait otherwise."""
+        self._nowait_run += 1
+        if self._nowait_run > _NOWAIT_RUN:
+            self._nowait_run = 0
+            return None
+        c = self._nowait_conn
+        if c is None:
+            try:
+                c = _connect(self.path, create=False, timeout=0)
+                c.text_factory = bytes
+                c.execute("PRAGMA synchronous=NORMAL")  # only "process" durability comes here
+                c.execute("PRAGMA wal_autocheckpoint=0")
+            except sqlite3.Error as exc:
+                raise _ledger_error(exc, self.path, "open it") from exc
+            self._nowait_conn = c
+        try:
+            c.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            if "locked" in str(exc) or "busy" in str(exc):
+                return None
+            raise _ledger_error(exc, self.path, "take the write lock") from exc
+        try:
+            return self._append_locked(c, pending, refuse=refuse)
+        except _Refused:
+            return None
 
     def head(self) -> tuple[int, bytes]:
         row = self._conn.execute(
@@ -341,4 +409,6 @@ class SqliteBackend:
         return lo
 
     def close(self) -> None:
+        if self._nowait_conn is not None:
+            self._nowait_conn.close()
         self._conn.close()

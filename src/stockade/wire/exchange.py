@@ -15,6 +15,20 @@ redaction can be written back to exactly that leaf.  Only ``part == "text"``
 segments can be redacted in place; a finding in a key, a decoded data URL or
 a number cannot be rewritten safely and the gateway blocks instead.
 
+Besides the body, the request headers the gateway forwards (credentials
+excepted) and the query string are segments (``part`` ``header`` / ``query``),
+and so is each string leaf under a free-form key read with its key
+(``part == "context"``: ``"KEY: value"``), so that rules that need the name a
+value is assigned to (``{"AWS_SECRET_ACCESS_KEY": "..."}`` in a tool input)
+see it; the gateway maps those findings back onto the value's own segment.
+
+Repeated parts: with a :class:`~stockade.wire.jsonbody.BlockMemo`, each
+element of the large sections (``system``, ``tools``, ``messages`` /
+``input``) is decoded and indexed once per distinct text and place, and
+reused (see :mod:`stockade.wire.jsonbody`): a Claude Code turn that resends
+~75 KB of system prompt and tool definitions costs a text comparison for
+them.  The result is the same as without the memo.
+
 Bodies the gateway could not forward faithfully are refused with a
 :class:`WireError`: invalid UTF-8 or JSON, a duplicated object key (Python
 keeps the last value, an upstream parser may keep the first, and the gateway
@@ -32,12 +46,27 @@ from __future__ import annotations
 import base64
 import binascii
 import codecs
+import itertools
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from typing import Any, Literal, NamedTuple
 from urllib.parse import unquote, unquote_to_bytes
+
+from stockade.wire.jsonbody import (
+    Block,
+    BlockMemo,
+    Duplicate,
+    Element,
+    Unusual,
+    decode_sections,
+    freeze,
+    json_float,
+    unique_pairs,
+    writable_path,
+)
 
 Protocol = Literal["anthropic", "chat", "responses"]
 PROTOCOLS: tuple[Protocol, ...] = ("anthropic", "chat", "responses")
@@ -46,14 +75,25 @@ PathKey = str | int
 Path = tuple[PathKey, ...]
 
 SegmentKind = Literal[
-    "system", "tool_definition", "message", "tool_call_input", "tool_result", "request_field"
+    "system", "tool_definition", "message", "tool_call_input", "tool_result", "request_field",
+    "request_header", "query"
 ]
 # text: a JSON string, rewritable in place.  key: an object key.  decoded: the text of
-# a data URL or base64 source.  number: a large integer.  Only "text" can be redacted.
-Part = Literal["text", "key", "decoded", "number"]
+# a data URL or base64 source.  number: a long number's digits.  context: "KEY: value"
+# for a string under a free-form key (findings map back onto the value's text segment).
+# header: "name: value" of a forwarded header.  query: the decoded query string.
+# Only "text" can be redacted.
+Part = Literal["text", "key", "decoded", "number", "context", "header", "query"]
 
 MAX_DEPTH = 256  # JSON nesting; real requests stay under 30
-_MIN_NUMBER_DIGITS = 7  # shorter integers cannot hold a card, account or phone number
+_MIN_NUMBER_DIGITS = 7  # shorter numbers cannot hold a card, account or phone number
+# How much of a value its "KEY: value" context segment holds: context rules match at
+# the key and reach at most a few KB past it (the longest, an AWS session token, 3 KB).
+CONTEXT_REACH = 4096
+# Segment.path of a header (HEADER_ROOT, index) and of the query string (QUERY_ROOT,):
+# not body paths; consumers tell them apart by ``part``, never by the path.
+HEADER_ROOT = "@header"
+QUERY_ROOT = "@query"
 _MAX_DATA_URL_NESTING = 3
 
 # Top-level sections and the kind of segment they hold (None: from role / type).
@@ -145,6 +185,17 @@ class Exchange:
     segments: tuple[Segment, ...]
     body: dict[str, Any]
     uninspected: tuple[str, ...] = ()  # media types of the parts left out, one per part
+    # (block, index of its first segment in ``segments``), for blocks from a memo
+    blocks: tuple[tuple[Block, int], ...] = ()
+
+    def element_segments(self, section: str, index: int) -> tuple[Segment, ...]:
+        """The segments of one element of a section list (a message), in order."""
+        for block, _ in self.blocks:
+            segs = block.segments
+            if segs and segs[0].path[0] == section and segs[0].path[1] == index:
+                return segs
+        return tuple(s for s in self.segments
+                     if len(s.path) > 1 and s.path[0] == section and s.path[1] == index)
 
     def key_masks(self, key_paths: Iterable[Path]) -> dict[Path, str]:
         """``<key#N>`` (N: the key's position in its object) for each key path given,
@@ -188,19 +239,8 @@ def safe_path_str(path: Path) -> str:
 
 # -- parsing ------------------------------------------------------------------------------
 
-class _Duplicate(Exception):
-    pass
-
-
 class _DupDict(dict[str, Any]):
     """Marks, on the error path only, the object that repeated a key."""
-
-
-def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    d = dict(pairs)
-    if len(d) != len(pairs):
-        raise _Duplicate
-    return d
 
 
 def _marking_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -221,19 +261,35 @@ def _find_marked(node: Any) -> Path | None:
     return None
 
 
-def parse_request(protocol: Protocol, raw: bytes) -> Exchange:
+def parse_request(protocol: Protocol, raw: bytes, *, memo: BlockMemo | None = None,
+                  headers: Sequence[tuple[str, str]] = (), query: str = "") -> Exchange:
     """Decode and index one request body.  Raises :class:`WireError` for invalid
     UTF-8, invalid JSON, a duplicated key, too deep nesting or a body that is not
-    a JSON object."""
+    a JSON object.
+
+    ``headers`` (name, value) and ``query`` (the raw query string) are indexed as
+    segments too: pass those that will be forwarded.  With a ``memo`` the large
+    sections are indexed element by element and elements seen before are reused;
+    the result is the same as without."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise WireError(f"request body is not valid UTF-8 (byte {exc.start})") from None
+    if protocol not in _SECTIONS:
+        raise WireError(f"unknown protocol {protocol!r}")
     if not text.strip():
-        return index_body(protocol, {})
+        return index_body(protocol, {}, headers=headers, query=query)
+    if memo is not None:
+        try:
+            body, elements = decode_sections(protocol, text, _SECTIONS[protocol], memo)
+        except (Unusual, Duplicate, ValueError, RecursionError, IndexError):
+            pass  # the reference path below refuses it with the right message (or takes it)
+        else:
+            return index_body(protocol, body, headers=headers, query=query,
+                              elements=elements, memo=memo)
     try:
-        body = json.loads(text, object_pairs_hook=_unique_pairs)
-    except _Duplicate:
+        body = json.loads(text, object_pairs_hook=unique_pairs, parse_float=json_float)
+    except Duplicate:
         try:
             where = _find_marked(json.loads(text, object_pairs_hook=_marking_pairs))
         except (ValueError, RecursionError):  # broken further on: name no place
@@ -250,34 +306,81 @@ def parse_request(protocol: Protocol, raw: bytes) -> Exchange:
         raise WireError("request body is not valid JSON: a number is too long") from None
     if not isinstance(body, dict):
         raise WireError("request body must be a JSON object")
-    return index_body(protocol, body)
+    return index_body(protocol, body, headers=headers, query=query)
 
 
-def index_body(protocol: Protocol, body: dict[str, Any]) -> Exchange:
+def index_body(protocol: Protocol, body: dict[str, Any], *,
+               headers: Sequence[tuple[str, str]] = (), query: str = "",
+               elements: Mapping[str, list[Element]] | None = None,
+               memo: BlockMemo | None = None) -> Exchange:
+    """Index a decoded body.  ``elements`` (from :func:`decode_sections`) gives each
+    section list element as a memo Block or as (value, text); new ones are
+    indexed and added to ``memo``."""
     if protocol not in _SECTIONS:
         raise WireError(f"unknown protocol {protocol!r}")
     sections = _SECTIONS[protocol]
     w = _Walker()
+    segments = w.segments
+    runs: list[tuple[Segment, ...]] = []  # finished runs of segments, in order
+    blocks: list[tuple[Block, int]] = []
+    at = 0  # segments in ``runs``
     for key, value in body.items():
         if key not in _PROTOCOL_KEYS:
-            w.segments.append(Segment((key,), key, "request_field", "key"))
+            segments.append(Segment((key,), key, "request_field", "key"))
         if key in _SCALAR_SETTINGS and (value is None or isinstance(value, (bool, int, float))):
             continue
-        if key in sections:
+        items = elements.get(key) if elements is not None else None
+        if items is not None and memo is not None:
             fixed = sections[key]
-            w.walk(value, (key,), fixed, "message", free=False, depth=1)
+            for i, item in enumerate(items):
+                if isinstance(item, Block):
+                    block = item
+                else:
+                    bw = _Walker()
+                    bw.walk(item[0], (key, i), fixed, "message", free=False, depth=2)
+                    block = Block(item[1], freeze(item[0]), tuple(bw.segments),
+                                  tuple(bw.uninspected))
+                    memo.put((protocol, key, i), block)
+                if segments:
+                    runs.append(tuple(segments))
+                    at += len(segments)
+                    segments.clear()
+                blocks.append((block, at))
+                runs.append(block.segments)
+                at += len(block.segments)
+                w.uninspected.extend(block.uninspected)
+        elif key in sections:
+            w.walk(value, (key,), sections[key], "message", free=False, depth=1)
         else:
             w.walk(value, (key,), "request_field", "request_field",
                    free=key in _FREE_FORM_KEYS, depth=1)
+    segments.extend(_header_segments(headers, query))
+    if runs:
+        runs.append(tuple(segments))
+        all_segments = tuple(itertools.chain.from_iterable(runs))
+    else:
+        all_segments = tuple(segments)
     model = body.get("model")
     return Exchange(
         protocol=protocol,
         model=model if isinstance(model, str) else None,
         stream=body.get("stream") is True,
-        segments=tuple(w.segments),
+        segments=all_segments,
         body=body,
         uninspected=tuple(w.uninspected),
+        blocks=tuple(blocks),
     )
+
+
+def _header_segments(headers: Sequence[tuple[str, str]], query: str) -> list[Segment]:
+    out = [Segment((HEADER_ROOT, i), f"{name}: {value}", "request_header", "header")
+           for i, (name, value) in enumerate(headers)]
+    if query:
+        # both readings: the vendor's server decodes it, a log keeps it as sent
+        decoded = unquote(query.replace("+", " "))
+        text = query if decoded == query else f"{query}\n{decoded}"
+        out.append(Segment((QUERY_ROOT,), text, "query", "query"))
+    return out
 
 
 _CALL_TYPES = frozenset({"tool_use", "function_call", "custom_tool_call", "local_shell_call",
@@ -341,12 +444,30 @@ class _Walker:
             if type(v) is str:  # the common leaf, without a call
                 if v and v[:5].lower() != "data:":
                     segments.append(_segment(Segment, ((*path, k), v, here, "text")))
+                    if k not in _PROTOCOL_KEYS:  # the key names what the value is
+                        segments.append(_segment(Segment, (
+                            (*path, k), f"{k}: {v[:CONTEXT_REACH]}", here, "context")))
                 elif v:
                     self.string(v, (*path, k), here, "text", 0)
                 continue
             child_kind = "tool_call_input" if k == "tool_calls" and fixed is None else kind
             self.walk(v, (*path, k), fixed, child_kind,
                       free=free or k in _FREE_FORM_KEYS, depth=depth + 1)
+        if "value" in node or "Value" in node:
+            self.name_value(node, path, here)
+
+    def name_value(self, node: dict[str, Any], path: Path, kind: SegmentKind) -> None:
+        """``{"name": "AWS_SECRET_ACCESS_KEY", "value": "..."}`` (ECS, Kubernetes env,
+        tags): the value read with its name, like a ``"KEY": value`` pair."""
+        for vk in ("value", "Value"):
+            v = node.get(vk)
+            if type(v) is not str or not v or v[:5].lower() == "data:":
+                continue
+            for nk in ("name", "Name", "key", "Key"):
+                name = node.get(nk)
+                if type(name) is str and name:
+                    self.segments.append(Segment((*path, vk), f"{name}: {v[:CONTEXT_REACH]}",
+                                                 kind, "context"))
 
     def binary_source(self, node: dict[str, Any]) -> str | None:
         """For a ``{"type": "base64", "media_type": ..., "data": ...}`` content source:
@@ -366,12 +487,8 @@ class _Walker:
         return None
 
     def number(self, n: float, path: Path, kind: SegmentKind) -> None:
-        if isinstance(n, float):
-            if not n.is_integer() or abs(n) >= 1e19:
-                return
-            n = int(n)
-        text = str(abs(n))
-        if len(text) >= _MIN_NUMBER_DIGITS:
+        text = _float_digits(n) if isinstance(n, float) else str(abs(n))
+        if text is not None and sum(c.isdigit() for c in text) >= _MIN_NUMBER_DIGITS:
             self.segments.append(Segment(path, text, kind, "number"))
 
     def string(self, s: str, path: Path, kind: SegmentKind, part: Part, nesting: int, *,
@@ -391,6 +508,26 @@ class _Walker:
                         self.string(text, path, kind, "decoded", nesting + 1)
                 return
         self.segments.append(Segment(path, s if raw is None else raw, kind, part))
+
+
+def _float_digits(n: float) -> str | None:
+    """A JSON float's digits as the vendor reads them: the integer, or the whole
+    part, the fraction and both run together (``6222022914177764.5`` holds a card
+    number whichever way it is read).  From the body's text, not the float."""
+    raw = getattr(n, "raw", None) or repr(n)
+    try:
+        d = abs(Decimal(raw))
+    except InvalidOperation:
+        return None
+    if not d.is_finite():
+        return None
+    if not -64 <= d.adjusted() <= 64:  # 1e300: its digits as written
+        return raw.lstrip("-")
+    if d == d.to_integral_value():
+        return str(int(d))
+    whole, _, frac = format(d, "f").partition(".")
+    # one reading per line: rules for spaced card numbers would read "w f" as one
+    return frac if whole == "0" else f"{whole}\n{frac}\n{whole}{frac}"
 
 
 def _is_textual(media: str) -> bool:
@@ -440,12 +577,10 @@ def _decode_text_data_url(s: str) -> list[str] | None:
 # -- writing back -------------------------------------------------------------------------
 
 def apply_replacements(body: dict[str, Any], replacements: Mapping[Path, str]) -> dict[str, Any]:
-    """Write new text into the given leaves (in place) and return ``body``."""
+    """Write new text into the given leaves and return ``body``.  ``body`` is
+    changed in place; parts it shares with other requests are copied first."""
     for path, text in replacements.items():
-        node: Any = body
-        for k in path[:-1]:
-            node = node[k]
-        node[path[-1]] = text
+        writable_path(body, path)[path[-1]] = text
     return body
 
 

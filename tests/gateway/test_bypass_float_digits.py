@@ -1,0 +1,59 @@
+"""Bypass: numbers were scanned only when they were integers, so a card number
+sent as ``6222022914177764.5`` (or ``6.2220229141777645e15``, or with its digits
+split by the point) passed.  A float's digits are scanned as the body writes
+them (not as a float holds them: 17 digits do not fit in one), the whole part,
+the fraction and both together; a finding blocks (a number cannot be
+redacted in place)."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from gwsupport import RunningGateway, make_config, real_scanner, start_gateway
+
+from fakes.upstream import FakeUpstream
+from stockade.dlp.fakes import sample
+
+
+def _card() -> str:
+    return sample("bank_card", random.Random()).value
+
+
+def _raw_body(number: str) -> bytes:
+    return ('{"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": "go"},'
+            '{"role": "assistant", "content": [{"type": "tool_use", "id": "t1", "name": "Pay",'
+            f'"input": {{"amount": {number}}}}}]}},'
+            '{"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1",'
+            '"content": "ok"}]}]}').encode()
+
+
+@pytest.mark.parametrize("spell", [
+    lambda c: f"{c}.5",
+    lambda c: f"-{c}.25",
+    lambda c: f"{c[0]}.{c[1:]}5e{len(c) - 1}",
+    lambda c: f"{c[:8]}.{c[8:]}",
+    lambda c: f"{c}.0",
+    lambda c: f"{c[0]}.{c[1:]}E+{len(c) - 1}",
+], ids=["fraction", "negative", "exponent", "split-by-the-point", "integral-float",
+        "exponent-integral"])
+def test_card_number_in_a_float_is_found(fake: FakeUpstream, spell) -> None:  # type: ignore[no-untyped-def]
+    card = _card()
+    g = start_gateway(make_config(anthropic=fake.url, actions={"pii": "redact"}),
+                      scanner=real_scanner())
+    try:
+        ev, msg = g.assert_blocked(fake, "/v1/messages", raw=_raw_body(spell(card)),
+                                   value=card)
+        [finding] = ev["details"]["findings"]
+        assert finding["part"] == "number"
+        assert finding["location"] == "$.messages[1].content[0].input.amount"
+    finally:
+        g.stop()
+
+
+def test_ordinary_floats_pass(blocking: RunningGateway, fake: FakeUpstream) -> None:
+    body = ('{"model": "m", "max_tokens": 5, "temperature": 0.7, "top_p": 0.95, "messages":'
+            ' [{"role": "user", "content": "go"}], "metadata": {"lat": 48.8566, '
+            '"lon": 2.3522, "ratio": 0.333333333333}}').encode()
+    st, _, out = blocking.request("POST", "/v1/messages", raw=body)
+    assert st == 200, out[:300]
