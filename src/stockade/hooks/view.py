@@ -12,14 +12,12 @@ from __future__ import annotations
 
 import os
 
-from stockade.hooks._leaf import config_leaf
+from stockade.config.paths import is_under
 from stockade.hooks._record import Record
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
-
-is_under = config_leaf("paths").is_under
 
 # Loopback is the agent's own machine (its test servers), never egress.  Only
 # exact names: `127.evil.com` is a name anyone can register.  The unspecified
@@ -135,7 +133,7 @@ class HookPolicy(Record):
             h = h[1:-1]
         if is_loopback(h):
             return True
-        domains = config_leaf("domains")
+        from stockade.config import domains  # only for a non-loopback host
         norm = domains.normalise_host(h)
         if norm is None:
             return False
@@ -179,7 +177,7 @@ def _patterns(allow: tuple[str, ...]) -> tuple[Any, ...]:
     nothing."""
     got = _PATTERNS.get(allow)
     if got is None:
-        domains = config_leaf("domains")
+        from stockade.config import domains  # only for a non-loopback host
         parsed = []
         for raw in allow:
             try:
