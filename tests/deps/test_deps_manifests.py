@@ -16,10 +16,39 @@ def _names(path: Path) -> list[tuple[str, str, str | None, int | None]]:
 
 def test_requirements_txt(tmp_path: Path) -> None:
     p = tmp_path / "requirements-dev.txt"
+    (tmp_path / "base.txt").write_text("urllib3==2.2.0\n")
     p.write_text("# tools\nrequests==2.32.3\n-r base.txt\n--index-url https://x.example/\n"
                  "rich>=13  # pretty\n\nflask \\\n  ==3.0.0\n./local\n")
-    assert _names(p) == [("pypi", "requests", "2.32.3", 2), ("pypi", "rich", None, 5),
-                         ("pypi", "flask", "3.0.0", 7)]
+    assert _names(p) == [("pypi", "requests", "2.32.3", 2), ("pypi", "urllib3", "2.2.0", 1),
+                         ("pypi", "rich", None, 5), ("pypi", "flask", "3.0.0", 7)]
+
+
+def test_requirements_options_that_change_what_is_installed(tmp_path: Path) -> None:
+    """Regression: `-r`, `-e` and index lines were skipped, so an included
+    file, an editable VCS URL or a private index went unchecked."""
+    from stockade.deps.manifests import read
+
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "more.txt").write_text("colourama\n")
+    p = tmp_path / "requirements.txt"
+    p.write_text("--extra-index-url https://priv.example/simple\n-r sub/more.txt\n"
+                 "-e git+https://evil.example/x.git#egg=x\n-e ./local\ninternal-lib\n")
+    specs = read(p)
+    assert [(s.name, s.direct is not None, s.index) for s in specs] == [
+        # pip applies an index option to the whole install, included files too
+        ("colourama", False, "https://priv.example/simple"),
+        ("https://evil.example/.../x.git", True, None),
+        ("internal-lib", False, "https://priv.example/simple")]
+    assert specs[0].source.endswith("sub/more.txt")
+
+
+def test_a_requirements_include_loop_is_an_error(tmp_path: Path) -> None:
+    from stockade.deps.manifests import ManifestError, read
+
+    (tmp_path / "requirements.txt").write_text("-r requirements.txt\n")
+    with pytest.raises(ManifestError) as exc:
+        read(tmp_path / "requirements.txt")
+    assert "requirements.txt:1" in exc.value.message and "loop" in (exc.value.hint or "")
 
 
 def test_pyproject_pep621_and_poetry(tmp_path: Path) -> None:

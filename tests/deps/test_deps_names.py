@@ -32,12 +32,55 @@ def test_specs_are_read(eco: str, text: str, name: str, version: str | None) -> 
 
 
 @pytest.mark.parametrize(("eco", "text"), [
-    ("pypi", "./local/pkg"), ("pypi", "/abs/path.whl"), ("pypi", "git+https://x.example/r.git"),
-    ("pypi", "pkg @ https://x.example/pkg.whl"), ("npm", "file:../x"),
-    ("npm", "foo@github:user/foo"), ("npm", "https://x.example/foo.tgz"),
+    ("pypi", "./local/pkg"), ("pypi", "/abs/path.whl"), ("pypi", "pkg @ file:///tmp/pkg.whl"),
+    ("npm", "file:../x"), ("npm", "x@file:../x"), ("npm", "x@workspace:*"),
 ])
-def test_local_and_url_references_are_not_registry_packages(eco: str, text: str) -> None:
+def test_local_paths_are_not_registry_packages(eco: str, text: str) -> None:
     assert parse(eco, text) is None
+
+
+@pytest.mark.parametrize(("eco", "text", "name", "host"), [
+    ("pypi", "git+https://x.example/r.git", "https://x.example/.../r.git", "https://x.example"),
+    ("pypi", "pkg @ https://x.example/pkg.whl", "pkg", "https://x.example"),
+    ("pypi", "pkg[extra] @ git+ssh://git@x.example/r.git ; python_version>'3'", "pkg",
+     "ssh://x.example"),
+    ("npm", "foo@github:user/foo", "foo", "github:"),
+    ("npm", "foo@git+https://x.example/r.git", "foo", "https://x.example"),
+    ("npm", "foo@user/foo", "foo", "github:"),
+    ("npm", "user/foo", "user/foo", "github:"),
+    ("npm", "https://x.example/foo.tgz", "https://x.example/.../foo.tgz", "https://x.example"),
+    ("crates", "https://x.example/r", "https://x.example/.../r", "https://x.example"),
+])
+def test_url_and_vcs_references_are_kept_as_direct_specs(eco: str, text: str, name: str,
+                                                         host: str) -> None:
+    """Regression: these were dropped (None), so `pip install git+https://...`
+    or `npm i lodash@git+https://...` reached the hook as "nothing to check"
+    and was allowed."""
+    from stockade.deps.names import host_of
+
+    s = parse(eco, text)
+    assert s is not None and s.direct is not None and s.name == name
+    assert host_of(s.direct) == host
+
+
+def test_a_url_token_never_reaches_a_message() -> None:
+    from stockade.deps.names import host_of
+
+    token = "tk" + "x" * 20
+    assert token not in host_of(f"git+https://user:{token}@x.example/r.git?t={token}")
+
+
+@pytest.mark.parametrize(("text", "name", "version"), [
+    ("react@npm:evil-pkg", "evil-pkg", None),
+    ("react@npm:evil-pkg@1.2.3", "evil-pkg", "1.2.3"),
+    ("@types/node@npm:@evil/node@^1", "@evil/node", None),
+])
+def test_npm_alias_checks_the_package_that_is_installed(text: str, name: str,
+                                                        version: str | None) -> None:
+    """Regression: `npm i react@npm:evil-pkg` was checked as `react`
+    (popular, allowed) while npm installs `evil-pkg` under that name."""
+    s = parse("npm", text)
+    assert s is not None and (s.name, s.version) == (name, version)
 
 
 def test_an_unreadable_requirement_names_where_it_is() -> None:

@@ -56,6 +56,40 @@ def test_version_order() -> None:
         < version_key("1.10")
 
 
+def _r(kind: str, *events: tuple[str, str]) -> dict[str, object]:
+    return {"ranges": [{"type": kind, "events": [{k: v} for k, v in events]}]}
+
+
+@pytest.mark.parametrize(("entry", "version", "hit"), [
+    # numeric pre-release ids order as numbers (SemVer 11, PEP 440)
+    (_r("SEMVER", ("introduced", "0"), ("fixed", "2.0.0-alpha.10")), "2.0.0-alpha.9", True),
+    (_r("ECOSYSTEM", ("introduced", "0"), ("fixed", "1.0rc10")), "1.0rc9", True),
+    (_r("ECOSYSTEM", ("introduced", "0"), ("fixed", "1.0.dev3")), "1.0.dev10", False),
+    # build metadata and local versions are the release they decorate
+    (_r("SEMVER", ("introduced", "0"), ("fixed", "1.0.0")), "1.0.0+build.5", False),
+    (_r("ECOSYSTEM", ("introduced", "0"), ("fixed", "1.0")), "1.0+ubuntu1", False),
+    (_r("SEMVER", ("introduced", "0"), ("fixed", "2.0.0")), "v2.0.0+incompatible", False),
+    # PEP 440 epochs and implicit post-releases
+    (_r("ECOSYSTEM", ("introduced", "0"), ("fixed", "1!1.0")), "5.0", True),
+    (_r("ECOSYSTEM", ("introduced", "0"), ("fixed", "1.0")), "1!0.5", False),
+    (_r("ECOSYSTEM", ("introduced", "0"), ("fixed", "1.0")), "1.0-1", False),
+    # SemVer: any suffix is a pre-release of the release
+    (_r("SEMVER", ("introduced", "0"), ("fixed", "1.0.0")), "1.0.0-1", True),
+    # Go pseudo-versions
+    (_r("SEMVER", ("introduced", "0"), ("fixed", "v0.0.0-20200101000000-abcdef")),
+     "v0.0.0-20190101000000-abcdef", True),
+    # last_affected includes that version; limit excludes
+    (_r("ECOSYSTEM", ("introduced", "0"), ("last_affected", "1.2")), "1.2.0", True),
+    (_r("ECOSYSTEM", ("introduced", "0"), ("limit", "1.5")), "1.6", False),
+    # a version that cannot be ordered is affected (fail closed)
+    (_r("ECOSYSTEM", ("introduced", "0"), ("fixed", "1.5")), "not-a-version", True),
+])
+def test_version_matching_edge_cases(entry: dict[str, object], version: str, hit: bool) -> None:
+    """Regression: ids were compared as strings (alpha.10 < alpha.9, rc10 <
+    rc9), `+build` sorted after the release, epochs were not read."""
+    assert affects(entry, version) is hit
+
+
 def test_not_a_zip_is_a_clear_error(tmp_path: Path) -> None:
     bad = tmp_path / "all.zip"
     bad.write_text("not a zip")

@@ -6,7 +6,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from fake_registry import FakeRegistry
+import pytest
+from fake_registry import FakeRegistry, serve
 
 from stockade.deps.registry import Registry, Settings, url_for
 
@@ -109,14 +110,128 @@ def test_names_are_escaped_in_urls() -> None:
 
 
 def test_settings_precedence() -> None:
-    from types import SimpleNamespace
+    from stockade.deps.engine import DefaultActions
 
-    pol = SimpleNamespace(registries={"pypi": "https://mirror.example/pypi/"}, offline=True,
-                          cache_ttl_hours=2)
+    pol = DefaultActions(registries={"pypi": "https://mirror.example/pypi/"}, offline=True,
+                         cache_ttl_hours=2)
     s = Settings.from_env({}, policy=pol)
     assert s.urls["pypi"] == "https://mirror.example/pypi" and s.offline and s.ttl == 7200
     assert s.urls["npm"] == "https://registry.npmjs.org"
     s = Settings.from_env({"STOCKADE_DEPS_PYPI_URL": "http://127.0.0.1:1/p",
                            "STOCKADE_DEPS_CACHE_TTL": "60"}, policy=pol, offline=False)
-    assert s.urls["pypi"] == "http://127.0.0.1:1/p" and not s.offline and s.ttl == 60
+    assert s.urls["pypi"] == "http://127.0.0.1:1/p" and s.ttl == 60
+    assert s.offline  # the policy forbids look-ups: neither flag nor environment lifts that
     assert not Settings.from_env({}).offline
+
+
+def test_a_zero_cache_ttl_means_always_ask() -> None:
+    """Regression: `cache_ttl_hours: 0` fell back to the 24 h default."""
+    from stockade.deps.engine import DefaultActions
+
+    assert Settings.from_env({}, policy=DefaultActions(cache_ttl_hours=0)).ttl == 0
+
+
+# -- adversarial answers: each is unverifiable, never "exists" ------------------
+
+def test_a_redirect_to_another_host_is_not_an_answer(registry: FakeRegistry,
+                                                      tmp_path: Path) -> None:
+    """Regression: urllib followed any redirect, so a registry (or a proxy in
+    the way) could send the look-up to a host that says every name exists."""
+    with serve() as other:
+        other.add_pypi("made-up-pkg")
+        # the same server on another host name (localhost vs 127.0.0.1)
+        target = other.base.replace("127.0.0.1", "localhost") + "/pypi/made-up-pkg/json"
+        registry.tricks["made-up-pkg"] = ("redirect", target)
+        look = _registry(registry, tmp_path).lookup("pypi", "made-up-pkg")
+    assert look.info is None and "redirected to another host" in look.why
+
+
+def test_a_same_host_redirect_is_followed(registry: FakeRegistry, tmp_path: Path) -> None:
+    registry.add_pypi("real-pkg")
+    registry.tricks["Real_Pkg"] = ("redirect", f"{registry.base}/pypi/real-pkg/json")
+    look = _registry(registry, tmp_path).lookup("pypi", "Real_Pkg")
+    assert look.info is not None and look.info.exists
+
+
+def test_a_trickling_answer_cannot_hold_the_caller(registry: FakeRegistry,
+                                                   tmp_path: Path) -> None:
+    """Regression: the timeout bounded each socket read, so a registry that
+    sent a byte every half second kept a hook waiting far past its deadline."""
+    registry.tricks["drip-pkg"] = ("drip", 0.2)
+    start = time.monotonic()
+    look = _registry(registry, tmp_path, timeout="1").lookup("pypi", "drip-pkg")
+    assert look.info is None
+    assert time.monotonic() - start < 3  # the 1 s timeout, not 100000 x 0.2 s
+
+
+def test_a_huge_answer_is_refused(registry: FakeRegistry, tmp_path: Path,
+                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    import stockade.deps.registry as reg_mod
+
+    monkeypatch.setattr(reg_mod, "MAX_BODY", 1 << 20)
+    registry.tricks["huge-pkg"] = ("huge", 4 << 20)
+    look = _registry(registry, tmp_path, timeout="3").lookup("pypi", "huge-pkg")
+    assert look.info is None and "more than" in look.why
+
+
+@pytest.mark.parametrize(("eco", "body"), [
+    ("pypi", b"[1, 2]"), ("pypi", b'"info"'), ("pypi", b'{"info": [], "releases": {}}'),
+    ("npm", b'["name"]'), ("npm", b"null"), ("crates", b'{"crate": 1}'),
+    ("go", b"<html><body>Welcome to the hotel wifi</body></html>"),
+])
+def test_an_answer_of_the_wrong_shape_is_unverifiable(registry: FakeRegistry, tmp_path: Path,
+                                                      eco: str, body: bytes) -> None:
+    """Regression (go): any 200 body counted as "exists", so a captive portal
+    or a wrong base URL vouched for every module."""
+    name = "example.com/shape" if eco == "go" else "shape-pkg"
+    registry.tricks[name] = ("raw", body)
+    look = _registry(registry, tmp_path).lookup(eco, name)
+    assert look.info is None and "cannot read" in look.why
+
+
+def test_the_cache_is_kept_per_registry(registry: FakeRegistry, tmp_path: Path) -> None:
+    """Regression: answers were cached by (ecosystem, name) only, so an answer
+    from one registry URL (a mirror, a test server) stood in for another's."""
+    registry.add_pypi("mirror-only")
+    first = _registry(registry, tmp_path).lookup("pypi", "mirror-only").info
+    assert first is not None and first.exists
+    with serve() as other:  # another registry, where the name does not exist
+        env = {**other.env(), "STOCKADE_DEPS_TIMEOUT": "1"}
+        r = Registry(Settings.from_env(env, state_root=str(tmp_path / "state")))
+        look = r.lookup("pypi", "mirror-only")
+    assert look.how == "network" and look.info is not None and not look.info.exists
+
+
+def test_a_tampered_cache_row_is_a_miss(registry: FakeRegistry, tmp_path: Path) -> None:
+    import sqlite3
+
+    r = _registry(registry, tmp_path)
+    r.lookup("pypi", "tamper-pkg")  # 404, cached
+    r.close()
+    db = sqlite3.connect(tmp_path / "state" / "cache" / "deps-registry.sqlite")
+    with db:
+        db.execute("UPDATE answers_v2 SET info=? WHERE name='tamper-pkg'",
+                   ('{"exists": "yes", "created": null, "latest": null, '
+                    '"script_versions": [], "versions": 0}',))
+    db.close()
+    look = _registry(registry, tmp_path, offline=True).lookup("pypi", "tamper-pkg")
+    assert look.info is None
+
+
+def test_npm_names_that_differ_in_case_are_not_one_cache_entry(registry: FakeRegistry,
+                                                                 tmp_path: Path) -> None:
+    """Regression: the cache key was lower-cased, so a cached `jsonstream`
+    vouched for `JSONStream` (two packages on npm)."""
+    registry.add_npm("jsonstream-zz")
+    r = _registry(registry, tmp_path)
+    assert r.lookup("npm", "jsonstream-zz").info.exists  # type: ignore[union-attr]
+    look = r.lookup("npm", "JSONStream-zz")
+    assert look.how == "network" and look.info is not None and not look.info.exists
+
+
+def test_pypi_spellings_of_one_name_share_the_cache(registry: FakeRegistry,
+                                                    tmp_path: Path) -> None:
+    registry.add_pypi("zope-interface-zz")
+    r = _registry(registry, tmp_path)
+    r.lookup("pypi", "zope-interface-zz")
+    assert r.lookup("pypi", "Zope.Interface_zz").how == "cache"

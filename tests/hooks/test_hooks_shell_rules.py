@@ -345,7 +345,7 @@ INSTALLS = [
     ("npx create-react-app x", "npm", ("create-react-app",)),
     ("cargo add serde", "crates", ("serde",)),
     ("go get github.com/pkg/errors@v0.9.1", "go", ("github.com/pkg/errors@v0.9.1",)),
-    ("pip install -r requirements.txt", "pypi", ()),
+    ("pip install -r requirements.txt", "pypi", ("--requirement=requirements.txt",)),
 ]
 
 

@@ -58,10 +58,19 @@ def run(args: argparse.Namespace) -> int:
     if args.action == "check":
         specs = _manifest_specs(Path(args.path), diff=args.diff, cwd=workspace)
         via = "deps check"
+        unread: list[tuple[str, str, str]] = []
     else:
-        specs = _command_specs(args.argv, cwd=workspace)
+        specs, unread = _command_specs(args.argv, cwd=workspace)
         via = "deps check-command"
-    results = _check(specs, policy.tools.dependencies, offline=args.offline or None)
+    actions = policy.tools.dependencies
+    results = _check(specs, actions, offline=args.offline or None)
+    if unread:
+        from stockade.deps.model import Finding, Result
+        from stockade.deps.model import Spec as _Spec
+
+        results += [Result(_Spec(eco, what, source="command"),
+                           (Finding("unverifiable", actions.unverifiable, why),))
+                    for eco, what, why in unread]
     _write(results, args.format)
     if not args.no_ledger:
         from stockade.deps.service import record
@@ -104,30 +113,35 @@ def _manifest_specs(path: Path, *, diff: str | None, cwd: Path) -> list[Spec]:
     return specs
 
 
-def _command_specs(argv: list[str], *, cwd: Path) -> list[Spec]:
+def _command_specs(argv: list[str], *, cwd: Path
+                   ) -> tuple[list[Spec], list[tuple[str, str, str]]]:
+    """The specs an install command names, read as the hook reads them (so
+    ``-r`` files, ``-e`` specs and index options count), and (what, why) for
+    what it would install that cannot be read."""
     from stockade.deps import manifests
     from stockade.deps.installcmd import installs
-    from stockade.deps.names import BadSpec, parse
+    from stockade.hooks.depcheck import specs_of
 
     if argv[:1] == ["--"]:
         argv = argv[1:]
     home = os.environ.get("HOME") or str(Path.home())
     specs: list[Spec] = []
+    unread: list[tuple[str, str, str]] = []
     for eco, packages in installs(argv, cwd=str(cwd), home=home):
+        if eco not in ("pypi", "npm", "crates", "go"):
+            raise UsageError(f"stockade cannot check {eco} packages",
+                             hint="pip/uv/poetry/pipx, npm/pnpm/yarn/bun, cargo and go installs "
+                                  "are checked")
         if not packages:
-            # `npm ci`, `pip install -r requirements.txt`: what the manifests here list
+            # `npm ci`, `pip install .`: what the manifests here list
             for m in manifests.find(cwd):
                 specs += [s for s in manifests.read(m, display=os.path.relpath(m, cwd))
                           if s.ecosystem == eco]
             continue
-        for p in packages:
-            try:
-                s = parse(eco, p, source="command")
-            except BadSpec as exc:
-                raise UsageError(f"command: {exc.message}", hint=exc.hint) from None
-            if s is not None:
-                specs.append(s)
-    return specs
+        got, bad = specs_of(eco, packages, cwd=str(cwd))
+        specs += got
+        unread += [(eco, what, why) for what, why in bad]
+    return specs, unread
 
 
 def _write(results: list[Result], fmt: str) -> None:

@@ -92,6 +92,14 @@ DEFAULT: dict[str, Any] = {
             "install_scripts": "warn",
             "unverifiable": "ask",
             "new_days": 30,
+            "offline": False,
+            "cache_ttl_hours": 24,
+            "registries": {
+                "pypi": "https://pypi.org/pypi",
+                "npm": "https://registry.npmjs.org",
+                "crates": "https://crates.io/api/v1/crates",
+                "go": "https://proxy.golang.org",
+            },
         },
     },
     "ledger": {
@@ -201,6 +209,13 @@ tools:
     install_scripts: warn
     unverifiable: ask
     new_days: 30          # "new" = first published fewer than this many days ago
+    offline: false        # true: no registry requests (cached answers, else unverifiable)
+    cache_ttl_hours: 24   # how long a registry answer is reused (0-720)
+    registries:           # managed/user only: mirrors to ask instead (http(s) URLs)
+      pypi: https://pypi.org/pypi
+      npm: https://registry.npmjs.org
+      crates: https://crates.io/api/v1/crates
+      go: https://proxy.golang.org
 
 ledger:                   # managed/user only
   url: null               # null: $STOCKADE_HOME/ledger.db (or the XDG data dir); sqlite:///PATH | postgresql://...

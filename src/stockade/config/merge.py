@@ -63,6 +63,8 @@ _PREFIX_KIND = (
     ("tools.mcp.", ALLOW),
     ("dlp.actions.", LEVEL),
     ("tools.post_tool_use.", LEVEL),
+    # who vouches that a package exists: not for an agent-writable layer
+    ("tools.dependencies.registries.", LOCKED),
     ("tools.dependencies.", LEVEL),
     ("identity.", LOCKED),
     ("ledger.", LOCKED),
@@ -86,6 +88,10 @@ _TOOL_RANK = {"allow": 0, "warn": 1, "ask": 2, "deny": 3, "block": 3}
 def _rank(key: str, value: Any) -> int:
     if key == "tools.dependencies.new_days":
         return int(value)  # more days flagged as "new" is stricter
+    if key == "tools.dependencies.offline":
+        return int(value)  # a weaker layer may turn offline on, never off
+    if key == "tools.dependencies.cache_ttl_hours":
+        return -int(value)  # a shorter cache is stricter
     if key.startswith("dlp.actions."):
         return 2 if str(value).startswith("route:") else _DLP_RANK[value]
     return _TOOL_RANK[value]
@@ -100,6 +106,10 @@ def _order_text(key: str) -> str:
         return "warn < block"
     if key == "tools.dependencies.new_days":
         return "a larger number is stricter"
+    if key == "tools.dependencies.offline":
+        return "false < true"
+    if key == "tools.dependencies.cache_ttl_hours":
+        return "a smaller number is stricter"
     return "allow < warn < ask < block"
 
 
@@ -399,7 +409,12 @@ def merge(
             protected_branches=val("tools.protected_branches"),
             mcp=MappingProxyType(dict(sorted(sub("tools.mcp.").items()))),
             post_tool_use=PostToolUsePolicy(**sub("tools.post_tool_use.")),
-            dependencies=DependencyPolicy(**sub("tools.dependencies.")),
+            dependencies=DependencyPolicy(
+                **{k: v for k, v in sub("tools.dependencies.").items() if "." not in k},
+                registries=MappingProxyType(
+                    dict(sorted(sub("tools.dependencies.registries.").items()))
+                ),
+            ),
         ),
         ledger=LedgerPolicy(**sub("ledger.")),
         sandbox=SandboxPolicy(env_passthrough=val("sandbox.env_passthrough")),

@@ -105,6 +105,10 @@ class Upstream:
     # upstreams to try, in order, when this one cannot be reached; never used for a
     # request routed here because of a data label (see stockade.gateway.config)
     fallback: tuple[str, ...] = ()
+    # the most output tokens a request may ask of this upstream: a self-hosted server
+    # refuses a request whose max_tokens does not fit its context (Claude Code asks
+    # for 32000+); larger asks are lowered to this
+    max_tokens: int | None = None
 
     def map_model(self, model: str) -> str:
         """The model name to send upstream for the ``model`` the agent asked for."""

@@ -72,7 +72,7 @@ DEPENDENCY_KEYS = (
     "registries",
 )
 REGISTRY_KEYS = ("pypi", "npm", "crates", "go")
-UPSTREAM_KEYS = ("url", "key_env", "protocol", "models", "fallback")
+UPSTREAM_KEYS = ("url", "key_env", "protocol", "models", "fallback", "max_tokens")
 ROUTE_KEYS = ("upstream", "label", "team", "repository", "model")
 RULE_KEYS = ("id", "label", "regex", "keywords", "validator", "confidence")
 DICTIONARY_KEYS = ("label", "terms", "case_sensitive", "id")
@@ -546,9 +546,12 @@ class Validator:
                         f"{fb!r} cannot be a fallback of upstream {name!r}",
                         "list other upstream names from models.upstreams, in the order to try",
                     )
+        max_tokens = None
+        if "max_tokens" in f and f["max_tokens"].value is not None:
+            max_tokens = self.integer(f["max_tokens"], f"{key}.max_tokens", lo=1, hi=10_000_000)
         return Upstream(
             name=name, url=url, key_env=key_env, protocol=protocol, models=tuple(models),
-            fallback=tuple(fallback),
+            fallback=tuple(fallback), max_tokens=max_tokens,
         )
 
     def _dlp(self, e: dict[str, Node], _line: int | None) -> None:

@@ -14,13 +14,13 @@ is a note, not a finding.  Any other package that cannot be looked up is
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from stockade.deps import popular
 from stockade.deps.model import Finding, Result, Spec
-from stockade.deps.names import valid_name
+from stockade.deps.names import host_of, valid_name
 from stockade.deps.osv import Database
 from stockade.deps.registry import Info, Registry
 
@@ -46,6 +46,12 @@ class Actions(Protocol):
     def unverifiable(self) -> str: ...
     @property
     def new_days(self) -> int: ...
+    @property
+    def offline(self) -> bool: ...
+    @property
+    def cache_ttl_hours(self) -> int: ...
+    @property
+    def registries(self) -> Mapping[str, str]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +64,9 @@ class DefaultActions:
     install_scripts: str = "warn"
     unverifiable: str = "ask"
     new_days: int = 30
+    offline: bool = False
+    cache_ttl_hours: int = 24
+    registries: Mapping[str, str] = field(default_factory=dict)
 
 
 class Checker:
@@ -79,6 +88,20 @@ class Checker:
         eco, name = spec.ecosystem, spec.name
         found: list[Finding] = []
         notes: list[str] = []
+        if spec.direct is not None:
+            # fetched from a URL or a repository: no registry, no advisory
+            # data and no popularity vouch for it
+            found.append(self._f("unverifiable", f"`{name}` from {host_of(spec.direct)} (not the "
+                                                 f"{eco} registry) cannot be checked"))
+            return Result(spec, tuple(found), tuple(notes))
+        if spec.index is not None:
+            # dependency confusion: the installer picks the highest version
+            # from any index it is given, so a private name can be served by
+            # whoever registers it publicly, or the private index by anyone
+            found.append(self._f("unverifiable", f"`{name}` may come from "
+                                                 f"{host_of(spec.index)}, not only the {eco} "
+                                                 "registry stockade checks (dependency "
+                                                 "confusion)"))
         idx = popular.index(eco)
         is_popular = idx is not None and idx.is_popular(name)
         if idx is not None and not is_popular:
@@ -148,9 +171,9 @@ class Checker:
             found.append(self._f("malicious", f"`{name}` is known malicious ({mal.id})", mal.id))
         if vul is not None:
             at = f"@{version}" if version else " (no version pinned; the latest may be affected)"
+            about = f": {vul.summary[:80]}" if vul.summary else ""
             found.append(self._f("vulnerable", f"`{name}`{at} has a known vulnerability "
-                                               f"({vul.id}{': ' + vul.summary[:80] if vul.summary else ''})",
-                                 vul.id))
+                                               f"({vul.id}{about})", vul.id))
 
 
 _OSV_NAMES = {"pypi": "PyPI", "npm": "npm", "crates": "crates.io", "go": "Go"}

@@ -19,7 +19,6 @@ from stockade.errors import UsageError
 
 SKIP_DIRS = frozenset({".git", "node_modules", ".venv", "venv", "env", "__pycache__", "target",
                        "vendor", "dist", "build", "site-packages", ".tox", ".nox", ".mypy_cache"})
-_REQ_OPTS = ("-r", "-c", "-e", "-i", "-f", "--")
 
 
 class ManifestError(UsageError):
@@ -52,6 +51,8 @@ def find(root: Path) -> list[Path]:
 
 
 def read(path: Path, *, display: str | None = None) -> list[Spec]:
+    if kind_of(path.name) == "requirements":
+        return read_requirements(path, display=display)
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -86,9 +87,34 @@ def _spec(eco: str, text: str, *, source: str, line: int | None) -> Spec | None:
 
 # -- Python ------------------------------------------------------------------
 
-def _requirements(text: str, source: str) -> list[Spec]:
+_REQ_INCLUDE = ("-r", "--requirement")
+_REQ_EDITABLE = ("-e", "--editable")
+_REQ_INDEX = ("-i", "--index-url", "--extra-index-url")
+MAX_INCLUDE_DEPTH = 8
+
+
+def _opt(line: str, names: tuple[str, ...]) -> str | None:
+    """The value of ``line`` when it is one of the options ``names``
+    (``-r x``, ``-rx``, ``--requirement=x``, ``--requirement x``)."""
+    for n in names:
+        if line == n:
+            return ""
+        if line.startswith(n + "=") or line.startswith(n + " ") or line.startswith(n + "\t"):
+            return line[len(n) + 1:].strip()
+        if len(n) == 2 and line.startswith(n) and not line.startswith("--"):
+            return line[2:].strip()
+    return None
+
+
+def _requirements(text: str, source: str, *,
+                  include: Callable[[str, int], list[Spec]] | None = None) -> list[Spec]:
+    """A requirements file.  ``-e`` specs are read like any other (a URL one
+    is a direct reference); ``--index-url`` / ``--extra-index-url`` mark
+    every spec of the file; ``-r FILE`` is read through ``include`` (None:
+    the included file is not at hand, e.g. at a git base)."""
     out = []
     pending, first = "", 0
+    index: str | None = None
     for k, raw in enumerate(text.splitlines(), 1):
         line = re.sub(r"(^|\s)#.*$", "", raw).rstrip()
         if not pending:
@@ -97,12 +123,50 @@ def _requirements(text: str, source: str) -> list[Spec]:
             pending += line[:-1] + " "
             continue
         line, pending = (pending + line).strip(), ""
-        if not line or line.startswith(_REQ_OPTS) or line.startswith("--"):
+        if not line:
             continue
+        if line.startswith("-"):
+            if (val := _opt(line, _REQ_INDEX)) is not None and val:
+                index = val
+            elif (val := _opt(line, _REQ_INCLUDE)) is not None and val and include is not None:
+                out += include(val, first)
+            elif (val := _opt(line, _REQ_EDITABLE)) is not None and val:
+                s = _spec("pypi", val, source=source, line=first)
+                if s is not None:
+                    out.append(s)
+            continue  # -c constraints add nothing; other options change no name
         s = _spec("pypi", line, source=source, line=first)
         if s is not None:
             out.append(s)
+    if index is not None:
+        from dataclasses import replace
+
+        out = [replace(s, index=index) if s.direct is None else s for s in out]
     return out
+
+
+def read_requirements(path: Path, *, display: str | None = None, depth: int = 0) -> list[Spec]:
+    """A requirements file from disk (whatever its name), following ``-r``
+    includes relative to it."""
+    shown = display or str(path)
+    if depth > MAX_INCLUDE_DEPTH:
+        raise ManifestError(f"{shown}: requirements files include each other more than "
+                            f"{MAX_INCLUDE_DEPTH} deep", hint="look for an -r loop")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ManifestError(f"{shown}: cannot read ({type(exc).__name__})") from None
+
+    def include(name: str, line: int) -> list[Spec]:
+        target = path.parent / name
+        try:
+            return read_requirements(target, display=os.path.join(os.path.dirname(shown), name),
+                                     depth=depth + 1)
+        except ManifestError as exc:
+            raise ManifestError(f"{shown}:{line}: -r {name}: {exc.message}",
+                                hint=exc.hint) from None
+
+    return _requirements(text, shown, include=include)
 
 
 def _toml(text: str, source: str) -> dict[str, Any]:
@@ -166,7 +230,13 @@ def _table_deps(eco: str, table: Any, text: str, source: str, *,
             continue
         real = name
         if isinstance(val, dict):
-            if any(k in val for k in ("path", "git", "url", "file", "editable", "workspace")):
+            remote = val.get("git") or val.get("url")
+            if isinstance(remote, str) and remote:
+                # fetched from a repository or a URL: never silently skipped
+                out.append(Spec(eco, str(val.get("package", name)), None, source,
+                                _line_of(text, name), f"{name} = {remote}", direct=remote))
+                continue
+            if any(k in val for k in ("path", "file", "editable", "workspace")):
                 continue
             real = str(val.get("package", name))
             val = val.get("version", "*")
@@ -252,25 +322,38 @@ def _packagejson(text: str, source: str) -> list[Spec]:
 
 
 def _gomod(text: str, source: str) -> list[Spec]:
+    """``require`` lines, and ``replace`` lines that substitute another
+    module (``replace good => evil v1``: what is built is ``evil``); a
+    replacement by a local directory is skipped."""
     out = []
-    block = False
+    block: str | None = None
     for k, raw in enumerate(text.splitlines(), 1):
         line = raw.split("//")[0].strip()
         if block:
             if line == ")":
-                block = False
+                block = None
                 continue
-            body = line
-        elif line.startswith("require"):
-            body = line[len("require"):].strip()
+            verb, body = block, line
+        elif line.startswith(("require", "replace")):
+            verb, body = line[:7], line[7:].strip()
             if body == "(":
-                block = True
+                block = verb
                 continue
         else:
             continue
         if not body:
             continue
         parts = body.split()
+        if verb == "replace":
+            _, arrow, target = body.partition("=>")
+            new = target.split()
+            if not arrow or len(new) not in (1, 2):
+                raise ManifestError(f"{source}:{k}: cannot read the replacement {body[:80]!r}",
+                                    hint="write it as `replace MODULE [VERSION] => TARGET "
+                                         "[VERSION]`")
+            if len(new) == 2:  # a module and version; one word is a local directory
+                out.append(Spec("go", new[0], new[1], source, k, body))
+            continue
         if len(parts) != 2:
             raise ManifestError(f"{source}:{k}: cannot read the requirement {body[:80]!r}",
                                 hint="write it as `require MODULE VERSION`")
@@ -299,4 +382,4 @@ READERS: dict[str, Callable[[str, str], list[Spec]]] = {
     "pipfile": _pipfile, "packagejson": _packagejson, "gomod": _gomod, "cargo": _cargo,
 }
 
-__all__ = ["ManifestError", "find", "kind_of", "parse_text", "read"]
+__all__ = ["ManifestError", "find", "kind_of", "parse_text", "read", "read_requirements"]

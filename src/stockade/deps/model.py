@@ -31,6 +31,14 @@ class Spec:
     source: str = ""
     line: int | None = None
     raw: str = ""
+    # a URL or VCS reference the package is fetched from instead of the
+    # registry (``git+https://...``, ``name @ https://...``, ``x@github:u/r``):
+    # nothing about it can be checked, so it is never an allow
+    direct: str | None = None
+    # an index or registry the install names besides (or instead of) the
+    # public one (`--extra-index-url`, `--index-url`, `npm --registry`): what
+    # it serves under this name is not what the public registry says
+    index: str | None = None
 
     @property
     def display(self) -> str:

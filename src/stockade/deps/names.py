@@ -44,14 +44,63 @@ def valid_name(ecosystem: str, name: str) -> bool:
     return bool(re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._~/-]*", name))
 
 
+_LOCAL = (".", "/", "~", "file:", "link:", "workspace:", "portal:")
+_REMOTE = ("git+", "git:", "github:", "gitlab:", "bitbucket:", "gist:", "hg+", "svn+", "bzr+",
+           "http:", "https:")
+
+
+def _remote(text: str) -> bool:
+    return text.startswith(_REMOTE) or "://" in text
+
+
+def host_of(ref: str) -> str:
+    """Where a direct reference points, for messages: scheme and host only
+    (a URL may carry a token in its user part, path or query)."""
+    from urllib.parse import urlsplit
+
+    text = ref.split("+", 1)[1] if ref.startswith(_VCS) else ref
+    if "://" not in text:
+        return text.split(":", 1)[0] + ":"  # github:user/repo -> github:
+    try:
+        parts = urlsplit(text)
+        return f"{parts.scheme}://{parts.hostname or '?'}"
+    except ValueError:
+        return "an unreadable URL"
+
+
+def shown_ref(ref: str) -> str:
+    """A direct reference as output and the ledger may show it: scheme, host
+    and the last path segment (``git+https://github.com/o/repo.git`` ->
+    ``https://github.com/.../repo.git``).  The user part, query, fragment and
+    the rest of the path may hold a token (``https://TOKEN@host``,
+    Cloudsmith's ``/TOKEN/`` paths)."""
+    if "://" not in ref:
+        return ref[:200]  # github:user/repo, user/repo: no place for a secret
+    from urllib.parse import urlsplit
+
+    try:
+        path = urlsplit(ref.split("+", 1)[1] if ref.startswith(_VCS) else ref).path
+    except ValueError:
+        path = ""
+    last = path.rstrip("/").rsplit("/", 1)[-1]
+    return f"{host_of(ref)}/.../{last}" if last else host_of(ref)
+
+
+_VCS = ("git+", "hg+", "svn+", "bzr+")
+
+
 def parse(ecosystem: str, text: str, *, source: str = "", line: int | None = None) -> Spec | None:
     """The :class:`Spec` of ``text`` as typed for ``ecosystem``; None for a
-    local path, URL or VCS reference (not a registry package)."""
+    local path (its code is already in the workspace).  A URL or VCS
+    reference gives a spec with ``direct`` set: not a registry package, and
+    never silently skipped."""
     raw = text.strip()
     if not raw:
         return None
-    if raw.startswith((".", "/", "~", "git+", "file:")) or "://" in raw:
+    if raw.startswith(_LOCAL):
         return None
+    if raw.startswith(_REMOTE) or ("://" in raw and ecosystem not in ("pypi", "npm")):
+        return Spec(ecosystem, shown_ref(raw), None, source, line, shown_ref(raw), direct=raw)
     if ecosystem == "pypi":
         return _pypi(raw, source=source, line=line)
     if ecosystem == "npm":
@@ -69,26 +118,42 @@ def parse(ecosystem: str, text: str, *, source: str = "", line: int | None = Non
 
 
 def _pypi(raw: str, *, source: str, line: int | None) -> Spec | None:
-    if " @ " in raw:  # name @ URL: a direct reference, not the index
-        return None
     m = _PY_SPEC.match(raw)
     if m is None:
         where = f"{source}:{line}: " if source and line else ""
         raise BadSpec(f"{where}cannot read the requirement {raw[:80]!r}",
                       hint="write it as NAME, NAME==VERSION or NAME>=VERSION (PEP 508)")
     name, _extras, rest = m.groups()
-    pin = _PY_PIN.match(rest.strip()) if rest else None
+    rest = rest.strip()
+    if rest.startswith("@"):  # PEP 508 `name @ URL`: a direct reference, not the index
+        ref = rest[1:].split(";", 1)[0].strip()
+        if ref.startswith(_LOCAL) or ref.startswith("file:"):
+            return None
+        return Spec("pypi", name, None, source, line, raw, direct=ref or raw)
+    pin = _PY_PIN.match(rest) if rest else None
     return Spec("pypi", name, pin.group(1) if pin else None, source, line, raw)
 
 
-def _npm(raw: str, *, source: str, line: int | None) -> Spec | None:
-    raw = raw.removeprefix("npm:")  # an alias target
+def _npm(raw: str, *, source: str, line: int | None, alias: int = 0) -> Spec | None:
+    raw = raw.removeprefix("npm:")
     at = raw.find("@", 1)
     name, ver = (raw, "") if at < 0 else (raw[:at], raw[at + 1:])
-    if ver.startswith(("git", "http", "file:", "link:", "workspace:")) or "/" in ver:
+    if ver.startswith("npm:"):
+        # `x@npm:y@1`: an alias, npm installs `y` under the name `x`; `y` is
+        # what must be checked (the alias name is only a directory name)
+        if alias:
+            raise BadSpec(f"{source + ': ' if source else ''}an npm alias of an alias "
+                          f"{raw[:80]!r}", hint="write the real package name after npm:")
+        return _npm(ver, source=source, line=line, alias=1)
+    if ver.startswith(_LOCAL):
         return None
+    if _remote(ver) or "/" in ver:  # a URL, VCS or GitHub `user/repo` shorthand
+        return Spec("npm", name, None, source, line, raw,
+                    direct=ver if _remote(ver) else f"github:{ver}")
+    if "/" in name and not name.startswith("@"):  # `npm i user/repo`: GitHub
+        return Spec("npm", name, None, source, line, raw, direct=f"github:{name}")
     exact = re.fullmatch(r"=?v?(\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.+-]*)?)", ver)
     return Spec("npm", name, exact.group(1) if exact else None, source, line, raw)
 
 
-__all__ = ["BadSpec", "normalise", "parse", "valid_name"]
+__all__ = ["BadSpec", "host_of", "normalise", "parse", "shown_ref", "valid_name"]

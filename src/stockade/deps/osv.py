@@ -29,9 +29,9 @@ from stockade.errors import UsageError
 OSV_ECOSYSTEMS = {"PyPI": "pypi", "npm": "npm", "crates.io": "crates", "Go": "go"}
 DB_NAME = "osv.sqlite"
 MAX_ENTRY = 8 << 20
-_PRE = {"dev": 0, "a": 1, "alpha": 1, "b": 2, "beta": 2, "c": 3, "rc": 3, "pre": 3,
-        "preview": 3}
-_VER = re.compile(r"^v?(\d+(?:\.\d+)*)(.*)$")
+# PEP 440 spellings of one pre-release kind; "a" < "b" < "rc" as strings
+_PRE = {"alpha": "a", "beta": "b", "c": "rc", "pre": "rc", "preview": "rc"}
+_VER = re.compile(r"^v?(?:(\d+)!)?(\d+(?:\.\d+)*)([-_.+]?[0-9a-z.+_-]*)$")
 
 
 class OsvError(UsageError):
@@ -51,35 +51,60 @@ class Advisory:
     open_ended: bool  # some range has no fix
 
 
-def version_key(v: str) -> tuple[Any, ...]:
-    m = _VER.match(v.strip())
+def version_key(v: str, *, semver: bool = False) -> tuple[Any, ...]:
+    """A sort key for a PEP 440 or SemVer version (``semver`` for OSV's
+    SEMVER ranges: npm, crates.io, Go).
+
+    (epoch, release, phase, pre-release ids): phase is dev < pre-release <
+    release < post; numeric ids compare as numbers and before words (SemVer
+    section 11, PEP 440 ``rc9 < rc10``); build metadata and PEP 440 local
+    parts (``+...``) do not order.  Raises ValueError for what is neither."""
+    m = _VER.match(v.strip().lower())
     if m is None:
-        return ((), 0, v)
-    nums = tuple(int(x) for x in m.group(1).split("."))
+        raise ValueError(f"not a version: {v!r}")
+    epoch = int(m.group(1) or 0)
+    nums = tuple(int(x) for x in m.group(2).split("."))
     while len(nums) > 1 and nums[-1] == 0:
         nums = nums[:-1]
-    rest = m.group(2).lstrip(".-_+").lower()
-    if not rest or rest.startswith(("post", "+")):
-        return (nums, 5, rest)
-    tag = re.match(r"[a-z]+", rest)
-    rank = _PRE.get(tag.group(0), 4) if tag else 4
-    return (nums, rank, rest)
+    rest = m.group(3).split("+", 1)[0]
+    ids = tuple((0, int(t)) if t.isdigit() else (1, _PRE.get(t, t))
+                for t in re.findall(r"\d+|[a-z]+", rest))
+    if not ids:
+        return (epoch, nums, 2, ())
+    first = ids[0][1]
+    if semver:
+        return (epoch, nums, 1, ids)  # any -suffix is a pre-release
+    if first in ("post", "rev", "r") or (rest.startswith("-") and ids[0][0] == 0):
+        return (epoch, nums, 3, ids)  # 1.0.post1, 1.0-1
+    if first == "dev":
+        return (epoch, nums, 0, ids)
+    return (epoch, nums, 1, ids)
 
 
 def affects(entry: dict[str, Any], version: str) -> bool:
+    """Whether ``version`` is in ``entry``'s explicit versions or ranges.  A
+    version that cannot be ordered is affected by any range (fail closed)."""
     if version in (entry.get("versions") or ()):
         return True
-    key = version_key(version)
     for rng in entry.get("ranges") or ():
-        if rng.get("type") not in ("ECOSYSTEM", "SEMVER"):
+        kind_of_range = rng.get("type")
+        if kind_of_range not in ("ECOSYSTEM", "SEMVER"):
             continue
-        events = []
-        for ev in rng.get("events") or ():
-            for kind in ("introduced", "fixed", "last_affected", "limit"):
-                if kind in ev:
-                    v = str(ev[kind])
-                    events.append((((), -1, "") if v == "0" else version_key(v), kind))
-        events.sort(key=lambda e: e[0])
+        semver = kind_of_range == "SEMVER"
+        try:
+            key = version_key(version, semver=semver)
+            events = []
+            for ev in rng.get("events") or ():
+                for kind in ("introduced", "fixed", "last_affected", "limit"):
+                    if kind in ev:
+                        at = str(ev[kind])
+                        events.append(((-1,) if at == "0" else version_key(at, semver=semver),
+                                       kind))
+        except ValueError:
+            return True
+        # introduced before fixed at the same version (OSV's evaluation order)
+        order = {"introduced": 0, "last_affected": 1, "fixed": 2, "limit": 2}
+        events.sort(key=lambda e: (e[0], order[e[1]]))
         hit = False
         for vk, kind in events:
             if kind == "introduced" and key >= vk:

@@ -16,12 +16,15 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sqlite3
 import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import quote
+
+from stockade.deps.names import normalise
 
 DEFAULT_URLS = {
     "pypi": "https://pypi.org/pypi",
@@ -71,30 +74,42 @@ class Settings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, *, state_root: str | None = None,
-                 offline: bool | None = None, policy: object = None) -> Settings:
+                 offline: bool | None = None, policy: RegistryPolicy | None = None) -> Settings:
         """Precedence: argument, environment, policy (``registries``,
-        ``offline``, ``cache_ttl_hours`` of ``tools.dependencies``, where the
-        policy has them), built-in default."""
+        ``offline``, ``cache_ttl_hours`` of ``tools.dependencies``), built-in
+        default.  Offline from the policy cannot be switched off by the
+        environment: the policy may forbid network look-ups."""
         e = os.environ if env is None else env
-        p_urls = getattr(policy, "registries", None) or {}
+        p_urls = policy.registries if policy is not None else {}
         urls = {eco: (e.get(env_url(eco)) or p_urls.get(eco) or url).rstrip("/")
                 for eco, url in DEFAULT_URLS.items()}
         if offline is None:
-            offline = e.get(ENV_OFFLINE, "") not in ("", "0") or \
-                bool(getattr(policy, "offline", False))
+            offline = e.get(ENV_OFFLINE, "") not in ("", "0")
+        offline = offline or (policy is not None and policy.offline)
         timeout = _float(e.get(ENV_TIMEOUT), DEFAULT_TIMEOUT_S)
-        p_ttl = getattr(policy, "cache_ttl_hours", None)
-        ttl = _float(e.get(ENV_TTL), float(p_ttl) * 3600 if p_ttl else DEFAULT_TTL_S)
+        p_ttl = float(policy.cache_ttl_hours) * 3600 if policy is not None else DEFAULT_TTL_S
+        ttl = _float(e.get(ENV_TTL), p_ttl, zero_ok=True)
         cache = os.path.join(state_root, "cache", "deps-registry.sqlite") if state_root else None
         return cls(urls, offline, timeout, ttl, cache)
 
 
-def _float(text: str | None, default: float) -> float:
+def _float(text: str | None, default: float, *, zero_ok: bool = False) -> float:
     try:
         v = float(text) if text else default
     except ValueError:
         return default
-    return v if v > 0 else default
+    return v if v > 0 or (zero_ok and v == 0) else default
+
+
+class RegistryPolicy(Protocol):
+    """The part of :class:`stockade.config.DependencyPolicy` read here."""
+
+    @property
+    def registries(self) -> Mapping[str, str]: ...
+    @property
+    def offline(self) -> bool: ...
+    @property
+    def cache_ttl_hours(self) -> int: ...
 
 
 class Registry:
@@ -106,13 +121,16 @@ class Registry:
         self._deadline = None if budget_s is None else time.monotonic() + budget_s
 
     # -- cache -------------------------------------------------------------
+    # Keyed by the registry's base URL as well as the name: an answer from a
+    # mirror (or the tests' fake registry) never stands in for another's.
     def _cache(self) -> sqlite3.Connection | None:
         if self._db is None and self.s.cache_path:
             try:
                 os.makedirs(os.path.dirname(self.s.cache_path), mode=0o700, exist_ok=True)
-                db = sqlite3.connect(self.s.cache_path, timeout=2)
-                db.execute("CREATE TABLE IF NOT EXISTS answers (ecosystem TEXT, name TEXT, "
-                           "fetched REAL, info TEXT, PRIMARY KEY (ecosystem, name))")
+                db = sqlite3.connect(self.s.cache_path, timeout=0.5)  # a busy cache is a miss
+                db.execute("CREATE TABLE IF NOT EXISTS answers_v2 (registry TEXT, ecosystem TEXT, "
+                           "name TEXT, fetched REAL, info TEXT, "
+                           "PRIMARY KEY (registry, ecosystem, name))")
                 self._db = db
             except sqlite3.Error:
                 return None  # no cache is slower, never wrong
@@ -123,15 +141,13 @@ class Registry:
         if db is None:
             return None
         try:
-            row = db.execute("SELECT fetched, info FROM answers WHERE ecosystem=? AND name=?",
-                             (eco, name)).fetchone()
+            row = db.execute("SELECT fetched, info FROM answers_v2 WHERE registry=? AND "
+                             "ecosystem=? AND name=?", (self.s.urls[eco], eco, name)).fetchone()
             if row is None:
                 return None
-            d = json.loads(row[1])
-            d["script_versions"] = tuple(d.get("script_versions") or ())
-            return Info(**d), float(row[0])
+            return _info_of(json.loads(row[1])), float(row[0])
         except (sqlite3.Error, ValueError, TypeError):
-            return None
+            return None  # an unreadable row is a miss, never an answer
 
     def _store(self, eco: str, name: str, info: Info) -> None:
         db = self._cache()
@@ -139,14 +155,17 @@ class Registry:
             return
         try:
             with db:
-                db.execute("INSERT OR REPLACE INTO answers VALUES (?, ?, ?, ?)",
-                           (eco, name, time.time(), json.dumps(asdict(info))))
+                db.execute("INSERT OR REPLACE INTO answers_v2 VALUES (?, ?, ?, ?, ?)",
+                           (self.s.urls[eco], eco, name, time.time(), json.dumps(asdict(info))))
         except sqlite3.Error:
             pass
 
     # -- look-up -----------------------------------------------------------
     def lookup(self, eco: str, name: str) -> Lookup:
-        key = name if eco == "go" else name.lower()  # Go module paths are case-sensitive
+        # The registry's own notion of "the same name": PEP 503 on PyPI,
+        # case and -/_ on crates.io.  npm (legacy names such as `JSONStream`
+        # and `jsonstream` are two packages) and Go are case-sensitive.
+        key = normalise(eco, name) if eco in ("pypi", "crates") else name
         hit = self._cached(eco, key)
         if hit is not None:
             info, fetched = hit
@@ -175,6 +194,21 @@ class Registry:
             self._db = None
 
 
+def _info_of(d: Any) -> Info:
+    """An :class:`Info` from its cached JSON, every field checked."""
+    if not isinstance(d, dict) or set(d) != set(Info.__slots__):
+        raise ValueError("cached answer has other fields")
+    sv = d["script_versions"]
+    ok = (isinstance(d["exists"], bool)
+          and (d["created"] is None or isinstance(d["created"], (int, float)))
+          and (d["latest"] is None or isinstance(d["latest"], str))
+          and isinstance(sv, list) and all(isinstance(v, str) for v in sv)
+          and isinstance(d["versions"], int))
+    if not ok:
+        raise ValueError("cached answer has a field of the wrong type")
+    return Info(d["exists"], d["created"], d["latest"], tuple(sv), d["versions"])
+
+
 class RegistryUnavailable(Exception):
     """The registry gave no usable answer (network, status, body)."""
 
@@ -192,6 +226,62 @@ def url_for(eco: str, name: str, base: str) -> str:
 
 
 def fetch(eco: str, name: str, *, base: str, timeout: float) -> Info:
+    """Ask the registry at ``base``.  ``timeout`` bounds the whole exchange
+    (connect, headers and body), not each socket read: a registry (or
+    something in the way) that trickles bytes cannot hold a hook past its
+    deadline.  Redirects may not leave ``base``'s scheme and host."""
+    import threading
+
+    box: list[Info | BaseException] = []
+
+    def work() -> None:
+        try:
+            box.append(_fetch(eco, name, base=base, deadline=time.monotonic() + timeout))
+        except BaseException as exc:  # handed to the caller's thread
+            box.append(exc)
+
+    t = threading.Thread(target=work, name="stockade-deps-fetch", daemon=True)
+    t.start()
+    t.join(timeout + 0.25)
+    if not box:
+        raise RegistryUnavailable(f"{_host(base)} did not answer within {timeout:.1f} s")
+    out = box[0]
+    if isinstance(out, BaseException):
+        if isinstance(out, RegistryUnavailable):
+            raise RegistryUnavailable(str(out)) from None
+        raise RegistryUnavailable(f"cannot ask {_host(base)} ({type(out).__name__})") from None
+    return out
+
+
+def _host(base: str) -> str:
+    return base.split("://", 1)[-1].split("/", 1)[0]
+
+
+def _origin(url: str) -> tuple[str, str]:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return parts.scheme.lower(), parts.netloc.lower()
+
+
+def _opener(base: str) -> Any:
+    import urllib.request
+
+    class SameOrigin(urllib.request.HTTPRedirectHandler):
+        # PyPI redirects a non-normalised name to its normal form (same
+        # host); a redirect elsewhere (another host, http) is not an answer
+        # from the registry that was configured.
+        def redirect_request(self, req: Any, fp: Any, code: int, msg: str, headers: Any,
+                             newurl: str) -> Any:
+            if _origin(newurl) != _origin(base):
+                raise RegistryUnavailable(f"{_host(base)} redirected to another host")
+            return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+    return urllib.request.build_opener(SameOrigin)
+
+
+def _fetch(eco: str, name: str, *, base: str, deadline: float) -> Info:
+    import http.client
     import urllib.error
     import urllib.request
 
@@ -200,23 +290,39 @@ def fetch(eco: str, name: str, *, base: str, timeout: float) -> Info:
     url = url_for(eco, name, base)
     req = urllib.request.Request(url, headers={
         "User-Agent": f"stockade/{__version__} (dependency guard)", "Accept": "application/json"})
-    host = base.split("://", 1)[-1].split("/", 1)[0]
+    host = _host(base)
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise RegistryUnavailable(f"no time left to ask {host}")
     try:
-        with urllib.request.urlopen(req, timeout=timeout) as resp:
-            body = resp.read(MAX_BODY + 1)
+        with _opener(base).open(req, timeout=left) as resp:
+            chunks: list[bytes] = []
+            size = 0
+            while True:
+                if time.monotonic() > deadline:
+                    raise RegistryUnavailable(f"{host} answered too slowly")
+                chunk = resp.read1(1 << 16)
+                if not chunk:
+                    break
+                size += len(chunk)
+                if size > MAX_BODY:
+                    raise RegistryUnavailable(f"{host} sent more than {MAX_BODY >> 20} MiB")
+                chunks.append(chunk)
+            body = b"".join(chunks)
     except urllib.error.HTTPError as exc:
         if exc.code in (404, 410):
             return Info(False)
         raise RegistryUnavailable(f"{host} answered HTTP {exc.code}") from None
-    except (urllib.error.URLError, OSError, ValueError) as exc:
+    except (urllib.error.URLError, OSError, ValueError, http.client.HTTPException) as exc:
         reason = getattr(exc, "reason", exc)
         raise RegistryUnavailable(f"cannot reach {host} ({type(reason).__name__})") from None
-    if len(body) > MAX_BODY:
-        raise RegistryUnavailable(f"{host} sent more than {MAX_BODY >> 20} MiB")
     try:
         if eco == "go":
             return _go(body.decode("utf-8"))
-        return PARSERS[eco](json.loads(body))
+        data = json.loads(body)
+        if not isinstance(data, dict):
+            raise ValueError("not a JSON object")
+        return PARSERS[eco](data)
     except (ValueError, TypeError, KeyError, AttributeError, UnicodeDecodeError):
         raise RegistryUnavailable(f"{host} sent an answer stockade cannot read") from None
 
@@ -233,6 +339,8 @@ def _ts(text: Any) -> float | None:
 
 
 def _pypi(d: dict[str, Any]) -> Info:
+    if not isinstance(d.get("info"), dict) or not isinstance(d.get("releases", {}), dict):
+        raise ValueError("not PyPI's JSON API")
     releases = d.get("releases") or {}
     times = [t for files in releases.values() for f in files or ()
              if (t := _ts(f.get("upload_time_iso_8601") or f.get("upload_time"))) is not None]
@@ -262,8 +370,16 @@ def _crates(d: dict[str, Any]) -> Info:
                 (), len(d.get("versions") or ()))
 
 
+_GO_VERSION = re.compile(r"v\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.+-]*)?")
+
+
 def _go(text: str) -> Info:
-    versions = [v for v in text.split() if v.startswith("v")]
+    # The proxy's list is one version per line (empty for a module with no
+    # tags).  Anything else (an HTML page from a captive portal or a wrong
+    # base URL answering 200) is not an answer, never "exists".
+    versions = text.split()
+    if any(_GO_VERSION.fullmatch(v) is None for v in versions):
+        raise ValueError("not a Go module proxy version list")
     return Info(True, None, versions[-1] if versions else None, (), len(versions))
 
 

@@ -6,8 +6,10 @@ Package names and advisory ids are public; nothing here reads a secret.
 from __future__ import annotations
 
 import json
+import os
 from collections import Counter
 from typing import IO, Any
+from urllib.parse import quote
 
 from stockade import __version__
 from stockade.deps.model import CHECKS, Result
@@ -30,6 +32,7 @@ _RULE_TEXT = {
     "deps.unverifiable": ("Package could not be verified",
                           "The registry could not be reached and no cached answer exists."),
 }
+_NOT_FILES = ("command", "hook")  # where a spec came from when it is no file
 _LEVEL = {"block": "error", "ask": "warning", "warn": "note", "allow": "none"}
 
 
@@ -99,10 +102,13 @@ def to_sarif(results: list[Result]) -> dict[str, Any]:
                 "properties": {"ecosystem": r.spec.ecosystem, "package": r.spec.name,
                                "version": r.spec.version, "action": f.action},
             }
-            if r.spec.line:
-                item["locations"] = [{"physicalLocation": {
-                    "artifactLocation": {"uri": r.spec.source},
-                    "region": {"startLine": r.spec.line}}}]
+            if r.spec.source and r.spec.source not in _NOT_FILES:
+                # a URI reference: a path with a space or `#` must be escaped
+                loc: dict[str, Any] = {"artifactLocation": {
+                    "uri": quote(r.spec.source.replace(os.sep, "/"))}}
+                if r.spec.line:
+                    loc["region"] = {"startLine": r.spec.line}
+                item["locations"] = [{"physicalLocation": loc}]
             out.append(item)
     return {
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json", "version": "2.1.0",

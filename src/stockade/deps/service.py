@@ -91,7 +91,7 @@ def added_since(base: str, manifests: list[Path], specs: list[Spec], *, cwd: Pat
     if ok.returncode != 0:
         raise UsageError(f"--diff {base}: no such commit in {root}",
                          hint="pass a branch, tag or commit, e.g. --diff origin/main")
-    old: set[tuple[str, str, str | None]] = set()
+    old: set[tuple[str, str, str | None, str | None, str | None]] = set()
     for m in manifests:
         rel = m.resolve().relative_to(root.resolve()).as_posix()
         shown = _git(["show", f"{base}:{rel}"], root)
@@ -101,9 +101,14 @@ def added_since(base: str, manifests: list[Path], specs: list[Spec], *, cwd: Pat
             before = parse_text(m.name, shown.stdout, display=f"{base}:{rel}")
         except ManifestError:
             continue  # an unreadable old version: check everything now in it
-        old |= {(s.ecosystem, normalise(s.ecosystem, s.name), s.version) for s in before}
-    return [s for s in specs if (s.ecosystem, normalise(s.ecosystem, s.name), s.version)
-            not in old]
+        old |= {_diff_key(s) for s in before}
+    return [s for s in specs if _diff_key(s) not in old]
+
+
+def _diff_key(s: Spec) -> tuple[str, str, str | None, str | None, str | None]:
+    """What makes a dependency "the same" across revisions: a new URL for a
+    direct reference or a new index is a new dependency."""
+    return (s.ecosystem, normalise(s.ecosystem, s.name), s.version, s.direct, s.index)
 
 
 __all__ = ["LEDGER_KIND", "added_since", "close", "decision", "event_details", "make_checker",

@@ -43,47 +43,165 @@ class InstallVerdict(Record):
 
 def check_install(ecosystem: str, packages: tuple[str, ...]) -> InstallVerdict:
     """Decide on installing ``packages`` (spec strings as typed, e.g.
-    ``requests==2.32``, ``lodash@4``) from ``ecosystem``.  An empty tuple
-    means "whatever the project's manifest or lock file lists"."""
-    return check_packages(ecosystem, packages)
+    ``requests==2.32``, ``lodash@4``) from ``ecosystem``.
+
+    An item starting with ``-`` is an installer option in ``--name=value``
+    form, see :data:`OPTION_TOKENS`.  This form reads no file: no package at
+    all (what the project's manifests list) is ``deps.unchecked``.  It is
+    what ``stockade history`` uses for past sessions, whose files are gone;
+    the hook calls :func:`check_packages` with its workspace, which reads
+    the manifests and ``-r`` files."""
+    if not any(not p.startswith("-") for p in packages) and \
+            not any(p.partition("=")[0] in EDITABLE_OPTS for p in packages):
+        return InstallVerdict("allow", "installs what the project's manifest or lock file lists "
+                              "(`stockade deps check` checks those)", "deps.unchecked")
+    return check_packages(ecosystem, packages, read_files=False)
+
+
+# Installer options the shell analysis hands over as ``--name=value`` items:
+# a requirements file to read, an editable spec, an index or registry other
+# than the public one.  Other options are ignored.
+REQUIREMENT_OPTS = ("--requirement", "-r")
+EDITABLE_OPTS = ("--editable", "-e")
+INDEX_OPTS = ("--index-url", "-i", "--extra-index-url", "--registry", "--find-links", "-f")
+OPTION_TOKENS = REQUIREMENT_OPTS + EDITABLE_OPTS + INDEX_OPTS
 
 
 def check_packages(ecosystem: str, packages: tuple[str, ...], *, via: str = "hook",
                    record: bool = True, cwd: str | None = None,
-                   env: Any = None) -> InstallVerdict:
+                   env: Any = None, read_files: bool = True,
+                   files_dir: str | None = None) -> InstallVerdict:
     """:func:`check_install` with its context named: ``via`` is what the
     ledger events say asked (``history`` for an audit of past sessions),
     ``record=False`` writes none, ``cwd`` is the workspace whose policy
-    applies (default: the current directory)."""
-    if not packages:
-        return InstallVerdict("allow", "installs what the project's manifest or lock file lists "
-                              "(`stockade deps check` checks those)", "deps.unchecked")
+    applies and where ``-r`` files and manifests are read (default: the
+    current directory).  ``files_dir``, when given, is where the install
+    runs (``cd sub && npm install`` reads ``sub/package.json``) while the
+    policy stays the workspace's.  No package named means the manifests
+    there (``npm install``, ``npm ci``, ``pip install .``); none there is
+    unverifiable."""
     e = os.environ if env is None else env
-    return _check(ecosystem, packages, cwd=cwd or os.getcwd(), env=e, via=via, record=record)
+    return _check(ecosystem, packages, cwd=cwd or os.getcwd(), env=e, via=via, record=record,
+                  read_files=read_files, files_dir=files_dir)
 
 
 def _check(ecosystem: str, packages: tuple[str, ...], *, cwd: str, env: Any, via: str,
-           record: bool) -> InstallVerdict:
+           record: bool, read_files: bool, files_dir: str | None = None) -> InstallVerdict:
     from stockade.hooks.deps import full_policy, state_root
 
     actions = full_policy(workspace=cwd, env=env).tools.dependencies
     if ecosystem not in ("pypi", "npm", "crates", "go"):
         action = _HOOK_ACTION.get(actions.unverifiable, "deny")
-        return InstallVerdict(action, f"{', '.join(packages)}: stockade cannot check {ecosystem} "
+        shown = ", ".join(p for p in packages if not p.startswith("-")) or "this install"
+        return InstallVerdict(action, f"{shown}: stockade cannot check {ecosystem} "
                               "packages (deps.unverifiable)", "deps.unverifiable")
-    from stockade.deps.names import parse
     from stockade.deps.service import close, make_checker
 
+    specs, unread = specs_of(ecosystem, packages,
+                             cwd=(files_dir or cwd) if read_files else None)
     checker = make_checker(actions, state_root=state_root(env), env=env,
                            budget_s=HOOK_REGISTRY_BUDGET_S)
     try:
-        specs = [s for p in packages if (s := parse(ecosystem, p, source="hook")) is not None]
         results = checker.check_all(specs)
     finally:
         close(checker)
+    if unread:
+        from stockade.deps.model import Finding, Result, Spec
+
+        action = "block" if actions.unverifiable == "deny" else actions.unverifiable
+        results += [Result(Spec(ecosystem, what, source=via),
+                           (Finding("unverifiable", action, why),)) for what, why in unread]
     if record:
         _record(results, env=env, via=via)
     return verdict_of(results)
+
+
+def specs_of(ecosystem: str, packages: tuple[str, ...], *, cwd: str | None
+             ) -> tuple[list[Any], list[tuple[str, str]]]:
+    """The specs ``packages`` name, and (what, why) for each thing that
+    would be installed but cannot be read (checked as unverifiable).
+    ``cwd`` None: read no file (``-r`` and manifests are skipped)."""
+    from stockade.deps import manifests
+    from stockade.deps.names import parse
+    from stockade.errors import UsageError as BadSpec  # BadSpec, ManifestError
+
+    specs: list[Any] = []
+    unread: list[tuple[str, str]] = []
+    index: str | None = None
+    named = False
+    for item in packages:
+        if not item.startswith("-"):
+            continue
+        opt, eq, val = item.partition("=")
+        if not eq or not val:
+            continue
+        if opt in INDEX_OPTS:
+            if "://" in val or opt not in ("--find-links", "-f"):  # a local dir is no index
+                index = val
+        elif opt in REQUIREMENT_OPTS:
+            named = True
+            if cwd is None:
+                continue
+            path = os.path.join(cwd, os.path.expanduser(val))
+            try:
+                # `-r FILE` is a requirements file whatever its name
+                specs += [s for s in manifests.read_requirements(_as_path(path), display=val)
+                          if s.ecosystem == ecosystem]
+            except (BadSpec, OSError) as exc:
+                msg = exc.message if isinstance(exc, BadSpec) else type(exc).__name__
+                unread.append((val, f"cannot read the requirements file `{val}` ({msg})"))
+        elif opt in EDITABLE_OPTS:
+            named = True
+            try:
+                s = parse(ecosystem, val, source="command")
+            except BadSpec as exc:
+                unread.append((val[:80], exc.message))
+                continue
+            if s is not None:
+                specs.append(s)
+    for item in packages:
+        if item.startswith("-"):
+            continue
+        named = True
+        try:
+            s = parse(ecosystem, item, source="command")
+        except BadSpec as exc:
+            unread.append((item[:80], exc.message))
+            continue
+        if s is not None:
+            specs.append(s)
+    if not named and cwd is not None:
+        # `npm install`, `npm ci`, `pip install .`: what the manifests here
+        # list (this directory only: a hook must not walk a whole tree)
+        found = [os.path.join(cwd, f) for f in sorted(_listdir(cwd))
+                 if manifests.kind_of(f) is not None and os.path.isfile(os.path.join(cwd, f))]
+        for path in found:
+            try:
+                specs += [s for s in manifests.read(_as_path(path), display=os.path.basename(path))
+                          if s.ecosystem == ecosystem]
+            except BadSpec as exc:
+                unread.append((os.path.basename(path), exc.message))
+        if not found:
+            unread.append(("the project's dependencies",
+                           f"no {ecosystem} manifest in {cwd}: cannot tell what this installs"))
+    if index is not None:
+        from dataclasses import replace
+
+        specs = [replace(s, index=index) if s.direct is None else s for s in specs]
+    return specs, unread
+
+
+def _listdir(path: str) -> list[str]:
+    try:
+        return os.listdir(path)
+    except OSError:
+        return []
+
+
+def _as_path(path: str) -> Any:
+    from pathlib import Path
+
+    return Path(path)
 
 
 def verdict_of(results: list[Any]) -> InstallVerdict:

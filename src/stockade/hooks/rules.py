@@ -188,8 +188,10 @@ def _workdir(ti: dict[str, Any], cwd: str) -> str:
 def _workspace_checker(policy: HookPolicy) -> InstallChecker:
     """The dependency check under the workspace's policy (a project
     stockade.yaml applies even when the hook runs from another directory)."""
-    def check(ecosystem: str, packages: tuple[str, ...]) -> InstallVerdict:
-        return check_packages(ecosystem, packages, cwd=policy.workspace)
+    def check(ecosystem: str, packages: tuple[str, ...],
+              where: str | None = None) -> InstallVerdict:
+        return check_packages(ecosystem, packages, cwd=policy.workspace, files_dir=where)
+    check.reads_files = True  # type: ignore[attr-defined]  # shellrules passes `where`
     return check
 
 

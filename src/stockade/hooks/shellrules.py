@@ -21,6 +21,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     import re
     from collections.abc import Callable, Iterable
+    from typing import Any
 
     InstallChecker = Callable[[str, tuple[str, ...]], InstallVerdict]
 
@@ -145,7 +146,18 @@ _RECURSIVE_READERS = {"grep": ("-r", "-R", "--recursive", "--dereference-recursi
 _INSTALLERS: dict[str, str] = {"pip": "pypi", "pip3": "pypi", "uv": "pypi", "poetry": "pypi",
                                "pdm": "pypi", "pipx": "pypi", "npm": "npm", "pnpm": "npm",
                                "yarn": "npm", "bun": "npm", "npx": "npm", "bunx": "npm",
-                               "cargo": "crates", "go": "go", "gem": "rubygems"}
+                               "cargo": "crates", "go": "go", "gem": "rubygems", "uvx": "pypi"}
+# Installer options whose value changes what is installed, handed to the
+# dependency check as `--name=value` items (stockade.hooks.depcheck.OPTION_TOKENS).
+_PIP_HANDED = {"-r": "--requirement", "--requirement": "--requirement", "-e": "--editable",
+               "--editable": "--editable", "-i": "--index-url", "--index-url": "--index-url",
+               "--extra-index-url": "--extra-index-url", "-f": "--find-links",
+               "--find-links": "--find-links"}
+_NPM_HANDED = {"--registry": "--registry"}
+# npm options that take a value (so the value is not read as a package); not
+# -p: for `npm install` it is --parseable, a flag (`npm i -p evil` installs evil)
+_NPM_VALUE_OPTS = frozenset({"--registry", "--tag", "--workspace", "-w", "--prefix", "-C",
+                             "--cache", "--userconfig"})
 # Recursive readers that read the working directory when given no path.
 _READS_DOT = frozenset({"grep", "egrep", "fgrep", "rg", "ag", "find", "tree", "du", "ls"})
 _GREP_VALUE_OPTS = frozenset({
@@ -1061,23 +1073,38 @@ class _Check:
                 return
             if pos[:1] == ["add"] or pos[:2] == ["tool", "install"]:
                 packages = tuple(pos[1:] if pos[0] == "add" else pos[2:])
+                packages += tuple(_handed_options(args, _PIP_HANDED))
+            elif pos[:2] == ["tool", "run"]:
+                packages = _uvx(args[[a.value for a in args].index("run") + 1:])
+            elif pos[:1] == ["run"]:  # `uv run --with X script.py`: only the --with packages
+                packages = tuple(v.value for v in _opt_values(args, ("--with",))) or None
+        elif name == "uvx":
+            packages = _uvx(args)
         elif name in ("poetry", "pdm") and pos[:1] == ["add"]:
             packages = tuple(pos[1:])
         elif name == "pipx" and pos[:1] in (["install"], ["run"]):
-            packages = tuple(pos[1:2])
+            spec = _opt_value(args, ("--spec",))
+            packages = (spec.value,) if spec is not None else tuple(pos[1:2])
         elif name in ("npm", "pnpm", "yarn", "bun") and pos[:1] and pos[0] in (
                 "install", "i", "add", "ci", "dlx", "x", "exec"):
-            packages = tuple(p for p in pos[1:]) if pos[0] not in ("dlx", "x", "exec") \
-                else tuple(pos[1:2])
+            pos = [a.value for a in _positional(args, value_opts=_NPM_VALUE_OPTS)]
+            p = _opt_value(args, ("-p", "--package"))
+            packages = tuple(pos[1:]) if pos[0] not in ("dlx", "x", "exec") \
+                else ((p.value,) if p is not None else tuple(pos[1:2]))
+            packages += tuple(_handed_options(args, _NPM_HANDED))
         elif name == "yarn" and not pos:
             packages = ()
         elif name in ("npx", "bunx"):
             p = _opt_value(args, ("-p", "--package"))
+            pos = [a.value for a in _positional(args, value_opts=_NPM_VALUE_OPTS)]
             packages = (p.value,) if p is not None else tuple(pos[:1])
+            packages += tuple(_handed_options(args, _NPM_HANDED))
         elif name == "cargo" and pos[:1] in (["add"], ["install"]):
             packages = tuple(pos[1:])
         elif name == "go" and pos[:1] in (["get"], ["install"]):
             packages = tuple(p for p in pos[1:] if not p.startswith("."))
+        elif name == "go" and pos[:1] == ["run"] and len(pos) > 1 and "@" in pos[1]:
+            packages = (pos[1],)  # `go run MODULE@VERSION` fetches and runs it
         elif name == "gem" and pos[:1] == ["install"]:
             packages = tuple(pos[1:])
         if packages is None:
@@ -1114,10 +1141,14 @@ class _Check:
                                             "--root", "-e", "--editable", "--python-version",
                                             "--platform"})
         pkgs = tuple(a.value for a in pos if not a.value.startswith((".", "/")))
+        pkgs += tuple(_handed_options(rest, _PIP_HANDED))
         self.install("pypi", pkgs, via="pip install")
 
     def install(self, eco: str, packages: tuple[str, ...], *, via: str) -> None:
-        verdict = self.install_check(eco, packages)
+        check: Any = self.install_check
+        # the manifests and -r files an install reads are where it runs
+        verdict = check(eco, packages, where=self.cwd) if getattr(check, "reads_files", False) \
+            else check(eco, packages)
         if verdict.action in ("deny", "block", "ask", "warn"):
             action = "deny" if verdict.action == "block" else verdict.action
             self.add(action, verdict.rule_id, f"`{via}`: {verdict.reason}")
@@ -1159,6 +1190,49 @@ def _opt_value(args: Iterable[Arg], names: tuple[str, ...]) -> Arg | None:
             if not n.startswith("--") and v.startswith(n) and len(v) > len(n) and len(n) == 2:
                 return Arg(v[2:], a.raw, a.dynamic, a.glob)
     return None
+
+
+def _handed_options(args: Iterable[Arg], names: dict[str, str]) -> list[str]:
+    """``--name=value`` for each option in ``names`` (``-r f``, ``-rf``,
+    ``--requirement=f``, ``--requirement f``), before any ``--``."""
+    out: list[str] = []
+    seq = list(args)
+    for k, a in enumerate(seq):
+        v = a.value
+        if v == "--":
+            break
+        opt, eq, val = v.partition("=")
+        if eq and opt in names:
+            out.append(f"{names[opt]}={val}")
+        elif v in names and k + 1 < len(seq):
+            out.append(f"{names[v]}={seq[k + 1].value}")
+        elif len(v) > 2 and not v.startswith("--") and v[:2] in names:
+            out.append(f"{names[v[:2]]}={v[2:]}")
+    return out
+
+
+def _opt_values(args: Iterable[Arg], names: tuple[str, ...]) -> list[Arg]:
+    """Every value of a repeatable option (``--with a --with b``)."""
+    seq = list(args)
+    out: list[Arg] = []
+    for k, a in enumerate(seq):
+        if a.value in names and k + 1 < len(seq):
+            out.append(seq[k + 1])
+        for n in names:
+            if a.value.startswith(n + "="):
+                out.append(Arg(a.value[len(n) + 1:], a.raw, a.dynamic, a.glob))
+    return out
+
+
+def _uvx(args: list[Arg]) -> tuple[str, ...]:
+    """``uvx [--from SPEC] [--with X]... TOOL``: the tool (or its --from
+    spec) and every --with package."""
+    frm = _opt_value(args, ("--from",))
+    pos = _positional(args, value_opts={"--from", "--with", "--python", "-p", "--index-url",
+                                        "--extra-index-url", "-i"})
+    first = (frm.value,) if frm is not None else tuple(a.value for a in pos[:1])
+    return first + tuple(a.value for a in _opt_values(args, ("--with",))) + \
+        tuple(_handed_options(args, _PIP_HANDED))
 
 
 def _positional(args: Iterable[Arg], *, value_opts: set[str] | frozenset[str] = frozenset()
