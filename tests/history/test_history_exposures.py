@@ -9,7 +9,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from conftest import HOSTILE_PROJECT, World, run_cli
+from historyworld import HOSTILE_PROJECT, World, run_cli
 
 
 def _json(world: World, env: dict[str, str], *extra: str) -> dict:

@@ -16,8 +16,8 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from conftest import World, run_cli
 from fakehome import ClaudeSession, Clock, recent
+from historyworld import World, run_cli
 
 
 def chromium() -> str:

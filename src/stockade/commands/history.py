@@ -18,9 +18,13 @@ import sys
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from stockade.errors import EXIT_FOUND, EXIT_OK, UsageError
 from stockade.history.records import AGENTS
+
+if TYPE_CHECKING:
+    from stockade.history.audit import Report
 
 _SINCE = re.compile(r"(\d+)([hdw])")
 
@@ -46,19 +50,30 @@ def parse_since(value: str, *, now: datetime | None = None) -> str | None:
     v = value.strip().lower()
     if v == "all":
         return None
+    hint = "write 90d, 12w, 48h, 2026-01-31 or all"
     m = _SINCE.fullmatch(v)
     if m:
-        n = int(m.group(1))
-        delta = {"h": timedelta(hours=n), "d": timedelta(days=n), "w": timedelta(weeks=n)}[m.group(2)]
-        return (now - delta).strftime("%Y-%m-%dT%H:%M:%SZ")
+        try:
+            n = int(m.group(1))
+            delta = {"h": timedelta(hours=n), "d": timedelta(days=n),
+                     "w": timedelta(weeks=n)}[m.group(2)]
+            return _stamp(now - delta)
+        except (OverflowError, ValueError):
+            raise UsageError(f"--since {value!r} reaches before year 1", hint=hint) from None
     try:
         day = datetime.fromisoformat(value.strip())
-    except ValueError:
-        raise UsageError(f"--since {value!r} is not an age or a date",
-                         hint="write 90d, 12w, 48h, 2026-01-31 or all") from None
-    if day.tzinfo is None:
-        day = day.replace(tzinfo=UTC)
-    return day.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        if day.tzinfo is None:
+            day = day.replace(tzinfo=UTC)
+        return _stamp(day.astimezone(UTC))
+    except (ValueError, OverflowError):
+        raise UsageError(f"--since {value!r} is not an age or a date", hint=hint) from None
+
+
+def _stamp(moment: datetime) -> str:
+    """ISO 8601 UTC with a four-digit year, so that stamps compare as text
+    (``strftime('%Y')`` writes year 33 as ``33``)."""
+    return (f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}T{moment.hour:02d}:"
+            f"{moment.minute:02d}:{moment.second:02d}Z")
 
 
 def parse_agents(value: str) -> frozenset[str]:
@@ -85,37 +100,27 @@ def _homes(args: argparse.Namespace) -> tuple[list[str], bool]:
 
 def run(args: argparse.Namespace) -> int:
     from stockade.history import runtime
-    from stockade.history.audit import audit
-    from stockade.history.discover import discover
-    from stockade.history.records import Skip
 
     if args.jobs < 0:
         raise UsageError("--jobs must be 0 (one per CPU) or more")
     since = parse_since(args.since)
     agents = parse_agents(args.agent)
     homes, own = _homes(args)
-    engine = runtime.engine(args.policy, fingerprint_key=os.urandom(32))
-    skips: list[Skip] = []
-    cutoff = datetime.fromisoformat(since).timestamp() if since else None
-    sources = discover(homes, own_home=own, agents=agents, since=cutoff, env=os.environ, skips=skips)
-
-    from stockade.hooks.depcheck import check_install
-
-    rep = audit(sources, engine=engine, jobs=args.jobs, since=since, skipped=skips,
-                check_install=check_install,
-                progress=runtime.progress_bar(sys.stderr, total_bytes=sum(s.size for s in sources),
-                                              verb="reading"))
-    runtime.record("history.run", {
-        "homes": len(homes), "agents": sorted(agents), "since": since, "format": args.format,
-        "files": rep.files, "bytes": rep.bytes, "sessions": len(rep.sessions),
-        "exposures": len(rep.exposures), "actions": len(rep.actions), "skipped": len(rep.skipped),
-        "by_rule": dict(Counter(e.rule_id for e in rep.exposures)),
-        "by_label": dict(Counter(e.label for e in rep.exposures)),
-        "by_agent": dict(Counter(s.agent for s in rep.sessions)),
-    })
+    # Opened first: an unwritable --out is refused before hours of reading,
+    # and a run that fails removes what it had begun to write.
     out, close = runtime.open_out(args.out, sys.stdout)
     ok = False
     try:
+        rep = _audit(args, since=since, agents=agents, homes=homes, own=own)
+        runtime.record("history.run", {
+            "homes": len(homes), "agents": sorted(agents), "since": since, "format": args.format,
+            "files": rep.files, "bytes": rep.bytes, "sessions": len(rep.sessions),
+            "exposures": len(rep.exposures), "actions": len(rep.actions),
+            "skipped": len(rep.skipped),
+            "by_rule": dict(Counter(e.rule_id for e in rep.exposures)),
+            "by_label": dict(Counter(e.label for e in rep.exposures)),
+            "by_agent": dict(Counter(s.agent for s in rep.sessions)),
+        })
         if args.format == "json":
             from stockade.history.render import write_json
 
@@ -136,3 +141,26 @@ def run(args: argparse.Namespace) -> int:
 
         write_brief(rep, sys.stderr, out=args.out)
     return EXIT_FOUND if rep.exposures else EXIT_OK
+
+
+def _audit(args: argparse.Namespace, *, since: str | None, agents: frozenset[str],
+           homes: list[str], own: bool) -> Report:
+    from stockade.history import runtime
+    from stockade.history.audit import audit
+    from stockade.history.discover import discover
+    from stockade.history.records import Skip
+
+    engine = runtime.engine(args.policy, fingerprint_key=os.urandom(32))
+    skips: list[Skip] = []
+    cutoff = datetime.fromisoformat(since).timestamp() if since else None
+    sources = discover(homes, own_home=own, agents=agents, since=cutoff, env=os.environ, skips=skips)
+
+    import functools
+
+    from stockade.hooks.depcheck import check_install
+
+    # the ledger says these verdicts were asked by an audit, not by a hook
+    return audit(sources, engine=engine, jobs=args.jobs, since=since, skipped=skips,
+                 check_install=functools.partial(check_install, via="history"),
+                 progress=runtime.progress_bar(sys.stderr, total_bytes=sum(s.size for s in sources),
+                                               verb="reading"))

@@ -38,7 +38,8 @@ def build_parser(parser: argparse.ArgumentParser) -> None:
 
 
 def _clean(value: str, limit: int = 70) -> str:
-    s = "".join(c if c.isprintable() else "?" for c in value)
+    # isprintable() is False for controls, bidi overrides and lone surrogates
+    s = "".join(c if c.isprintable() and not 0xD800 <= ord(c) <= 0xDFFF else "?" for c in value)
     return s if len(s) <= limit else "..." + s[-(limit - 3):]
 
 
@@ -73,7 +74,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.jobs < 0:
         raise UsageError("--jobs must be 0 (one per CPU) or more")
-    repos = find_repositories(args.roots)
+    unreadable: list[str] = []
+    repos = find_repositories(args.roots, unreadable)
     engine = runtime.engine(args.policy)
     reports = []
     for i, repo in enumerate(repos):
@@ -96,14 +98,18 @@ def run(args: argparse.Namespace) -> int:
         "by_rule": dict(rules), "suggest_policy": bool(args.suggest_policy),
     })
     out = sys.stdout
+    if unreadable:
+        sys.stderr.write(f"stockade repos: {len(unreadable)} folder{'s' if len(unreadable) != 1 else ''}"
+                         " could not be read and were not searched for repositories\n")
     if args.suggest_policy:
         out.write(suggest(reports))
     elif args.format == "json":
         json.dump({"repositories": [r.to_json() for r in reports],
                    "stats": {"repositories": len(reports),
                              "sensitive": sum(1 for r in reports if r.findings),
-                             "by_label": dict(labels), "by_rule": dict(rules)}},
-                  out, ensure_ascii=False, indent=1)
+                             "by_label": dict(labels), "by_rule": dict(rules),
+                             "unreadable_folders": len(unreadable)}},
+                  out, ensure_ascii=True, indent=1)
         out.write("\n")
     else:
         write_table(reports, out)

@@ -57,7 +57,7 @@ def read(path: str, *, home: str) -> Iterator[Record]:
     kind: str | None = None  # prompt | tool: the block of special lines being gathered
     block: list[str] = []
     size = 0
-    start_line = 0
+    start_line = last_line = 0
 
     def flush() -> Iterator[Record]:
         nonlocal block, size, kind
@@ -65,20 +65,26 @@ def read(path: str, *, home: str) -> Iterator[Record]:
             body = "\n".join(block)
             if body.strip():
                 src = SOURCE_PROMPT if kind == "prompt" else SOURCE_TOOL_OUTPUT
-                yield Piece(sess.sid, src, sess.ts, None, body, start_line)
+                yield Piece(sess.sid, src, sess.ts, None, body, start_line, True)
         block, size, kind = [], 0, None
 
+    # The model's reply at the end of a chunk is carried into the next one
+    # (up to MAX_BLOCK): a private key or a `KEY:\n  value` block that
+    # straddles a chunk boundary must be scanned whole.
+    carry, carry_line = "", 0
     for chunk, line in _chunks(path):
         if isinstance(chunk, Skip):
             yield chunk
             continue
+        if carry:
+            chunk, line, carry = carry + chunk, carry_line, ""
         pos = 0
         for m in _SPECIAL.finditer(chunk):
             gap = chunk[pos:m.start()]
             if gap.strip():
                 yield from flush()
                 lead = len(gap) - len(gap.lstrip("\n"))
-                yield Piece(sess.sid, SOURCE_ASSISTANT, sess.ts, None, gap.strip("\n"), line + lead)
+                yield Piece(sess.sid, SOURCE_ASSISTANT, sess.ts, None, gap.strip("\n"), line + lead, True)
             line += gap.count("\n")
             text = m.group(0).rstrip("\r")
             pos = m.end()
@@ -99,14 +105,24 @@ def read(path: str, *, home: str) -> Iterator[Record]:
                 yield from flush()
                 kind = this
                 start_line = line
+            elif line > last_line + 1:  # blank lines inside the block: kept, so lines count true
+                block.extend([""] * (line - last_line - 1))
             block.append(body)
+            last_line = line
             size += len(body) + 1
         tail = chunk[pos:]
         if tail.strip():
+            if len(tail) < MAX_BLOCK:
+                carry, carry_line = tail, line
+                continue
             yield from flush()
             lead = len(tail) - len(tail.lstrip("\n"))
-            yield Piece(sess.sid, SOURCE_ASSISTANT, sess.ts, None, tail.strip("\n"), line + lead)
+            yield Piece(sess.sid, SOURCE_ASSISTANT, sess.ts, None, tail.strip("\n"), line + lead, True)
     yield from flush()
+    if carry.strip():
+        lead = len(carry) - len(carry.lstrip("\n"))
+        yield Piece(sess.sid, SOURCE_ASSISTANT, sess.ts, None, carry.strip("\n"), carry_line + lead,
+                    True)
 
 
 def _chunks(path: str) -> Iterator[tuple[str, int] | tuple[Skip, int]]:
@@ -117,7 +133,7 @@ def _chunks(path: str) -> Iterator[tuple[str, int] | tuple[Skip, int]]:
 
     line = 1
     carry = b""
-    with open(path, "rb") as fh:
+    with lines.open_regular(path) as fh:
         while True:
             data = fh.read(CHUNK)
             buf = carry + data

@@ -12,12 +12,15 @@ import multiprocessing
 import os
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import Any
 
+from stockade.errors import EnvironmentProblem
 from stockade.history.discover import Source
 from stockade.history.records import Action, Exposure, FileResult, Session, Skip
-from stockade.history.worker import Scanner, scan_source
+from stockade.history.worker import Scanner, masked, scan_source
 
 POOL_MIN_BYTES = 8 * 1024 * 1024  # below this a pool costs more than it saves
 
@@ -57,9 +60,20 @@ def _results(sources: list[Source], engine: Scanner, jobs: int) -> Iterator[File
             yield scan_source(src, engine)
         return
     _ENGINE = engine
+    # concurrent.futures, not multiprocessing.Pool: a worker killed by the
+    # kernel (out of memory) ends a Pool's imap with a hang, an executor's
+    # with BrokenProcessPool, which becomes a clear error.
     try:
-        with multiprocessing.get_context("fork").Pool(jobs) as pool:
-            yield from pool.imap_unordered(_work, sources, chunksize=1)
+        with ProcessPoolExecutor(max_workers=jobs,
+                                 mp_context=multiprocessing.get_context("fork")) as pool:
+            # submit() itself raises once a worker has died: inside the try
+            pending = [pool.submit(_work, src) for src in sources]
+            for fut in as_completed(pending):
+                yield fut.result()
+    except BrokenProcessPool:
+        raise EnvironmentProblem(
+            "a worker process reading transcripts died (killed, or out of memory)",
+            hint="run again with --jobs 1, or with more memory") from None
     finally:
         _ENGINE = None
 
@@ -68,7 +82,10 @@ def audit(sources: list[Source], *, engine: Scanner, jobs: int = 0, since: str |
           progress: Progress | None = None, check_install: InstallChecker | None = None,
           skipped: list[Skip] | None = None) -> Report:
     t0 = time.perf_counter()
-    rep = Report(since=since, skipped=list(skipped or ()))
+    # Paths found while discovering (a link, an unreadable folder) are masked
+    # like every path a report shows: a folder can be named after a token.
+    rep = Report(since=since, skipped=[Skip(masked(engine, k.file, limit=4096), k.line, k.reason)
+                                       for k in skipped or ()])
     sessions: dict[str, Session] = {}
     exposures: dict[tuple[str, str, str], Exposure] = {}
     actions: dict[tuple[str, str, str], Action] = {}

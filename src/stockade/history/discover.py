@@ -7,7 +7,9 @@
 * Aider: ``.aider.chat.history.md`` in project folders under the home.
 
 Symbolic links are not followed (a planted link must not make an admin's
-audit read another file); they are reported as skipped.  ``since`` skips
+audit read another file, or walk the whole disk from ``~/.claude -> /``);
+they are reported as skipped, and so is every folder that cannot be read
+(an audit that silently missed a user's sessions would look complete).  ``since`` skips
 files not modified since then: nothing newer can be in them.
 """
 
@@ -63,11 +65,12 @@ def discover(homes: list[str], *, own_home: bool, agents: frozenset[str], since:
         dirs = agent_dirs(home, own_home=own_home, env=env)
         found: list[tuple[str, str]] = []
         if "claude-code" in agents:
-            found += [(p, "claude-code") for p in _files(dirs["claude-code"], skips,
-                                                          want=lambda n: n.endswith(".jsonl"))]
+            found += [(p, "claude-code") for p in _files(
+                dirs["claude-code"], skips, home="" if own_home else home,
+                want=lambda n: n.endswith(".jsonl"))]
         if "codex" in agents:
             found += [(p, "codex") for p in _files(
-                dirs["codex"], skips,
+                dirs["codex"], skips, home="" if own_home else home,
                 want=lambda n: n.startswith("rollout-") and n.endswith(".jsonl"))]
         if "aider" in agents:
             found += [(p, "aider") for p in _aider(home, skips)]
@@ -88,11 +91,40 @@ def discover(homes: list[str], *, own_home: bool, agents: frozenset[str], since:
     return out
 
 
-def _files(root: str, skips: list[Skip], *, want: Callable[[str], bool]) -> Iterator[str]:
+def _unreadable(skips: list[Skip]) -> Callable[[OSError], None]:
+    def onerror(exc: OSError) -> None:
+        skips.append(Skip(str(exc.filename or "?"), 0,
+                          f"cannot read: {exc.strerror or type(exc).__name__}"))
+    return onerror
+
+
+def _linked(root: str, home: str, skips: list[Skip]) -> bool:
+    """True (and a skip) when ``root`` or a folder between ``home`` and it is
+    a symbolic link.  Your own home (``home`` empty) is taken as given: a
+    ``~/.claude`` linked into a dotfiles folder is your own setting."""
+    if not home:
+        return False
+    rel = os.path.relpath(root, home)
+    if rel.startswith(os.pardir):
+        return False
+    path = home
+    for part in rel.split(os.sep):
+        path = os.path.join(path, part)
+        if os.path.islink(path):
+            skips.append(Skip(path, 0, "symbolic link not followed"))
+            return True
+    return False
+
+
+def _files(root: str, skips: list[Skip], *, home: str, want: Callable[[str], bool]) -> Iterator[str]:
     check = want
-    if not os.path.isdir(root):
+    if not os.path.isdir(root) or _linked(root, home, skips):
         return
-    for dirpath, dirnames, filenames in os.walk(root, onerror=None, followlinks=False):
+    for dirpath, dirnames, filenames in os.walk(root, onerror=_unreadable(skips), followlinks=False):
+        for d in [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]:
+            # a linked folder (or a link loop) among transcripts: said, not followed
+            skips.append(Skip(os.path.join(dirpath, d), 0, "symbolic link not followed"))
+            dirnames.remove(d)
         dirnames.sort()
         for name in sorted(filenames):
             if not check(name):
@@ -116,7 +148,7 @@ def _regular(path: str, skips: list[Skip]) -> bool:
 
 def _aider(home: str, skips: list[Skip]) -> Iterator[str]:
     base = home.rstrip(os.sep).count(os.sep)
-    for dirpath, dirnames, filenames in os.walk(home, followlinks=False):
+    for dirpath, dirnames, filenames in os.walk(home, onerror=_unreadable(skips), followlinks=False):
         depth = dirpath.rstrip(os.sep).count(os.sep) - base
         dirnames[:] = sorted(d for d in dirnames
                              if d not in _PRUNE and depth < AIDER_MAX_DEPTH)

@@ -20,7 +20,11 @@ from typing import IO
 from stockade.history.audit import Report
 from stockade.history.records import Action, Exposure, Session
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# Controls, line separators, bidirectional overrides (a path that reads
+# backwards) and lone surrogates (which cannot be encoded and would end the
+# report half-written).
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069"
+                      r"\ud800-\udfff]")
 _CSS = """
 body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#1d2330;background:#fafbfc}
 h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 8px}
@@ -160,13 +164,15 @@ def write_html(rep: Report, out: IO[str], *, title: str = "stockade history") ->
     proj = {s.id: s.project or "?" for s in rep.sessions}
     by_project = Counter(proj.get(x.session_id, "?") for x in rep.exposures)
     generated = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    csp = (f"default-src 'none'; style-src 'unsafe-inline'; script-src 'nonce-{nonce}'; "
+    # The page's own style and script by nonce, nothing inline besides: an
+    # escaping mistake could not even restyle the page to hide a row.
+    csp = (f"default-src 'none'; style-src 'nonce-{nonce}'; script-src 'nonce-{nonce}'; "
            "img-src data:; base-uri 'none'; form-action 'none'")
     w = out.write
     w("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
       f'<meta http-equiv="Content-Security-Policy" content="{e(csp)}">'
       f'<meta name="referrer" content="no-referrer"><title>{e(title)}</title>'
-      f"<style>{_CSS}</style></head><body>")
+      f'<style nonce="{nonce}">{_CSS}</style></head><body>')
     w(f"<h1>{e(title)}</h1><p class=\"muted\">Generated {e(generated)}"
       + (f", sessions active since {e(rep.since[:10])}" if rep.since else "")
       + f"; {rep.files} transcript files, {rep.bytes / 1e6:.1f} MB. Values are never shown: "

@@ -15,6 +15,7 @@ SOURCE_TOOL_OUTPUT = "tool_output"  # a command's or tool's output
 SOURCE_TOOL_CALL = "tool_call"      # the arguments of a tool call the model made
 SOURCE_ASSISTANT = "assistant"      # the model's own text (sent back every turn)
 SOURCE_CONTEXT = "context"          # attachments, summaries, injected context
+SOURCE_UNPARSED = "unparsed"        # a line that is not valid JSON, scanned as raw text
 
 
 # -- what a reader yields ------------------------------------------------------
@@ -30,7 +31,8 @@ class Meta(NamedTuple):
 
 
 class Piece(NamedTuple):
-    """A text that went to the vendor."""
+    """A text that went to the vendor.  ``verbatim``: the text is the file's
+    own lines from ``line`` on (aider), so a finding's line is counted in it."""
 
     session: str
     source: str
@@ -38,6 +40,7 @@ class Piece(NamedTuple):
     path: str | None
     text: str
     line: int
+    verbatim: bool = False
 
 
 class Act(NamedTuple):

@@ -9,7 +9,11 @@ JSON shape (a contract)::
      "stats": {...}}
 
 Strings in a transcript are attacker-controlled: the terminal summary replaces
-control characters (an escape sequence must not rewrite the screen).
+control characters, bidirectional overrides and lone surrogates (an escape
+sequence must not rewrite the screen, and a string that cannot be encoded
+must not end the report).  JSON is written as ASCII: C1 controls, U+2028
+and lone surrogates become ``\\uXXXX`` escapes, so the report can be shown
+on a terminal or embedded in a page as it is.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from typing import IO, Any
 
 from stockade.history.audit import Report
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 TOP = 10
 LIST_MAX = 50
 
@@ -49,7 +53,7 @@ def to_json(rep: Report) -> dict[str, Any]:
 
 
 def write_json(rep: Report, out: IO[str]) -> None:
-    json.dump(to_json(rep), out, ensure_ascii=False, indent=1)
+    json.dump(to_json(rep), out, ensure_ascii=True, indent=1)
     out.write("\n")
 
 
@@ -91,7 +95,7 @@ def write_table(rep: Report, out: IO[str]) -> None:
         rules = Counter((e.rule_id, e.label) for e in rep.exposures)
         out.write("\nby rule:\n")
         _table(out, ("RULE", "LABEL", "COUNT"),
-               [(r, lab, str(c)) for (r, lab), c in rules.most_common()])
+               [(clean(r), clean(lab), str(c)) for (r, lab), c in rules.most_common()])
         projects = Counter(clean(by_session[e.session_id].project if e.session_id in by_session
                                  else None, 60) for e in rep.exposures)
         out.write("\nby project:\n")
@@ -107,7 +111,7 @@ def write_table(rep: Report, out: IO[str]) -> None:
         _table(out, ("SESSION", "AGENT", "USER", "PROJECT", "START", "EXPOSURES"), rows)
         out.write(f"\nexposures{f' (first {LIST_MAX}; --format json lists all)' if n > LIST_MAX else ''}:\n")
         _table(out, ("TIME", "SESSION", "RULE", "SOURCE", "PATH", "PREVIEW"),
-               [(clean((e.timestamp or "")[:19]), clean(e.session_id, 20), e.rule_id, e.source,
+               [(clean((e.timestamp or "")[:19]), clean(e.session_id, 20), clean(e.rule_id), e.source,
                  clean(e.path or "", 50), clean(e.preview, 40)) for e in rep.exposures[:LIST_MAX]])
 
     kinds = Counter(a.kind for a in rep.actions)
@@ -122,7 +126,7 @@ def write_table(rep: Report, out: IO[str]) -> None:
         if pkgs:
             out.write("\npackages installed:\n")
             _table(out, ("ECOSYSTEM", "PACKAGES", "VERDICT", "SESSION"),
-                    [(a.ecosystem or "?", clean(" ".join(a.packages), 50), a.verdict or "-",
+                    [(a.ecosystem or "?", clean(" ".join(a.packages), 50), clean(a.verdict or "-"),
                       clean(a.session_id, 20)) for a in pkgs[:LIST_MAX]])
     if rep.skipped:
         out.write(f"\nskipped {len(rep.skipped)} (not read; --format json lists every one):\n")

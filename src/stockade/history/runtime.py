@@ -5,6 +5,7 @@ ledger record, and writing a report file."""
 from __future__ import annotations
 
 import os
+import stat
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -74,10 +75,29 @@ def record(kind: str, details: Mapping[str, Any]) -> None:
 def open_out(path: str | None, stdout: IO[str]) -> tuple[IO[str], Callable[[bool], None]]:
     """The stream to write the report to, and ``close(ok)``.  A file is written
     beside its final name (mode 0600: it names sessions and files) and moved
-    into place only when complete."""
+    into place only when complete; nothing is left behind when it is not.
+    A path that is not a regular file (``/dev/stdout``, a FIFO) is written in
+    place: moving a file over ``/dev/null`` would replace the device."""
     if path is None or path == "-":
         return stdout, lambda ok: stdout.flush()
-    tmp = f"{path}.tmp{os.getpid()}"
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        st = None
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror}",
+                         hint="choose a writable --out FILE") from None
+    if st is not None and stat.S_ISDIR(st.st_mode):
+        raise UsageError(f"cannot write {path}: it is a directory", hint="name a file: --out FILE")
+    if st is not None and not stat.S_ISREG(st.st_mode):
+        try:
+            fh = open(path, "w", encoding="utf-8")  # noqa: SIM115 - closed by close()
+        except OSError as exc:
+            raise UsageError(f"cannot write {path}: {exc.strerror}",
+                             hint="choose a writable --out FILE") from None
+        return fh, lambda ok: fh.close()
+    tmp = os.path.join(os.path.dirname(path) or ".",
+                       f".{os.path.basename(path)}.tmp{os.getpid()}")
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except OSError as exc:
@@ -86,13 +106,19 @@ def open_out(path: str | None, stdout: IO[str]) -> tuple[IO[str], Callable[[bool
     fh = os.fdopen(fd, "w", encoding="utf-8")
 
     def close(ok: bool) -> None:
-        fh.close()
-        if ok:
-            os.replace(tmp, path)
-        else:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
+        try:
+            fh.close()
+            if ok:
+                os.replace(tmp, path)
+                return
+        except OSError as exc:
+            raise UsageError(f"cannot write {path}: {exc.strerror}",
+                             hint="choose a writable --out FILE with room to spare") from None
+        finally:
+            if os.path.lexists(tmp):
+                try:
+                    os.unlink(tmp)
+                except OSError:
+                    pass
 
     return fh, close

@@ -4,12 +4,17 @@ Runs in a pool worker (forked: the compiled DLP engine is inherited).  Each
 text that went to the vendor is scanned once per session (the same file
 content is often in several lines); each value is reported once per session
 (rule + keyed hash).  Action targets (commands, URLs, paths) are masked with
-the same engine before they leave the worker: a command line may hold a
-password.  A reader that fails is a skip, never a crash.
+the same engine, and credentials placed where a command line or a URL puts
+them (:mod:`stockade.history.redact`), before they leave the worker.  So is
+every other string a transcript controls that reaches a report: the
+project path, branch, model names, session id and the transcript's own path
+(a directory named after a token is still a token).  A reader that fails is
+a skip, never a crash.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import Callable, Iterator
 from typing import Protocol
@@ -26,6 +31,7 @@ from stockade.history.records import (
     Session,
     Skip,
 )
+from stockade.history.redact import redact_command
 from stockade.model import Finding
 
 Reader = Callable[..., Iterator[Meta | Piece | Act | Skip]]
@@ -38,7 +44,8 @@ class Scanner(Protocol):
 
 
 def masked(engine: Scanner, value: str, *, limit: int = MAX_TARGET) -> str:
-    """``value`` with every finding replaced by its masked preview."""
+    """``value`` with every finding replaced by its masked preview, and every
+    credential-shaped part of a command line or URL masked."""
     findings = engine.scan(value)
     if findings:
         out: list[str] = []
@@ -51,6 +58,7 @@ def masked(engine: Scanner, value: str, *, limit: int = MAX_TARGET) -> str:
             pos = f.end
         out.append(value[pos:])
         value = "".join(out)
+    value = redact_command(value)
     if len(value) > limit:
         value = value[:limit] + " ..."
     return value
@@ -64,6 +72,7 @@ def scan_source(src: Source, engine: Scanner) -> FileResult:
         res.skipped.append(Skip(src.path, 0, f"cannot read: {exc.strerror or type(exc).__name__}"))
     except Exception as exc:  # noqa: BLE001 - one bad file must not end an audit
         res.skipped.append(Skip(src.path, 0, f"could not be read to the end ({type(exc).__name__})"))
+    _mask_identifiers(res, engine)
     return res
 
 
@@ -82,6 +91,42 @@ def _scan(src: Source, engine: Scanner, res: FileResult) -> None:
         for sid in list(sessions):
             if sid not in keep:
                 del sessions[sid]
+
+
+def _mask_identifiers(res: FileResult, engine: Scanner) -> None:
+    """Transcript-controlled names masked like any other text (see the module doc)."""
+    cache: dict[str, str] = {}
+
+    def m(value: str) -> str:
+        out = cache.get(value)
+        if out is None:
+            out = cache[value] = masked(engine, value, limit=4096)
+        return out
+
+    file = m(res.file)
+    sessions: dict[str, Session] = {}
+    for s in res.sessions.values():
+        s.id, s.file = m(s.id), file
+        s.user = m(s.user) if s.user else s.user  # a home folder's name when no account owns it
+        s.project = m(s.project) if s.project else s.project
+        s.branch = m(s.branch) if s.branch else s.branch
+        s.models = [m(x) for x in s.models]
+        old = sessions.get(s.id)
+        if old is None:
+            sessions[s.id] = s
+        else:  # two ids that mask alike: one session in the report
+            old.seen_at(s.start)
+            old.seen_at(s.end)
+            old.models += [x for x in s.models if x not in old.models]
+    res.sessions = sessions
+    res.exposures = [dataclasses.replace(x, session_id=m(x.session_id),
+                                         transcript=file + x.transcript[len(res.file):])
+                     for x in res.exposures]
+    for a in res.actions:
+        a.session_id = m(a.session_id)
+        a.transcript = file + a.transcript[len(res.file):]
+    res.skipped = [Skip(file if k.file == res.file else m(k.file), k.line, k.reason)
+                   for k in res.skipped]
 
 
 def _read(src: Source, engine: Scanner, res: FileResult, *, texts: set[tuple[str, bytes]],
@@ -122,11 +167,12 @@ def _read(src: Source, engine: Scanner, res: FileResult, *, texts: set[tuple[str
                 if key in values:
                     continue
                 values.add(key)
+                at = rec.line + rec.text.count("\n", 0, f.start) if rec.verbatim else rec.line
                 res.exposures.append(Exposure(
                     session_id=rec.session, rule_id=f.rule_id, label=f.label,
                     timestamp=rec.timestamp, source=rec.source,
                     path=masked(engine, rec.path) if rec.path else None, preview=f.preview,
-                    transcript=f"{src.path}:{rec.line}", fingerprint=f.fingerprint or ""))
+                    transcript=f"{src.path}:{at}", fingerprint=f.fingerprint or ""))
         elif type(rec) is Meta:
             session(rec.session).see(rec)
         elif type(rec) is Act:

@@ -41,7 +41,8 @@ class InstallVerdict(Record):
     rule_id: str = "deps.allowed"
 
 
-def check_install(ecosystem: str, packages: tuple[str, ...]) -> InstallVerdict:
+def check_install(ecosystem: str, packages: tuple[str, ...], *,
+                  via: str = "hook") -> InstallVerdict:
     """Decide on installing ``packages`` (spec strings as typed, e.g.
     ``requests==2.32``, ``lodash@4``) from ``ecosystem``.
 
@@ -55,7 +56,7 @@ def check_install(ecosystem: str, packages: tuple[str, ...]) -> InstallVerdict:
             not any(p.partition("=")[0] in EDITABLE_OPTS for p in packages):
         return InstallVerdict("allow", "installs what the project's manifest or lock file lists "
                               "(`stockade deps check` checks those)", "deps.unchecked")
-    return check_packages(ecosystem, packages, read_files=False)
+    return check_packages(ecosystem, packages, read_files=False, via=via)
 
 
 # Installer options the shell analysis hands over as ``--name=value`` items:

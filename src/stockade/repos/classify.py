@@ -3,7 +3,13 @@ finds in its working tree.
 
 A directory holding ``.git`` (a directory, or a file for worktrees and
 submodules) is a repository; the walk does not look for repositories inside
-one (its scan covers them).  Symbolic links are not followed.
+one (its scan covers them).  Symbolic links are not followed; a folder that
+cannot be read is reported, not silently passed over.
+
+Paths are text like any other: a file named after the token it holds
+(``keys/ghp_....txt``) would print the token, so every path a report shows
+is masked with the DLP engine; the routing glob replaces the masked parts
+with ``*`` so that it still matches the real path.
 """
 
 from __future__ import annotations
@@ -25,7 +31,8 @@ MAX_DEPTH = 12
 
 @dataclass(slots=True)
 class RepoReport:
-    path: str
+    path: str  # masked
+    route: str = ""  # an fnmatch glob for the real path, masked parts as `*`
     findings: int = 0
     labels: Counter[str] = field(default_factory=Counter)
     rules: Counter[str] = field(default_factory=Counter)
@@ -56,19 +63,25 @@ class RepoReport:
                 "ignored": self.ignored}
 
 
-def find_repositories(roots: list[str]) -> list[str]:
+def find_repositories(roots: list[str], unreadable: list[str] | None = None) -> list[str]:
+    """Repositories under ``roots``; folders that could not be read are added
+    to ``unreadable``."""
     out: list[str] = []
     for root in roots:
         if not os.path.isdir(root):
             raise UsageError(f"{root}: not a directory", hint="name directories that hold repositories")
-        out.extend(_walk(os.path.abspath(root)))
+        out.extend(_walk(os.path.abspath(root), [] if unreadable is None else unreadable))
     seen: set[str] = set()
     return [r for r in out if not (r in seen or seen.add(r))]  # type: ignore[func-returns-value]
 
 
-def _walk(root: str) -> Iterator[str]:
+def _walk(root: str, unreadable: list[str]) -> Iterator[str]:
     base = root.rstrip(os.sep).count(os.sep)
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+
+    def onerror(exc: OSError) -> None:
+        unreadable.append(str(exc.filename or "?"))
+
+    for dirpath, dirnames, filenames in os.walk(root, onerror=onerror, followlinks=False):
         if ".git" in dirnames or ".git" in filenames:
             dirnames[:] = []
             yield dirpath
@@ -83,11 +96,39 @@ def classify(repo: str, *, engine: Any, all_files: bool, jobs: int,
 
     rep = scan_paths(engine, [repo], respect_gitignore=not all_files, jobs=jobs,
                      progress_factory=progress_factory)
-    out = RepoReport(path=repo, files=rep.files, bytes=rep.bytes, skipped=len(rep.skipped),
+    out = RepoReport(path=masked_path(engine, repo), route=route_glob(engine, repo),
+                     files=rep.files, bytes=rep.bytes, skipped=len(rep.skipped),
                      ignored=rep.ignored)
+    names: dict[str, str] = {}
     for ff in rep.findings:
         out.findings += 1
         out.labels[ff.finding.label] += 1
         out.rules[ff.finding.rule_id] += 1
-        out.files_with_findings[ff.path] += 1
+        name = names.get(ff.path)
+        if name is None:
+            name = names[ff.path] = masked_path(engine, ff.path)
+        out.files_with_findings[name] += 1
     return out
+
+
+def masked_path(engine: Any, path: str) -> str:
+    from stockade.history.worker import masked
+
+    return masked(engine, path, limit=4096)
+
+
+def route_glob(engine: Any, path: str) -> str:
+    """An fnmatch glob matching ``path`` only, except that what the engine
+    finds in it is ``*``: the policy routes the repository without naming
+    the token its folder is called after."""
+    from stockade.repos.suggest import glob_escape
+
+    out: list[str] = []
+    pos = 0
+    for f in sorted(engine.scan(path), key=lambda f: f.start):
+        if f.start < pos:
+            continue
+        out.append(glob_escape(path[pos:f.start]) + "*")
+        pos = f.end
+    out.append(glob_escape(path[pos:]))
+    return "".join(out)

@@ -44,7 +44,8 @@ def suggest(reports: list[RepoReport], *, upstream: str = "local", url: str = LO
         for r in sensitive:
             labels = ", ".join(f"{k} {v}" for k, v in sorted(r.labels.items()))
             lines.append(f"    # {_comment(r.path)}: {labels}")
-            for glob in (glob_escape(r.path), glob_escape(r.path.rstrip('/')) + "/*"):
+            route = r.route or glob_escape(r.path)
+            for glob in (route, route.rstrip("/") + "/*"):
                 lines.append(f"    - {{upstream: {upstream}, repository: {q(glob)}}}")
     if any("secret" in r.labels for r in reports):
         lines += ["dlp:", "  actions:", "    secret: block   # a secret is never sent, not even redacted"]
