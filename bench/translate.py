@@ -20,10 +20,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -132,10 +136,28 @@ def bench_chunks(n: int) -> None:
           f"event; ratio {t_tr / t_id:.2f}x")
 
 
+@contextmanager
+def _upstream_process(script: list[dict[str, Any]]) -> Iterator[str]:
+    """The scripted upstream in a process of its own: in the gateway's process its
+    threads would compete for the GIL with the gateway's work being measured."""
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+        json.dump(script, f)
+    proc = subprocess.Popen([sys.executable, str(REPO / "tests" / "fakes" / "upstream.py"),
+                             "--script", f.name], stdout=subprocess.PIPE, text=True,
+                            cwd=REPO / "tests")
+    try:
+        assert proc.stdout is not None
+        yield proc.stdout.readline().strip()
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        os.unlink(f.name)
+
+
 def bench_gateway(body: dict[str, Any], n: int) -> None:
     import http.client
 
-    from gwsupport import FakeUpstream, make_config, rule_scanner, start_gateway
+    from gwsupport import make_config, rule_scanner, start_gateway
 
     from stockade.config.model import Route
 
@@ -160,10 +182,11 @@ def bench_gateway(body: dict[str, Any], n: int) -> None:
         conn.close()
         return out
 
-    print(f"\n3. end to end through the gateway, n={n} (same scripted upstream, same DLP stand-in)")
-    with FakeUpstream([{"text": "Done: the tests pass."}]) as up:
-        ident = start_gateway(make_config(anthropic=up.url), scanner=rule_scanner)
-        trans = start_gateway(make_config(anthropic=up.url, local=up.url,
+    print(f"\n3. end to end through the gateway, n={n} (same scripted upstream, same DLP stand-in;"
+          f" the upstream in its own process)")
+    with _upstream_process([{"text": "Done: the tests pass."}]) as url:
+        ident = start_gateway(make_config(anthropic=url), scanner=rule_scanner)
+        trans = start_gateway(make_config(anthropic=url, local=url,
                                           routes=(Route(upstream="local"),)), scanner=rule_scanner)
         try:
             for stream in (False, True):

@@ -18,8 +18,9 @@ import os
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -207,3 +208,36 @@ def _sse(raw: bytes) -> list[tuple[str | None, dict]]:  # type: ignore[type-arg]
         if data and data != ["[DONE]"]:
             out.append((ev, json.loads("\n".join(data))))
     return out
+
+
+
+def test_the_upstreams_token_cap_and_a_repaired_conversation_on_a_real_server(
+        llama_server: str, tmp_path: Path, run_gateway: Callable[..., Any]) -> None:
+    """Claude Code asks for 64000 output tokens; the upstream's ``max_tokens: 6`` is
+    what the real server is asked for (its answer stops there).  The conversation
+    holds an interrupted turn (two calls, one result), which the translation
+    repairs for stricter servers; this one must accept the repaired form too."""
+    policy = tmp_path / "xdg" / "stockade" / "policy.yaml"
+    policy.parent.mkdir(parents=True)
+    policy.write_text("version: 1\nmodels:\n  upstreams:\n"
+                      f"    local: {{url: {llama_server}/v1, models: {{'*': tiny}}, "
+                      "max_tokens: 6}\n  routes:\n    - {upstream: local}\n")
+    body = dict(MESSAGES, max_tokens=64000, messages=[
+        {"role": "user", "content": "check both"},
+        {"role": "assistant", "content": [
+            {"type": "tool_use", "id": "toolu_a", "name": "Bash", "input": {"command": "ls"}},
+            {"type": "tool_use", "id": "toolu_b", "name": "Bash", "input": {"command": "pwd"}}]},
+        {"role": "user", "content": [
+            {"type": "tool_result", "tool_use_id": "toolu_b", "content": "/w"},
+            {"type": "text", "text": "never mind the first one"}]}])
+    with run_gateway(tmp_path, "anthropic=http://127.0.0.1:9") as base:
+        for stream in (False, True):
+            st, raw = _request(base, "/v1/messages", body, stream=stream)
+            assert st == 200, raw[:500]
+            if not stream:
+                msg = json.loads(raw)
+                assert 0 < msg["usage"]["output_tokens"] <= 6
+                assert msg["stop_reason"] in ("max_tokens", "end_turn", "tool_use")
+            else:
+                names = [e for e, _ in _sse(raw)]
+                assert names[-2:] == ["message_delta", "message_stop"], names

@@ -154,3 +154,8 @@ def test_a_responses_upstream_serves_codex_untranslated() -> None:
 def test_repository_globs_match_the_workspace_or_its_last_directories(
         pattern: str, workspace: str, hit: bool) -> None:
     assert Route(upstream="local", repository=pattern).matches(repository=workspace) is hit
+
+
+def test_a_dlp_route_action_to_an_unknown_upstream_refuses_to_start() -> None:
+    with pytest.raises(ConfigError, match="dlp.actions.secret routes to upstream 'lokal'"):
+        _cfg(actions={"secret": "route:lokal", "pii": "redact"})

@@ -36,6 +36,7 @@ def policy_to_dict(p: Policy) -> dict[str, Any]:
                     "protocol": u.protocol,
                     **({"models": dict(u.models)} if u.models else {}),
                     **({"fallback": list(u.fallback)} if u.fallback else {}),
+                    **({"max_tokens": u.max_tokens} if u.max_tokens else {}),
                 }
                 for name, u in p.models.upstreams.items()
             },

@@ -20,9 +20,12 @@ for a translator between the client's protocol and the upstream's.  The order:
    policy keeps somewhere stays there);
 3. the default upstream of the client's protocol family.
 
-A choice made because of a data label (1, or a route with ``label``) is
-*pinned*: it never falls back to another upstream when its own is down.
-Other choices may fall back along the upstream's ``fallback`` list.
+A data label the request carries may be *pinned* to an upstream (its
+``route:`` action, else a matching route with that ``label``).  A pinned label
+outranks every route without a label wherever it stands, a choice that lands
+on the pinned upstream is pinned too and never falls back to another upstream
+when its own is down, and labels pinned to different upstreams refuse the
+request.  Other choices may fall back along the upstream's ``fallback`` list.
 """
 
 from __future__ import annotations
@@ -102,6 +105,10 @@ class Limits:
     first_byte_timeout_s: float = 600.0  # vendors think for a long time before answering
     idle_timeout_s: float = 300.0  # between two chunks of a stream
     client_idle_timeout_s: float = 120.0
+    # a broken or hostile upstream must not fill the gateway's memory: a whole
+    # (non-streamed) answer, and one event of a stream, past these are refused
+    max_response_bytes: int = 64 * 1024 * 1024
+    max_event_bytes: int = 32 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)

@@ -248,6 +248,13 @@ class Gateway:
             return True
         if path == "/healthz" and method in ("GET", "HEAD"):
             if "upstreams" in req.query.split("&"):
+                if self.team_mode and not self._is_caller(req):
+                    # the probe names internal hosts and ports: callers with keys only
+                    writer.write(full_response(401, json.dumps({
+                        "status": "unauthorized", "error": "stockade: /healthz?upstreams needs "
+                        "a stockade key in team mode (x-api-key or Authorization: Bearer)"}
+                    ).encode(), head_only=method == "HEAD"))
+                    return True
                 return await self._upstream_health(writer, head_only=method == "HEAD")
             body = json.dumps({"status": "ok", "mode": "team" if self.team_mode else "personal",
                                "upstreams": sorted(self.cfg.upstreams)}).encode()
@@ -386,6 +393,15 @@ class Gateway:
             await self._error(ctx, writer, status=500, decision="error",
                               message=f"stockade: internal error while checking the caller's "
                                       f"key ({type(exc).__name__}); nothing was sent upstream")
+            return False
+        return True
+
+    def _is_caller(self, req: Request) -> bool:
+        """Whether the request carries a valid stockade key (a key store that cannot
+        be read says no)."""
+        try:
+            self._authenticate(req)
+        except Exception:  # noqa: BLE001 - no answer is a no
             return False
         return True
 
@@ -586,7 +602,7 @@ class Gateway:
                           writer: asyncio.StreamWriter, t_send: float) -> bool:
         rw = StreamRewriter(ctx.protocol)
         try:
-            data = await resp.read_all()
+            data = await _read_capped(resp, self.cfg.limits.max_response_bytes)
         except upstream_client.UpstreamError as exc:
             self.metrics.upstream_error(ctx.upstream or "?", exc.kind)
             await self._error(ctx, writer, status=504 if exc.kind == "timeout" else 502,
@@ -647,10 +663,21 @@ class Gateway:
                                        for tev in tr.stream_event(ev) for b in rw.feed(tev))
                         if out:
                             writer.write(chunk(out))
+                        if tr.finished:  # the client has its last event (or an error)
+                            resp._reusable = False
+                            resp.close()
+                            break
                     else:
                         out = b"".join(b for ev in parser.feed(data) for b in rw.feed(ev))
                         if out:
                             writer.write(chunk(out))
+                    if parser.pending > self.cfg.limits.max_event_bytes:
+                        # one event that never ends must not fill the gateway's memory
+                        resp._reusable = False
+                        resp.close()
+                        raise upstream_client.UpstreamError(
+                            "protocol", "an event of the stream is larger than "
+                                        f"{self.cfg.limits.max_event_bytes // (1024 * 1024)} MiB")
                     await writer.drain()
                 flushed = parser.flush()
                 if tr is not None:
@@ -661,7 +688,10 @@ class Gateway:
             except upstream_client.UpstreamError as exc:
                 self.metrics.upstream_error(ctx.upstream or "?", exc.kind)
                 outcome = f"upstream_{exc.kind}"
-                writer.write(chunk(_stream_error(ctx.protocol,
+                # a relayed event cut short must end before the error event starts,
+                # or the client reads both as one garbled event
+                cut = b"\n\n" if vault is None and tr is None and parser.pending else b""
+                writer.write(chunk(cut + _stream_error(ctx.protocol,
                                                  f"stockade: upstream {ctx.upstream!r} stream "
                                                  f"broke off: {exc.message}")))
             except (ConnectionError, asyncio.CancelledError):

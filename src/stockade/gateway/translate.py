@@ -64,6 +64,12 @@ class Translator(TypingProtocol):
     def stream_event(self, ev: SSEEvent) -> list[SSEEvent]: ...
     def stream_end(self) -> list[SSEEvent]: ...
 
+    @property
+    def finished(self) -> bool:
+        """The client's stream is complete (ended, or ended with an error): the rest
+        of the upstream's stream would be read for nothing and may be dropped."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class Identity:
@@ -85,12 +91,38 @@ class Identity:
     def stream_end(self) -> list[SSEEvent]:
         return []
 
+    @property
+    def finished(self) -> bool:
+        return False  # relayed verbatim: the upstream decides when it ends
+
+
+_OUTPUT_TOKEN_KEYS = ("max_tokens", "max_completion_tokens", "max_output_tokens")
+
+
+def cap_output_tokens(body: dict[str, Any], cap: int | None) -> dict[str, Any]:
+    """``body`` with its output-token ask lowered to the upstream's ``max_tokens``
+    (the same object when nothing changes).  A self-hosted server refuses a request
+    whose ask does not fit its context; Claude Code asks for 32000 or more."""
+    if cap is None:
+        return body
+    over = {k: cap for k in _OUTPUT_TOKEN_KEYS
+            if isinstance(v := body.get(k), int) and not isinstance(v, bool) and v > cap}
+    return {**body, **over} if over else body
+
 
 def dump_translated(body: dict[str, Any]) -> bytes:
     """A translated request body as bytes.  ASCII-escaped: twice as fast as UTF-8
     output for a 90 KB request (the budget is 1 ms), identical JSON to any
     server, and a lone surrogate cannot make it fail."""
     return json.dumps(body, separators=(",", ":")).encode("ascii")
+
+
+_NOT_JSON = "answered with something that is not a JSON object (an HTML page from a proxy?)"
+
+
+def _is_error(body: Any) -> bool:
+    # some servers put "error": null in every answer
+    return isinstance(body, dict) and bool(body.get("error"))
 
 
 def _events(outs: list[StreamOut]) -> list[SSEEvent]:
@@ -122,10 +154,10 @@ class MessagesOverChat:
         return None
 
     def response_body(self, status: int, body: Any) -> Any:
-        if status >= 400 or (isinstance(body, dict) and "error" in body):
+        if status >= 400 or _is_error(body):
             return error_to_anthropic(status, body, upstream=self.upstream)
         if not isinstance(body, dict):
-            raise TranslationError("the upstream's answer is not a JSON object")
+            raise TranslationError(_NOT_JSON)
         return chat_to_message(body, model=self._model)
 
     def stream_event(self, ev: SSEEvent) -> list[SSEEvent]:
@@ -137,6 +169,10 @@ class MessagesOverChat:
         if self._stream is None:
             self._stream = ChatToAnthropicStream(model=self._model, upstream=self.upstream)
         return _events(self._stream.end())
+
+    @property
+    def finished(self) -> bool:
+        return self._stream is not None and self._stream.finished
 
 
 @dataclass
@@ -156,10 +192,10 @@ class ResponsesOverChat:
         return None
 
     def response_body(self, status: int, body: Any) -> Any:
-        if status >= 400 or (isinstance(body, dict) and "error" in body):
+        if status >= 400 or _is_error(body):
             return error_to_responses(status, body, upstream=self.upstream)
         if not isinstance(body, dict):
-            raise TranslationError("the upstream's answer is not a JSON object")
+            raise TranslationError(_NOT_JSON)
         return chat_to_response(body, model=self._model)
 
     def stream_event(self, ev: SSEEvent) -> list[SSEEvent]:
@@ -171,6 +207,10 @@ class ResponsesOverChat:
         if self._stream is None:
             self._stream = ChatToResponsesStream(model=self._model, upstream=self.upstream)
         return _events(self._stream.end())
+
+    @property
+    def finished(self) -> bool:
+        return self._stream is not None and self._stream.finished
 
 
 def serves(upstream: Upstream) -> frozenset[str]:

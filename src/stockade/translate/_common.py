@@ -39,12 +39,81 @@ def new_id(prefix: str) -> str:
 _ID_CHARS = re.compile(r"[^A-Za-z0-9_-]")
 
 
-def tool_id(x: Any, prefix: str) -> str:
+def tool_id(x: Any, prefix: str, taken: set[str] | None = None) -> str:
     """An upstream's tool-call id as Anthropic accepts ids (``[A-Za-z0-9_-]+``): the
-    conversation may go back to the vendor on a later turn with this id in it."""
-    if isinstance(x, str) and x:
-        return _ID_CHARS.sub("_", x)[:64]
-    return new_id(prefix)
+    conversation may go back to the vendor on a later turn with this id in it.
+    An id already used in the same answer (``taken``, updated here) gets a fresh
+    one: two calls sharing an id would get their results mixed up."""
+    tid = _ID_CHARS.sub("_", x)[:64] if isinstance(x, str) and x else new_id(prefix)
+    if taken is not None:
+        if tid in taken:
+            tid = new_id(prefix)
+        taken.add(tid)
+    return tid
+
+
+# The most text and tool-call arguments one translated answer may carry (characters);
+# past it the stream ends with an error event: a broken or hostile upstream must not
+# fill the gateway's memory (the Responses translator keeps the whole output).
+MAX_ANSWER_CHARS = 32 * 1024 * 1024
+
+
+def stream_error(obj: dict[str, Any]) -> str | None:
+    """The message of an ``error`` object inside a stream chunk (None: no error;
+    some servers send ``"error": null`` in every chunk)."""
+    err = obj.get("error")
+    if err is None or err is False or err == "" or err == {}:
+        return None
+    return as_str(as_dict(err).get("message")) or as_str(err) or "error"
+
+
+def first_choice(obj: dict[str, Any]) -> dict[str, Any]:
+    """The first choice of a whole Chat Completions answer.  An answer without one
+    (``choices`` missing or empty: a proxy's JSON, a server bug) is an error, not an
+    empty reply the agent would take for the model's last word."""
+    choices = obj.get("choices")
+    if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
+        raise TranslationError("answered without a choice (no Chat Completions answer)")
+    return choices[0]
+
+
+ORPHAN_RESULT = "[the result of a tool call that is not in this conversation]\n"
+NO_RESULT = "[no result was recorded for this tool call]"
+
+
+def pair_tool_messages(msgs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Chat Completions insists that each assistant ``tool_calls`` entry is answered
+    by a ``tool`` message before the next other message, and that no ``tool``
+    message answers nothing (vLLM's and llama.cpp's templates, OpenAI itself:
+    a 400 otherwise).  A conversation carried over from another API need not keep
+    that rule (a call item dropped, an interrupted turn, a message between a call
+    and its output), so: a result answering no open call becomes user text, and a
+    call left without a result gets a placeholder result."""
+    out: list[dict[str, Any]] = []
+    pending: list[str] = []  # the last assistant message's calls still unanswered
+
+    def close() -> None:
+        out.extend({"role": "tool", "tool_call_id": t, "content": NO_RESULT} for t in pending)
+        pending.clear()
+
+    for m in msgs:
+        if m.get("role") == "tool":
+            tid = m.get("tool_call_id")
+            if tid in pending:
+                pending.remove(tid)
+                out.append(m)
+            else:
+                content = m.get("content")
+                out.append({"role": "user", "content": ORPHAN_RESULT + (
+                    content if isinstance(content, str) else dumps(content))})
+            continue
+        close()
+        if m.get("role") == "assistant":
+            pending.extend(str(c.get("id")) for c in as_list(m.get("tool_calls"))
+                           if isinstance(c, dict))
+        out.append(m)
+    close()
+    return out
 
 
 def dumps(obj: Any) -> str:

@@ -47,8 +47,10 @@ from stockade.translate._common import (
     as_str,
     copy_sampling,
     dumps,
+    first_choice,
     json_schema_format,
     new_id,
+    pair_tool_messages,
     parse_arguments,
     tool_id,
 )
@@ -84,11 +86,14 @@ def messages_to_chat(body: dict[str, Any]) -> dict[str, Any]:
                 out.append({"role": "system", "content": text})
         else:
             raise TranslationError(f"messages[{i}].role: unknown role")
-    req: dict[str, Any] = {"model": body.get("model"), "messages": out}
+    req: dict[str, Any] = {"model": body.get("model"), "messages": pair_tool_messages(out)}
     tools = [_tool(t) for t in as_list(body.get("tools")) if _is_client_tool(t)]
     if tools:
         req["tools"] = tools
         choice, parallel = _tool_choice(as_dict(body.get("tool_choice")))
+        if isinstance(choice, dict) and choice["function"]["name"] not in {
+                t["function"]["name"] for t in tools}:
+            choice = "required"  # the named tool was a server tool, dropped here
         if choice is not None:
             req["tool_choice"] = choice
         if parallel is not None:
@@ -99,7 +104,7 @@ def messages_to_chat(body: dict[str, Any]) -> dict[str, Any]:
     copy_sampling(body, req)
     stops = [s for s in as_list(body.get("stop_sequences")) if isinstance(s, str)]
     if stops:
-        req["stop"] = stops[:4]  # OpenAI's limit; more is an error there
+        req["stop"] = stops
     fmt = json_schema_format(as_dict(as_dict(body.get("output_config")).get("format")))
     if fmt is not None:
         req["response_format"] = fmt
@@ -259,7 +264,7 @@ def _tool_choice(tc: dict[str, Any]) -> tuple[Any, bool | None]:
 def chat_to_message(body: Any, *, model: str | None) -> dict[str, Any]:
     """A Chat Completions answer -> an Anthropic Messages answer."""
     obj = as_dict(body)
-    choice = as_dict(next(iter(as_list(obj.get("choices"))), None))
+    choice = first_choice(obj)
     msg = as_dict(choice.get("message"))
     blocks: list[dict[str, Any]] = []
     text = msg.get("content")
@@ -268,9 +273,10 @@ def chat_to_message(body: Any, *, model: str | None) -> dict[str, Any]:
     if isinstance(text, str) and text:
         blocks.append({"type": "text", "text": text})
     calls = [c for c in as_list(msg.get("tool_calls")) if isinstance(c, dict)]
+    ids: set[str] = set()
     for c in calls:
         fn = as_dict(c.get("function"))
-        blocks.append({"type": "tool_use", "id": tool_id(c.get("id"), "toolu_"),
+        blocks.append({"type": "tool_use", "id": tool_id(c.get("id"), "toolu_", ids),
                        "name": as_str(fn.get("name")) or "",
                        "input": parse_arguments(as_str(fn.get("arguments")) or "")})
     usage = as_dict(obj.get("usage"))
@@ -279,10 +285,20 @@ def chat_to_message(body: Any, *, model: str | None) -> dict[str, Any]:
         "type": "message", "role": "assistant",
         "model": model or as_str(obj.get("model")) or "",
         "content": blocks,
-        "stop_reason": anthropic_stop(as_str(choice.get("finish_reason")), saw_tool=bool(calls)),
-        "stop_sequence": None,
+        **stop_fields(choice, saw_tool=bool(calls)),
         "usage": anthropic_usage(usage),
     }
+
+
+def stop_fields(choice: dict[str, Any], *, saw_tool: bool) -> dict[str, Any]:
+    """``stop_reason`` and ``stop_sequence`` of a choice.  vLLM and SGLang name the
+    stop string that ended the answer in a choice's ``stop_reason`` (a token id
+    there is not a stop sequence); Anthropic clients expect ``stop_sequence``."""
+    finish = as_str(choice.get("finish_reason"))
+    seq = choice.get("stop_reason")
+    if finish == "stop" and not saw_tool and isinstance(seq, str) and seq:
+        return {"stop_reason": "stop_sequence", "stop_sequence": seq}
+    return {"stop_reason": anthropic_stop(finish, saw_tool=saw_tool), "stop_sequence": None}
 
 
 def anthropic_usage(usage: dict[str, Any]) -> dict[str, Any]:

@@ -25,17 +25,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from stockade.translate._common import (
+    MAX_ANSWER_CHARS,
     StreamOut,
-    anthropic_stop,
     as_dict,
     as_list,
     as_str,
     clean_text,
     new_id,
     split_surrogate,
+    stream_error,
     tool_id,
 )
-from stockade.translate.anthropic_chat import anthropic_usage
+from stockade.translate.anthropic_chat import anthropic_usage, stop_fields
 
 
 @dataclass
@@ -55,11 +56,15 @@ class ChatToAnthropicStream:
     _started: bool = False
     _done: bool = False  # message_stop (or an error) was sent
     _finish: str | None = None
+    _stop_sequence: str | None = None  # vLLM / SGLang: the stop string that ended it
     _usage: dict[str, Any] = field(default_factory=dict)
     _open: _Block | None = None
     _next_index: int = 0
     _calls: dict[Any, _Block] = field(default_factory=dict)
     _held: str = ""  # a high surrogate waiting for its pair
+    _ids: set[str] = field(default_factory=set)  # tool_use ids given out
+    _chars: int = 0  # text and arguments relayed so far
+    max_chars: int = MAX_ANSWER_CHARS
 
     def feed(self, data: str) -> list[StreamOut]:
         if self._done:
@@ -74,9 +79,8 @@ class ChatToAnthropicStream:
             return self._fail("sent a stream chunk that is not JSON")
         if not isinstance(obj, dict):
             return self._fail("sent a stream chunk that is not a JSON object")
-        if "error" in obj:
-            err = obj["error"]
-            msg = as_str(as_dict(err).get("message")) or as_str(err) or "error"
+        msg = stream_error(obj)
+        if msg is not None:
             return self._fail(f"reported an error: {msg}")
         out = self._start()
         if isinstance(obj.get("usage"), dict):
@@ -91,11 +95,22 @@ class ChatToAnthropicStream:
             for tc in as_list(delta.get("tool_calls")):
                 if isinstance(tc, dict):
                     out += self._tool_call(tc)
+                if self._done:
+                    return out
             finish = as_str(ch.get("finish_reason"))
             if finish:
                 self._finish = finish
+                seq = ch.get("stop_reason")
+                self._stop_sequence = seq if isinstance(seq, str) and seq else None
                 out += self._close()
+        if self._chars > self.max_chars:
+            return out + self._fail(f"sent an answer longer than {self.max_chars} characters")
         return out
+
+    @property
+    def finished(self) -> bool:
+        """Ended (``[DONE]``, or an error event): later chunks are ignored."""
+        return self._done
 
     def end(self) -> list[StreamOut]:
         """The upstream stream ended (with or without ``[DONE]``)."""
@@ -118,7 +133,8 @@ class ChatToAnthropicStream:
                       "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0}}}),
                 ("ping", {"type": "ping"})]
 
-    def _open_block(self, kind: str, start: dict[str, Any], call_key: Any = None) -> list[StreamOut]:
+    def _open_block(self, kind: str, start: dict[str, Any],
+                    call_key: Any = None) -> list[StreamOut]:
         out = self._close()
         blk = _Block(self._next_index, kind, call_key)
         self._next_index += 1
@@ -145,6 +161,10 @@ class ChatToAnthropicStream:
 
     def _text(self, text: str) -> list[StreamOut]:
         out: list[StreamOut] = []
+        if self._open is not None and self._open.kind == "tool_use" and not text.strip():
+            # whitespace between tool-call fragments (small models emit it): a text
+            # block here would close the call before its arguments are complete
+            return out
         if self._open is None or self._open.kind != "text":
             out += self._open_block("text", {"type": "text", "text": ""})
         return out + self._fragment(text)
@@ -154,6 +174,7 @@ class ChatToAnthropicStream:
         now, self._held = split_surrogate(self._held + frag)
         if not now:
             return []
+        self._chars += len(now)
         return [self._delta(self._open, clean_text(now))]
 
     def _tool_call(self, tc: dict[str, Any]) -> list[StreamOut]:
@@ -166,14 +187,16 @@ class ChatToAnthropicStream:
         if blk is None:
             name = as_str(fn.get("name")) or ""
             out += self._open_block("tool_use", {
-                "type": "tool_use", "id": tool_id(tc.get("id"), "toolu_"),
+                "type": "tool_use", "id": tool_id(tc.get("id"), "toolu_", self._ids),
                 "name": name, "input": {}}, call_key=key)
             assert self._open is not None
             self._calls[key] = blk = self._open
         elif blk is not self._open:
             # Fragments of an earlier call after another block started: Anthropic
-            # blocks cannot be reopened, so they are dropped (no server does this).
-            return out
+            # blocks cannot be reopened, and dropping them would hand the agent
+            # truncated arguments to act on.  The answer ends with an error.
+            return self._fail("sent tool-call fragments out of order (a call continued "
+                              "after the next one began)")
         args = fn.get("arguments")
         if isinstance(args, dict):  # a few servers send an object, not JSON text
             args = json.dumps(args, ensure_ascii=False)
@@ -185,9 +208,9 @@ class ChatToAnthropicStream:
         out = self._start() + self._close()
         self._done = True
         usage = anthropic_usage(self._usage)
-        stop = anthropic_stop(self._finish, saw_tool=bool(self._calls))
-        out.append(("message_delta", {"type": "message_delta",
-                                      "delta": {"stop_reason": stop, "stop_sequence": None},
+        delta = stop_fields({"finish_reason": self._finish, "stop_reason": self._stop_sequence},
+                            saw_tool=bool(self._calls))
+        out.append(("message_delta", {"type": "message_delta", "delta": delta,
                                       "usage": usage}))
         out.append(("message_stop", {"type": "message_stop"}))
         return out

@@ -38,8 +38,11 @@ from stockade.translate._common import (
     as_str,
     copy_sampling,
     dumps,
+    first_choice,
     json_schema_format,
     new_id,
+    pair_tool_messages,
+    tool_id,
 )
 
 _ROLES = {"developer": "system", "system": "system", "user": "user", "assistant": "assistant"}
@@ -64,7 +67,7 @@ def responses_to_chat(body: dict[str, Any]) -> dict[str, Any]:
             _item(it, out)
     elif items is not None:
         raise TranslationError("input: expected a string or a list")
-    req: dict[str, Any] = {"model": body.get("model"), "messages": out}
+    req: dict[str, Any] = {"model": body.get("model"), "messages": pair_tool_messages(out)}
     tools = [_tool(t) for t in as_list(body.get("tools"))
              if isinstance(t, dict) and t.get("type") == "function"
              and isinstance(t.get("name"), str)]
@@ -132,13 +135,17 @@ def _item(it: dict[str, Any], out: list[dict[str, Any]]) -> None:
         if role == "system" and not isinstance(content, str):
             content = "\n".join(p.get("text", "") for p in content)
         out.append({"role": role, "content": content})
-    elif t in ("function_call", "custom_tool_call"):
+    elif t in ("function_call", "custom_tool_call", "local_shell_call"):
         msg = _last_assistant(out)
-        args = (as_str(it.get("arguments")) or "{}") if t == "function_call" \
-            else dumps({"input": it.get("input", "")})
+        if t == "function_call":
+            name, args = as_str(it.get("name")) or "", as_str(it.get("arguments")) or "{}"
+        elif t == "custom_tool_call":
+            name, args = as_str(it.get("name")) or "", dumps({"input": it.get("input", "")})
+        else:  # the built-in shell of codex-mini: its action is the call's arguments
+            name, args = "local_shell", dumps(as_dict(it.get("action")))
         msg.setdefault("tool_calls", []).append({
-            "id": as_str(it.get("call_id")) or new_id("call_"), "type": "function",
-            "function": {"name": as_str(it.get("name")) or "", "arguments": args}})
+            "id": as_str(it.get("call_id")) or as_str(it.get("id")) or new_id("call_"),
+            "type": "function", "function": {"name": name, "arguments": args}})
     elif t in ("function_call_output", "custom_tool_call_output"):
         output = it.get("output")
         text = output if isinstance(output, str) else _flat(output)
@@ -187,36 +194,50 @@ def responses_usage(usage: dict[str, Any]) -> dict[str, Any]:
 
 
 def response_envelope(*, rid: str, model: str, status: str, output: list[dict[str, Any]],
-                      usage: dict[str, Any] | None, created: int | None = None) -> dict[str, Any]:
+                      usage: dict[str, Any] | None, created: int | None = None,
+                      finish: str | None = None) -> dict[str, Any]:
     env: dict[str, Any] = {"id": rid, "object": "response",
                            "created_at": created or int(time.time()), "status": status,
                            "model": model, "output": output, "usage": usage,
                            "error": None, "incomplete_details": None}
     if status == "incomplete":
-        env["incomplete_details"] = {"reason": "max_output_tokens"}
+        env["incomplete_details"] = {"reason": _INCOMPLETE.get(finish or "",
+                                                               "max_output_tokens")}
     return env
 
 
 def chat_to_response(body: Any, *, model: str | None) -> dict[str, Any]:
     """A Chat Completions answer -> a Responses answer."""
     obj = as_dict(body)
-    choice = as_dict(next(iter(as_list(obj.get("choices"))), None))
+    choice = first_choice(obj)
     msg = as_dict(choice.get("message"))
     output: list[dict[str, Any]] = []
     text = msg.get("content")
     if isinstance(text, str) and text:
         output.append(message_item(new_id("msg_"), text))
+    ids: set[str] = set()
     for c in as_list(msg.get("tool_calls")):
         if isinstance(c, dict):
             fn = as_dict(c.get("function"))
             args = fn.get("arguments")
-            output.append(call_item(new_id("fc_"), call_id=as_str(c.get("id")) or new_id("call_"),
-                                    name=as_str(fn.get("name")) or "",
-                                    arguments=args if isinstance(args, str) else dumps(args or {})))
-    status = "incomplete" if choice.get("finish_reason") == "length" else "completed"
+            output.append(call_item(
+                new_id("fc_"), call_id=tool_id(c.get("id"), "call_", ids),
+                name=as_str(fn.get("name")) or "",
+                arguments=args if isinstance(args, str) else dumps(args or {})))
+    finish = as_str(choice.get("finish_reason"))
     return response_envelope(rid="resp_" + (as_str(obj.get("id")) or new_id("")),
-                             model=model or as_str(obj.get("model")) or "", status=status,
+                             model=model or as_str(obj.get("model")) or "",
+                             status=responses_status(finish), finish=finish,
                              output=output, usage=responses_usage(as_dict(obj.get("usage"))))
+
+
+def responses_status(finish: str | None) -> str:
+    """``finish_reason`` -> a Responses status: cut by the token limit or by a
+    content filter is ``incomplete`` (with the reason), anything else completed."""
+    return "incomplete" if finish in _INCOMPLETE else "completed"
+
+
+_INCOMPLETE = {"length": "max_output_tokens", "content_filter": "content_filter"}
 
 
 def message_item(item_id: str, text: str, *, status: str = "completed") -> dict[str, Any]:

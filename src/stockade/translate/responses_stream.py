@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from stockade.translate._common import (
+    MAX_ANSWER_CHARS,
     StreamOut,
     as_dict,
     as_list,
@@ -31,11 +32,14 @@ from stockade.translate._common import (
     clean_text,
     new_id,
     split_surrogate,
+    stream_error,
+    tool_id,
 )
 from stockade.translate.responses_chat import (
     call_item,
     message_item,
     response_envelope,
+    responses_status,
     responses_usage,
 )
 
@@ -71,6 +75,9 @@ class ChatToResponsesStream:
     _open: _Item | None = None
     _items: list[_Item] = field(default_factory=list)
     _calls: dict[Any, _Item] = field(default_factory=dict)
+    _ids: set[str] = field(default_factory=set)  # call ids given out
+    _chars: int = 0  # text and arguments kept so far (the final events repeat them)
+    max_chars: int = MAX_ANSWER_CHARS
 
     def feed(self, data: str) -> list[StreamOut]:
         if self._done:
@@ -85,9 +92,8 @@ class ChatToResponsesStream:
             return self._fail("sent a stream chunk that is not JSON")
         if not isinstance(obj, dict):
             return self._fail("sent a stream chunk that is not a JSON object")
-        if "error" in obj:
-            err = obj["error"]
-            msg = as_str(as_dict(err).get("message")) or as_str(err) or "error"
+        msg = stream_error(obj)
+        if msg is not None:
             return self._fail(f"reported an error: {msg}")
         out = self._start()
         if isinstance(obj.get("usage"), dict):
@@ -102,11 +108,20 @@ class ChatToResponsesStream:
             for tc in as_list(delta.get("tool_calls")):
                 if isinstance(tc, dict):
                     out += self._tool_call(tc)
+                if self._done:
+                    return out
             finish = as_str(ch.get("finish_reason"))
             if finish:
                 self._finish = finish
                 out += self._close()
+        if self._chars > self.max_chars:
+            return out + self._fail(f"sent an answer longer than {self.max_chars} characters")
         return out
+
+    @property
+    def finished(self) -> bool:
+        """Ended (``[DONE]``, or an error event): later chunks are ignored."""
+        return self._done
 
     def end(self) -> list[StreamOut]:
         if self._done:
@@ -125,6 +140,7 @@ class ChatToResponsesStream:
         done = status not in ("in_progress",)
         return response_envelope(
             rid=self.response_id, model=self.model, status=status, created=self.created,
+            finish=self._finish,
             output=[it.final() for it in self._items] if done else [],
             usage=responses_usage(self._usage) if done else None)
 
@@ -182,10 +198,13 @@ class ChatToResponsesStream:
 
     def _fragment(self, it: _Item, frag: str) -> list[StreamOut]:
         now, it.held = split_surrogate(it.held + frag)
+        self._chars += len(now)
         return self._delta(it, clean_text(now)) if now else []
 
     def _text(self, text: str) -> list[StreamOut]:
         out: list[StreamOut] = []
+        if self._open is not None and self._open.kind == "function_call" and not text.strip():
+            return out  # whitespace between call fragments: see anthropic_stream
         if self._open is None or self._open.kind != "message":
             out += self._open_item(_Item(len(self._items), new_id("msg_"), "message"))
         assert self._open is not None
@@ -200,12 +219,15 @@ class ChatToResponsesStream:
         it = self._calls.get(key)
         if it is None:
             it = _Item(len(self._items), new_id("fc_"), "function_call",
-                       call_id=as_str(tc.get("id")) or new_id("call_"),
+                       call_id=tool_id(tc.get("id"), "call_", self._ids),
                        name=as_str(fn.get("name")) or "")
             out += self._open_item(it)
             self._calls[key] = it
         elif it is not self._open:
-            return out  # a closed item cannot take more arguments
+            # a closed item cannot take more arguments, and dropping them would hand
+            # Codex truncated arguments to act on
+            return self._fail("sent tool-call fragments out of order (a call continued "
+                              "after the next one began)")
         args = fn.get("arguments")
         if isinstance(args, dict):
             args = json.dumps(args, ensure_ascii=False)
@@ -216,7 +238,7 @@ class ChatToResponsesStream:
     def _end(self) -> list[StreamOut]:
         out = self._start() + self._close()
         self._done = True
-        if self._finish == "length":
+        if responses_status(self._finish) == "incomplete":
             out.append(self._ev("response.incomplete", response=self._envelope("incomplete")))
         else:
             out.append(self._ev("response.completed", response=self._envelope("completed")))
