@@ -79,3 +79,40 @@ def fake_github_token() -> str:
 
     rnd = random.Random(7)
     return "ghp_" + "".join(rnd.choice(string.ascii_letters + string.digits) for _ in range(36))
+
+
+def make_box(tmp_path: Path) -> dict[str, Path]:
+    """A home with secrets, a workspace holding stockade's project files and
+    a git repository (with its hooks directory), for the bypass tests."""
+    home = tmp_path / "home"
+    ws = home / "proj"
+    (home / ".ssh").mkdir(parents=True)
+    (home / ".ssh" / "id_rsa").write_text("x")
+    (home / ".aws").mkdir()
+    (home / ".aws" / "credentials").write_text("x")
+    (ws / ".claude").mkdir(parents=True)
+    (ws / ".claude" / "settings.json").write_text("{}")
+    (ws / ".git" / "hooks").mkdir(parents=True)
+    (ws / ".git" / "config").write_text("[core]\n")
+    (ws / "src").mkdir()
+    (ws / "src" / "app.py").write_text("print(1)\n")
+    (ws / "stockade.yaml").write_text("version: 1\n")
+    (home / "state").mkdir()
+    return {"home": home, "ws": ws, "tmp": tmp_path}
+
+
+def check_shell(cmd: str, box: dict[str, Path], *, cwd: Path | None = None) -> list[Any]:
+    """The violations the shell rules find in ``cmd`` (@HOME@ / @WS@ are
+    replaced by the box's paths)."""
+    from stockade.hooks.commands import analyse
+    from stockade.hooks.depcheck import InstallVerdict
+    from stockade.hooks.shellrules import check_command
+
+    cmd = cmd.replace("@HOME@", str(box["home"])).replace("@WS@", str(box["ws"]))
+    policy = make_policy(box["home"], box["ws"])
+    a = analyse(cmd, cwd=str(cwd or box["ws"]), home=str(box["home"]), env={})
+    return check_command(a, policy, install_check=lambda e, p: InstallVerdict("allow"))
+
+
+def decisions(vs: list[Any]) -> set[tuple[str, str]]:
+    return {(v.action, v.rule_id) for v in vs}

@@ -232,12 +232,20 @@ def _simple(node: shell.Simple, state: _State, out: _Out, *, depth: int, stdin_p
     if not argv:
         for name, val in assigns:
             state.env[name] = None if val.dynamic else val.value
-        if ios:
+        if ios or assigns and _sets_code(assigns):
+            # `GIT_SSH_COMMAND=...; export GIT_SSH_COMMAND`: the setting is
+            # checked where it is made
             out.invocations.append(Invocation((), state.cwd, ios, depth=depth,
-                                              stdin_pipe=stdin_pipe))
+                                              stdin_pipe=stdin_pipe, assigns=tuple(assigns)))
         return
     inv = Invocation(tuple(argv), state.cwd, ios, (), stdin_pipe, False, depth, tuple(assigns))
     _emit(inv, state, out)
+
+
+def _sets_code(assigns: list[tuple[str, Arg]]) -> bool:
+    from stockade.hooks import envcode  # only for lines that assign
+
+    return any(envcode.is_setting_var(name) for name, _ in assigns)
 
 
 def _emit(inv: Invocation, state: _State, out: _Out) -> None:
@@ -255,7 +263,12 @@ def _emit(inv: Invocation, state: _State, out: _Out) -> None:
     if name in ("cd", "pushd"):
         target = words[1] if len(words) > 1 and words[1] != "--" else (
             words[2] if len(words) > 2 else state.home)
-        if len(words) == 1:
+        arg = inv.argv[words.index(target)] if target in words[1:] else None
+        if arg is not None and arg.dynamic and state.cwd is not None and \
+                arg.raw.strip("\"") in _TOPLEVEL:
+            # the common `cd "$(git rev-parse --show-toplevel)"` is known here
+            state.cwd = _git_toplevel(state.cwd)
+        elif len(words) == 1:
             state.cwd = state.home
         elif DYN in target or target == "-" or state.cwd is None and not target.startswith("/"):
             state.cwd = None
@@ -278,6 +291,22 @@ def _emit(inv: Invocation, state: _State, out: _Out) -> None:
     elif name == "for" and len(words) > 1:
         state.env[words[1]] = None
     _nested(inv, state, out)
+
+
+_TOPLEVEL = ("$(git rev-parse --show-toplevel)", "`git rev-parse --show-toplevel`")
+
+
+def _git_toplevel(cwd: str) -> str | None:
+    """The work tree holding ``cwd`` (what `git rev-parse --show-toplevel`
+    prints), or None (git fails, the cd target is unknown)."""
+    d = cwd
+    while True:
+        if os.path.lexists(posixpath.join(d, ".git")):
+            return d
+        parent = posixpath.dirname(d)
+        if parent == d:
+            return None
+        d = parent
 
 
 def _nested(inv: Invocation, state: _State, out: _Out) -> None:
@@ -339,6 +368,13 @@ def _nested(inv: Invocation, state: _State, out: _Out) -> None:
                             any(a.dynamic for a in rest)), inv, state, out, depth)
         return
     if name == "find":
+        # `{}` is a path under one of find's start points: with a single
+        # known start point the command it runs is checked against that
+        # directory (`find .claude -exec rm {} +` deletes under .claude)
+        roots = find_roots(args)
+        found = DYN
+        if len(roots) == 1 and not roots[0].dynamic:
+            found = roots[0].value.rstrip("/") + "/" + DYN if roots[0].value != "/" else "/" + DYN
         i = 0
         while i < len(args):
             if args[i].value in ("-exec", "-execdir", "-ok", "-okdir"):
@@ -346,13 +382,27 @@ def _nested(inv: Invocation, state: _State, out: _Out) -> None:
                 sub: list[Arg] = []
                 while j < len(args) and args[j].value not in (";", "+"):
                     a = args[j]
-                    sub.append(Arg(DYN, a.raw, True) if "{}" in a.value else a)
+                    sub.append(Arg(a.value.replace("{}", found), a.raw, True)
+                               if "{}" in a.value else a)
                     j += 1
                 if sub:
                     _emit(Invocation(tuple(sub), inv.cwd, (), ("find",), False, True, depth),
                           state.copy(), out)
                 i = j
             i += 1
+
+
+def find_roots(args: tuple[Arg, ...] | list[Arg]) -> list[Arg]:
+    """The start points of ``find`` (``.`` when none is named)."""
+    i = 0
+    while i < len(args) and (args[i].value in ("-H", "-L", "-P", "-D")
+                             or args[i].value.startswith("-O")):
+        i += 2 if args[i].value == "-D" else 1
+    roots: list[Arg] = []
+    while i < len(args) and not args[i].value.startswith(("-", "(", "!", ")", ",")):
+        roots.append(args[i])
+        i += 1
+    return roots or [Arg(".", ".")]
 
 
 def _sub_script(script: Arg, inv: Invocation, state: _State, out: _Out, depth: int) -> None:
@@ -510,4 +560,4 @@ def _unwrap(inv: Invocation, out: _Out) -> Invocation:
                         assigns=tuple(assigns))
 
 
-__all__ = ["DYN", "IO", "Analysis", "Arg", "Invocation", "analyse", "expand"]
+__all__ = ["DYN", "IO", "Analysis", "Arg", "Invocation", "analyse", "expand", "find_roots"]

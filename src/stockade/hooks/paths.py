@@ -148,4 +148,49 @@ def glob_may_contain(pattern: str, root: str) -> bool:
     return all(fnmatchcase(rp[k], pp[k]) for k in range(len(pp)))
 
 
-__all__ = ["PathRef", "glob_may_contain", "glob_may_reach", "resolve"]
+def unknown_base(value: str, *, cwd: str | None) -> list[str] | None:
+    """The components of ``value`` that follow a base directory known only at
+    run time (``cd $X && cat .ssh/id_rsa``, ``cat $X/.ssh/id_rsa``), as glob
+    patterns (``DYN`` inside a component is ``*``); None when the base is
+    known.  Leading ``..`` are dropped: the base is unknown anyway."""
+    if DYN in value:
+        last = value.rindex(DYN)
+        slash = value.find("/", last)
+        head = value[:last]
+        if "/" not in head and not head.startswith("/") and cwd is not None and \
+                not value.startswith(DYN):
+            return None  # a file name with a run-time part, in a known directory
+        if slash < 0:
+            return []
+        rest = value[slash + 1:]
+        # the component holding the last DYN is a pattern (`$X.ssh` -> `*.ssh`)
+        part = value[value.rfind("/", 0, last) + 1: slash]
+        comps = ([part.replace(DYN, "*")] if part.strip(DYN) else []) + rest.split("/")
+    elif cwd is None and not value.startswith("/"):
+        comps = value.split("/")
+    else:
+        return None
+    comps = [c for c in comps if c not in ("", ".")]
+    while comps and comps[0] == "..":
+        comps.pop(0)
+    return [c for c in comps if c != ".."] if ".." not in comps else comps[: comps.index("..")]
+
+
+def tail_may_name(comps: list[str], root: str) -> bool:
+    """Could ``<unknown dir>/comps...`` name ``root`` or something inside it,
+    judged on what is known: the leading components must match the last
+    components of ``root`` and at least one of them must be spelled out (a
+    bare ``*`` proves nothing)."""
+    from fnmatch import fnmatchcase
+
+    rp = [c for c in root.split("/") if c]
+    for k in range(1, min(len(comps), len(rp)) + 1):
+        head, tail = comps[:k], rp[len(rp) - k:]
+        if all(fnmatchcase(t, h) for h, t in zip(head, tail, strict=True)) and any(
+                h.strip("*?") for h in head):
+            return True
+    return False
+
+
+__all__ = ["PathRef", "glob_may_contain", "glob_may_reach", "resolve", "tail_may_name",
+           "unknown_base"]

@@ -9,12 +9,20 @@ time) asks rather than allows.
 
 from __future__ import annotations
 
+import os
 import posixpath
 
 from stockade.hooks._record import Record
 from stockade.hooks.commands import DYN, IO, Analysis, Arg, Invocation
 from stockade.hooks.depcheck import InstallVerdict
-from stockade.hooks.paths import PathRef, glob_may_contain, glob_may_reach, resolve
+from stockade.hooks.paths import (
+    PathRef,
+    glob_may_contain,
+    glob_may_reach,
+    resolve,
+    tail_may_name,
+    unknown_base,
+)
 from stockade.hooks.view import HookPolicy, is_under
 
 TYPE_CHECKING = False
@@ -187,6 +195,12 @@ _ASSIGNERS = frozenset({"export", "declare", "typeset", "local", "readonly"})
 # Options whose value is prose (commit messages, PR bodies): a URL in it is data.
 _MESSAGE_OPTS = frozenset({"-m", "--message", "-b", "--body", "--title", "--notes",
                            "--description", "--comment", "--subject"})
+# Container CLIs: `-e URL=...`, labels and build arguments are data handed to
+# the container, not a connection the CLI makes (what the container reaches is
+# the container runtime's network, which this hook does not see either way).
+_CONTAINER_CLIS = frozenset({"docker", "podman", "nerdctl"})
+_CONTAINER_DATA_OPTS = frozenset({"-e", "--env", "-l", "--label", "--build-arg", "--annotation",
+                                  "--label-file", "--env-file"})
 # git subcommands that never connect (their URLs are messages or history).
 _GIT_LOCAL = frozenset({"commit", "tag", "notes", "merge", "log", "show", "grep", "stash",
                         "shortlog", "blame", "diff", "status", "add", "mv", "rm", "restore",
@@ -257,6 +271,8 @@ class _Check:
         for io in inv.io:
             self.check_io(io)
         if not inv.argv:
+            for var, value in inv.assigns:
+                self.env_code(var, value, via="the shell")
             return
         name = inv.name
         words = inv.words()
@@ -390,6 +406,26 @@ class _Check:
                 self.add("ask", "fs.read_unknown",
                          f"`{self.inv.name}` reads everything under `{_short(raw)}`, known only "
                          f"at run time, which may contain {_tilde(inside, self.p)}")
+        if not ref.candidates:
+            comps = unknown_base(ref.raw, cwd=self.cwd)
+            if comps is not None:
+                self.read_unknown_base(comps, raw, recursive=recursive and ref.prefix is None)
+
+    def read_unknown_base(self, comps: list[str], raw: str, *, recursive: bool) -> None:
+        """A path relative to a directory known only at run time (after
+        `cd $X`, or `$X/...`): it could be anywhere, so what it spells out is
+        matched against the end of each denied path, as a glob would be."""
+        for root in self.p.deny_read:
+            if tail_may_name(comps, root):
+                self.add("deny", "fs.read_denied",
+                         f"`{self.inv.name}` reads `{_short(raw)}` in a directory only known at "
+                         f"run time, which names {_tilde(root, self.p)}, a path the policy keeps "
+                         "from the agent (filesystem.deny_read)")
+                return
+        if recursive and not raw.startswith("-"):
+            self.add("ask", "fs.read_unknown",
+                     f"`{self.inv.name}` reads everything under a directory only known at run "
+                     "time, which may hold a path the policy keeps from the agent")
 
     def deny_read(self, raw: str, root: str, *, recursive: bool = False) -> None:
         where = (f"reads everything under `{_short(raw)}`, which contains" if recursive
@@ -429,6 +465,7 @@ class _Check:
             for cand in ref.candidates:
                 if cand in _SAFE_WRITE:
                     return
+            self.git_exec_write(ref.candidates, arg.raw, verb=verb)
             if all(self.p.write_allowed(c) for c in ref.candidates):
                 return
             self.add("deny", "fs.write_outside",
@@ -440,6 +477,15 @@ class _Check:
             return
         self.add("ask", "fs.write_unknown",
                  f"`{name}` {verb} `{_short(arg.raw)}`, a location only known at run time")
+
+    def git_exec_write(self, cands: tuple[str, ...], raw: str, *, verb: str) -> None:
+        """git runs what is in `.git/hooks` (and what `.git/config` names)
+        on its own, outside these checks: writing there asks."""
+        if not verb.startswith("deletes") and any(_git_exec_file(c) for c in cands):
+            self.add("ask", "shell.git_exec",
+                     f"`{self.inv.name or 'the shell'}` {verb} `{_short(raw)}`; git runs hooks "
+                     "and configured commands from there without stockade seeing them, so a "
+                     "person must approve it")
 
     def writes(self) -> None:
         inv = self.inv
@@ -459,12 +505,18 @@ class _Check:
                 targets = [pos[-1]] if not (name == "install" and _has_flag(inv, "-d")) else pos
             elif name == "ln" and len(pos) == 1:
                 targets = [Arg(posixpath.basename(pos[0].value), pos[0].raw, pos[0].dynamic)]
+            if name == "ln":
+                for src in (pos if t is not None or len(pos) == 1 else pos[:-1]):
+                    self.links_protected(src)
             if name == "mv":
                 sources = pos if t is not None else pos[:-1]
                 targets = targets + sources
                 verb = "moves"
                 for src in sources:
                     self.takes_along(src, verb="moves")
+            if name == "rsync" and targets and any(
+                    a.value.startswith(("--del", "--remove-")) for a in args):
+                self.rsync_delete(targets[-1])
         elif name == "dd":
             targets = [Arg(a.value[3:], a.raw, a.dynamic, a.glob) for a in args
                        if a.value.startswith("of=")]
@@ -490,18 +542,38 @@ class _Check:
         elif name == "sort":
             t = _opt_value(args, ("-o", "--output"))
             targets = [t] if t else []
-        elif name == "tar" and any(("x" in a.value and not a.value.startswith("--"))
-                                   or a.value in ("--extract", "--get") for a in args[:2]):
-            t = _opt_value(args, ("-C", "--directory"))
-            targets = [t] if t else []
+        elif name in ("tar", "bsdtar", "gtar"):
+            self.tar_commands(args)
+            from stockade.hooks import fileops
+
+            if fileops.tar_extracts(args):
+                t = _opt_value(args, ("-C", "--directory"))
+                targets = [t or Arg(".", ".")]
+                verb = "extracts into"
+                from stockade.hooks import archives
+
+                self.extract(targets[0], archives.tar_archive(args), kind="tar",
+                             absolute=_has_flag(inv, "-P") or _has_flag(inv, "--absolute-names"))
         elif name == "unzip":
             t = _opt_value(args, ("-d",))
-            targets = [t] if t else []
+            targets = [t or Arg(".", ".")]
+            verb = "extracts into"
+            if not any(a.value in ("-l", "-t", "-v", "-Z", "-p", "-c", "-z") for a in args):
+                from stockade.hooks import archives
+
+                self.extract(targets[0], archives.zip_archive(args), kind="zip", absolute=False)
+            else:
+                targets = []
         elif name == "find":
+            from stockade.hooks.commands import find_roots
+
             if any(a.value in ("-delete",) for a in args):
-                targets = [a for a in args if not a.value.startswith(("-", "(", ")", "!"))][:1] \
-                    or [Arg(".", ".")]
+                targets = find_roots(args)
                 verb = "deletes under"
+            from stockade.hooks import fileops
+
+            if targets or fileops.find_destroys(args):
+                self.find_deletes(find_roots(args))
             fp = _opt_value(args, ("-fprint", "-fprint0", "-fprintf", "-fls"))
             if fp:
                 targets.append(fp)
@@ -541,6 +613,108 @@ class _Check:
                      f"`{self.inv.name}` {verb} `{_short(arg.raw)}`, which holds "
                      f"{_tilde(hit, self.p)}, one of stockade's own files (hook settings, "
                      "policy or ledger); the agent may not change them")
+
+    def links_protected(self, src: Arg) -> None:
+        """`ln -s .claude/settings.json x && echo > x`: at check time `x`
+        does not exist, so the write through it would pass."""
+        ref = resolve(src.value, cwd=self.cwd, glob=src.glob)
+        hit = next((h for c in ref.candidates
+                    for h in (self.p.protected_hit(c), self.p.protected_inside(c)) if h), None)
+        if hit:
+            self.add("deny", "shell.tamper",
+                     f"`ln` makes `{_short(src.raw)}` ({_tilde(hit, self.p)}), stockade's own "
+                     "files, reachable under another name; the agent may not change them")
+
+    def rsync_delete(self, dst: Arg) -> None:
+        """`rsync --delete SRC DST` deletes (or replaces) whatever in DST the
+        source lacks: refuse when DST holds one of stockade's files; with
+        filters, which files survive depends on them, so ask."""
+        ref = resolve(dst.value, cwd=self.cwd, glob=dst.glob)
+        hit = next((h for c in ref.candidates if (h := self.p.protected_inside(c))), None)
+        if not hit:
+            return
+        filtered = any(a.value.startswith(("--exclude", "--filter", "-f", "--include", "-F"))
+                       for a in self.inv.args)
+        self.add("ask" if filtered else "deny", "shell.tamper",
+                 f"`rsync --delete` into `{_short(dst.raw)}` deletes or replaces "
+                 f"{_tilde(hit, self.p)}, one of stockade's own files, unless a filter keeps "
+                 "it; the agent may not change them")
+
+    def find_deletes(self, roots: list[Arg]) -> None:
+        """`find DIR -delete` / `-exec rm {} +` deletes what the expression
+        matches: refuse when one of stockade's files under DIR can match."""
+        from stockade.hooks import fileops
+
+        args = list(self.inv.args)
+        for root in roots:
+            ref = resolve(root.value, cwd=self.cwd, glob=root.glob)
+            for cand in ref.candidates:
+                for prot in self.p.protected:
+                    if not is_under(prot, cand) or not fileops.find_may_match(args, prot, cand):
+                        continue
+                    self.add("deny", "shell.tamper",
+                             f"`find {_short(root.raw)}` deletes what it matches, and can match "
+                             f"{_tilde(prot, self.p)}, one of stockade's own files (hook "
+                             "settings, policy or ledger); the agent may not change them")
+                    return
+
+    def tar_commands(self, args: tuple[Arg, ...]) -> None:
+        """tar options that run commands (`--to-command`, `-I`,
+        `--checkpoint-action=exec=`): checked as commands."""
+        for k, a in enumerate(args):
+            v = a.value
+            opt, eq, val = v.partition("=")
+            if opt in ("--to-command", "--use-compress-program", "--info-script",
+                       "--new-volume-script", "--rsh-command", "-I", "-F") and not eq:
+                if k + 1 >= len(args):
+                    continue
+                val, dyn = args[k + 1].value, args[k + 1].dynamic
+            elif opt in ("--to-command", "--use-compress-program", "--info-script",
+                         "--new-volume-script", "--rsh-command"):
+                dyn = a.dynamic
+            elif opt == "--checkpoint-action" and val.startswith("exec="):
+                val, dyn = val[5:], a.dynamic
+            else:
+                continue
+            self.setting_runs("command", setting=opt, text=val, dynamic=dyn, via="tar")
+
+    def extract(self, target: Arg, archive: Arg | None, *, kind: str, absolute: bool) -> None:
+        """An archive can carry `.claude/settings.json`, `.git/hooks/...`,
+        `../` and absolute members.  Its members are listed when the archive
+        is a readable file; otherwise extracting where such files live asks."""
+        from stockade.hooks import archives
+
+        ref = resolve(target.value, cwd=self.cwd, glob=target.glob)
+        if not ref.candidates:
+            return  # check_write asks for a target known only at run time
+        base = ref.candidates[0]
+        members = None
+        if archive is not None and not archive.dynamic and archive.value != "-":
+            path = resolve(archive.value, cwd=self.cwd).candidates
+            members = archives.members(path[-1], kind=kind) if path else None
+        if members is None:
+            held = self.p.protected_inside(base) or next(
+                (c for c in ref.candidates if _git_exec_file(c + "/.git/hooks")
+                 and _exists(c + "/.git")), None)
+            if held:
+                self.add("ask", "fs.extract_unchecked",
+                         f"`{self.inv.name}` extracts an archive stockade cannot list into "
+                         f"`{_short(target.raw)}`, where it could replace "
+                         f"{_tilde(held, self.p) if held in self.p.protected else '.git/hooks'}"
+                         "; a person must approve it")
+            return
+        for name, how in members:
+            # tar strips a leading `/` unless told -P; `..` and links leaving
+            # the tree are asked about whatever the tool would do with them
+            if how in ("dotdot", "link") or (how == "absolute" and (absolute or kind != "tar")):
+                self.add("ask", "fs.extract_unchecked",
+                         f"`{self.inv.name}` extracts `{_short(name)}`, a member that points "
+                         "outside the target directory; a person must approve it")
+                continue
+            dest = Arg(posixpath.join(base, name.lstrip("/")), f"{target.raw}: {name}")
+            self.check_write(dest, verb="extracts")
+            if len(self.out) > 40:
+                return
 
     def rm(self, pos: list[Arg]) -> None:
         ws = self.p.workspace
@@ -680,11 +854,13 @@ class _Check:
         name = inv.name
         for var, value in inv.assigns:
             self.assigned(var, value, via=name)
+            self.env_code(var, value, via=name)
         if name in _ASSIGNERS:
             for a in inv.args:
                 if "=" in a.value and not a.value.startswith("-"):
                     var, _, val = a.value.partition("=")
                     self.assigned(var, Arg(val, a.raw, a.dynamic), via=name)
+                    self.env_code(var, Arg(val, a.raw, a.dynamic), via=name)
             return
         if name in _NO_NETWORK or name in _URL_TOOLS or name in _SHELLS_C or (
                 name == "git" and _git_sub(inv.args)[0] in _GIT_LOCAL):
@@ -695,10 +871,11 @@ class _Check:
             if skip_next or a is self.code_arg:
                 skip_next = False
                 continue
-            if v in _MESSAGE_OPTS:
+            if v in _MESSAGE_OPTS or (name in _CONTAINER_CLIS and v in _CONTAINER_DATA_OPTS):
                 skip_next = True
                 continue
-            if v.startswith("--") and v.partition("=")[0] in _MESSAGE_OPTS:
+            if v.startswith("--") and (v.partition("=")[0] in _MESSAGE_OPTS or (
+                    name in _CONTAINER_CLIS and v.partition("=")[0] in _CONTAINER_DATA_OPTS)):
                 continue
             self.arg_destinations(a, via=name)
 
@@ -723,6 +900,47 @@ class _Check:
                 self.host(None, None, via=f"{var}= for {via}")
             else:
                 self.url(value.value, via=f"{var}= for {via}")
+
+    def env_code(self, var: str, value: Arg, *, via: str) -> None:
+        """``GIT_SSH_COMMAND=... git fetch``, ``LD_PRELOAD=x.so ls``: a
+        variable that makes the program run other code."""
+        from stockade.hooks import envcode
+
+        if not envcode.is_setting_var(var):
+            return
+        kind = envcode.env_setting(var, value.value.replace(DYN, "x"))
+        if kind is not None:
+            self.setting_runs(kind, setting=f"{var}=", text=envcode.command_text(
+                var, value.value), dynamic=value.dynamic, via=via)
+
+    def setting_runs(self, kind: str, *, setting: str, text: str, dynamic: bool,
+                     via: str) -> None:
+        """A setting whose value is a command is checked as one; one that
+        loads code stockade cannot read (or a command known only at run
+        time) asks."""
+        if kind == "code" or dynamic:
+            what = "loads code" if kind == "code" else "runs a command only known at run time"
+            self.add("ask", "shell.env_code",
+                     f"`{_short(setting, 40)}` for `{via}` {what}, which stockade cannot "
+                     "check and the command line does not show; a person must approve it")
+            return
+        self.nested_command(text)
+
+    def nested_command(self, text: str) -> None:
+        """Check ``text`` as a shell command run by this one."""
+        if self.inv.depth >= 8:
+            self.add("ask", "shell.unanalysable", "commands nested too deeply; stockade cannot "
+                     "check them, so a person must approve it")
+            return
+        from stockade.hooks.commands import analyse
+
+        sub = analyse(text, cwd=self.cwd or self.p.workspace, home=self.p.home, env={})
+        for problem in sub.problems:
+            self.add("ask", "shell.unanalysable",
+                     f"{problem}; stockade cannot check it, so a person must approve it")
+        for inv in sub.invocations:
+            nested = inv._replace(depth=self.inv.depth + 1)
+            _Check(nested, self.p, self.out, self.install_check).run()
 
     def host_port(self, arg: Arg, *, via: str) -> None:
         if arg.dynamic:
@@ -764,6 +982,29 @@ class _Check:
                 else ():
             if part:
                 self.host_port(Arg(part, arg.raw), via=via)
+
+    def cmd_docker(self) -> None:
+        """`docker run -v ~/.ssh:/keys`: a bind mount reads its whole source."""
+        args = self.inv.args
+        for k, a in enumerate(args):
+            v = a.value
+            src: str | None = None
+            if v in ("-v", "--volume") and k + 1 < len(args):
+                src = args[k + 1].value.split(":", 1)[0]
+            elif v.startswith("--volume="):
+                src = v.partition("=")[2].split(":", 1)[0]
+            elif v in ("--mount",) and k + 1 < len(args) or v.startswith("--mount="):
+                spec = args[k + 1].value if v == "--mount" else v.partition("=")[2]
+                for field in spec.split(","):
+                    key, _, val = field.partition("=")
+                    if key in ("source", "src"):
+                        src = val
+            if src and src.startswith(("/", ".", "~", DYN)):
+                if src.startswith("~"):
+                    src = self.p.home + src[1:]
+                self.check_read(resolve(src, cwd=self.cwd), src, recursive=True)
+
+    cmd_podman = cmd_nerdctl = cmd_docker
 
     def cmd_openssl(self) -> None:
         args = self.inv.args
@@ -901,11 +1142,21 @@ class _Check:
         if code.dynamic and DYN in text and text.strip(DYN) == "":
             self.add("ask", "shell.unanalysable", f"`{via}` runs code only known at run time")
             return
+        from stockade.hooks import codepaths
+
+        # `open('/home/u/.ss' + 'h/id_rsa')`, `process.env.HOME + '/.aws/x'`:
+        # folded into the literal they spell before literals are checked
+        text = codepaths.fold(text, home=self.p.home)
         literals = [m.group(1) or m.group(2) or "" for m in _STR_LIT.finditer(text)]
         for lit in literals:
-            if lit.startswith(("~", "/", "./", "../")) or "/." in lit:
+            if lit.startswith(("~", "/", "./", "../")) or "/." in lit or (
+                    lit.startswith(".") and "/" in lit and " " not in lit):
                 path = self.p.home + lit[1:] if lit.startswith("~") else lit
                 self.check_read(resolve(path, cwd=self.cwd), lit)
+        if codepaths.touches_files(text) and codepaths.builds_at_run_time(text):
+            self.add("ask", "fs.read_unknown",
+                     f"`{via}` code opens files through a path it builds at run time, which "
+                     "stockade cannot read from the code; a person must approve it")
         deletes = _DELETES_CODE.search(text) is not None
         if deletes or _WRITES_CODE.search(text):
             for lit in literals:
@@ -923,6 +1174,11 @@ class _Check:
                     nested = inv._replace(depth=self.inv.depth + 1)
                     _Check(nested, self.p, self.out, self.install_check).run()
         if not _NET_CODE.search(text):
+            return
+        if codepaths.url_built_at_run_time(text):
+            self.add("ask", "net.unknown_host",
+                     f"`{via}` code adds to a URL's host at run time, so stockade cannot tell "
+                     "where it connects; a person must approve it")
             return
         hosts = [m.group(1) for m in _URL_IN_CODE.finditer(text)]
         hosts += [m.group(1) or m.group(2) for m in _STR_LIT.finditer(text)
@@ -975,9 +1231,51 @@ class _Check:
         gc = _opt_value(list(inv.args), ("-C",))
         if gc is not None and cwd is not None and not gc.dynamic:
             cwd = posixpath.normpath(posixpath.join(cwd, gc.value))
+        self.git_settings(inv.args, sub, rest)
         if sub in ("push", "fetch", "pull", "clone", "ls-remote", "archive") or (
                 sub == "remote" and rest[:1] and rest[0].value == "update"):
             self.git_remote(sub, rest, cwd)
+
+    def git_settings(self, args: tuple[Arg, ...], sub: str, rest: tuple[Arg, ...]) -> None:
+        """`git -c core.sshCommand=...`, `git clone -c ...`, `git config
+        core.hooksPath DIR`: configuration that makes git run code."""
+        pairs: list[tuple[str, Arg]] = []
+        k = 0
+        while k < len(args) and args[k].value != sub:
+            v = args[k].value
+            if v == "-c" and k + 1 < len(args):
+                pairs.append(_split_setting(args[k + 1]))
+                k += 1
+            elif v.startswith("--config-env="):
+                pairs.append(_split_setting(Arg(v.partition("=")[2], args[k].raw, True)))
+            k += 1
+        if sub == "clone":
+            pairs += [_split_setting(a) for a in _opt_values(rest, ("-c", "--config"))]
+        elif sub == "config":
+            pos = _positional(rest, value_opts={"-f", "--file", "--blob", "--type", "--default",
+                                                "--comment", "--value", "--url"})
+            words = [a.value for a in pos]
+            reads = any(a.value.startswith(("--get", "--unset", "--remove-section", "-l",
+                                             "--list", "--rename-section")) for a in rest)
+            if words[:1] == ["set"] and len(pos) >= 3:
+                pairs.append((words[1], pos[2]))
+            elif not reads and len(pos) >= 2 and words[0] not in (
+                    "get", "list", "unset", "rename-section", "remove-section", "edit"):
+                pairs.append((words[0], pos[1]))
+        from stockade.hooks import envcode
+
+        for key, value in pairs:
+            kind = envcode.git_setting(key, value.value.replace(DYN, "x"))
+            if kind is None:
+                continue
+            if kind == "code":
+                self.add("ask", "shell.git_exec",
+                         f"`git` setting `{_short(key, 40)}` points git at hooks, templates or "
+                         "configuration that run code stockade cannot check; a person must "
+                         "approve it")
+                continue
+            self.setting_runs(kind, setting=key, text=envcode.command_text(key, value.value),
+                              dynamic=value.dynamic, via=f"git {sub}".strip())
 
     def git_remote(self, sub: str, rest: tuple[Arg, ...], cwd: str | None) -> None:
         value_opts = {"-o", "--push-option", "--repo", "--receive-pack", "--exec", "-b",
@@ -1156,6 +1454,21 @@ class _Check:
 
 # -- helpers ------------------------------------------------------------------
 
+def _git_exec_file(path: str) -> bool:
+    """Is ``path`` where git finds code to run: a `.git/hooks` entry, a
+    repository's `.git/config`, or a `.git` directory as a whole?"""
+    parts = path.split("/")
+    for k, part in enumerate(parts):
+        if part == ".git":
+            rest = parts[k + 1:]
+            return not rest or rest[0] == "hooks" or rest == ["config"]
+    return False
+
+
+def _exists(path: str) -> bool:
+    return os.path.lexists(path)
+
+
 def _sed_in_place(v: str) -> bool:
     return v.startswith(("-i", "--in-place")) or (
         v.startswith("-") and not v.startswith("--") and "i" in v[1:])
@@ -1269,6 +1582,11 @@ def _git_sub(args: tuple[Arg, ...]) -> tuple[str, tuple[Arg, ...]]:
             continue
         return v, args[i + 1:]
     return "", ()
+
+
+def _split_setting(arg: Arg) -> tuple[str, Arg]:
+    key, _, value = arg.value.partition("=")
+    return key.strip(), Arg(value, arg.raw, arg.dynamic)
 
 
 def _remote_spec(value: str) -> str | None:
