@@ -28,6 +28,7 @@ lint: venv
 
 lock:
 	scripts/lock.sh
+	scripts/lock-agents.sh
 
 clean:
 	rm -rf $(VENV) .e2e .stockade-demo build dist src/*.egg-info
