@@ -10,10 +10,10 @@ feature.  Each command module provides::
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from stockade import __version__
 from stockade.errors import (
@@ -23,6 +23,9 @@ from stockade.errors import (
     EXIT_USAGE,
     StockadeError,
 )
+
+if TYPE_CHECKING:
+    import argparse
 
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a killed writer
 
@@ -48,6 +51,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
 
 
 def _top_parser() -> argparse.ArgumentParser:
+    import argparse
+
     lines = [f"  {name:<10} {summary}" for name, (_, summary) in COMMANDS.items()]
     parser = argparse.ArgumentParser(
         prog="stockade",
@@ -62,6 +67,14 @@ def _top_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
+    if args[:1] == ["run"]:
+        # `stockade run` is on the critical path of every agent session: its
+        # plain command lines skip argparse (and the table of the others)
+        from stockade.commands.run import parse_fast
+
+        ns = parse_fast(args[1:])
+        if ns is not None:
+            return _guarded(lambda: _run_parsed("stockade.commands.run", ns))
     top = _top_parser()
     if not args or args[0] in ("-h", "--help"):
         top.print_help()
@@ -76,12 +89,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"stockade: error: unknown command {name!r}\n  hint: {hint}", file=sys.stderr)
         return EXIT_USAGE
     module_name, summary = COMMANDS[name]
-    try:
+
+    def parse_and_run() -> int:
+        import argparse
+
         module = importlib.import_module(module_name)
         parser = argparse.ArgumentParser(prog=f"stockade {name}", description=summary)
         module.build_parser(parser)
-        ns = parser.parse_args(rest)
-        return int(module.run(ns))
+        return _run_parsed(module_name, parser.parse_args(rest))
+
+    return _guarded(parse_and_run)
+
+
+def _run_parsed(module_name: str, ns: object) -> int:
+    return int(importlib.import_module(module_name).run(ns))
+
+
+def _guarded(fn: Callable[[], int]) -> int:
+    """Run a command, turning every way it can end into an exit code."""
+    try:
+        return fn()
     except StockadeError as exc:
         print(exc.diagnostic(), file=sys.stderr)
         return exc.exit_code

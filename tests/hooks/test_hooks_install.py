@@ -65,8 +65,26 @@ def test_remove_keeps_a_hook_the_user_added_to_our_group() -> None:
 
 def test_the_command_runs_this_interpreter_by_absolute_path() -> None:
     words = shlex.split(hook_command("codex"))
-    assert words == [sys.executable, "-m", "stockade", "hook", "codex"]
+    assert words == [sys.executable, "-P", "-m", "stockade", "hook", "codex"]
     assert Path(words[0]).is_absolute()
+
+
+def test_a_stockade_package_planted_in_the_project_is_not_what_the_hook_runs(
+        tmp_path: Path) -> None:
+    """Regression: agents run hooks with the project as the current directory,
+    and `python -m` puts it first on the import path, so a `stockade/` package
+    the agent wrote there ran as the hook, outside any sandbox."""
+    import subprocess
+
+    planted = tmp_path / "stockade"
+    planted.mkdir()
+    (planted / "__init__.py").write_text("")
+    (planted / "__main__.py").write_text("print('PLANTED'); raise SystemExit(0)\n")
+    proc = subprocess.run(shlex.split(hook_command("claude-code")), cwd=tmp_path,
+                          input='{"hook_event_name": "PreToolUse", "tool_name": "Bash", '
+                                '"tool_input": {"command": "ls"}, "cwd": "."}',
+                          capture_output=True, text=True, timeout=60)
+    assert "PLANTED" not in proc.stdout + proc.stderr
 
 
 @pytest.fixture()

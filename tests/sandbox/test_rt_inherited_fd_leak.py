@@ -11,6 +11,7 @@ launcher now starts bubblewrap with ``posix_spawn`` and closes them itself.
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 from pathlib import Path
 
@@ -40,15 +41,20 @@ def test_inherited_descriptors_do_not_reach_the_agent(tmp_path: Path,
     home.mkdir()
     dfd = os.open(secret_dir, os.O_RDONLY | os.O_DIRECTORY)
     rfd, wfd = os.pipe()
+    host_sock, other_end = socket.socketpair()  # a host socket (docker.sock, an agent)
+    db = os.open(tmp_path / "ledger.db", os.O_RDWR | os.O_CREAT, 0o600)  # a ledger file
+    extra = (host_sock.fileno(), db)
     try:
         env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": str(home), "LANG": "C.UTF-8",
                "STOCKADE_HOME": str(tmp_path / "state"), "XDG_CACHE_HOME": str(tmp_path / "c")}
         r = subprocess.run([str(stockade_wrapper), "run", "--", "python3", "-c", PROBE],
                            cwd=ws, env=env, capture_output=True, text=True, timeout=120,
-                           pass_fds=(dfd, rfd, wfd))
+                           pass_fds=(dfd, rfd, wfd, *extra))
     finally:
-        for fd in (dfd, rfd, wfd):
+        for fd in (dfd, rfd, wfd, db):
             os.close(fd)
+        host_sock.close()
+        other_end.close()
     assert r.returncode == 0, r.stderr
     assert "ESCAPED" not in r.stdout and "canary" not in r.stdout
     line = next(ln for ln in r.stdout.splitlines() if ln.startswith("FDS"))

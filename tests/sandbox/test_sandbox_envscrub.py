@@ -71,3 +71,13 @@ def test_paths_and_versions_are_not_mistaken_for_tokens() -> None:
     assert not high_entropy_token("/root/.pyenv/versions/3.11.7/bin:/usr/local/bin:/usr/bin")
     assert not high_entropy_token("C.UTF-8")
     assert high_entropy_token("ghp_" + secrets.token_urlsafe(27))
+
+
+def test_the_local_entropy_is_the_dlp_engines() -> None:
+    import os as _os
+
+    from stockade.dlp.validators import shannon as dlp_shannon
+    from stockade.sandbox.envscrub import shannon
+
+    for value in ("", "a", "aaaa", "abcdefgh", "Zx9Q" * 5, _os.urandom(40).hex(), "ünï-cødé"):
+        assert abs(shannon(value) - dlp_shannon(value)) < 1e-12, value

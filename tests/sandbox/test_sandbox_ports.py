@@ -36,7 +36,7 @@ def start(tmp_path: Path, *cmd: str) -> tuple[Control, subprocess.Popen[str], in
 def test_the_agent_waits_for_the_go_and_its_port_is_served_here(tmp_path: Path) -> None:
     marker = tmp_path / "ran"
     control, proc, port = start(tmp_path, "sh", "-c", f"echo yes > {marker}; yes | head -1")
-    listeners = control.take(alive=lambda: proc.poll() is None)
+    listeners = control.take(alive=lambda: proc.poll() is None, expected=[port])
     assert set(listeners) == {port}
     assert not (tmp_path / "ctl.sock").exists()  # nothing later can talk to it
     assert not marker.exists()
@@ -66,8 +66,8 @@ def test_the_agent_waits_for_the_go_and_its_port_is_served_here(tmp_path: Path) 
 
 def test_no_go_means_the_agent_never_runs(tmp_path: Path) -> None:
     marker = tmp_path / "ran"
-    control, proc, _ = start(tmp_path, "sh", "-c", f"touch {marker}")
-    control.take(alive=lambda: proc.poll() is None)
+    control, proc, port = start(tmp_path, "sh", "-c", f"touch {marker}")
+    control.take(alive=lambda: proc.poll() is None, expected=[port])
     control.go(False)
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 125
@@ -78,7 +78,7 @@ def test_no_go_means_the_agent_never_runs(tmp_path: Path) -> None:
 def test_a_forwarder_that_never_comes_is_an_error(tmp_path: Path) -> None:
     control = Control(str(tmp_path / "ctl.sock"))
     with pytest.raises(ControlError):
-        control.take(alive=lambda: False)
+        control.take(alive=lambda: False, expected=[3128])
     assert not (tmp_path / "ctl.sock").exists()
 
 

@@ -52,7 +52,7 @@ class _Demo:
         self.procs: list[subprocess.Popen[bytes]] = []
 
     def stockade(self, *args: str, check: bool = True, quiet: bool = False) -> subprocess.CompletedProcess[str]:
-        cmd = [sys.executable, "-m", "stockade", *args]
+        cmd = [sys.executable, "-P", "-m", "stockade", *args]
         print(f"\n$ stockade {' '.join(args)}", flush=True)
         proc = subprocess.run(cmd, env=self.env, cwd=self.ws, text=True, capture_output=True,
                               check=False)
@@ -192,7 +192,7 @@ def _system_python() -> str:
 
 def _start_gateway(demo: _Demo, model_url: str) -> str:
     ready = demo.root / "gateway.url"
-    cmd = [sys.executable, "-m", "stockade", "gateway", "--listen", "127.0.0.1:0",
+    cmd = [sys.executable, "-P", "-m", "stockade", "gateway", "--listen", "127.0.0.1:0",
            "--upstream", f"anthropic={model_url}", "--ready-file", str(ready)]
     print(f"\n$ stockade gateway --listen 127.0.0.1:0 --upstream anthropic={model_url}", flush=True)
     log = (demo.root / "gateway.log").open("wb")

@@ -199,16 +199,17 @@ def run(args: argparse.Namespace) -> int:
         }, indent=2))
         return 0
     mode = start.details.get("mode", "?") if start else "?"
-    print(f"session {session}  mode {mode}"
-          + (f"  exit {end.details.get('exit_status')}" if end else "  (still running or cut off)"))
+    print(f"session {shown(session)}  mode {shown(mode)}"
+          + (f"  exit {shown(end.details.get('exit_status'))}" if end
+             else "  (still running or cut off)"))
     _print_calls(calls)
     if not dests:
         print("no network activity")
         return 0
     print(f"{'DESTINATION':<40} {'CONN':>5} {'DENIED':>6} {'SENT':>10} {'RECEIVED':>10}  NOTE")
     for d in sorted(dests.values(), key=lambda x: (-x.bytes_up, -x.denied, x.host)):
-        dest = f"{d.host}:{d.port}"
-        note = ", ".join(sorted(r for r in d.reasons if r))
+        dest = shown(f"{d.host}:{d.port}")
+        note = shown(", ".join(sorted(str(r) for r in d.reasons if r)))
         if not d.in_policy and d.connections:
             note = ("not in policy; " + note).rstrip("; ")
         print(f"{dest[:40]:<40} {d.connections:>5} {d.denied:>6} {_size(d.bytes_up):>10} "
@@ -216,9 +217,21 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def shown(value: object) -> str:
+    """Text from the ledger, safe for a terminal: the agent chose much of it
+    (a model name, a path, a session's details), and an escape sequence in it
+    must be printed, not obeyed (OSC 52 writes the clipboard, others hide
+    lines or retitle the window)."""
+    text = str(value)
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
+
+
 def _print_calls(calls: dict[tuple[str, str, str, str], int]) -> None:
     if not calls:
         return
     print(f"{'MODEL API (through the gateway)':<40} {'REQ':>5}  MODEL -> UPSTREAM")
     for (protocol, path, model, upstream), n in sorted(calls.items()):
-        print(f"{(protocol + ' ' + path)[:40]:<40} {n:>5}  {model} -> {upstream}")
+        print(f"{shown(protocol + ' ' + path)[:40]:<40} {n:>5}  {shown(model)} -> "
+              f"{shown(upstream)}")

@@ -8,11 +8,22 @@ Exit status: the command's own.  See docs/sandbox.md.
 
 from __future__ import annotations
 
-import argparse
 import os
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import argparse
+
+# exact option names only: anything else (an abbreviation, -h, a typo) goes
+# through argparse, which explains it
+_FLAGS = {"--observe": "observe", "--no-preset": "no_preset",
+          "--unsafe-no-sandbox": "unsafe_no_sandbox"}
+_VALUES = {"--policy": "policy", "--workspace": "workspace", "--gateway": "gateway"}
 
 
 def build_parser(parser: argparse.ArgumentParser) -> None:
+    import argparse
+
     parser.usage = "stockade run [OPTIONS] [--] COMMAND [ARGS...]"
     parser.add_argument("--policy", metavar="FILE", help="policy file (default: the usual layers)")
     parser.add_argument("--workspace", metavar="DIR",
@@ -27,6 +38,35 @@ def build_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--unsafe-no-sandbox", action="store_true",
                         help="run WITHOUT any sandbox (recorded in the ledger as unsafe)")
     parser.add_argument("command", nargs=argparse.REMAINDER, help="the command to run")
+
+
+def parse_fast(argv: list[str]) -> Any:
+    """What :func:`build_parser`'s parser makes of ``argv``, without argparse,
+    or None when ``argv`` is anything but the plain forms (then argparse
+    parses it, and says what is wrong).  tests/sandbox holds the two equal."""
+    from types import SimpleNamespace
+
+    ns: dict[str, Any] = {"policy": None, "workspace": None, "gateway": None,
+                          "observe": False, "no_preset": False, "unsafe_no_sandbox": False}
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg in _FLAGS:
+            ns[_FLAGS[arg]] = True
+        elif arg in _VALUES:
+            if i + 1 >= len(argv) or argv[i + 1].startswith("-"):
+                return None
+            ns[_VALUES[arg]] = argv[i + 1]
+            i += 1
+        elif arg.split("=", 1)[0] in _VALUES and "=" in arg:
+            ns[_VALUES[arg.split("=", 1)[0]]] = arg.split("=", 1)[1]
+        elif arg.startswith("-") and arg != "--":
+            return None
+        else:
+            break  # the command (argparse.REMAINDER keeps a leading "--")
+        i += 1
+    ns["command"] = argv[i:]
+    return SimpleNamespace(**ns)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -445,6 +445,17 @@ class Validator:
                 if k != "deny_read":
                     # Granted paths are pinned to what they resolve to now, so a
                     # symlink (planted later, or by a project) cannot redirect them.
+                    # One inside the workspace could have been planted by the agent
+                    # in an earlier session: it must not move the grant elsewhere.
+                    ws_real = os.path.realpath(self.workspace)
+                    for i, v in enumerate(vals):
+                        real = os.path.realpath(v)
+                        if paths.is_under(v, self.workspace) and not paths.is_under(real, ws_real):
+                            raise self.err(
+                                f"{key}[{i}]", lines[i],
+                                f"{v} is a symlink to {real}, outside the workspace; the agent "
+                                "can write the workspace, so a symlink there must not move a grant",
+                                "name the real directory in the policy, or remove the symlink")
                     vals = tuple(os.path.realpath(v) for v in vals)
                 if k == "write":
                     for i, v in enumerate(vals):

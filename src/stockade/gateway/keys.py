@@ -9,6 +9,7 @@ restart and ``stockade keys revoke`` stops a key at once.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -17,6 +18,7 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +74,20 @@ def _save(path: Path, data: dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """One writer at a time: sessions create and revoke keys concurrently, and
+    a read-modify-write without a lock can lose a revoke (a key left valid)."""
+    import fcntl
+
+    fd = os.open(path.with_name(path.name + ".lock"), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
 def create_key(state: StateDir, *, user: str, team: str | None) -> tuple[str, KeyRecord]:
     """A new key for ``user`` (in ``team``).  Returns the key (shown once) and its record."""
     for what, val in (("--user", user), ("--team", team)):
@@ -82,9 +98,10 @@ def create_key(state: StateDir, *, user: str, team: str | None) -> tuple[str, Ke
     secret_key = f"stk_{key_id}_{secrets.token_urlsafe(32)}"
     rec = KeyRecord(id=key_id, user=user, team=team, created=round(time.time(), 3))
     path = _path(state)
-    data = _load(path)
-    data["keys"].append(dict(rec.to_public(), sha256=_digest(secret_key)))
-    _save(path, data)
+    with _locked(path):
+        data = _load(path)
+        data["keys"].append(dict(rec.to_public(), sha256=_digest(secret_key)))
+        _save(path, data)
     return secret_key, rec
 
 
@@ -95,14 +112,15 @@ def list_keys(state: StateDir) -> list[KeyRecord]:
 
 def revoke_key(state: StateDir, key_id: str) -> KeyRecord:
     path = _path(state)
-    data = _load(path)
-    for k in data["keys"]:
-        if k["id"] == key_id:
-            if k.get("revoked") is None:
-                k["revoked"] = round(time.time(), 3)
-                _save(path, data)
-            return KeyRecord(id=k["id"], user=k["user"], team=k.get("team"),
-                             created=k["created"], revoked=k["revoked"])
+    with _locked(path):
+        data = _load(path)
+        for k in data["keys"]:
+            if k["id"] == key_id:
+                if k.get("revoked") is None:
+                    k["revoked"] = round(time.time(), 3)
+                    _save(path, data)
+                return KeyRecord(id=k["id"], user=k["user"], team=k.get("team"),
+                                 created=k["created"], revoked=k["revoked"])
     raise UsageError(f"no key with id {key_id!r}", hint="run `stockade keys list`")
 
 

@@ -77,7 +77,9 @@ def target_for(client: str, scope: str, *, env: Mapping[str, str] | None = None,
 def hook_command(client: str, *, event: str | None = None, python: str | None = None) -> str:
     """The command for ``event`` (the base command when ``event`` is None)."""
     exe = os.path.abspath(python or sys.executable)
-    cmd = f"{shlex.quote(exe)} -m stockade hook {client}"
+    # -P: the hook runs with the project as its current directory, and a
+    # `stockade/` package planted there must not be what `-m` imports
+    cmd = f"{shlex.quote(exe)} -P -m stockade hook {client}"
     return cmd + FAIL_CLOSED_SUFFIX if event in BLOCKING_EVENTS else cmd
 
 
@@ -206,6 +208,8 @@ def is_stockade_command(cmd: str) -> bool:
         words = hook_argv(cmd)
     except ValueError:
         return False
+    if words[1:2] == ["-P"]:
+        words = words[:1] + words[2:]
     return words[1:4] == ["-m", "stockade", "hook"] or words[:2] == ["stockade", "hook"]
 
 

@@ -282,7 +282,8 @@ class _Check:
             self.add("deny", "shell.tamper",
                      "`stockade uninstall` would switch off the stockade hooks; only a person "
                      "may do that, outside the agent")
-        if _is_python(name) and words[1:4] == ["-m", "stockade", "uninstall"]:
+        if _is_python(name) and [w for w in words[1:5] if w != "-P"][:3] == \
+                ["-m", "stockade", "uninstall"]:
             self.add("deny", "shell.tamper", "`stockade uninstall` would switch off the stockade "
                      "hooks; only a person may do that, outside the agent")
         handler = getattr(self, "cmd_" + name.replace("-", "_").replace(".", "_"), None)

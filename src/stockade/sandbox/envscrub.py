@@ -100,12 +100,25 @@ def has_url_password(value: str) -> bool:
     return bool(_URL_WITH_PASSWORD.search(value))
 
 
+def shannon(value: str) -> float:
+    """Bits of entropy per character: ``stockade.dlp.validators.shannon``,
+    without that module's imports (base64, datetime, json) on every
+    ``stockade run`` start; tests/sandbox holds the two equal."""
+    if not value:
+        return 0.0
+    from math import log2
+
+    n = len(value)
+    counts: dict[str, int] = {}
+    for ch in value:
+        counts[ch] = counts.get(ch, 0) + 1
+    return -sum(c / n * log2(c / n) for c in counts.values())
+
+
 def high_entropy_token(value: str) -> bool:
     """A long run of key-like characters mixing letters and digits with
     high entropy: what generated credentials look like whatever their name.
     Paths are split at ``/`` first so ordinary directories never match."""
-    from stockade.dlp.validators import shannon
-
     for part in re.split(r"[/:;,\s]", value):
         for tok in _TOKEN.findall(part):
             if not (any(c.isdigit() for c in tok) and any(c.isalpha() for c in tok)):

@@ -83,7 +83,7 @@ def looks_like_encoded_data(host: str) -> bool:
     left = labels[:-2]
 
     def dataish(text: str) -> bool:
-        from stockade.dlp.validators import shannon
+        from stockade.sandbox.envscrub import shannon
 
         letters = sum(c.isalpha() for c in text)
         digits = sum(c.isdigit() for c in text)

@@ -161,6 +161,22 @@ def check_workspace(ws: str, *, home: str | None, state: str, deny_read: Sequenc
             raise UsageError(f"workspace {ws} is inside filesystem.deny_read entry {d}")
 
 
+def check_grants(grants: Sequence[str]) -> None:
+    """Every ``filesystem.read``/``write`` grant still is the directory it was
+    resolved to when the policy was loaded (possibly sessions ago: the view is
+    cached).  bubblewrap follows symlinks in a bind's source, so a grant the
+    agent could replace with a symlink (one under the workspace, or under
+    another write grant) would show the next session whatever it points to."""
+    for p in grants:
+        real = os.path.realpath(p)
+        if real != p:
+            raise UsageError(
+                f"filesystem grant {p} is now a symlink (to {real}); refusing to show its "
+                "target to the agent",
+                hint="something (perhaps an earlier agent session) replaced the directory; "
+                     "remove the symlink, or name the real directory in the policy")
+
+
 def find_bwrap(explicit: str | None, env: Mapping[str, str], *, workspace: str) -> str:
     """The bubblewrap to run: the system's ``/usr/bin/bwrap`` when there is
     one, else the first on ``$PATH`` that the agent cannot have planted there
@@ -218,6 +234,8 @@ class _Session:
         self.forked: Any = None  # the recorder process, until the ledger is open
         self.proxy: Any = None
         self.record_broken = False
+        self.recorder_gone = False
+        self.closing = False  # the session is closing its recorder itself
         self.view: _deps.PolicyView | None = None
         self._host_key: bytes | None = None
         self._key_id: str | None = None
@@ -260,6 +278,19 @@ class _Session:
             if self.proxy is not None:
                 self.proxy.refuse_all = ("stockade: the ledger cannot record this session, "
                                          "so no connection is allowed")
+
+    def on_gateway(self, info: Mapping[str, Any]) -> None:
+        """The session's gateway started: record it, and have the recorder stop
+        it should this launcher die without doing so itself."""
+        self.record("session.gateway", info)
+        pid = info.get("pid")
+        watch = getattr(self.recorder, "watch", None)
+        if isinstance(pid, int) and watch is not None:
+            try:
+                watch(pid)
+            except Exception as exc:  # noqa: BLE001 - the normal end still stops it
+                print(f"stockade: cannot tie the session gateway to this session "
+                      f"({type(exc).__name__})", file=sys.stderr)
 
     def host_hash(self, host: str) -> str | None:
         """The keyed hash the ledger keeps of a name it must not store."""
@@ -346,9 +377,11 @@ def _run_session(req: RunRequest, d: Any, recorder: Any) -> int:
         deny_read = resolved_paths(view.deny_read)
         state = d.state_root()
         check_workspace(ws, home=home, state=os.path.realpath(state), deny_read=deny_read)
+        check_grants((*view.read, *view.write))
         return _run(s, ws=ws, bwrap=bwrap, view=view, home=home, state=state,
                     deny_read=deny_read)
     finally:
+        s.closing = True
         for rec in (s.recorder, s.forked):
             if rec is not None:
                 with contextlib.suppress(Exception):
@@ -471,7 +504,15 @@ def _sandboxed(s: _Session, *, ws: str, bwrap: str, view: _deps.PolicyView, home
                state: str, gw: Any, env: dict[str, str], preset: Any, t0: float,
                start_details: Mapping[str, Any], deny_read: tuple[str, ...]) -> int:
     from stockade.sandbox.layout import Layout, build_argv, plan
-    from stockade.sandbox.ports import Acceptor, Control, ControlError, LazyProxy, bridge
+    from stockade.sandbox.ports import (
+        Acceptor,
+        Control,
+        ControlError,
+        ControlRefused,
+        LazyProxy,
+        bridge,
+        descends_from,
+    )
     from stockade.sandbox.seccomp import build_filter
     from stockade.sandbox.spawn import Proc, copy_file, make_runtime_dir, remove_tree
 
@@ -563,12 +604,22 @@ def _sandboxed(s: _Session, *, ws: str, bwrap: str, view: _deps.PolicyView, home
         s.proxy = LazyProxy(lambda: _make_proxy(s, view))
         try:
             _open_and_start(s, start_details)
-            listeners = control.take(alive=lambda: proc.poll() is None)
+            # only a process of this bubblewrap may hand over sockets
+            listeners = control.take(alive=lambda: proc.poll() is None, expected=ports,
+                                     peer_ok=lambda pid: descends_from(pid, proc.pid))
         except BaseException as exc:
             control.close()  # EOF: the forwarder exits without running the agent
             proc.kill()
             proc.wait()
             os.close(status_r)
+            if isinstance(exc, ControlRefused):
+                refused = EnvironmentProblem(
+                    f"the sandbox's control socket got a hostile hand-over ({exc}); "
+                    "not starting the agent",
+                    hint="report this: nothing but stockade's forwarder should run this early")
+                s.record("session.end", {"exit_status": proc.returncode,
+                                         "error": refused.message, "mode": "failed"})
+                raise refused from None
             if isinstance(exc, ControlError):
                 err = diagnose_bwrap(bwrap)
                 s.record("session.end", {"exit_status": proc.returncode, "error": err.message,
@@ -584,6 +635,7 @@ def _sandboxed(s: _Session, *, ws: str, bwrap: str, view: _deps.PolicyView, home
             acceptors.append(Acceptor(gw_port, lambda c: bridge(c, target)))
         for extra in listeners.values():
             extra.close()
+        _watch_recorder(s)
         control.go(True)
         # The proxy is built on the agent's first connection, or WARM_AFTER
         # seconds into the session, whichever comes first: `-- true` never
@@ -600,6 +652,12 @@ def _sandboxed(s: _Session, *, ws: str, bwrap: str, view: _deps.PolicyView, home
             rc, started = _supervise(s, proc, status_r)
         finally:
             warm.cancel()
+        if s.recorder_gone:
+            # fail closed: the agent was stopped the moment its recorder died
+            raise EnvironmentProblem(
+                "the ledger recorder died during the session, so the agent was stopped "
+                f"(it would have run unrecorded; exit status {rc})",
+                hint="check `stockade ledger verify` and the state directory, then run it again")
         if not started and rc != 0:
             err = diagnose_bwrap(bwrap)
             s.record("session.end", {"exit_status": rc, "error": err.message, "mode": "failed"})
@@ -730,12 +788,13 @@ def _supervise(s: _Session, proc: Proc, status_r: int) -> tuple[int, bool]:
         except OSError:
             pass
 
-    import signal  # here: the enum-built module is not needed before the agent runs
+    # _signal: the signal module builds enums, which nothing here needs
+    import _signal  # type: ignore[import-not-found]
 
     old = {}
     if threading.current_thread() is threading.main_thread():
-        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT):
-            old[sig] = signal.signal(sig, forward)
+        for sig in (_signal.SIGINT, _signal.SIGTERM, _signal.SIGHUP, _signal.SIGQUIT):
+            old[sig] = _signal.signal(sig, forward)
     started = False
     try:
         while True:
@@ -743,14 +802,21 @@ def _supervise(s: _Session, proc: Proc, status_r: int) -> tuple[int, bool]:
             if kind == "net":
                 s.on_net(payload)
             elif kind == "gateway":
-                s.record("session.gateway", payload)
+                s.on_gateway(payload)
             elif kind == "started":
                 started = True
+            elif kind == "recorder-gone" and not s.recorder_gone:
+                s.recorder_gone = True
+                print("stockade: the ledger recorder died; stopping the agent", file=sys.stderr)
+                if s.proxy is not None:
+                    s.proxy.refuse_all = ("stockade: the ledger cannot record this session, "
+                                          "so no connection is allowed")
+                proc.kill()  # bubblewrap: the sandbox's pid 1 and everything under it go
             elif kind == "exit":
                 break
     finally:
         for sig, h in old.items():
-            signal.signal(sig, h)
+            _signal.signal(sig, h)
     rc = proc.returncode if proc.returncode is not None else proc.wait()
     # bubblewrap has exited, so its status pipe is at EOF: read it to the end
     # before deciding whether the agent ever started
@@ -759,6 +825,34 @@ def _supervise(s: _Session, proc: Proc, status_r: int) -> tuple[int, bool]:
     if rc < 0:  # bwrap itself killed by a signal
         rc = 128 - rc
     return rc, started
+
+
+def _watch_recorder(s: _Session) -> None:
+    """Tell the main thread when the recorder process dies, whatever the agent
+    is doing: an agent that makes no connection would otherwise run on with
+    nothing able to record it (the death is only seen on the next record)."""
+    pid = getattr(s.recorder, "pid", None)
+    if not isinstance(pid, int):
+        return  # recorded in this process: nothing to watch
+    try:
+        pidfd = os.pidfd_open(pid)
+    except OSError:
+        s.events.put(("recorder-gone", None))  # already reaped, or no pidfd: fail closed
+        return
+
+    def watch() -> None:
+        import select
+
+        try:
+            select.select([pidfd], [], [])
+        except (OSError, ValueError):
+            return
+        finally:
+            os.close(pidfd)
+        if not getattr(s, "closing", False):
+            s.events.put(("recorder-gone", None))
+
+    threading.Thread(target=watch, daemon=True).start()
 
 
 def _drain(s: _Session, *, deadline: float) -> None:
@@ -774,12 +868,13 @@ def _drain(s: _Session, *, deadline: float) -> None:
         if kind == "net":
             s.on_net(payload)
         elif kind == "gateway":
-            s.record("session.gateway", payload)
+            s.on_gateway(payload)
 
 
 __all__ = [
     "MODEL_HOSTS",
     "RunRequest",
+    "check_grants",
     "check_workspace",
     "find_bwrap",
     "gateway_env",

@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 # The control socket and the listeners are plain _socket objects: the socket
@@ -30,14 +30,29 @@ if TYPE_CHECKING:
     import socket
 
 MAX_FDS = 8
+MAX_MSG = 256
 
 
 class ControlError(Exception):
     """The forwarder did not hand over its sockets."""
 
 
+class ControlRefused(ControlError):
+    """Something handed over what the forwarder never sends: a process other
+    than the sandbox's forwarder, the wrong ports, or descriptors that are not
+    the listening sockets it binds.  The session must not start."""
+
+
 class Control:
-    """``/run/stockade/ctl.sock`` inside; one connection, ever."""
+    """``/run/stockade/ctl.sock`` inside; one connection, ever.
+
+    The one peer it expects is the forwarder, the sandbox's first process,
+    which runs before any code of the agent's.  Everything it hands over is
+    checked anyway, as if the agent had sent it: the peer must be a process
+    of this session's bubblewrap (``peer_ok``), the message must name exactly
+    the expected ports, and each descriptor must be a listening TCP socket
+    bound to ``127.0.0.1:PORT``.  Anything else closes every descriptor
+    received and refuses the session (:class:`ControlRefused`)."""
 
     def __init__(self, path: str) -> None:
         self.path = path
@@ -47,10 +62,12 @@ class Control:
         self.sock.listen(1)
         self.conn: _socket.socket | None = None
 
-    def take(self, *, alive: Callable[[], bool],
+    def take(self, *, alive: Callable[[], bool], expected: Sequence[int],
+             peer_ok: Callable[[int], bool] | None = None,
              timeout: float = 120.0) -> dict[int, _socket.socket]:
         """Wait for the forwarder (while ``alive()``), and return its listening
-        sockets by port.  Raises :class:`ControlError` when it never comes."""
+        sockets by port.  Raises :class:`ControlError` when it never comes,
+        :class:`ControlRefused` when what came is not what it sends."""
         import time
 
         deadline = time.monotonic() + timeout
@@ -68,19 +85,21 @@ class Control:
         conn = _socket.socket(fileno=fd)
         conn.settimeout(5.0)
         self.conn = conn
+        if peer_ok is not None:
+            pid = _peer_pid(conn)
+            if pid is None or not peer_ok(pid):
+                raise ControlRefused("a process other than the sandbox's forwarder connected "
+                                     "to the control socket")
         try:
-            msg, fds = _recv_fds(conn)
+            msg, fds, flags = _recv_fds(conn)
         except OSError as exc:
             raise ControlError(f"no sockets from the forwarder ({exc.strerror})") from None
-        words = msg.decode("utf-8", "replace").split()
-        if not words or words[0] != "ports" or len(words) - 1 != len(fds):
+        try:
+            return _check_handover(msg, fds, flags, expected=expected)
+        except ControlRefused:
             for fd in fds:
-                os.close(fd)
-            raise ControlError("the forwarder sent something else than its sockets")
-        out: dict[int, _socket.socket] = {}
-        for port_text, fd in zip(words[1:], fds, strict=True):
-            out[int(port_text)] = _socket.socket(fileno=fd)
-        return out
+                _close(fd)
+            raise
 
     def go(self, ok: bool) -> None:
         """Let the agent start (``ok``), or not (the forwarder exits)."""
@@ -109,15 +128,108 @@ class Control:
         self.stop_listening()
 
 
-def _recv_fds(conn: _socket.socket) -> tuple[bytes, list[int]]:
-    """``socket.recv_fds`` on a plain _socket."""
-    msg, ancdata, _flags, _addr = conn.recvmsg(1024, _socket.CMSG_SPACE(MAX_FDS * 4))
+def _close(fd: int) -> None:
+    try:
+        os.close(fd)
+    except OSError:
+        pass
+
+
+def _peer_pid(conn: _socket.socket) -> int | None:
+    """The connecting process (SO_PEERCRED; in our pid namespace)."""
+    try:
+        raw = conn.getsockopt(_socket.SOL_SOCKET, _socket.SO_PEERCRED, 12)
+    except OSError:
+        return None
+    pid = int.from_bytes(raw[0:4], sys.byteorder)
+    return pid or None
+
+
+def descends_from(pid: int, ancestor: int, *, depth: int = 8) -> bool:
+    """Is ``pid`` ``ancestor`` or one of its descendants (by /proc PPid)?"""
+    for _ in range(depth):
+        if pid == ancestor:
+            return True
+        if pid <= 1:
+            return False
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as f:
+                stat = f.read()
+        except OSError:
+            return False
+        # comm may hold spaces and parentheses: the fields follow the last ')'
+        fields = stat[stat.rfind(b")") + 2:].split()
+        try:
+            pid = int(fields[1])
+        except (IndexError, ValueError):
+            return False
+    return False
+
+
+def _check_handover(msg: bytes, fds: list[int], flags: int, *,
+                    expected: Sequence[int]) -> dict[int, _socket.socket]:
+    """The forwarder's ``ports P...`` and one listening socket per port, or
+    :class:`ControlRefused` (the caller closes ``fds``)."""
+    if flags & (_socket.MSG_CTRUNC | _socket.MSG_TRUNC):
+        raise ControlRefused("the control message was truncated (more descriptors or bytes "
+                             "than the forwarder sends)")
+    words = msg.decode("ascii", "replace").split()
+    want = [str(p) for p in expected]
+    if words != ["ports", *want] or len(fds) != len(want):
+        raise ControlRefused("the forwarder sent something else than its sockets")
+    out: dict[int, _socket.socket] = {}
+    for port, fd in zip(expected, fds, strict=True):
+        why = _not_a_listener(fd, port)
+        if why:
+            for s in out.values():
+                s.detach()  # the caller closes every fd
+            raise ControlRefused(f"descriptor for port {port} is {why}")
+        out[port] = _socket.socket(fileno=fd)
+    return out
+
+
+def _not_a_listener(fd: int, port: int) -> str | None:
+    """Why ``fd`` is not a TCP socket listening on 127.0.0.1:``port``, or None."""
+    import stat
+
+    try:
+        if not stat.S_ISSOCK(os.fstat(fd).st_mode):
+            return "not a socket"
+        # getsockopt on a dup: wrapping the fd itself would let a later
+        # failure close it twice
+        probe = _socket.socket(fileno=os.dup(fd))
+    except OSError as exc:
+        return f"unusable ({exc.strerror})"
+    try:
+        sol = _socket.SOL_SOCKET
+        if probe.getsockopt(sol, _socket.SO_DOMAIN) != _socket.AF_INET:
+            return "not an IPv4 socket"
+        if probe.getsockopt(sol, _socket.SO_TYPE) != _socket.SOCK_STREAM:
+            return "not a stream socket"
+        if probe.getsockopt(sol, _socket.SO_PROTOCOL) != _socket.IPPROTO_TCP:
+            return "not TCP"
+        if not probe.getsockopt(sol, _socket.SO_ACCEPTCONN):
+            return "not listening"
+        if probe.getsockname() != ("127.0.0.1", port):
+            return "bound to another address"
+    except OSError as exc:
+        return f"unusable ({exc.strerror})"
+    finally:
+        probe.close()
+    return None
+
+
+def _recv_fds(conn: _socket.socket) -> tuple[bytes, list[int], int]:
+    """``socket.recv_fds`` on a plain _socket: close-on-exec descriptors (no
+    later spawn inherits them), and the flags that say whether any were cut."""
+    msg, ancdata, flags, _addr = conn.recvmsg(MAX_MSG, _socket.CMSG_SPACE(MAX_FDS * 4),
+                                              _socket.MSG_CMSG_CLOEXEC)
     fds: list[int] = []
     for level, kind, data in ancdata:
         if level == _socket.SOL_SOCKET and kind == _socket.SCM_RIGHTS:
             usable = len(data) - len(data) % 4
             fds += [int.from_bytes(data[i:i + 4], sys.byteorder) for i in range(0, usable, 4)]
-    return msg, fds
+    return msg, fds, flags
 
 
 class Acceptor:
@@ -132,13 +244,13 @@ class Acceptor:
         threading.Thread(target=self._loop, daemon=True).start()
 
     def _loop(self) -> None:
-        import socket
-
         while True:
             try:
                 fd, _ = self.listener._accept()  # type: ignore[attr-defined]  # no stub
             except OSError:
                 return
+            import socket  # on the first connection: `-- true` never needs it
+
             conn = socket.socket(fileno=fd)
             if self.closed:
                 conn.close()
@@ -246,4 +358,5 @@ def bridge(conn: socket.socket, target: Callable[[], tuple[str, int] | None]) ->
     threading.Thread(target=one, daemon=True).start()
 
 
-__all__ = ["Acceptor", "Control", "ControlError", "LazyProxy", "bridge"]
+__all__ = ["Acceptor", "Control", "ControlError", "ControlRefused", "LazyProxy", "bridge",
+           "descends_from"]

@@ -110,6 +110,11 @@ class ForkedRecorder:
     def revoke_key(self, key_id: str) -> None:
         self._ask({"op": "revoke_key", "id": key_id})
 
+    def watch(self, pid: int) -> None:
+        """Stop process ``pid`` (the session's gateway) if the launcher ends
+        without stopping it: the recorder outlives a killed launcher."""
+        self._ask({"op": "watch", "pid": pid})
+
     def close(self) -> None:
         """EOF to the recorder, then wait until it closed the ledger."""
         for f in (self._w, self._r):
@@ -152,14 +157,27 @@ def _serve(down_r: int, up_w: int, open_recorder: Callable[[Any], Any]) -> int:
 
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT):
         signal.signal(sig, signal.SIG_IGN)
-    try:  # the slow part, done while the launcher works on the rest
-        import stockade.ledger  # noqa: F401
-        import stockade.ledgerconf  # noqa: F401
-    except Exception:  # noqa: BLE001, S110 - open_recorder reports it properly
-        pass
+    # The slow part, done while the launcher works on the rest.  The ledger
+    # package loads its names on first use, so name the modules opening and
+    # appending need, or all of it would wait for the launcher's "open".
+    import importlib
+
+    for name in ("stockade.ledgerconf", "stockade.ledger", "stockade.ledger.core",
+                 "stockade.ledger.sqlite", "sqlite3"):
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: BLE001, S112 - open_recorder reports it properly
+            continue
     r = os.fdopen(down_r, "r", encoding="utf-8")
     w = os.fdopen(up_w, "w", encoding="utf-8")
     ledger: Any = None
+    # sessions started and not yet ended: if the launcher goes (SIGKILL, a
+    # crash) before it records session.end, the ledger says so itself
+    open_sessions: list[str] = []
+    # what the launcher must undo at the end: per-session keys it has not
+    # revoked yet, and processes (pidfds: never a recycled pid) to stop
+    keys: list[str] = []
+    watched: list[int] = []
     try:
         for line in r:
             result: dict[str, str] | None = None
@@ -168,12 +186,20 @@ def _serve(down_r: int, up_w: int, open_recorder: Callable[[Any], Any]) -> int:
                 if msg["op"] == "session_key":
                     from stockade.sandbox.deps import create_session_key
 
+                    _sweep_keys()
                     key, key_id = create_session_key(user=msg["user"], team=msg["team"])
+                    _mark_key(key_id)
+                    keys.append(key_id)
                     result = {"key": key, "id": key_id}
                 elif msg["op"] == "revoke_key":
                     from stockade.sandbox.deps import revoke_session_key
 
                     revoke_session_key(msg["id"])
+                    _unmark_key(msg["id"])
+                    if msg["id"] in keys:
+                        keys.remove(msg["id"])
+                elif msg["op"] == "watch":
+                    watched.append(os.pidfd_open(int(msg["pid"])))
                 elif msg["op"] == "open":
                     settings = None
                     if msg["settings"] is not None:
@@ -184,6 +210,7 @@ def _serve(down_r: int, up_w: int, open_recorder: Callable[[Any], Any]) -> int:
                 elif msg["op"] == "append" and ledger is not None:
                     ledger.append(msg["kind"], details=msg["details"], session=msg["session"],
                                   decision=msg["decision"])
+                    _track(open_sessions, msg["kind"], msg["session"])
                 else:
                     raise RecorderGone("the ledger is not open")
             except Exception as exc:  # noqa: BLE001 - reported to the launcher
@@ -193,12 +220,131 @@ def _serve(down_r: int, up_w: int, open_recorder: Callable[[Any], Any]) -> int:
     except OSError:
         return 1
     finally:
+        _undo(keys, watched)
         if ledger is not None:
+            for sid in open_sessions:
+                try:
+                    ledger.append("session.end", session=sid, decision=None, details={
+                        "mode": "failed", "error": "the launcher ended without recording the "
+                        "end of the session (killed, or it crashed)"})
+                except Exception:  # noqa: BLE001, S110 - closing the ledger matters more
+                    pass
             try:
                 ledger.close()
             except Exception:  # noqa: BLE001
                 return 1
     return 0
+
+
+def _undo(keys: list[str], watched: list[int]) -> None:
+    """What a launcher that died (SIGKILL) left: its gateway still running, its
+    per-session key still valid.  A clean end leaves nothing here."""
+    import signal
+
+    for fd in watched:
+        try:
+            signal.pidfd_send_signal(fd, signal.SIGTERM)
+        except OSError:
+            pass  # already gone: the launcher stopped it
+        finally:
+            os.close(fd)
+    for key_id in keys:
+        try:
+            from stockade.sandbox.deps import revoke_session_key
+
+            revoke_session_key(key_id)
+            _unmark_key(key_id)
+        except Exception:  # noqa: BLE001 - said where someone may read it
+            os.write(2, f"stockade: could not revoke session key {key_id}; run "
+                        f"`stockade keys revoke {key_id}`\n".encode())
+
+
+# Per-session keys made and not yet revoked, one marker file each naming the
+# recorder that made it (pid and start time, so a recycled pid is not it).
+# A recorder that never got to revoke its key (killed with its launcher) leaves
+# its marker; the next session's recorder revokes that key before making its own.
+_KEYS_DIR = "sandbox-session-keys"
+
+
+def _me() -> str:
+    return f"{os.getpid()} {_start_time(os.getpid())}"
+
+
+def _start_time(pid: int) -> str | None:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+        fields = stat[stat.rfind(b")") + 2:].split()
+        if fields[0] in (b"Z", b"X"):  # dead, not yet reaped (a container's pid 1 may never)
+            return None
+        return fields[19].decode()
+    except (OSError, IndexError):
+        return None
+
+
+def _keys_dir() -> str:
+    from stockade.sandbox.deps import state_root
+
+    return os.path.join(state_root(), _KEYS_DIR)
+
+
+def _mark_key(key_id: str) -> None:
+    folder = _keys_dir()
+    os.makedirs(folder, mode=0o700, exist_ok=True)
+    # written whole, then renamed: a sweep running meanwhile in another
+    # session never reads half a marker (and takes this live key for dead)
+    tmp = os.path.join(folder, f".{key_id}.{os.urandom(6).hex()}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    with open(fd, "w", encoding="ascii") as f:
+        f.write(_me())
+    os.replace(tmp, os.path.join(folder, key_id))
+
+
+def _unmark_key(key_id: str) -> None:
+    try:
+        os.unlink(os.path.join(_keys_dir(), key_id))
+    except OSError:
+        pass
+
+
+def _sweep_keys() -> None:
+    """Revoke the keys of sessions whose recorder is gone."""
+    from stockade.sandbox.deps import revoke_session_key
+
+    folder = _keys_dir()
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return
+    from stockade.errors import UsageError
+
+    for key_id in names:
+        if key_id.startswith("."):
+            continue  # a marker being written
+        try:
+            with open(os.path.join(folder, key_id), encoding="ascii") as f:
+                pid_text, _, started = f.read().partition(" ")
+            alive = _start_time(int(pid_text)) == started.strip()
+        except (OSError, ValueError):
+            alive = False
+        if alive:
+            continue
+        try:
+            revoke_session_key(key_id)
+        except UsageError:
+            pass  # no such key (any more): nothing left to revoke
+        except Exception:  # noqa: BLE001, S112 - keep the marker: the next sweep tries again
+            continue
+        _unmark_key(key_id)
+
+
+def _track(open_sessions: list[str], kind: str, session: str | None) -> None:
+    if session is None:
+        return
+    if kind == "session.start":
+        open_sessions.append(session)
+    elif kind == "session.end" and session in open_sessions:
+        open_sessions.remove(session)
 
 
 __all__ = ["ForkedRecorder", "RecorderGone"]

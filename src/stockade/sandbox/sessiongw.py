@@ -59,8 +59,11 @@ class SessionGateway:
 
     def argv(self, ready_file: str) -> list[str]:
         # sys.executable itself, not its real path: a venv interpreter is a
-        # symlink, and only through it does Python find the venv (and stockade)
-        argv = [sys.executable, "-m", "stockade", "gateway",
+        # symlink, and only through it does Python find the venv (and stockade).
+        # -P: `-m` would put the current directory first on sys.path, and a
+        # `stockade/` package the agent wrote there would run out here, with
+        # the vendor keys (tests/sandbox/test_rt_gateway_imports_from_workspace.py)
+        argv = [sys.executable, "-P", "-m", "stockade", "gateway",
                 "--listen", "127.0.0.1:0", "--ready-file", ready_file,
                 "--workspace", self.workspace]
         if self.policy_file:
@@ -92,7 +95,8 @@ class SessionGateway:
         log_path = os.path.join(self._dir, "stderr")
         env = dict(self.env, STOCKADE_SESSION=self.session)
         with open(log_path, "wb") as log:
-            proc = subprocess.Popen(self.argv(ready), env=env, cwd=self.workspace,
+            # and not in the workspace either: nothing there is the gateway's
+            proc = subprocess.Popen(self.argv(ready), env=env, cwd=self._dir,
                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                     stderr=log, start_new_session=True)
         self._proc = proc
@@ -119,6 +123,8 @@ class SessionGateway:
         return u.hostname, u.port
 
     def _stop(self) -> None:
+        if self._proc is None and self._dir is None:
+            return  # never started (`-- true`): no imports at the session's end
         import shutil
         import subprocess
 

@@ -141,7 +141,14 @@ def _credential_option(option: str) -> bool:
     m = _OPTION_NAME.match(option)
     if m is None:
         return False
-    return name_reason(m.group(1).replace("-", "_").replace(".", "_")) == "name"
+    name = m.group(1).replace("-", "_").replace(".", "_")
+    # options run their words together (redis's requirepass and masterauth),
+    # so a credential word at the end of the name counts too
+    return name_reason(name) == "name" or name.upper().endswith(_GLUED_SECRET_WORDS)
+
+
+_GLUED_SECRET_WORDS = ("PASS", "PASSWD", "PASSWORD", "PASSPHRASE", "SECRET", "TOKEN", "APIKEY",
+                       "AUTH")
 
 
 def _secretish(arg: str, prev: str | None, looks_secret: Callable[[str], bool]) -> bool:

@@ -154,10 +154,8 @@ def read(state: str, key: str) -> dict[str, Any] | None:
     secret = read_key(state)
     if secret is None:
         return None
-    try:
-        with open(_path(state, key), "rb") as fh:
-            raw = fh.read(4 << 20)
-    except OSError:
+    raw = _read_own_file(_path(state, key))
+    if raw is None:
         return None
     tag, nl, body = raw.partition(b"\n")
     if not nl or not _compare_digest(tag, mac(secret, key.encode() + b"\0" + body).encode()):
@@ -169,6 +167,33 @@ def read(state: str, key: str) -> dict[str, Any] | None:
     if not isinstance(data, dict) or tuple(sorted(data)) != tuple(sorted(_FIELDS)):
         return None
     return data
+
+
+def _read_own_file(path: str) -> bytes | None:
+    """The file's bytes if it is a regular file of ours that no one else can
+    write; else None.  Never follows a symlink, never blocks on a FIFO."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        st = os.fstat(fd)
+        if st.st_mode & 0o170000 != 0o100000 or st.st_uid != os.geteuid() \
+                or st.st_mode & 0o022:
+            return None
+        chunks = []
+        left = 4 << 20
+        while left > 0:
+            chunk = os.read(fd, left)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+        return b"".join(chunks)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
 
 
 _MAX_ENTRIES = 16
@@ -200,12 +225,26 @@ def write(state: str, key: str, data: Mapping[str, Any]) -> None:
     folder = os.path.dirname(path)
     try:
         os.makedirs(folder, mode=0o700, exist_ok=True)
+        st = os.lstat(folder)
+        if st.st_mode & 0o170000 != 0o040000 or st.st_uid != os.geteuid():
+            return  # not our own directory: write nothing there
+        if st.st_mode & 0o077:
+            os.chmod(folder, 0o700)
         _prune(folder, keep=os.path.basename(path))
-        tmp = f"{path}.{os.getpid()}"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with open(fd, "wb") as fh:
-            fh.write(mac(secret, key.encode() + b"\0" + body).encode() + b"\n" + body)
-        os.replace(tmp, path)
+        # a fresh name, created exclusively and never through a symlink: a
+        # name planted in advance cannot redirect the write to another file
+        tmp = f"{path}.{os.urandom(8).hex()}.tmp"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
+                     0o600)
+        try:
+            with open(fd, "wb") as fh:
+                fh.write(mac(secret, key.encode() + b"\0" + body).encode() + b"\n" + body)
+            os.replace(tmp, path)
+        except OSError:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
     except OSError:
         pass
 
