@@ -122,7 +122,7 @@ def test_cli_install_project_and_managed_scopes(home: Path, tmp_path: Path) -> N
     managed = tmp_path / "etc" / "managed.json"
     assert installed_events(json.loads(managed.read_text()))
     assert main(["uninstall", "claude-code", "--scope", "managed"]) == 0
-    assert json.loads(managed.read_text()) == {}
+    assert not managed.exists()  # install created it; nothing else was in it
 
 
 def test_cli_install_codex(home: Path) -> None:
@@ -131,7 +131,7 @@ def test_cli_install_codex(home: Path) -> None:
     assert set(installed_events(data)) == {"PreToolUse", "PostToolUse", "UserPromptSubmit",
                                            "SessionStart", "Stop"}
     assert main(["uninstall", "codex"]) == 0
-    assert json.loads((home / ".codex" / "hooks.json").read_text()) == {}
+    assert not (home / ".codex" / "hooks.json").exists()
 
 
 def test_install_refuses_to_overwrite_a_broken_settings_file(home: Path, capsys: Any) -> None:

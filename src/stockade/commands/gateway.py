@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import math
 import os
 import signal
 import sys
@@ -12,7 +13,9 @@ from pathlib import Path
 
 from stockade.errors import UsageError
 from stockade.gateway.config import (
+    ConfigError,
     Limits,
+    Upstream,
     is_loopback,
     parse_listen,
     parse_route_arg,
@@ -20,6 +23,9 @@ from stockade.gateway.config import (
 )
 
 DEFAULT_LISTEN = "127.0.0.1:8787"
+# A request body above this is no prompt: the gateway holds each body in memory
+# while it inspects it, so the cap is what one request may cost.
+MAX_BODY_MB_LIMIT = 1024.0
 
 
 def build_parser(parser: argparse.ArgumentParser) -> None:
@@ -45,8 +51,34 @@ def build_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ready-file", metavar="FILE", type=Path,
                         help="once listening, write the base URL to FILE (for scripts and "
                              "`--listen HOST:0`)")
-    parser.add_argument("--max-body-mb", type=float, default=32.0,
-                        help="largest request body accepted (default 32)")
+    parser.add_argument("--max-body-mb", type=float, default=32.0, metavar="MB",
+                        help="largest request body accepted, in MB: more than 0, at most "
+                             f"{MAX_BODY_MB_LIMIT:g} (default 32)")
+
+
+def max_body_bytes(mb: float) -> int:
+    """``--max-body-mb`` in bytes; refused unless it lets at least one byte through
+    and stays sane (a value of 0 or less would refuse every request)."""
+    if not math.isfinite(mb) or mb <= 0 or mb > MAX_BODY_MB_LIMIT:
+        raise UsageError(
+            f"--max-body-mb {mb:g}: must be more than 0 and at most {MAX_BODY_MB_LIMIT:g}",
+            hint="the default, 32, fits the largest agent requests; e.g. --max-body-mb 64")
+    return max(1, int(mb * 1024 * 1024))
+
+
+def upstream_overrides(args: list[str]) -> list[Upstream]:
+    """``--upstream NAME=URL`` values, checked here so that a bad one names the flag."""
+    out = []
+    for text in args:
+        try:
+            out.append(parse_upstream_arg(text))
+        except ConfigError as exc:
+            if exc.hint:
+                raise
+            raise ConfigError(f"--upstream: {exc.message}",
+                              hint="give an http:// or https:// URL with a host, e.g. "
+                                   "--upstream local=http://127.0.0.1:8000/v1") from None
+    return out
 
 
 def run(args: argparse.Namespace) -> int:
@@ -56,9 +88,9 @@ def run(args: argparse.Namespace) -> int:
     from stockade.state import StateDir
 
     host, port = parse_listen(args.listen)
-    overrides = [parse_upstream_arg(u) for u in args.upstream]
+    overrides = upstream_overrides(args.upstream)
     cli_routes = tuple(parse_route_arg(r) for r in args.route)
-    limits = Limits(max_body_bytes=int(args.max_body_mb * 1024 * 1024))
+    limits = Limits(max_body_bytes=max_body_bytes(args.max_body_mb))
     workspace = args.workspace or os.getcwd()
     cfg, policy = load_config(policy_file=args.policy, workspace=workspace,
                               upstream_overrides=overrides, limits=limits)

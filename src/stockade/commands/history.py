@@ -31,8 +31,9 @@ _SINCE = re.compile(r"(\d+)([hdw])")
 
 def build_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--since", default="90d", metavar="AGE",
-                        help="sessions active in the last AGE (90d, 12w, 48h), since a date "
-                             "(2026-01-31), or `all` (default: 90d)")
+                        help="sessions active in the last AGE (90d, 12w, 48h; 0d or `today`: "
+                             "since midnight), since a date (2026-01-31), or `all` "
+                             "(default: 90d)")
     parser.add_argument("--agent", default=",".join(AGENTS), metavar="LIST",
                         help=f"comma-separated agents to read (default: {','.join(AGENTS)})")
     parser.add_argument("--home", action="append", default=None, metavar="DIR",
@@ -42,6 +43,12 @@ def build_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--policy", metavar="FILE", help="policy with custom DLP rules and dictionaries")
     parser.add_argument("--jobs", type=int, default=0, metavar="N",
                         help="worker processes (default: one per CPU)")
+    parser.add_argument("--online", action="store_true",
+                        help="look the packages the sessions installed up on their registries "
+                             "(PyPI, npm, crates.io, the Go proxy) for their verdicts. Default: "
+                             "offline, from cached registry answers, the local OSV database and "
+                             "the bundled popular-name lists (a package never looked up reads "
+                             "`ask`, unverifiable)")
 
 
 def parse_since(value: str, *, now: datetime | None = None) -> str | None:
@@ -50,8 +57,16 @@ def parse_since(value: str, *, now: datetime | None = None) -> str | None:
     v = value.strip().lower()
     if v == "all":
         return None
-    hint = "write 90d, 12w, 48h, 2026-01-31 or all"
+    hint = "write 90d, 12w, 48h, 0d (since midnight), 2026-01-31 or all"
     m = _SINCE.fullmatch(v)
+    if v == "today" or (m and int(m.group(1)) == 0 and m.group(2) == "d"):
+        # "the last 0 days" read literally is "from now on": nothing.  What a
+        # person means is today's sessions: since local midnight.
+        local = now.astimezone()
+        return _stamp(local.replace(hour=0, minute=0, second=0, microsecond=0).astimezone(UTC))
+    if m and int(m.group(1)) == 0:
+        raise UsageError(f"--since {value!r} covers no time at all",
+                         hint="write 0d or today for today's sessions, or 1h, 1w") from None
     if m:
         try:
             n = int(m.group(1))
@@ -120,6 +135,12 @@ def run(args: argparse.Namespace) -> int:
             "by_rule": dict(Counter(e.rule_id for e in rep.exposures)),
             "by_label": dict(Counter(e.label for e in rep.exposures)),
             "by_agent": dict(Counter(s.agent for s in rep.sessions)),
+            # the install verdicts are this run's, recorded here (not as hook
+            # events): how they were reached, and counts (no package name)
+            "packages": {"online": bool(args.online),
+                         "checked": sum(rep.package_verdicts.values()),
+                         "by_verdict": dict(rep.package_verdicts),
+                         "by_rule": dict(rep.package_rules)},
         })
         if args.format == "json":
             from stockade.history.render import write_json
@@ -155,12 +176,11 @@ def _audit(args: argparse.Namespace, *, since: str | None, agents: frozenset[str
     cutoff = datetime.fromisoformat(since).timestamp() if since else None
     sources = discover(homes, own_home=own, agents=agents, since=cutoff, env=os.environ, skips=skips)
 
-    import functools
+    from stockade.history.packages import checker
 
-    from stockade.hooks.depcheck import check_install
-
-    # the ledger says these verdicts were asked by an audit, not by a hook
-    return audit(sources, engine=engine, jobs=args.jobs, since=since, skipped=skips,
-                 check_install=functools.partial(check_install, via="history"),
-                 progress=runtime.progress_bar(sys.stderr, total_bytes=sum(s.size for s in sources),
-                                               verb="reading"))
+    rep = audit(sources, engine=engine, jobs=args.jobs, since=since, skipped=skips,
+                check_install=checker(online=bool(args.online)),
+                progress=runtime.progress_bar(sys.stderr, total_bytes=sum(s.size for s in sources),
+                                              verb="reading"))
+    rep.online = bool(args.online)
+    return rep

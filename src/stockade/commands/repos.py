@@ -111,6 +111,12 @@ def run(args: argparse.Namespace) -> int:
                              "unreadable_folders": len(unreadable)}},
                   out, ensure_ascii=True, indent=1)
         out.write("\n")
+    elif not reports:
+        # an empty table and "0 repositories" read like a clean bill of health
+        where = ", ".join(_clean(r) for r in args.roots)
+        out.write(f"no git repositories under {where}: nothing was scanned\n"
+                  "  hint: give the folder that holds your clones (e.g. ~/src); repositories "
+                  "are found by their .git folder\n")
     else:
         write_table(reports, out)
     out.flush()

@@ -16,8 +16,12 @@ def run(args: argparse.Namespace) -> int:
     from stockade.hooks import install as inst
 
     target = inst.target_for(args.client, args.scope, project=args.project)
+    existed = target.path.exists()
     removed = inst.uninstall(target)
-    if removed:
+    if existed and not target.path.exists():
+        print(f"stockade: removed {removed} hook entr{'y' if removed == 1 else 'ies'} and "
+              f"{target.path} (install created it; nothing else was in it)")
+    elif removed:
         print(f"stockade: removed {removed} hook entr{'y' if removed == 1 else 'ies'} from "
               f"{target.path}")
     else:

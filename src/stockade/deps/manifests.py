@@ -42,7 +42,10 @@ def find(root: Path) -> list[Path]:
                                   "package.json, go.mod or Cargo.toml, or a directory")
         return [root]
     if not root.exists():
-        raise UsageError(f"{root}: no such file or directory")
+        raise UsageError(f"{root}: no such file or directory",
+                         hint="give a manifest (requirements.txt, pyproject.toml, package.json "
+                              "...) or the project directory; with no PATH the current "
+                              "directory is searched")
     out = []
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS)
@@ -182,7 +185,8 @@ def _toml(text: str, source: str) -> dict[str, Any]:
             where = f"{source}:{max(1, len(text.splitlines()))}"
         msg = str(exc).split(" (at ")[0]
         raise ManifestError(f"{where}: not valid TOML ({msg})",
-                            hint="fix the file; `python -m tomllib` cannot read it either") \
+                            hint="fix the TOML syntax at that line and column (Python's "
+                                 "tomllib, which pip and uv also use, reads it the same way)") \
             from None
 
 

@@ -15,6 +15,7 @@ _PEP503 = re.compile(r"[-_.]+")
 # PEP 508 name, then extras, then the rest (version specifier, marker, URL)
 _PY_SPEC = re.compile(r"^\s*([^\s\[\]<>=!~;@,()]+)\s*(\[[^\]]*\])?\s*(.*)$", re.DOTALL)
 _PY_PIN = re.compile(r"^===?\s*([^\s,;*]+)\s*(?:;.*)?$")
+_PY_BARE_OP = re.compile(r"^\s*(===|==|!=|<=|>=|~=|<|>)\s*$")
 _NPM_NAME = re.compile(r"^(@[^/@\s]+/)?[^/@\s]+$")
 _PY_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?$")
 
@@ -130,6 +131,14 @@ def _pypi(raw: str, *, source: str, line: int | None) -> Spec | None:
         if ref.startswith(_LOCAL) or ref.startswith("file:"):
             return None
         return Spec("pypi", name, None, source, line, raw, direct=ref or raw)
+    for clause in rest.split(";", 1)[0].split(","):
+        if _PY_BARE_OP.match(clause):
+            # `requests==`: pip refuses it; reading it as "any version" would check
+            # something other than what was written
+            where = f"{source}:{line}: " if source and line else ""
+            raise BadSpec(f"{where}{name[:80]!r} has {clause.strip()!r} with no version after it",
+                          hint=f"write a version after it (e.g. {name[:80]}==1.2.3) or drop "
+                               "the operator to accept any version")
     pin = _PY_PIN.match(rest) if rest else None
     return Spec("pypi", name, pin.group(1) if pin else None, source, line, raw)
 

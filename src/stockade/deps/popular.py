@@ -21,7 +21,12 @@ a popular name with noise around it.  Steps, cheapest first:
    popular scope passes: only the scope's owner can publish there.
 
 Names shorter than :data:`MIN_EDIT_LEN` skip step 2: among short names one
-edit is how legitimate packages differ.
+edit is how legitimate packages differ.  One exception, for four-letter names,
+where typosquats concentrate (``flsk``): a name that is one of the
+:data:`SHORT_TOP` most popular five-letter names with an inner letter dropped
+*and has no vowel left* is suspect.  Short words with a vowel (``back``,
+``flak``, ``toll``) are what legitimate short names look like; ``flsk``,
+``blck`` and ``nmpy`` are not words anyone publishes on purpose.
 """
 
 from __future__ import annotations
@@ -37,6 +42,8 @@ DATA = Path(__file__).resolve().parent / "data"
 FILES = {"pypi": "pypi-top.txt", "npm": "npm-top.txt"}
 MIN_EDIT_LEN = 5
 MIN_CORE_LEN = 4
+SHORT_TOP = 1000
+_VOWELS = frozenset("aeiou")
 
 _CONFUSABLE = str.maketrans({
     # Cyrillic and Greek letters that render like Latin ones
@@ -136,12 +143,18 @@ class Index:
         self.cores: dict[str, str] = {}  # noise-stripped normalised name -> popular name
         self.scopes: dict[str, str] = {}  # skeleton of a popular npm scope -> scope
         self.scope_names: set[str] = set()
+        self.short_drops: dict[str, str] = {}  # 4-letter, vowel-less -> popular 5-letter name
         self.alphabet = ""
 
     def build(self) -> Index:
         if self.built:
             return self
-        for norm, name in self.names.items():
+        for rank, (norm, name) in enumerate(self.names.items()):
+            if rank < SHORT_TOP and len(norm) == MIN_EDIT_LEN and norm.isalpha():
+                for k in range(1, MIN_EDIT_LEN - 1):
+                    dropped = norm[:k] + norm[k + 1:]
+                    if not _VOWELS & set(dropped):
+                        self.short_drops.setdefault(dropped, name)
             fd = fold(norm)
             self.skel.setdefault(_multi(fd), name)
             if fd not in self.folded:
@@ -176,6 +189,8 @@ class Index:
             hit = self._one_edit(fd)
             if hit is not None:
                 return Match(hit, "one-edit")
+        elif (hit := self.short_drops.get(norm)) is not None:
+            return Match(hit, "one-edit")
         hit = self._affix(norm)
         if hit is not None:
             return Match(hit, "affix")

@@ -33,6 +33,7 @@ _RULE_TEXT = {
                           "The registry could not be reached and no cached answer exists."),
 }
 _NOT_FILES = ("command", "hook")  # where a spec came from when it is no file
+_SEVERITY = {"block": 0, "ask": 1, "warn": 2, "allow": 3}
 _LEVEL = {"block": "error", "ask": "warning", "warn": "note", "allow": "none"}
 
 
@@ -67,7 +68,8 @@ def write_table(results: list[Result], out: IO[str]) -> None:
         where = f"{r.spec.source}:{r.spec.line}" if r.spec.line else r.spec.source
         if not r.findings:
             rows.append(("allow", r.spec.ecosystem, r.spec.display, where, "-", "no finding"))
-        for f in r.findings:
+        # the finding that decides comes first: block, then ask, warn, allow
+        for f in sorted(r.findings, key=lambda f: _SEVERITY.get(f.action, len(_SEVERITY))):
             rows.append((f.action, r.spec.ecosystem, r.spec.display, where, f.code, f.reason))
     widths = [max(len(row[k]) for row in rows) for k in range(5)]
     for row in rows:

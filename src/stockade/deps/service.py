@@ -85,9 +85,20 @@ def added_since(base: str, manifests: list[Path], specs: list[Spec], *, cwd: Pat
         raise UsageError(f"--diff {base!r} is not a git revision")
     top = _git(["rev-parse", "--show-toplevel"], cwd)
     if top.returncode != 0:
-        raise UsageError(f"--diff needs a git repository; {cwd} is not in one")
+        raise UsageError(f"--diff needs a git repository; {cwd} is not in one",
+                         hint="run it inside the repository's work tree, or drop --diff to "
+                              "check every dependency")
     root = Path(top.stdout.strip())
     ok = _git(["rev-parse", "--verify", "--quiet", f"{base}^{{commit}}"], root)
+    if ok.returncode != 0 and _git(["rev-parse", "--verify", "--quiet", "HEAD"],
+                                   root).returncode != 0:
+        # a repository with no commits: there is no base, so everything is new
+        # (checking all of it is the safe reading of "added since")
+        import sys
+
+        print(f"stockade: --diff {base}: {root} has no commits yet; every dependency counts "
+              "as added", file=sys.stderr)
+        return list(specs)
     if ok.returncode != 0:
         raise UsageError(f"--diff {base}: no such commit in {root}",
                          hint="pass a branch, tag or commit, e.g. --diff origin/main")

@@ -3,9 +3,19 @@
 from __future__ import annotations
 
 import threading
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 
 _BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0)
+
+# The label for requests to a path that is no model API (GET /nope): counting them
+# under a guessed protocol would make a scanner look like chat traffic.
+NO_PROTOCOL = "none"
+
+# How many recent request ids remember the decision they were counted under.  A
+# request is counted when it is decided and moved if it later fails upstream;
+# requests outlive their decision by one upstream round trip, so a few thousand
+# in flight at once is plenty.
+_RECENT = 4096
 
 
 class Metrics:
@@ -20,10 +30,24 @@ class Metrics:
         self.in_flight = 0
         self.cache_hits = 0
         self.cache_misses = 0
+        self._counted: OrderedDict[str, tuple[str, str]] = OrderedDict()
 
-    def request(self, protocol: str, decision: str) -> None:
+    def request(self, protocol: str, decision: str, *, request_id: str | None = None) -> None:
+        """Count one request under its decision.  Called again with the same
+        ``request_id`` (an upstream failure after a ``redact`` decision), the
+        request moves to the new decision: one request, counted once, final word."""
+        key = (protocol, decision)
         with self._lock:
-            self.requests[(protocol, decision)] += 1
+            if request_id is not None:
+                before = self._counted.pop(request_id, None)
+                if before is not None:
+                    self.requests[before] -= 1
+                    if self.requests[before] <= 0:
+                        del self.requests[before]
+                self._counted[request_id] = key
+                while len(self._counted) > _RECENT:
+                    self._counted.popitem(last=False)
+            self.requests[key] += 1
 
     def finding(self, rule_id: str) -> None:
         with self._lock:

@@ -39,6 +39,12 @@ class Report:
     pieces: int = 0
     seconds: float = 0.0
     since: str | None = None
+    # how install verdicts were reached: True registries asked, False offline
+    # (cache, OSV database, bundled lists), None not checked
+    online: bool | None = None
+    # distinct installs checked, by verdict and by the rule that decided
+    package_verdicts: dict[str, int] = field(default_factory=dict)
+    package_rules: dict[str, int] = field(default_factory=dict)
 
 
 _ENGINE: Scanner | None = None
@@ -120,7 +126,7 @@ def audit(sources: list[Source], *, engine: Scanner, jobs: int = 0, since: str |
                          key=lambda a: (a.timestamp or "", a.session_id, a.kind))
     rep.skipped.sort(key=lambda s: (s.file, s.line))
     if check_install is not None:
-        _verdicts(rep.actions, check_install)
+        _verdicts(rep, check_install)
     rep.seconds = time.perf_counter() - t0
     return rep
 
@@ -139,17 +145,28 @@ def _merge_session(into: dict[str, Session], s: Session) -> None:
     old.branch = old.branch or s.branch
 
 
-def _verdicts(actions: list[Action], check: InstallChecker) -> None:
-    """Each distinct install is checked once; a checker that fails says so."""
+def _verdicts(rep: Report, check: InstallChecker) -> None:
+    """Each distinct install is checked once; a checker that fails says so.
+    Verdicts are in the words of ``stockade deps`` (block, not the hook's deny)."""
+    from stockade.history.packages import deps_word
+
     cache: dict[tuple[str, tuple[str, ...]], tuple[str, str]] = {}
-    for a in actions:
+    verdicts: dict[str, int] = {}
+    rules: dict[str, int] = {}
+    for a in rep.actions:
         if a.kind != "package" or a.ecosystem is None:
             continue
         key = (a.ecosystem, a.packages)
         if key not in cache:
             try:
                 v = check(a.ecosystem, a.packages)
-                cache[key] = (str(getattr(v, "action", "error")), str(getattr(v, "reason", "")))
+                cache[key] = (deps_word(str(getattr(v, "action", "error"))),
+                              str(getattr(v, "reason", "")))
+                rule = str(getattr(v, "rule_id", "") or "?")
             except Exception as exc:  # noqa: BLE001 - reported as data, not a crash
                 cache[key] = ("error", f"the dependency check failed ({type(exc).__name__})")
+                rule = "error"
+            verdicts[cache[key][0]] = verdicts.get(cache[key][0], 0) + 1
+            rules[rule] = rules.get(rule, 0) + 1
         a.verdict, a.reason = cache[key]
+    rep.package_verdicts, rep.package_rules = verdicts, rules

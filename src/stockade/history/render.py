@@ -39,7 +39,8 @@ def clean(value: object, limit: int = 80) -> str:
 def stats(rep: Report) -> dict[str, Any]:
     return {"files": rep.files, "bytes": rep.bytes, "seconds": round(rep.seconds, 3),
             "sessions": len(rep.sessions), "exposures": len(rep.exposures),
-            "actions": len(rep.actions), "skipped": len(rep.skipped), "since": rep.since}
+            "actions": len(rep.actions), "skipped": len(rep.skipped), "since": rep.since,
+            "packages_online": rep.online}
 
 
 def to_json(rep: Report) -> dict[str, Any]:
@@ -85,7 +86,9 @@ def write_table(rep: Report, out: IO[str]) -> None:
         f"stockade history: {len(rep.sessions)} session{'s' if len(rep.sessions) != 1 else ''}"
         + (f" ({', '.join(f'{a} {n}' for a, n in sorted(agents.items()))})" if agents else "")
         + (f" of {len(users)} user{'s' if len(users) != 1 else ''}" if users else "")
-        + (f", {clean(min(span), 19)} to {clean(max(span), 19)}" if span else "")
+        # cut the stamps to the second before cleaning: clean() would put its
+        # "..." in the middle of the time
+        + (f", {clean(min(span)[:19])} to {clean(max(span)[:19])}" if span else "")
         + (f", since {rep.since[:10]}" if rep.since else "") + "\n")
     out.write(f"  read {rep.files} files, {rep.bytes / 1e6:.1f} MB in {rep.seconds:.2f} s\n")
 
@@ -124,7 +127,10 @@ def write_table(rep: Report, out: IO[str]) -> None:
             _table(out, ("DESTINATION", "SESSIONS"), [(h, str(c)) for h, c in hosts.most_common(TOP)])
         pkgs = [a for a in rep.actions if a.kind == "package"]
         if pkgs:
-            out.write("\npackages installed:\n")
+            how = ("online: registries consulted" if rep.online else
+                   "offline: cached registry answers, OSV database, popular-name lists; "
+                   "--online looks each package up") if rep.online is not None else ""
+            out.write(f"\npackages installed{f' (verdicts {how})' if how else ''}:\n")
             _table(out, ("ECOSYSTEM", "PACKAGES", "VERDICT", "SESSION"),
                     [(a.ecosystem or "?", clean(" ".join(a.packages), 50), clean(a.verdict or "-"),
                       clean(a.session_id, 20)) for a in pkgs[:LIST_MAX]])

@@ -278,6 +278,7 @@ def install(target: Target, *, env: Mapping[str, str] | None = None,
             command: str | None = None) -> list[str]:
     cmd = command or hook_command(target.client)
     current = read_settings(target.path)
+    existed = target.path.exists()
     new, added = add_hooks(current, client=target.client, command=cmd)
     if added:
         write_settings(target.path, new)
@@ -286,8 +287,11 @@ def install(target: Target, *, env: Mapping[str, str] | None = None,
     prior = next((m for m in read_manifest(env)
                   if m.get("file") == str(target.path) and m.get("command") == cmd), None)
     events = sorted(set(added) | set(prior.get("events", []) if prior else []))
+    # whether install brought the file into being: uninstall then removes it
+    # once nothing is left in it, instead of leaving a `{}` behind
+    created = bool(prior.get("created")) if prior else (added != [] and not existed)
     entries.append({"client": target.client, "scope": target.scope, "file": str(target.path),
-                    "command": cmd, "events": events})
+                    "command": cmd, "events": events, "created": created})
     _write_manifest(entries, env)
     return added
 
@@ -301,10 +305,23 @@ def uninstall(target: Target, *, env: Mapping[str, str] | None = None) -> int:
         commands = {hook_command(target.client)}
     current = read_settings(target.path)
     new, removed = remove_hooks(current, commands=commands)
-    if removed:
+    created = any(m.get("created") is True for m in mine)
+    if created and not new and target.path.exists():
+        # install created this file and nothing else was put in it since
+        _remove_empty(target.path)
+    elif removed:
         write_settings(target.path, new)
     _write_manifest([m for m in manifest if m.get("file") != str(target.path)], env)
     return removed
+
+
+def _remove_empty(path: Path) -> None:
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        raise EnvironmentProblem(f"cannot remove {path}: {exc.strerror}") from None
 
 
 __all__ = ["BLOCKING_EVENTS", "CLAUDE_EVENTS", "CODEX_EVENTS", "SCOPES", "Target", "add_hooks",

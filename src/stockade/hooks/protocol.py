@@ -84,7 +84,16 @@ def parse_input(raw: bytes | str, *, client: Client) -> HookInput:
     try:
         data = json.loads(raw)
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
-        raise HookInputError(f"hook input is not JSON ({type(exc).__name__})") from None
+        # where it broke, never what was there (the input may hold a secret)
+        if isinstance(exc, UnicodeDecodeError):
+            what = f"not UTF-8 (byte {exc.start})"
+        elif isinstance(exc, RecursionError):
+            what = "nested too deeply"
+        elif hasattr(exc, "lineno"):
+            what = f"not JSON (line {exc.lineno} column {getattr(exc, 'colno', '?')})"
+        else:  # _fastjson's messages give a position only
+            what = f"not JSON ({str(exc)[:60]})"
+        raise HookInputError(f"hook input is {what}") from None
     if not isinstance(data, dict):
         raise HookInputError("hook input is not a JSON object")
     event = data.get("hook_event_name")
@@ -197,10 +206,29 @@ def _user_prompt(client: Client, verdict: Verdict) -> Answer:
     return Answer(_dump(out), "", 0)
 
 
+_CLIENT_NAMES = {"claude-code": "Claude Code", "codex": "Codex"}
+
+
 def fail_closed(client: Client, event: str | None, why: str) -> Answer:
     """The answer when stockade itself failed: deny, and say so."""
-    reason = _reason(f"the hook failed ({why}); the call was refused to stay safe. "
-                     "Run `stockade doctor` to see what is wrong.")
+    return _refuse(client, event, _reason(
+        f"the hook failed ({why}); the call was refused to stay safe. "
+        "Run `stockade doctor` to see what is wrong."))
+
+
+def bad_input(client: Client, event: str | None, why: str) -> Answer:
+    """The answer to stdin that is not a hook event (``echo garbage | stockade hook
+    claude-code``): the caller's mistake, not stockade's, but still a refusal, so a
+    client that sent something odd cannot get a tool call through."""
+    name = _CLIENT_NAMES.get(client, client)
+    why = why.removeprefix("hook input is ").removeprefix("hook input ")
+    return _refuse(client, event, _reason(
+        f"bad hook input ({why}). Expected the JSON object {name} writes on a hook's stdin, "
+        'e.g. {"hook_event_name": "PreToolUse", "tool_name": "Bash", "tool_input": '
+        '{"command": "ls"}}; the call was refused to stay safe.'))
+
+
+def _refuse(client: Client, event: str | None, reason: str) -> Answer:
     ev = event or PRE_TOOL_USE
     if ev == PRE_TOOL_USE:
         ans = _pre_tool_use(client, Verdict("deny", reason))
@@ -219,6 +247,7 @@ __all__ = [
     "HookInput",
     "HookInputError",
     "Verdict",
+    "bad_input",
     "fail_closed",
     "parse_input",
     "render",

@@ -73,6 +73,10 @@ def run(client: Client, *, stdin: BinaryIO, stdout: TextIO, stderr: TextIO,
         _disarm(timeout_s)
         outcome = Outcome(proto.fail_closed(client, event, f"it took longer than {timeout_s:g} s"))
         _spool_failure(client, event, "timeout", e)
+    except proto.HookInputError as exc:
+        _disarm(timeout_s)
+        outcome = Outcome(proto.bad_input(client, event, str(exc)))
+        _spool_failure(client, event, f"bad input: {exc}", e)
     except BaseException as exc:  # noqa: BLE001 - fail closed on anything
         # first: the timer must not fire inside this handler and escape it
         _disarm(timeout_s)
