@@ -38,7 +38,11 @@ class Dest:
 
 
 def build_parser(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("what", choices=["egress"], help="the report to show")
+    # optional, so that a bare `stockade report` says what to run instead of
+    # argparse's "the following arguments are required: what"
+    parser.add_argument("what", nargs="?", choices=["egress"],
+                        help="the report to show: egress (what a `stockade run` session "
+                             "talked to)")
     parser.add_argument("session", nargs="?", help="session id (default: the latest `stockade run`)")
     parser.add_argument("--suggest-policy", action="store_true",
                         help="print a minimal network.allow for what the session used")
@@ -158,6 +162,11 @@ def _ledger_settings(args: argparse.Namespace) -> Any:
 
 def run(args: argparse.Namespace) -> int:
     from stockade.ledger import open_ledger
+
+    if args.what is None:
+        raise UsageError("say which report to show",
+                         hint="stockade report egress [SESSION]  (what a `stockade run` "
+                              "session connected to; the latest session by default)")
 
     st = _ledger_settings(args)
     with open_ledger(st.url, create=False) as ledger:

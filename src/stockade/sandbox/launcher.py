@@ -35,6 +35,7 @@ from stockade.sandbox.hosts import (
     looks_like_encoded_data,
     masked_host,
 )
+from stockade.sandbox.refusals import Refusals, reason_for
 from stockade.sandbox.verdicts import redact_argv
 
 if TYPE_CHECKING:
@@ -145,15 +146,44 @@ def sanitised_gitconfig(text: str) -> str:
     return "[user]\n" + "\n".join(keep) + "\n" if keep else ""
 
 
+def dropped_note(dropped: Sequence[Any], *, held_by_gateway: Sequence[str]) -> str | None:
+    """One line naming the credential-like variables the agent will not see
+    (names only, never values): a tool failing inside for want of its token
+    should not be a mystery.  Host handles (SSH_AUTH_SOCK) and proxy settings
+    are replaced, not withheld; model keys go to the gateway."""
+    names = sorted({d.name for d in dropped
+                    if d.reason not in ("host-handle", "proxy") and d.name not in held_by_gateway})
+    if not names:
+        return None
+    shown = [n if n.isascii() and n.replace("_", "").isalnum() else "<unusual name>"
+             for n in names[:12]]
+    more = f" and {len(names) - 12} more" if len(names) > 12 else ""
+    return (f"stockade: not passed to the agent (they look like credentials): "
+            f"{', '.join(shown)}{more}; to pass one anyway, list its name in "
+            "sandbox.env_passthrough")
+
+
+def check_not_too_wide(ws: str, *, home: str | None) -> None:
+    """Before the policy loads: its default ``filesystem.write`` is the
+    workspace, and a workspace of ``/`` would otherwise be blamed on the
+    built-in default policy."""
+    from stockade.sandbox.layout import _under
+
+    if ws == "/" or (home and _under(home, ws)):
+        what = "is the root directory, which contains" if ws == "/" else "contains"
+        raise UsageError(
+            f"refusing to use {ws} as the workspace: it {what} your home directory, and "
+            "the agent may write everywhere in its workspace",
+            hint="cd to the project directory first (or pass --workspace DIR)")
+
+
 def check_workspace(ws: str, *, home: str | None, state: str, deny_read: Sequence[str]) -> None:
     from stockade.sandbox.layout import _under
 
     if not os.path.isdir(ws):
-        raise UsageError(f"workspace {ws} is not a directory")
-    if ws == "/" or (home and _under(home, ws)):
-        raise UsageError(
-            f"refusing to use {ws} as the workspace: it contains your home directory",
-            hint="run stockade from (or pass --workspace) the project directory itself")
+        raise UsageError(f"workspace {ws} is not a directory",
+                         hint="pass --workspace an existing project directory")
+    check_not_too_wide(ws, home=home)
     if _under(ws, state):
         raise UsageError(f"refusing to use stockade's own state directory {state} as workspace")
     for d in deny_read:
@@ -239,6 +269,7 @@ class _Session:
         self.view: _deps.PolicyView | None = None
         self._host_key: bytes | None = None
         self._key_id: str | None = None
+        self.refusals = Refusals()
 
     # the per-session gateway key: made and revoked by the recorder process
     # when there is one (it has the state modules loaded), else here
@@ -278,6 +309,23 @@ class _Session:
             if self.proxy is not None:
                 self.proxy.refuse_all = ("stockade: the ledger cannot record this session, "
                                          "so no connection is allowed")
+            return
+        if kind == "session.end":
+            self.checkpoint()
+
+    def checkpoint(self) -> None:
+        """A signed checkpoint over the session's last event, so a ledger whose
+        tail is cut off later fails `stockade ledger verify` (the ledger only
+        checkpoints every ``checkpoint_every`` events by itself)."""
+        sign = getattr(self.recorder, "checkpoint", None)
+        if sign is None:
+            return
+        try:
+            sign()
+        except Exception as exc:  # noqa: BLE001 - the session itself is recorded
+            message = getattr(exc, "message", type(exc).__name__)
+            print(f"stockade: could not sign a ledger checkpoint at the end of this session "
+                  f"({message})\n  hint: run `stockade ledger verify`", file=sys.stderr)
 
     def on_gateway(self, info: Mapping[str, Any]) -> None:
         """The session's gateway started: record it, and have the recorder stop
@@ -316,6 +364,10 @@ class _Session:
             digest = self.host_hash(ev.host)
             if digest is not None:
                 details["host_hmac"] = digest
+        view = self.view
+        self.refusals.add(host, ev.port, reason_for(
+            details, kind=ev.kind, source=view.source,
+            is_model=lambda h: is_model_host(h, _model_hosts(view))))
         if ev.kind == "net.deny":
             self.stats.denied += 1
             self.record("net.deny", details, "deny")
@@ -368,6 +420,11 @@ def _run_session(req: RunRequest, d: Any, recorder: Any) -> int:
     bwrap = None if req.unsafe_no_sandbox else find_bwrap(req.bwrap, req.env, workspace=ws)
     s = _Session(req, d)
     s.forked = recorder
+    if not os.path.isdir(ws):
+        raise UsageError(f"workspace {req.workspace} is not a directory",
+                         hint="pass --workspace an existing project directory (or leave it out "
+                              "to use the current directory)")
+    check_not_too_wide(ws, home=os.path.realpath(req.env["HOME"]) if req.env.get("HOME") else None)
     try:
         view = d.load_view(policy_file=req.policy_file, workspace=ws)
         s.view = view
@@ -406,12 +463,11 @@ def _open_and_start(s: _Session, details: Mapping[str, Any]) -> None:
 def _run(s: _Session, *, ws: str, bwrap: str | None, view: _deps.PolicyView,
          home: str | None, state: str, deny_read: tuple[str, ...]) -> int:
     from stockade.sandbox.envscrub import scrub
-    from stockade.sandbox.presets import preset_for
+    from stockade.sandbox.presets import login_warning, preset_for
     from stockade.sandbox.verdicts import Verdicts
 
     req, d = s.req, s.d
     t0 = time.monotonic()
-    preset = preset_for(req.command, home=home) if req.preset else None
     # the DLP engine loads only if some value is new since the last session
     # with the same rule set; a failure drops (or redacts) the value
     verdicts = Verdicts.open(state, custom_rules=view.dlp_rules, deps=d)
@@ -436,6 +492,18 @@ def _run(s: _Session, *, ws: str, bwrap: str | None, view: _deps.PolicyView,
                               policy_file=req.policy_file, key=key)
         if getattr(gw, "per_session", False):
             gw.on_start = lambda info: s.events.put(("gateway", info))
+        # personal mode: the gateway passes the agent's own login through, so
+        # the agent's stored login is shown (read-only); team mode hides it
+        personal = gw is not None and not getattr(gw, "key", None)
+        preset = preset_for(req.command, home=home, personal=personal) if req.preset else None
+        note = dropped_note(scrubbed.dropped, held_by_gateway=view.model_key_envs
+                            if gw is not None else ())
+        if note:
+            print(note, file=sys.stderr)
+        warning = login_warning(preset, home=home, env=scrubbed.kept, personal=personal,
+                                now=time.time())
+        if warning:
+            print(warning, file=sys.stderr)
         return _run_with(s, ws=ws, bwrap=bwrap, view=view, home=home, state=state,
                          deny_read=deny_read, preset=preset, scrubbed=scrubbed,
                          command=command, verdicts=verdicts, gw=gw, t0=t0)
@@ -503,6 +571,7 @@ def _model_hosts(view: _deps.PolicyView) -> tuple[str, ...]:
 def _sandboxed(s: _Session, *, ws: str, bwrap: str, view: _deps.PolicyView, home: str | None,
                state: str, gw: Any, env: dict[str, str], preset: Any, t0: float,
                start_details: Mapping[str, Any], deny_read: tuple[str, ...]) -> int:
+    from stockade.sandbox.cmdcheck import unreachable
     from stockade.sandbox.layout import Layout, build_argv, plan
     from stockade.sandbox.ports import (
         Acceptor,
@@ -564,6 +633,11 @@ def _sandboxed(s: _Session, *, ws: str, bwrap: str, view: _deps.PolicyView, home
             interpreter_prefix=d_interp(s.d),
         )
         p = plan(layout)
+        missing = unreachable(req.command[0], env=env, workspace=ws, visible=p.visible,
+                              masked=(*deny_read, *hidden), policy=view.source)
+        if missing:
+            print(missing, file=sys.stderr)  # nothing started: no session to record
+            return 127
         for dpath in p.create_dirs:
             try:
                 os.mkdir(dpath, 0o755)
@@ -672,6 +746,7 @@ def _sandboxed(s: _Session, *, ws: str, bwrap: str, view: _deps.PolicyView, home
             "connections": st.connections, "denied": st.denied, "bytes_up": st.bytes_up,
             "bytes_down": st.bytes_down, "hosts": sorted(st.hosts)[:100],
         })
+        _tell_refusals(s)
         return rc
     finally:
         if gw is not None and hasattr(gw, "close"):
@@ -694,6 +769,13 @@ def _sandboxed(s: _Session, *, ws: str, bwrap: str, view: _deps.PolicyView, home
             except OSError:
                 pass
         remove_tree(rt)
+
+
+def _tell_refusals(s: _Session) -> None:
+    """One line per refused destination, on the launcher's stderr, once the
+    agent is gone (its terminal is the user's again)."""
+    for line in s.refusals.lines(session=s.id):
+        print(line, file=sys.stderr)
 
 
 def _make_proxy(s: _Session, view: _deps.PolicyView) -> Any:

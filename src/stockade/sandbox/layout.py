@@ -194,6 +194,7 @@ def plan(layout: Layout, host: HostView | None = None) -> Plan:
 
     # 2 + 3. toolchains, caches, interpreter, policy paths, extras, workspace
     binds: list[tuple[str, str, str]] = []  # (dest, src, mode)
+    read_only: list[tuple[str, str]] = []  # (dest, src) of the read-only binds made
     if home:
         for rel in TOOLCHAINS_RO:
             binds.append((f"{home}/{rel}", f"{home}/{rel}", "ro"))
@@ -223,6 +224,8 @@ def plan(layout: Layout, host: HostView | None = None) -> Plan:
         seen.add(dest)
         args += ["--bind" if mode == "rw" else "--ro-bind", src, dest]
         visible.append(src)
+        if mode == "ro":
+            read_only.append((dest, src))
 
     # 4. guards
     def guard(base: str, rel: str, absent: str, *, on_host: bool) -> None:
@@ -292,6 +295,14 @@ def plan(layout: Layout, host: HostView | None = None) -> Plan:
             else:  # in the tmpfs home: an empty read-only stand-in
                 src = {"dir": layout.empty_dir, "json": layout.empty_json}.get(absent, layout.empty_file)
                 args += ["--ro-bind", src, target]
+
+    # 4b. a guard pins a directory (~/.claude) by binding it again, which
+    # covers every read-only bind made inside it before (~/.claude/hooks, the
+    # login file): those would be writable.  Bind them read-only once more,
+    # on top (tests/sandbox/test_rt_pinned_dir_uncovers_read_only.py).
+    for dest, src in read_only:
+        if any(_under(dest, d) and dest != d for d in pinned):
+            args += ["--ro-bind", src, dest]
 
     # 5. masks over whatever became visible
     for p in (*layout.deny_read, *layout.hidden):

@@ -2,10 +2,17 @@
 
 A preset is chosen by the command's base name.  It shows the agent's own
 state directories (its config files stay read-only through the guards in
-:mod:`stockade.sandbox.layout`), hides its stored vendor credentials (model
-traffic goes to the gateway with a session token instead), and sets the
-environment that points it at the gateway and turns off telemetry and
-self-update (which would otherwise be refused by the egress proxy, noisily).
+:mod:`stockade.sandbox.layout`), and sets the environment that points it at
+the gateway and turns off telemetry and self-update (which would otherwise be
+refused by the egress proxy, noisily).
+
+Stored vendor credentials depend on the gateway's mode.  Team mode (a vendor
+key on the host, or ``$STOCKADE_GATEWAY_KEY``): the agent gets a session
+token and its stored login stays hidden.  Personal mode: the gateway passes
+the client's own credentials to their own vendor only, so the agent needs its
+login - Claude Code's ``~/.claude/.credentials.json`` is shown read-only (the
+one file, nothing else of the host's secrets; see docs/sandbox.md for what a
+token refresh does then).
 """
 
 from __future__ import annotations
@@ -32,19 +39,27 @@ def _home_extras(home: str, items: tuple[tuple[str, str], ...]) -> tuple[Extra, 
     return tuple(Extra(f"{home}/{rel}", "rw" if mode == "rw" else "ro") for rel, mode in items)
 
 
-def preset_for(command: tuple[str, ...], *, home: str | None) -> Preset | None:
+CLAUDE_CREDENTIALS = ".claude/.credentials.json"
+
+
+def preset_for(command: tuple[str, ...], *, home: str | None,
+               personal: bool = False) -> Preset | None:
+    """``personal``: the gateway passes the agent's own login through (no
+    session token), so the agent's stored login is shown read-only."""
     if not command or not home:
         return None
     name = os.path.basename(command[0])
     if name == "claude":
+        login = (CLAUDE_CREDENTIALS, "ro") if personal else None
         return Preset(
             "claude",
             extras=_home_extras(home, (
                 (".claude", "rw"), (".claude.json", "rw"), (".claude/hooks", "ro"),
                 (".claude/commands", "ro"), (".claude/agents", "ro"),
                 (".local/share/claude", "ro"), (".npm-global", "ro"),
+                *((login,) if login else ()),
             )),
-            hidden=(f"{home}/.claude/.credentials.json",),
+            hidden=() if personal else (f"{home}/{CLAUDE_CREDENTIALS}",),
             env={
                 "DISABLE_AUTOUPDATER": "1", "DISABLE_TELEMETRY": "1",
                 "DISABLE_ERROR_REPORTING": "1", "DISABLE_BUG_COMMAND": "1",
@@ -75,4 +90,50 @@ def preset_for(command: tuple[str, ...], *, home: str | None) -> Preset | None:
     return None
 
 
-__all__ = ["Preset", "preset_for"]
+def login_warning(preset: Preset | None, *, home: str | None, env: Mapping[str, str],
+                  personal: bool, now: float) -> str | None:
+    """What to tell the user before an agent starts that cannot log in: the
+    common case must work on the first try, and when it cannot, say what to do.
+    Reads only the login's expiry, never the token."""
+    if preset is None or not home or not personal:
+        return None
+    if preset.name == "claude":
+        if any(env.get(k) for k in ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN",
+                                    "CLAUDE_CODE_OAUTH_TOKEN")):
+            return None
+        path = f"{home}/{CLAUDE_CREDENTIALS}"
+        if not os.path.isfile(path):
+            return ("stockade: warning: claude has no credentials to use in the sandbox "
+                    f"(no {path}, no ANTHROPIC_API_KEY)\n"
+                    "  hint: log in with `claude login` outside the sandbox (a subscription), "
+                    "or export ANTHROPIC_API_KEY (team mode: the session's gateway holds it)")
+        expires = _claude_expiry(path)
+        if expires is not None and expires < now:
+            return ("stockade: warning: your Claude login's access token has expired, and the "
+                    "sandbox cannot refresh it (its credentials file is read-only inside)\n"
+                    "  hint: run `claude` once outside the sandbox (it refreshes the login), "
+                    "then start the session again")
+        return None
+    if preset.name == "codex" and not env.get("OPENAI_API_KEY") \
+            and os.path.isfile(f"{home}/.codex/auth.json"):
+        return ("stockade: warning: codex's own login (~/.codex/auth.json) is not used in the "
+                "sandbox: its model traffic must go through the stockade gateway\n"
+                "  hint: export OPENAI_API_KEY before `stockade run codex` (the session's "
+                "gateway holds it; codex gets a session key)")
+    return None
+
+
+def _claude_expiry(path: str) -> float | None:
+    """``claudeAiOauth.expiresAt`` (ms) in seconds, or None when unreadable."""
+    import json
+
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+        ms = data["claudeAiOauth"]["expiresAt"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return float(ms) / 1000 if isinstance(ms, (int, float)) else None
+
+
+__all__ = ["Preset", "login_warning", "preset_for"]

@@ -101,6 +101,11 @@ class ForkedRecorder:
         self._ask({"op": "append", "kind": kind, "details": details, "session": session,
                    "decision": decision})
 
+    def checkpoint(self) -> None:
+        """Sign the ledger's head (the session just ended): a tail cut off
+        later is then seen by `stockade ledger verify`."""
+        self._ask({"op": "checkpoint"})
+
     def session_key(self, *, user: str, team: str | None) -> tuple[str, str]:
         """A per-session gateway key (made by the recorder, which has the state
         modules loaded already): (key, id)."""
@@ -207,6 +212,8 @@ def _serve(down_r: int, up_w: int, open_recorder: Callable[[Any], Any]) -> int:
 
                         settings = LedgerSettings(**msg["settings"])
                     ledger = open_recorder(settings)
+                elif msg["op"] == "checkpoint" and ledger is not None:
+                    ledger.checkpoint()
                 elif msg["op"] == "append" and ledger is not None:
                     ledger.append(msg["kind"], details=msg["details"], session=msg["session"],
                                   decision=msg["decision"])
@@ -228,6 +235,11 @@ def _serve(down_r: int, up_w: int, open_recorder: Callable[[Any], Any]) -> int:
                         "mode": "failed", "error": "the launcher ended without recording the "
                         "end of the session (killed, or it crashed)"})
                 except Exception:  # noqa: BLE001, S110 - closing the ledger matters more
+                    pass
+            if open_sessions:
+                try:
+                    ledger.checkpoint()  # anchor what the dead launcher's session left
+                except Exception:  # noqa: BLE001, S110 - verify reports the unanchored tail
                     pass
             try:
                 ledger.close()

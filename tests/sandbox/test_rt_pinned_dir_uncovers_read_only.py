@@ -1,0 +1,42 @@
+"""Bypass class: a guard's pinning bind uncovers read-only binds beneath it.
+
+The claude preset shows ``~/.claude`` read-write and ``~/.claude/hooks``,
+``commands``, ``agents`` read-only; the ``~/.claude/settings.json`` guard then
+bound ``~/.claude`` once more (to pin it), on top of those read-only binds, so
+the agent could rewrite ``~/.claude/hooks/*`` - programs the host's Claude
+Code runs outside any sandbox.  Real bubblewrap.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+Stockade = Callable[..., subprocess.CompletedProcess[str]]
+
+
+def test_a_presets_read_only_dirs_stay_read_only_under_a_pinned_dir(
+        stockade: Stockade, tmp_path: Path) -> None:
+    home: Path = stockade.home  # type: ignore[attr-defined]
+    for sub in ("hooks", "commands", "agents"):
+        (home / ".claude" / sub).mkdir(parents=True)
+        (home / ".claude" / sub / "x.sh").write_text("original\n")
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    agent = ws / "claude"
+    agent.write_text("#!/bin/sh\nfor d in hooks commands agents; do\n"
+                     "  (echo planted > ~/.claude/$d/x.sh) 2>/dev/null && echo WROTE $d\n"
+                     "  (echo planted > ~/.claude/$d/new.sh) 2>/dev/null && echo ADDED $d\n"
+                     "done\n(echo ok > ~/.claude/notes.txt) && echo RW-OK\n")
+    agent.chmod(0o755)
+    r = stockade("run", "--", "./claude", cwd=ws, timeout=45)
+    assert r.returncode == 0, r.stderr
+    assert "WROTE" not in r.stdout and "ADDED" not in r.stdout, r.stdout
+    assert "RW-OK" in r.stdout  # ~/.claude itself stays writable for the agent's state
+    for sub in ("hooks", "commands", "agents"):
+        assert (home / ".claude" / sub / "x.sh").read_text() == "original\n"
