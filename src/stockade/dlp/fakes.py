@@ -246,6 +246,7 @@ GENERATORS: dict[str, Gen] = {
     "iban": _ctx("IBAN: {v}", iban),
     "us_ssn": _ctx("ssn: {v}", us_ssn),
     "email": _ctx("contact: {v}", lambda r: rand(r, string.ascii_lowercase, 8) + "." + rand(r, string.ascii_lowercase, 6) + "@gmail.com"),
+    "phone_number": _ctx("phone: {v}", lambda r: "+44 20 7946 " + rand(r, "23456789", 4)),
     "passport_number": _ctx("护照号码：{v}", lambda r: "E" + rand(r, string.digits, 8)),
 }
 

@@ -12,7 +12,7 @@ import base64
 import binascii
 import re
 
-from stockade.dlp.assign import assignment, separator_ok, value_group
+from stockade.dlp.assign import assignment, key_run, separator_ok, value_group
 from stockade.dlp.rule import PRIORITY_GENERIC, Check, Rule
 from stockade.dlp.validators import crc32_base62_tail
 from stockade.dlp.suppress import is_hash_like, is_placeholder, is_uuid, plausible_secret
@@ -53,6 +53,25 @@ def _fails_checksum(value: str) -> bool:
     return m is not None and not crc32_base62_tail(m.group(1), m.group(2))
 
 
+# Names that contain a secret word but do not hold a secret: a type path
+# (``AWS::ApiGateway::ApiKey``, ``Foo::SecretKey``), an ARN (``arn:aws:
+# secretsmanager:...:secret:``), and the protocol tokens of pagination and
+# concurrency control (``nextToken``, ``LockToken``, ``change-token``), which
+# carry a position or a version, not a credential.
+_NOT_SECRET_NAME = re.compile(
+    r"::|^arn:|(?:next|page|continuation|pagination|sync|lock|change|idempotency|resume|cursor|marker|"
+    r"start|end)[_.\-]?token$",
+    re.IGNORECASE,
+)
+
+
+_ARN_BEFORE = re.compile(r"arn:[a-z0-9\-]+:[^\s\"'<>]*$")
+
+
+def _not_a_secret_name(name: str) -> bool:
+    return _NOT_SECRET_NAME.search(name.strip("\"'`[]")) is not None
+
+
 def _plausible(kind: str) -> Check:
     def check(value: str, m: re.Match[str]) -> bool:
         if not separator_ok(m):
@@ -62,7 +81,10 @@ def _plausible(kind: str) -> Check:
             return False
         if "public" in m.string[max(0, m.start() - 12) : m.start("sep")].lower():
             return False  # publicKeyToken, public_key: published on purpose
-        return plausible_secret(value, kind=kind, quoted=quoted)
+        if not plausible_secret(value, kind=kind, quoted=quoted):
+            return False
+        return not (_not_a_secret_name(key_run(m)[1])
+                    or _ARN_BEFORE.search(m.string, max(0, m.start() - 160), m.start()))
 
     return check
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from stockade.dlp.rule import PRIORITY_PII, Rule
-from stockade.dlp.suppress import email_is_personal
+from stockade.dlp.suppress import email_is_attribution, email_is_personal, number_is_code
 from stockade.dlp.validators import IBAN_LENGTHS, bank_card, gb11643, iban_mod97, us_ssn
 from stockade.model import LABEL_PII
 
@@ -61,13 +61,31 @@ def _cn_id(value: str, m: re.Match[str]) -> bool:
     return gb11643(value)
 
 
+PHONE_WORDS = re.compile(
+    r"phone|mobile|(?<![a-z])(?:tel(?:ephone)?|cell(?:phone)?|fax|msisdn|whatsapp|wechat|contact|sms)(?![a-z])|"
+    r"手机|电话|联系|号码|"
+    r"telefon|téléphone|teléfono|movil|móvil|handy",
+    re.IGNORECASE,
+)
+CARD_WORDS = re.compile(
+    r"card|(?<![a-z])(?:pan|cc|ccn|visa|mastercard|amex|unionpay|debit|credit)(?![a-z])|卡号|银行卡|信用卡",
+    re.IGNORECASE,
+)
+
+
 def _cn_mobile(value: str, m: re.Match[str]) -> bool:
     digits = re.sub(r"[^0-9]", "", value)
     if digits.startswith(("0086", "86")) and len(digits) > 11:
         digits = digits[-11:]
     if len(digits) != 11 or not _CN_MOBILE_PREFIX.match(digits):
         return False
-    return len(set(digits[3:])) >= 3
+    if len(set(digits[3:])) < 3:
+        return False
+    # A bare run of digits (no spacing, no country code) is as often a
+    # constant as a phone: without a phone word, code context decides.
+    if value.isdigit() and not context_before(m, m.start("v"), PHONE_WORDS, reach=40):
+        return not number_is_code(m.string, m.start("v"), m.end("v"))
+    return True
 
 
 _CARD_SHAPES = ((4, 4, 4, 4), (4, 4, 4, 4, 3), (4, 6, 5), (4, 6, 4), (4, 4, 4, 1), (4, 4, 4, 4, 1),
@@ -77,7 +95,11 @@ _CARD_SHAPES = ((4, 4, 4, 4), (4, 4, 4, 4, 3), (4, 6, 5), (4, 6, 4), (4, 4, 4, 1
 def _card(value: str, m: re.Match[str]) -> bool | tuple[int, int]:
     start = m.start("v")
     if value.isdigit():
-        return bank_card(value)
+        if not bank_card(value):
+            return False
+        if context_before(m, start, CARD_WORDS, reach=40):
+            return True
+        return not number_is_code(m.string, start, m.end("v"))
     seps = set(re.findall(r"[ \-]", value))
     if len(seps) != 1:
         return False
@@ -106,6 +128,55 @@ def _iban(value: str, m: re.Match[str]) -> bool | tuple[int, int]:
                 return False
             return (start, start + end) if iban_mod97(value[:end]) else False
     return False
+
+
+# A phone number written the way people write one: an optional country code,
+# then groups of digits separated by single spaces, dots, dashes or an area
+# code in parentheses.
+_PHONE_SHAPE = re.compile(
+    r"(?:\+|00)?[0-9]{1,4}(?:[ .\-]?\([0-9]{1,4}\)|[ .\-]?[0-9]{1,5}){1,6}|\([0-9]{2,5}\)[ .\-]?[0-9]{2,5}(?:[ .\-]?[0-9]{2,5}){0,3}"
+)
+_DATE_OR_IP = re.compile(r"[0-9]{4}[\-./][0-9]{1,2}[\-./][0-9]{1,2}|[0-9]{1,2}[\-./][0-9]{1,2}[\-./][0-9]{4}|"
+                         r"[0-9]{1,3}(?:\.[0-9]{1,3}){3}|[0-9]+(?:\.[0-9]+){1,2}")
+
+
+def _phone(value: str, m: re.Match[str]) -> bool:
+    """A phone number next to a phone label (same line, or the CSV column's
+    header): the label is what makes a run of digits personal data."""
+    digits = re.sub(r"[^0-9]", "", value)
+    intl = value.startswith(("+", "00"))
+    if not 7 <= len(digits) <= 15 or len(set(digits)) < 3:
+        return False
+    if _DATE_OR_IP.fullmatch(value):
+        return False  # 2024-05-01, 10.0.0.1, 1.2.3: not a phone
+    if value.isdigit() and len(digits) == 11 and digits[0] == "1":
+        return False  # a PRC-shaped number: cn_mobile decides (its prefixes)
+    if is_placeholder_digits(digits):
+        return False
+    if not (intl or not value.isdigit() or len(digits) >= 8):
+        return False
+    return _phone_label(m)
+
+
+# Between a phone word and its number: the rest of a key name ("Number",
+# "_e164"), a closing quote and a separator -- not more text.
+_LABEL_TAIL = re.compile(r"[A-Za-z_\-. ]{0,24}?[\"'\]]?[ \t]*(?:[:=：#]|=>|->)?[ \t]*[\"'(]?[ \t]*")
+
+
+def _phone_label(m: re.Match[str]) -> bool:
+    """The number is the value of a phone label on its line, or sits in a
+    CSV/TSV column whose header is one."""
+    text = m.string
+    start = m.start("v")
+    line_start = text.rfind("\n", 0, start) + 1
+    for w in PHONE_WORDS.finditer(text, max(line_start, start - 48), start):
+        if _LABEL_TAIL.fullmatch(text, w.end(), start):
+            return True
+    return _column_header_matches(text, line_start, start, PHONE_WORDS)
+
+
+def is_placeholder_digits(digits: str) -> bool:
+    return bool(re.search(r"(\d)\1{5}", digits)) or any(s in digits for s in ("1234567", "0123456", "9876543"))
 
 
 def _ssn(value: str, m: re.Match[str]) -> bool:
@@ -143,21 +214,10 @@ def _standalone(m: re.Match[str]) -> bool:
     return before in _FIELD_EDGE and (after in _FIELD_EDGE or after == ".")
 
 
-# Addresses published on purpose: authorship and sign-off lines.
-_ATTRIBUTION = re.compile(
-    r"author|maintainer|copyright|\(c\)|©|contributed|written by|credits|signed-off-by|co-authored-by|"
-    r"reported-by|reviewed-by|acked-by|tested-by|__email__|thanks to|ported by|modified by",
-    re.IGNORECASE,
-)
-
-
 def _email(value: str, m: re.Match[str]) -> bool:
     if not email_is_personal(value):
         return False
-    text = m.string
-    start = m.start("v")
-    line_start = text.rfind("\n", 0, start) + 1
-    return not _ATTRIBUTION.search(text, line_start, start)
+    return not email_is_attribution(m.string, m.start("v"), m.end("v"))
 
 
 def build() -> list[Rule]:
@@ -233,6 +293,27 @@ def build() -> list[Rule]:
             confidence=0.8,
             before=4,
             after=64,
+        ),
+        Rule(
+            id="phone_number",
+            title="Phone number next to a phone label (international and national formats)",
+            pattern=(
+                r"(?<![0-9A-Za-z+\-.@/#])(?P<v>" + _PHONE_SHAPE.pattern + r")(?![0-9A-Za-z@]|[.\-/][0-9])"
+            ),
+            # "tel" and "fax" only followed by a separator: as bare substrings
+            # they are everywhere in code (intel, hotel, telemetry).
+            keywords=("phone", "mobile", "msisdn", "whatsapp", "电话", "手机", "telefon", "téléphone",
+                      "teléfono", "móvil", "tel:", "tel=", "tel ", "tel.", "tel\"", "tel'", "tel_", "tel\t",
+                      "fax:", "fax=", "fax ", "fax\"", "fax_"),
+            patterns=(r"\+[0-9]{7}", r"\+[0-9] [0-9]", r"\+[0-9]{2} [0-9]", r"\+[0-9]{3} [0-9]", r"[0-9]{3}-[0-9]{3}-[0-9]{4}",
+                      r"\([0-9]{3}\) [0-9]{3}", r"\([0-9]{3}\)[0-9]{3}", r"[0-9]{3}\.[0-9]{3}\.[0-9]{4}",
+                      r"[0-9]{3} [0-9]{3} [0-9]{4}", r"[0-9]{2} [0-9]{4} [0-9]{4}"),
+            check=_phone,
+            label=LABEL_PII,
+            priority=PRIORITY_PII - 3,
+            confidence=0.75,
+            before=48,
+            after=48,
         ),
         Rule(
             id="email",

@@ -74,6 +74,7 @@ _PATHLIKE = re.compile(r"^(?:[a-z][a-z0-9+.\-]*://|/|\./|\.\./|~/|[A-Za-z]:\\)|\
 _REGEX_SOURCE = re.compile(r"\(\?[:=!<P]|\[[a-zA-Z0-9]-[a-zA-Z0-9]|\]\{\d|\\[dswbDSW]|\{\d+,\d*\}")
 _DOTTED = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+")
 _LOWER_RUN = re.compile(r"[a-z]{3,}")
+_NUMBER = re.compile(r"[+\-]?[0-9]+(?:\.[0-9]+)?(?:[eE][+\-]?[0-9]+)?[lLuUfF]?")
 
 
 def _wordy(value: str) -> bool:
@@ -146,8 +147,8 @@ def plausible_secret(value: str, *, kind: str, quoted: bool) -> bool:
         return False
     if any(c.isspace() for c in v):
         return False
-    if v.isdigit():
-        return False
+    if _NUMBER.fullmatch(v):
+        return False  # -2146893773, 3.14159265: a number, not a secret
     if _WORDS.fullmatch(v):
         return False  # plain words or identifiers: a name, not a value
     if _REGEX_SOURCE.search(v):
@@ -234,3 +235,180 @@ def email_is_personal(address: str) -> bool:
     if not tld.isalpha() or tld in ("png", "jpg", "gif", "svg", "js", "css", "py", "webp"):
         return False  # image@2x.png and friends
     return True
+
+
+# -- numbers that are code, not personal data ------------------------------
+#
+# A long number in source code is far more often a constant (a timestamp in
+# ms, a seed, a size, a coefficient, an expected value in a test) than a
+# phone or card number.  Personal numbers in code and data sit as a whole
+# field: a quoted string, a ``key=value`` or a CSV cell.  A number that is
+# an operand of arithmetic, a comparison, a call argument or an element of a
+# numeric list is code.  Callers still accept any number a label such as
+# ``phone:`` or ``card_number=`` names (see rules_pii), so this only
+# decides numbers that stand with no such word.
+
+# Operators, comparisons, literal suffixes and list neighbours: the number is
+# an operand.  Prose and tables ("Li Lei - 138...", "<td>138...</td>", CSV
+# cells after an amount) deliberately do not match.
+_OPERATOR_AFTER = re.compile(
+    r"[ \t]*(?:\*|/|%|\^|<<|>>|==|!=|[ \t][<>]=?|\.(?![0-9 \t]|$)|[+\-][ \t]*[0-9(]|[+\-][A-Za-z_]|"
+    r"[)\]][ \t]*[*/%+\-]|,[ \t]+-?[0-9])"
+    r"|[Ll]\b|[uU][lL]*\b|[nN]\b|_[0-9]"
+)
+_OPERATOR_BEFORE = re.compile(
+    r"(?:\*|/|%|\^|<<|>>|==|!=|[ \t][<>]=?|[0-9_)\]][ \t]*[+\-]|[A-Za-z0-9_.\]]\(|[(\[,][ \t]*-|"
+    r"[0-9][ \t]*,[ \t]+|\[)[ \t]*$"
+)
+# Names under which long numbers are not personal data.
+NON_PERSONAL_KEY = re.compile(
+    r"(?:^|[^a-z])(?:id|ids|uid|gid|pid|seed|size|bytes|count|total|amount|sum|time|timestamp|ts|ms|us|ns|epoch|"
+    r"date|offset|length|len|value|version|ver|serial|hash|checksum|crc|port|max|min|limit|num|index|idx|"
+    r"mask|magic|flags?|nonce|salt|order|seq|sequence|expected|want|got|result|expires?|created|updated|"
+    r"duration|ttl|timeout|interval|memory|capacity|quota|usage|balance|price|cost|weight|height|width|"
+    r"build|revision|rev|tag|channel|chat|guild|snowflake|account_?id|user_?id|message_?id|object_?id)"
+    r"[\"'\]\s]*[:=]",
+    re.IGNORECASE,
+)
+_KEY_BEFORE = re.compile(r"[\"'\[]?([A-Za-z_][A-Za-z0-9_.\-]{0,40})[\"'\]]?[ \t]*[:=][ \t]*[\"']?[ \t]*$")
+
+
+def number_is_code(text: str, start: int, end: int) -> bool:
+    """Does the number at ``text[start:end]`` read as a code constant?
+
+    Quoted numbers are data; an unquoted one is code when it is an operand
+    or stands among other numbers, or is named by a key that long numbers
+    are commonly stored under (ids, sizes, timestamps, seeds ...)."""
+    line_start = text.rfind("\n", 0, start) + 1
+    line_end = text.find("\n", end)
+    if line_end < 0:
+        line_end = len(text)
+    before = text[max(line_start, start - 40):start]
+    after = text[end:min(line_end, end + 24)]
+    if non_personal_key(before):
+        return True
+    quoted = before[-1:] in ("'", '"', "`") and after[:1] == before[-1:]
+    if quoted:
+        return False
+    return bool(_OPERATOR_BEFORE.search(before) or _OPERATOR_AFTER.match(after))
+
+
+def non_personal_key(before: str) -> bool:
+    """``before`` (the text up to a value) ends in ``key = `` / ``"key": ``
+    whose name stores numbers that are not personal (ids, sizes, times)."""
+    m = _KEY_BEFORE.search(before)
+    if m is None:
+        return False
+    key = m.group(1)
+    # camelCase to snake so "messageId" and "createdAt" read like their words.
+    key = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", key)
+    return bool(NON_PERSONAL_KEY.search(key + "="))
+
+
+# -- e-mail addresses published as attribution -----------------------------
+#
+# Authors, maintainers and contributors publish their address on purpose, in
+# source headers, package metadata, AUTHORS files, changelogs and commit
+# trailers.  Passing one to a model is not a leak, and flagging them drowns
+# real findings (a site-packages tree has thousands).  Customer addresses in
+# data files, logs and tool output carry none of these marks and stay found.
+# The marks are read close to the address only: a word on the same line a
+# short way before it, a metadata key whose value block encloses it, or a
+# roster line (``Name <address>``) under an authors heading.
+
+_ATTRIBUTION_WORD = re.compile(
+    r"author|maintainer|copyright|\(c\)|©|contributed|contributor|written by|credits|"
+    r"[a-z]+(?:-[a-z]+)*-by:|__email__|thanks to|ported by|modified by|packager|uploaders|"
+    r"committer|commit:|moduleauthor|sectionauthor|codeauthor|作者|维护者|贡献者|版权",
+    re.IGNORECASE,
+)
+# How far before an address a same-line mark may be: far enough for
+# "Copyright (c) 2009-2024 Some Long Name <", short enough that one
+# "author" key in a long JSON log line does not cover every address on it.
+ATTRIBUTION_REACH = 96
+# A key whose value lists people: package.json, pyproject, Cargo, gemspec,
+# composer, pom.xml, CITATION.cff, Python release modules.
+_PEOPLE_KEY = re.compile(
+    r"^([ \t]*)(?:[\"']?(?:[A-Za-z_.]*[_.])?(?:authors?|maintainers?|contributors?|developers?|credits|"
+    r"committers|owners|people)[\"']?[ \t]*(?:[:=]|=>)|<(?:authors?|maintainers?|contributors?|"
+    r"developers?)>|(?:authors?|maintainers?|contributors?)[ \t]*\{)",
+    re.IGNORECASE | re.MULTILINE,
+)
+# Inside the string value of an authors key, the value still open.
+_PEOPLE_STRING = re.compile(
+    r"(?:author|maintainer|contributor)s?[\"']?[ \t]*[:=][ \t]*[\"'][^\"'\n]*$", re.IGNORECASE
+)
+# A heading that introduces a list of people (AUTHORS, THANKS, CREDITS ...).
+_PEOPLE_HEADING = re.compile(
+    r"^[ \t#=*\-/.:]*(?:main |core |code |other |original |past |current |project )?(?:authors|contributors|"
+    r"maintainers|credits|thanks|acknowledg[a-z]*|committers|developers|people)\b",
+    re.IGNORECASE | re.MULTILINE,
+)
+# "Name <address>": an optional bullet, a name, an optional (@handle) or
+# years, then the address in angle brackets closing the line (a trailing
+# parenthesis or years may follow).
+_ROSTER_LINE = re.compile(
+    r"[ \t]*(?:[#*\-+>;]+|//|--|\.\.)?[ \t]*(?:\d{4}(?:[-,]\s?\d{4})*[ \t]+)?"
+    r"[^\s<>@:=\"'{}\[\](),;](?:[^<>@:=\"'{}\[\]\n]|\(@[\w.\-]+\)){0,80}<$"
+)
+_ROSTER_TAIL = re.compile(r">[ \t]*(?:\([^()\n]{0,60}\)|\d{4}(?:[-,]\s?\d{4})*|[,;])?[ \t]*$")
+# Changelog entry heads: GNU ChangeLog "2020-01-01  Name  <addr>", Debian
+# " -- Name <addr>  date", RPM "* Mon Jan 01 2020 Name <addr> - 1.0".
+_CHANGELOG_HEAD = re.compile(
+    r"^(?:\d{4}-\d{2}-\d{2}[ \t]|(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*[ ,]|\*[ \t]+(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)[ \t]|"
+    r"[ \t]--[ \t])"
+)
+
+
+def email_is_attribution(text: str, start: int, end: int) -> bool:
+    """Is the address at ``text[start:end]`` published as attribution?"""
+    line_start = text.rfind("\n", 0, start) + 1
+    line_end = text.find("\n", end)
+    if line_end < 0:
+        line_end = len(text)
+    if _ATTRIBUTION_WORD.search(text, max(line_start, start - ATTRIBUTION_REACH), start):
+        return True
+    if _PEOPLE_STRING.search(text, max(line_start, start - 4000), start):
+        return True  # "author": "A <a@x>, B <b@y>, ..." however long the list
+    head = text[line_start:start]
+    if head.endswith("<") and _CHANGELOG_HEAD.match(head):
+        return True
+    angled = head.endswith("<") and _ROSTER_TAIL.match(text, end, line_end) is not None
+    if _inside_people_value(text, line_start):
+        return True
+    if angled and _ROSTER_LINE.fullmatch(head):
+        # A roster line in a list of people: an authors heading a few lines
+        # up, or at the top of the document (AUTHORS, THANKS, a METADATA
+        # credits section), or a header comment block that names an author.
+        lo = max(0, line_start - 1200)
+        if _PEOPLE_HEADING.search(text, lo, line_start):
+            return True
+        if _ATTRIBUTION_WORD.search(text, max(0, line_start - 400), line_start):
+            return True
+        top = min(line_start, 600)
+        return bool(_PEOPLE_HEADING.search(text, 0, top) or _ATTRIBUTION_WORD.search(text, 0, top))
+    return False
+
+
+def _inside_people_value(text: str, line_start: int, reach: int = 3000) -> bool:
+    """The line sits inside the value of an ``authors`` / ``maintainers``
+    key: every line between that key and this one is indented deeper than
+    the key (or is blank), so the key's block has not closed."""
+    lo = max(0, line_start - reach)
+    last = None
+    for m in _PEOPLE_KEY.finditer(text, lo, line_start):
+        last = m
+    if last is None:
+        return False
+    indent = len(last.group(1).expandtabs(4))
+    key_line_end = text.find("\n", last.end())
+    if key_line_end < 0 or key_line_end >= line_start:
+        return False
+    for line in text[key_line_end + 1:line_start].split("\n"):
+        stripped = line.strip()
+        if not stripped:
+            continue
+        if len(line.expandtabs(4)) - len(line.lstrip().expandtabs(4)) <= indent:
+            return False
+    cur = text[line_start:text.find("\n", line_start) if text.find("\n", line_start) >= 0 else len(text)]
+    return len(cur.expandtabs(4)) - len(cur.lstrip().expandtabs(4)) > indent

@@ -11,6 +11,7 @@ import binascii
 import datetime as _dt
 import json
 import math
+import re
 import zlib
 from collections import Counter
 
@@ -162,7 +163,22 @@ def bank_card(value: str) -> bool:
         return False
     if digits in TEST_CARDS or len(set(digits)) < 4:
         return False
-    return card_iin(digits) and luhn(digits)
+    return card_iin(digits) and luhn(digits) and not _filler_account(digits[6:-1])
+
+
+def _filler_account(account: str) -> bool:
+    """The account part (after the 6-digit issuer, before the check digit) of
+    the networks' and processors' test numbers is filler (4111111111111111,
+    4009348888881881, 4117101010101010); in a random account part six equal
+    digits in a row, two distinct digits or a short repeating pattern are
+    rarer than one in ten thousand."""
+    if _SIX_SAME.search(account):
+        return True
+    return len(account) >= 8 and (len(set(account)) <= 2 or _PERIODIC.fullmatch(account) is not None)
+
+
+_SIX_SAME = re.compile(r"(\d)\1{5}")
+_PERIODIC = re.compile(r"(\d{1,3})\1{2,}\d{0,2}")
 
 
 def b64url_decode(part: str) -> bytes | None:
