@@ -83,6 +83,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"stockade {__version__}")
         return EXIT_OK
     name, rest = args[0], args[1:]
+    if name.startswith("-"):
+        print(f"stockade: error: unknown option {name!r}\n  hint: stockade itself takes only "
+              "--help and --version; other options go after the command "
+              "(`stockade COMMAND --help`)", file=sys.stderr)
+        return EXIT_USAGE
     if name not in COMMANDS:
         close = [c for c in COMMANDS if c.startswith(name[:2])]
         hint = f"did you mean `stockade {close[0]}`?" if close else "run `stockade --help`"

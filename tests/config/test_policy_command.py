@@ -27,7 +27,8 @@ def test_check_ok(cli_env, capsys):
     b = cli_env.write(cli_env.root / "b.yaml", "version: 1\n")
     assert main(["policy", "check", str(a), str(b)]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out == [f"ok: {a}", f"ok: {b}"]
+    assert [x.split(" (")[0] for x in out] == [f"ok: {a}", f"ok: {b}"]
+    assert all("checked on its own" in x for x in out)
 
 
 def test_check_reports_the_error_with_exit_2(cli_env, capsys):
@@ -134,3 +135,38 @@ def test_shipped_examples_are_valid_and_combine(layers):
     assert p.dlp_action("regulated") == "route:onprem" and p.dlp_action("pii") == "block"
     assert "openai" not in p.models.upstreams
     assert p.tools.default == "ask" and p.tools.dependencies.vulnerable == "block"
+
+
+def test_check_applies_the_bounds_loading_applies(cli_env, capsys, monkeypatch):
+    """UX item 13: `policy check` refuses what every other command refuses."""
+    user = cli_env.write_user("version: 1\ntools:\n  default: deny\n")
+    monkeypatch.setenv("STOCKADE_POLICY", str(user))
+    proj = cli_env.write_project("version: 1\ntools:\n  default: allow\n")
+    monkeypatch.chdir(cli_env.workspace)
+    assert main(["policy", "check", str(proj)]) == 2
+    err = capsys.readouterr().err
+    assert "tools.default" in err and "'allow' would lower 'deny'" in err
+    assert main(["policy", "show"]) == 2  # the same refusal when loading
+    capsys.readouterr()
+    cli_env.write_project("version: 1\ntools:\n  default: deny\n")
+    assert main(["policy", "check", str(proj)]) == 0
+    out = capsys.readouterr().out
+    assert "as project policy, within the bounds of: managed" in out and "user " in out
+
+
+def test_check_of_a_user_file_is_bounded_by_managed(cli_env, capsys, monkeypatch):
+    cli_env.write_managed("version: 1\ntools:\n  default: ask\n")
+    f = cli_env.write(cli_env.root / "mine.yaml", "version: 1\ntools:\n  default: allow\n")
+    assert main(["policy", "check", str(f)]) == 0  # on its own: says so
+    assert "checked on its own" in capsys.readouterr().out
+    assert main(["policy", "check", "--layer", "user", str(f)]) == 2
+    assert "'allow' would lower 'ask'" in capsys.readouterr().err
+
+
+def test_workspace_root_says_run_from_the_project_directory(cli_env, capsys, monkeypatch):
+    """UX item 9: ${WORKSPACE} is '/' because stockade was started in /."""
+    monkeypatch.chdir("/")
+    assert main(["policy", "show"]) == 2
+    err = capsys.readouterr().err
+    assert "${WORKSPACE} is '/'" in err and "run from the project directory" in err
+    assert main(["policy", "show", "--workspace", str(cli_env.workspace)]) == 0

@@ -118,7 +118,8 @@ def test_query_and_export(fresh_home: StateDir, capsys: pytest.CaptureFixture[st
     code, out, _ = run(capsys, "ledger", "query", "--session", "a", "--format", "jsonl")
     assert code == 0 and [json.loads(x)["seq"] for x in out.splitlines()] == [1, 3]
     code, out, _ = run(capsys, "ledger", "query", "--kind", "llm.request", "--since", "1h")
-    assert code == 0 and len(out.splitlines()) == 2 and "llm.request" in out
+    assert code == 0 and len(out.splitlines()) == 3 and "llm.request" in out
+    assert out.splitlines()[0].split()[:2] == ["SEQ", "TIME"]
     code, out, _ = run(capsys, "ledger", "query", "--since", "2999-01-01T00:00:00Z")
     assert (code, out) == (0, "")
     code, _, err = run(capsys, "ledger", "query", "--since", "yesterday-ish")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 
 from stockade.commands.ledger import resolve_settings
 from stockade.ledger import key_fingerprint, open_ledger
@@ -35,8 +36,14 @@ def run(args: argparse.Namespace) -> int:
     print(f"  ledger:       {settings.url} ({'created, ' if created else ''}{events} events)")
     if checkpoint_path is not None:
         print(f"  checkpoint:   {checkpoint_path}")
-    print("read the ledger:   stockade ledger tail")
-    print("verify it:         stockade ledger verify")
-    print("keep a witness:    stockade ledger checkpoint --export > witness.json  "
+    # An explicit --ledger is not remembered anywhere: the next steps must
+    # name it, or they would read the default ledger instead.
+    flag = f" --ledger {shlex.quote(args.ledger)}" if args.ledger else ""
+    print(f"read the ledger:   stockade ledger tail{flag}")
+    print(f"verify it:         stockade ledger verify{flag}")
+    print(f"keep a witness:    stockade ledger checkpoint{flag} --export > witness.json  "
           "(store it on another machine)")
+    if args.ledger:
+        print(f"  (or set STOCKADE_LEDGER={shlex.quote(args.ledger)}, or ledger.url in your "
+              "policy, so every command uses this ledger)")
     return 0

@@ -16,10 +16,11 @@ def build_parser(parser: argparse.ArgumentParser) -> None:
     check = sub.add_parser(
         "check",
         help="validate policy files on their own",
-        description="Validate each FILE on its own: syntax, schema, values. A file named "
+        description="Validate each FILE: syntax, schema, values. A file named "
         "stockade.yaml is checked as a project policy (keys only managed/user may set are "
-        "refused) unless --layer says otherwise. Bounds between layers are checked by "
-        "`stockade policy show`.",
+        "refused) unless --layer says otherwise. A project or user file is also checked "
+        "against the stronger layers present here (managed, user, the built-in default), "
+        "as every command that loads it does; any other file is checked on its own.",
     )
     check.add_argument("files", nargs="+", metavar="FILE")
     check.add_argument(
@@ -31,6 +32,7 @@ def build_parser(parser: argparse.ArgumentParser) -> None:
         "--workspace",
         type=Path,
         default=None,
+        metavar="DIR",
         help="directory that ${WORKSPACE} stands for (default: current directory)",
     )
     show = sub.add_parser(
@@ -50,6 +52,7 @@ def build_parser(parser: argparse.ArgumentParser) -> None:
         "--workspace",
         type=Path,
         default=None,
+        metavar="DIR",
         help="project directory (default: current directory)",
     )
     show.add_argument("--format", choices=("yaml", "json"), default="yaml")
@@ -73,20 +76,30 @@ def run(args: argparse.Namespace) -> int:
 
 def _check(args: argparse.Namespace) -> int:
     from stockade.config import load_policy_file
+    from stockade.config.loader import check_layer_bounds
 
     failures = 0
     for name in args.files:
         kind = args.layer or ("project" if Path(name).name == "stockade.yaml" else "file")
         try:
-            load_policy_file(name, kind=kind, workspace=args.workspace)
+            layer = load_policy_file(name, kind=kind, workspace=args.workspace)
+            # The same bounds every other command applies when it loads the
+            # file, so `check` never passes a file `run` would refuse.
+            against = (check_layer_bounds(layer, workspace=args.workspace)
+                       if kind in ("project", "user") else ())
         except PolicyError as exc:
             failures += 1
             if len(args.files) == 1:
                 raise
             print(exc.diagnostic(), file=sys.stderr)
             continue
-        suffix = f" (as {kind} policy)" if kind != "file" else ""
-        print(f"ok: {name}{suffix}")
+        if kind == "file":
+            print(f"ok: {name} (checked on its own: no layer bounds; pass --layer project or "
+                  "--layer user to check it against the stronger policies here)")
+        elif kind == "managed":
+            print(f"ok: {name} (as managed policy; nothing binds it)")
+        else:
+            print(f"ok: {name} (as {kind} policy, within the bounds of: {', '.join(against)})")
     return EXIT_USAGE if failures else EXIT_OK
 
 

@@ -55,7 +55,11 @@ PROGRESS_MIN_BYTES = 32 * 1024 * 1024
 
 def build_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("paths", nargs="*", metavar="PATH", help="files or directories (default: .)")
-    parser.add_argument("--format", choices=("table", "json", "sarif"), default="table")
+    parser.add_argument(
+        "--format", choices=("table", "json", "sarif"), default="table",
+        help="table (default), json or sarif; in every format a path part that is itself a "
+             "finding (a file named after a token) is shown masked, SARIF uri included",
+    )
     parser.add_argument("--stdin", action="store_true", help="scan standard input")
     parser.add_argument(
         "--staged", action="store_true", help="scan what git would commit (for a pre-commit hook)"
@@ -133,8 +137,23 @@ def read_baseline(path: str, *, key: bytes) -> set[tuple[str, str, str]]:
         raise UsageError(
             f"baseline {path} does not exist", hint="create one with --write-baseline FILE"
         ) from None
-    except (OSError, ValueError) as exc:
-        raise UsageError(f"baseline {path} is not readable JSON: {type(exc).__name__}") from None
+    except json.JSONDecodeError as exc:
+        # Line and column only: the decoder's message may quote the file.
+        raise UsageError(
+            f"baseline {path}:{exc.lineno}: not valid JSON (column {exc.colno})",
+            hint="a baseline is written by `stockade scan --write-baseline FILE`; write it "
+                 "again rather than editing it by hand",
+        ) from None
+    except UnicodeDecodeError:
+        raise UsageError(
+            f"baseline {path} is not UTF-8 text",
+            hint="point --baseline at a file written by `stockade scan --write-baseline FILE`",
+        ) from None
+    except OSError as exc:
+        raise UsageError(
+            f"cannot read baseline {path}: {exc.strerror}",
+            hint="check the path and its permissions",
+        ) from None
     fmt = data.get("format") if isinstance(data, dict) else None
     if fmt in _OLD_BASELINE_FORMATS:
         raise UsageError(
@@ -186,6 +205,50 @@ def write_baseline(path: str, key: bytes, findings: list[FileFinding]) -> None:
         os.replace(tmp, path)
     except OSError as exc:
         raise UsageError(f"cannot write baseline {path}: {exc.strerror}") from None
+
+
+# -- paths -------------------------------------------------------------------------
+
+def mask_path(engine: Scanner, path: str) -> str:
+    """``path`` with every part the engine flags replaced by its masked
+    preview: a file named after a token must not print the token.
+
+    The result no longer names a file on disk; the unmasked directories,
+    the preview's visible ends and the line number are what lead back to it
+    (SARIF gets the same masked uri: a wrong link beats a leaked key)."""
+    findings = sorted(engine.scan(path), key=lambda f: f.start)
+    if not findings:
+        return path
+    out: list[str] = []
+    pos = 0
+    for f in findings:
+        if f.start < pos:
+            continue
+        out.append(path[pos:f.start])
+        out.append(f.preview)
+        pos = f.end
+    out.append(path[pos:])
+    return "".join(out)
+
+
+def mask_paths(report: ScanReport, engine: Scanner) -> ScanReport:
+    """``report`` with every reported path masked (see :func:`mask_path`)."""
+    from dataclasses import replace
+
+    cache: dict[str, str] = {}
+
+    def m(path: str) -> str:
+        if path not in cache:
+            cache[path] = mask_path(engine, path)
+        return cache[path]
+
+    report.findings = [ff if m(ff.path) == ff.path else replace(ff, path=m(ff.path))
+                       for ff in report.findings]
+    report.suppressed = [ff if m(ff.path) == ff.path else replace(ff, path=m(ff.path))
+                         for ff in report.suppressed]
+    report.skipped = [sk if m(sk.rel) == sk.rel else replace(sk, rel=m(sk.rel))
+                      for sk in report.skipped]
+    return report
 
 
 # -- progress --------------------------------------------------------------------
@@ -393,6 +456,8 @@ def run(args: argparse.Namespace) -> int:
             progress_factory=_progress_factory(sys.stderr),
         )
 
+    # Before the baseline: a baseline records (and matches) the masked path.
+    report = mask_paths(report, engine)
     if accepted:
         report = apply_baseline(report, accepted)
     if args.write_baseline and key is not None:

@@ -13,6 +13,8 @@ import ipaddress
 import re
 from dataclasses import dataclass
 
+from stockade.config.shown import bare, shown
+
 _LABEL = re.compile(r"[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?\Z")
 
 # Second-level labels under which registries sell names (co.uk, com.au, ...):
@@ -138,7 +140,8 @@ def _idna(host: str) -> str:
         return host.encode("idna").decode("ascii")
     except UnicodeError as exc:
         raise DomainSyntaxError(
-            f"{host!r} is not a valid internationalised domain", str(exc)
+            f"{shown(host)} is not a valid internationalised domain",
+            "write the domain in its ASCII (xn--) form"
         ) from exc
 
 
@@ -171,20 +174,25 @@ def parse_pattern(raw: str) -> DomainPattern:
     text = raw.strip()
     if not text:
         raise DomainSyntaxError("empty domain", "write a domain such as pypi.org")
-    # Never echo a user:password@ part back (it may be a real credential).
-    shown = "this entry" if "@" in text else repr(raw)
+    # Never echo a user:password@ part; shown() only on the error path (it
+    # may build the DLP engine, which a valid policy must not pay for).
+    def what() -> str:
+        return "this entry" if "@" in text else shown(raw)
+
     if "://" in text:
         host = text.split("://", 1)[1].split("/", 1)[0].split("@")[-1]
         raise DomainSyntaxError(
-            f"{shown} has a scheme", f"write the domain only: {host or 'example.com'}"
+            f"{what()} has a scheme",
+            f"write the domain only: {bare(host) if host else 'example.com'}",
         )
     if "/" in text:
         raise DomainSyntaxError(
-            f"{shown} has a path", f"write the domain only: {text.split('/')[0].split('@')[-1]}"
+            f"{what()} has a path",
+            f"write the domain only: {bare(text.split('/')[0].split('@')[-1])}"
         )
     if "@" in text:
         raise DomainSyntaxError(
-            f"{shown} has a user name", f"write the domain only: {text.split('@')[-1]}"
+            f"{what()} has a user name", f"write the domain only: {bare(text.split('@')[-1])}"
         )
     if text == "*" or text == "*.":
         raise DomainSyntaxError("'*' would allow every domain", "list the domains the agent needs")
@@ -194,18 +202,18 @@ def parse_pattern(raw: str) -> DomainPattern:
         end = text.find("]")
         if end < 0:
             raise DomainSyntaxError(
-                f"{raw!r}: unclosed '['", "write an IPv6 address as [2001:db8::1]"
+                f"{shown(raw)}: unclosed '['", "write an IPv6 address as [2001:db8::1]"
             )
         hostpart, rest = text[1:end], text[end + 1 :]
         if rest:
             if not rest.startswith(":"):
                 raise DomainSyntaxError(
-                    f"{raw!r}: junk after ']'", "write [ADDRESS] or [ADDRESS]:PORT"
+                    f"{shown(raw)}: junk after ']'", "write [ADDRESS] or [ADDRESS]:PORT"
                 )
             port = _port(raw, rest[1:])
         ip = _ip(hostpart)
         if ip is None:
-            raise DomainSyntaxError(f"{raw!r} is not an IP address", "write [2001:db8::1]")
+            raise DomainSyntaxError(f"{shown(raw)} is not an IP address", "write [2001:db8::1]")
         return DomainPattern(host=ip, wildcard=False, port=port, is_ip=True)
     ip = _ip(text)
     if ip is not None:  # a bare IPv6 literal has colons but no port
@@ -220,38 +228,39 @@ def parse_pattern(raw: str) -> DomainPattern:
     name = hostpart[2:] if wildcard else hostpart
     if "*" in name:
         raise DomainSyntaxError(
-            f"{raw!r}: a wildcard may only be the whole first label",
+            f"{shown(raw)}: a wildcard may only be the whole first label",
             "write *.example.com (every host below example.com) or the exact host",
         )
     host = _idna(name)
     labels = host.split(".")
     if not host or len(host) > 253 or not all(_LABEL.match(x) for x in labels):
         raise DomainSyntaxError(
-            f"{raw!r} is not a valid domain name",
+            f"{shown(raw)} is not a valid domain name",
             "use letters, digits and hyphens, with dots between labels",
         )
     if wildcard and all(x.isdigit() for x in labels):
         raise DomainSyntaxError(
-            f"{raw!r}: wildcards do not apply to IP addresses", "list each address exactly"
+            f"{shown(raw)}: wildcards do not apply to IP addresses", "list each address exactly"
         )
     if len(labels) == 1:
         if wildcard:
             raise DomainSyntaxError(
-                f"{raw!r} would allow every domain under .{host}",
+                f"{shown(raw)} would allow every domain under {bare('.' + host)}",
                 "list the domains the agent needs",
             )
         raise DomainSyntaxError(
-            f"{raw!r} is a bare top-level domain or a single-label host",
+            f"{shown(raw)} is a bare top-level domain or a single-label host",
             "list full domain names (example.com); private hosts go in network.allow_private",
         )
     if wildcard and len(labels) == 2 and labels[0] in _REGISTRY_SLDS and len(labels[1]) == 2:
         raise DomainSyntaxError(
-            f"{raw!r} would allow every domain registered under .{host}",
+            f"{shown(raw)} would allow every domain registered under {bare('.' + host)}",
             "list the domains the agent needs",
         )
     if wildcard and host in MULTI_TENANT_SUFFIXES:
         raise DomainSyntaxError(
-            f"{raw!r}: anyone can publish a host under {host}, so this would let the agent "
+            f"{shown(raw)}: anyone can publish a host under {shown(host)}, so this would let "
+            "the agent "
             "reach servers an attacker controls",
             f"list the exact hosts (e.g. myproject.{host})",
         )
@@ -265,7 +274,9 @@ def _port(raw: str, text: str) -> int:
             "the part after ':' is not a port number", "a port is a number from 1 to 65535"
         )
     if not 0 < int(text) < 65536:
-        raise DomainSyntaxError(f"{raw!r}: bad port {text}", "a port is a number from 1 to 65535")
+        raise DomainSyntaxError(
+            f"{shown(raw)}: bad port {text}", "a port is a number from 1 to 65535"
+        )
     return int(text)
 
 
@@ -285,11 +296,16 @@ def parse_private(raw: str) -> str:
             try:
                 fixed = ipaddress.ip_network(text, strict=False)
             except ValueError:
-                raise DomainSyntaxError(f"{raw!r} is not a CIDR range", str(exc)) from exc
-            raise DomainSyntaxError(f"{raw!r} has host bits set", f"did you mean {fixed}?") from exc
+                # ipaddress quotes the whole entry in its message: not echoed.
+                raise DomainSyntaxError(
+                    f"{shown(raw)} is not a CIDR range", "write ADDRESS/PREFIX, e.g. 10.0.0.0/8"
+                ) from exc
+            raise DomainSyntaxError(
+                f"{shown(raw)} has host bits set", f"did you mean {fixed}?"
+            ) from exc
         if net.prefixlen == 0:
             raise DomainSyntaxError(
-                f"{raw!r} would allow every address", "list the private ranges the agent needs"
+                f"{shown(raw)} would allow every address", "list the private ranges the agent needs"
             )
         return str(net)
     ip = _ip(text.strip("[]"))
@@ -297,9 +313,9 @@ def parse_private(raw: str) -> str:
         return ip
     host = None if any(c in text for c in "*:/") else normalise_host(text)
     if host is None:
-        shown = "this entry" if ":" in text else repr(raw)  # maybe user:password
+        what = "this entry" if ":" in text else shown(raw)  # maybe user:password
         raise DomainSyntaxError(
-            f"{shown}: allow_private takes a CIDR, an IP or an exact host name",
+            f"{what}: allow_private takes a CIDR, an IP or an exact host name",
             "write e.g. 10.0.0.0/8, 192.168.1.20, localhost or git.corp.example",
         )
     return host

@@ -184,6 +184,43 @@ def load_policy_file(
     return _load_layer(Path(path), kind=kind, home=home, workspace=ws)
 
 
+def check_layer_bounds(
+    layer: PolicyLayer,
+    *,
+    workspace: Path | str | None = None,
+    env: Mapping[str, str] | None = None,
+) -> tuple[str, ...]:
+    """Apply the bounds loading applies to ``layer`` (a ``project`` or
+    ``user`` layer): merge it under the stronger layers present on this
+    machine, raising :class:`PolicyError` where it loosens one.
+
+    Returns the layers it was checked against (``"managed /etc/..."``), so
+    ``policy check`` can say what it compared with.  A stronger file that
+    is the checked file itself is not counted twice."""
+    if layer.kind not in ("project", "user"):
+        raise ValueError(f"no bounds apply to a {layer.kind} layer")
+    env = os.environ if env is None else env
+    home = _home(env)
+    ws = _workspace(workspace)
+    me = Path(layer.path) if layer.path else None
+
+    def present(path: Path, kind: str) -> PolicyLayer | None:
+        if not os.path.lexists(path) or (me is not None and _same_file(path, me)):
+            return None
+        return _load_layer(path, kind=kind, home=home, workspace=ws)
+
+    managed = present(managed_policy_path(env)[0], "managed")
+    user = layer
+    projects: tuple[PolicyLayer, ...] = ()
+    if layer.kind == "project":
+        user = present(user_policy_path(env)[0], "user")  # type: ignore[assignment]
+        projects = (layer,)
+    merge(default=default_layer(home, ws), managed=managed, user=user, projects=projects,
+          workspace=ws, login=env.get("USER") or env.get("LOGNAME"))
+    against = [f"{x.kind} {x.file}" for x in (managed, user) if x is not None and x is not layer]
+    return (*against, "the built-in default")
+
+
 def _workspace(workspace: Path | str | None) -> str:
     try:
         return os.path.realpath(workspace if workspace is not None else os.getcwd())

@@ -33,6 +33,7 @@ from stockade.config.model import (
     Upstream,
 )
 from stockade.config.schema import PolicyLayer, Setting
+from stockade.config.shown import shown, shown_path
 from stockade.errors import PolicyError
 
 ALLOW = "allow-list"
@@ -175,7 +176,7 @@ class _Merger:
     ) -> PolicyError:
         file, line = layer.location(key, index)
         k = key if index is None else f"{key}[{index}]"
-        return PolicyError(message, file=file, line=line, key=k, hint=hint)
+        return PolicyError(message, file=file, line=line, key=shown_path(k), hint=hint)
 
     def apply(self, layer: PolicyLayer, *, bounded_by: str | None) -> None:
         """Apply ``layer``.  ``bounded_by``: None (may loosen anything),
@@ -269,7 +270,7 @@ class _Merger:
                 raise self.err(
                     layer,
                     key,
-                    f"unlisted MCP servers get tools.default={dflt.value!r} from "
+                    f"unlisted MCP servers get tools.default={shown(dflt.value)} from "
                     f"{_describe(dflt.layer, 'tools.default')}; "
                     "listing tools here would allow them",
                     f"a {layer.kind} policy can only narrow tools.mcp; ask for the server upstream",
@@ -281,7 +282,7 @@ class _Merger:
                     raise self.err(
                         layer,
                         key,
-                        f"{weak!r} is not allowed by {_describe(bound_layer, key)}; "
+                        f"{shown(weak)} is not allowed by {_describe(bound_layer, key)}; "
                         f"a {layer.kind} policy can only narrow {key}",
                         f"remove it here, or add it to the {bound_layer.kind} policy"
                         if bound_layer.kind != "default"
@@ -315,9 +316,10 @@ class _Merger:
                 raise self.err(
                     layer,
                     key,
-                    f"{weak!r} would {what} {strong!r} set by {_describe(bound.layer, key)}; "
+                    f"{shown(weak)} would {what} {shown(strong)} set by "
+                    f"{_describe(bound.layer, key)}; "
                     f"a {layer.kind} policy can only raise it ({_order_text(key)})",
-                    f"use {strong!r} or stricter here",
+                    f"use {shown(strong)} or stricter here",
                 )
         self.eff[key] = _Eff(s.value, layer)
 
@@ -439,7 +441,7 @@ def _check_references(m: _Merger, upstreams: Mapping[str, Upstream]) -> None:
             raise m.err(
                 layer,
                 "models.routes",
-                f"route to unknown upstream {route.upstream!r}",
+                f"route to unknown upstream {shown(route.upstream)}",
                 f"define it under models.upstreams (defined: {names})",
                 index=idx,
             )
@@ -450,7 +452,7 @@ def _check_references(m: _Merger, upstreams: Mapping[str, Upstream]) -> None:
                 raise m.err(
                     e.layer,
                     key,
-                    f"route to unknown upstream {target!r}",
+                    f"route to unknown upstream {shown(target)}",
                     f"define it under models.upstreams (defined: {names})",
                 )
 
@@ -466,7 +468,7 @@ def _check_rule_ids(m: _Merger) -> None:
             raise m.err(
                 layer,
                 "dlp.rules",
-                f"rule id {rule.id!r} is already defined differently by "
+                f"rule id {shown(rule.id)} is already defined differently by "
                 f"{_describe(first_layer, 'dlp.rules', first_idx)}",
                 "rename the rule here",
                 index=idx,

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 
+from stockade.config.shown import shown
+
 TOKENS_HINT = "start it with /, ~, ${HOME} or ${WORKSPACE}"
 
 
@@ -36,20 +38,20 @@ def expand(raw: str, *, home: str, workspace: str) -> str:
         text = home + text[1:]
     elif text.startswith("~"):
         raise PathSyntaxError(
-            f"{raw!r}: ~user is not supported", "write the full path, or ~/... for your home"
+            f"{shown(raw)}: ~user is not supported", "write the full path, or ~/... for your home"
         )
     text = text.replace("${HOME}", home).replace("${WORKSPACE}", workspace)
     if "$" in text:
         raise PathSyntaxError(
-            f"{raw!r}: unknown variable", "the only tokens are ~, ${HOME} and ${WORKSPACE}"
+            f"{shown(raw)}: unknown variable", "the only tokens are ~, ${HOME} and ${WORKSPACE}"
         )
     if any(c in text for c in "*?["):
         raise PathSyntaxError(
-            f"{raw!r}: globs are not supported in filesystem paths",
+            f"{shown(raw)}: globs are not supported in filesystem paths",
             "list the directory itself; everything under it is covered",
         )
     if not text.startswith("/"):
-        raise PathSyntaxError(f"{raw!r} is a relative path", TOKENS_HINT)
+        raise PathSyntaxError(f"{shown(raw)} is a relative path", TOKENS_HINT)
     norm = os.path.normpath(text)
     # POSIX keeps a leading '//' as is; it means nothing special on Linux.
     if norm.startswith("//"):

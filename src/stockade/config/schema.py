@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from stockade.config import paths
 from stockade.config.domains import DomainSyntaxError, parse_pattern, parse_private
+from stockade.config.shown import masked, shown, shown_path
 from stockade.config.model import (
     DEPENDENCY_ACTIONS,
     DLP_ACTIONS,
@@ -141,15 +142,6 @@ def _type_name(v: Any) -> str:
     return f"a {type(v).__name__}"
 
 
-def masked(text: str) -> str:
-    """A preview of a value that may be a credential: its first characters
-    and its length, never enough to use it."""
-    t = text.strip()
-    if len(t) < 12:
-        return f"a {len(t)}-character value"
-    return f"{t[:4]!r}... ({len(t)} characters)"
-
-
 def _url_problem(raw: str, exc: ValueError) -> str:
     """What is wrong with a URL urllib refused, without urllib's message
     (it quotes the part after the colon, which may be a password)."""
@@ -189,7 +181,10 @@ class Validator:
 
     # -- error helpers -----------------------------------------------------
     def err(self, key: str, line: int | None, message: str, hint: str | None = None) -> PolicyError:
-        return PolicyError(message, file=self.file, line=line, key=key or None, hint=hint)
+        # The key path holds names the user chose (upstreams, labels, an
+        # unknown key): a pasted credential among them is masked too.
+        return PolicyError(message, file=self.file, line=line, key=shown_path(key) or None,
+                           hint=hint)
 
     def mapping(
         self, node: Node, key: str, allowed: Collection[str] | None, *, null_ok: bool = True
@@ -208,12 +203,12 @@ class Validator:
         if allowed is not None:
             for k in node.value:
                 if k not in allowed:
-                    sub = f"{key}.{k}" if key else k
+                    sub = f"{key}.{k}" if key else str(k)
                     raise self.err(
                         sub,
                         node.key_lines.get(k, node.line),
                         "unknown key",
-                        f"{_suggest(k, allowed)}valid keys here: {', '.join(allowed)}",
+                        f"{_suggest(str(k), allowed)}valid keys here: {', '.join(allowed)}",
                     )
         return dict(node.value)
 
@@ -249,14 +244,14 @@ class Validator:
     def enum(self, node: Node, key: str, choices: Collection[str]) -> str:
         v = node.value
         if not isinstance(v, str) or v not in choices:
-            shown = repr(v) if isinstance(v, str) else _type_name(v)
+            what = shown(v) if isinstance(v, str) else _type_name(v)
             sug = _suggest(v, choices) if isinstance(v, str) else ""
             if isinstance(v, bool):
                 sug = "YAML reads yes/no/on/off as booleans: quote the word. "
             raise self.err(
                 key,
                 node.line,
-                f"{shown} is not one of: {', '.join(choices)}",
+                f"{what} is not one of: {', '.join(choices)}",
                 f"{sug}write one of: {', '.join(choices)}",
             )
         return v
@@ -421,7 +416,7 @@ class Validator:
             raise self.err(
                 "version",
                 ver.line,
-                f"unsupported version {ver.value!r}",
+                f"unsupported version {shown(ver.value)}",
                 "this stockade reads `version: 1`",
             )
         for section, fields in SCHEMA.items():
@@ -459,6 +454,15 @@ class Validator:
                     vals = tuple(os.path.realpath(v) for v in vals)
                 if k == "write":
                     for i, v in enumerate(vals):
+                        if v == "/" and self._from_workspace(e[k], i):
+                            # Not the policy's fault: stockade was started in /.
+                            raise self.err(
+                                f"{key}[{i}]",
+                                lines[i],
+                                "${WORKSPACE} is '/' (the current directory, or --workspace): "
+                                "the agent could write anywhere",
+                                "run from the project directory (or pass --workspace DIR)",
+                            )
                         if v == "/":
                             raise self.err(
                                 f"{key}[{i}]",
@@ -484,6 +488,14 @@ class Validator:
             )
             self.set("network.upstream_proxy", v, n.kline)
 
+    def _from_workspace(self, node: Node, i: int) -> bool:
+        """True when entry ``i`` of ``node`` names ${WORKSPACE} and the
+        workspace is /, so the grant is '/' only because of where we run."""
+        items = node.value if isinstance(node.value, list) else []
+        raw = items[i].value if i < len(items) else None
+        return (isinstance(raw, str) and "${WORKSPACE}" in raw
+                and os.path.realpath(self.workspace) == "/")
+
     def _models(self, e: dict[str, Node], _line: int | None) -> None:
         if "upstreams" in e:
             ups = self.mapping(e["upstreams"], "models.upstreams", None)
@@ -494,7 +506,7 @@ class Validator:
                     raise self.err(
                         key,
                         e["upstreams"].key_lines.get(name),
-                        f"{name!r} is not a valid upstream name",
+                        f"{shown(name)} is not a valid upstream name",
                         "use letters, digits, '-', '_' and '.'",
                     )
                 names.append(name)
@@ -554,7 +566,7 @@ class Validator:
                     raise self.err(
                         f"{key}.fallback[{i}]",
                         flines[i],
-                        f"{fb!r} cannot be a fallback of upstream {name!r}",
+                        f"{shown(fb)} cannot be a fallback of upstream {shown(name)}",
                         "list other upstream names from models.upstreams, in the order to try",
                     )
         max_tokens = None
@@ -573,7 +585,7 @@ class Validator:
                     raise self.err(
                         key,
                         e["actions"].key_lines.get(label),
-                        f"{label!r} is not a valid label",
+                        f"{shown(label)} is not a valid label",
                         "labels are lowercase: letters, digits, '-', '_' and '.'",
                     )
                 self.set(key, self.dlp_action(n, key), n.kline)
@@ -587,7 +599,7 @@ class Validator:
                     raise self.err(
                         f"dlp.rules[{i}].id",
                         item.line,
-                        f"rule id {rule.id!r} is already used on line {seen[rule.id]}",
+                        f"rule id {shown(rule.id)} is already used on line {seen[rule.id]}",
                         "give each rule its own id",
                     )
                 seen[rule.id] = item.line
@@ -617,7 +629,7 @@ class Validator:
                 raise self.err(
                     key,
                     node.line,
-                    f"{v!r}: bad upstream name after route:",
+                    f"{shown(v)}: bad upstream name after route:",
                     "write route:NAME where NAME is in models.upstreams",
                 )
             return v
@@ -629,7 +641,7 @@ class Validator:
             raise self.err(
                 key,
                 node.line,
-                f"{label!r} is not a valid label",
+                f"{shown(label)} is not a valid label",
                 "labels are lowercase: letters, digits, '-', '_' and '.'",
             )
         return label
@@ -651,7 +663,7 @@ class Validator:
             raise self.err(
                 f"{key}.id",
                 f["id"].line,
-                f"{rid!r} is not a valid rule id",
+                f"{shown(rid)} is not a valid rule id",
                 "use letters, digits, '-', '_', '.' and ':'",
             )
         kw: tuple[str, ...] = ()
@@ -708,7 +720,7 @@ class Validator:
                 raise self.err(
                     f"{key}.id",
                     f["id"].line,
-                    f"{did!r} is not a valid rule id",
+                    f"{shown(did)} is not a valid rule id",
                     "use letters, digits, '-', '_', '.' and ':'",
                 )
         return Dictionary(

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from stockade.config.shown import shown, shown_path
 from stockade.errors import PolicyError
 
 
@@ -95,7 +96,7 @@ class _Builder:
             message,
             file=self.file,
             line=line or node.start_mark.line + 1,
-            key=key or None,
+            key=shown_path(key) or None,
             hint=hint,
         )
 
@@ -117,7 +118,7 @@ class _Builder:
             raise self.err(
                 node,
                 path,
-                f"unsupported YAML tag {node.tag!r}",
+                f"unsupported YAML tag {shown(node.tag)}",
                 "remove the !tag; policies hold plain lists and mappings",
             )
         if isinstance(node, yaml.MappingNode):
