@@ -77,12 +77,22 @@ _LOWER_RUN = re.compile(r"[a-z]{3,}")
 _NUMBER = re.compile(r"[+\-]?[0-9]+(?:\.[0-9]+)?(?:[eE][+\-]?[0-9]+)?[lLuUfF]?")
 
 
+_CONSONANTS = re.compile(r"[bcdfghjklmnpqrstvwxz]{5,}")
+
+
+def _pronounceable(run: str) -> bool:
+    vowels = sum(c in "aeiouy" for c in run)
+    return vowels * 5 >= len(run) and not _CONSONANTS.search(run)
+
+
 def _wordy(value: str) -> bool:
     """Mostly made of lowercase runs of 3+ letters, like an identifier made
     of words; random strings almost never are."""
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value):
         return False
-    runs = _LOWER_RUN.findall(value)
+    # only runs that could be words count: random letters often make long
+    # lowercase runs too, but rarely pronounceable ones ("nmltf", "bbwwou")
+    runs = [r for r in _LOWER_RUN.findall(value) if _pronounceable(r)]
     covered = sum(len(r) for r in runs)
     long_runs = sum(len(r) >= 4 for r in runs)
     return covered >= 0.6 * len(value) or (long_runs >= 2 and covered >= 0.45 * len(value))
