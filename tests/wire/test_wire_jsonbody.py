@@ -144,9 +144,9 @@ def test_frozen_containers_serialise_and_copy_like_plain_ones() -> None:
     assert body["x"]["a"][1]["b"] == "z" and v["a"][1]["b"] == "c"
 
 
-def test_the_memo_is_bounded_by_characters() -> None:
-    memo = BlockMemo(max_chars=4000)
+def test_the_memo_is_bounded() -> None:
+    memo = BlockMemo(max_bytes=4 * 4000)
     for i in range(50):
         parse_request("chat", json.dumps({"messages": [
             {"role": "user", "content": f"{i} " + "x" * 200}]}).encode(), memo=memo)
-    assert len(memo) <= 4000 // 200
+    assert memo.held_bytes <= 4 * 4000 and len(memo) <= 4 * 4000 // 400

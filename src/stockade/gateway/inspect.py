@@ -27,7 +27,7 @@ from dataclasses import dataclass, replace
 from stockade.gateway.deps import Scanner
 from stockade.model import Finding
 from stockade.wire.exchange import CONTEXT_REACH, Exchange, Path, Segment, path_str
-from stockade.wire.jsonbody import Block, BlockMemo
+from stockade.wire.jsonbody import FINDING_BYTES, Block, BlockMemo, entry_cost
 
 # Findings of one run of segments: (index of the segment in the run, finding), in order.
 _Resolved = tuple[tuple[int, Finding], ...]
@@ -41,24 +41,30 @@ class SegmentFinding:
 
 
 class ScanCache:
-    """LRU of segment text -> findings, bounded by the characters it keeps; and
-    the block memo and its resolved findings (one entry per memo entry at most)."""
+    """LRU of segment text -> findings, and the block memo with each Block's
+    resolved findings; both bounded by an estimate of the bytes they keep alive
+    (entry overheads included: a budget in characters let a stream of unique
+    tiny values hold ~50 bytes per character)."""
 
-    def __init__(self, scanner: Scanner, *, max_chars: int = 64 * 1024 * 1024,
-                 min_chars: int = 0, max_blocks: int = 8192) -> None:
+    def __init__(self, scanner: Scanner, *, max_bytes: int = 256 * 1024 * 1024,
+                 min_chars: int = 0) -> None:
         self._scan = scanner
-        self._max = max_chars
+        self._max = max_bytes // 2  # half for the text LRU, half for the memo
         self._min = min_chars
         self._held = 0
         self._lru: OrderedDict[str, tuple[Finding, ...]] = OrderedDict()
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
-        self.memo = BlockMemo(max_chars=max_chars // 2)
-        # Keyed by Block identity: the memo hands out one Block per distinct element
-        # text, and an entry here keeps its Block alive, so an id is never reused.
-        self._blocks: OrderedDict[Block, _Resolved] = OrderedDict()
-        self._max_blocks = max_blocks
+        self.memo = BlockMemo(max_bytes=max_bytes // 2)
+        # tags the findings this cache stores on Blocks; not ``self``, which would
+        # make every Block and this cache a reference cycle for the collector
+        self._tag = object()
+
+    @property
+    def held_bytes(self) -> int:
+        """The estimate both caches are bounded by (for tests and /metrics)."""
+        return self._held + self.memo.held_bytes
 
     def scan_many(self, texts: Sequence[str]) -> list[tuple[Finding, ...]]:
         """``scan`` for each text; cached ones are looked up under one lock."""
@@ -92,14 +98,15 @@ class ScanCache:
                 self.hits += 1
                 return got
         result = tuple(self._scan(text))
+        cost = entry_cost(text, len(result))
         with self._lock:
             self.misses += 1
-            if len(text) <= self._max // 4 and text not in self._lru:
+            if cost <= self._max // 4 and text not in self._lru:
                 self._lru[text] = result
-                self._held += len(text)
+                self._held += cost
                 while self._held > self._max and self._lru:
-                    old, _ = self._lru.popitem(last=False)
-                    self._held -= len(old)
+                    old, found = self._lru.popitem(last=False)
+                    self._held -= entry_cost(old, len(found))
         return result
 
     def resolved(self, segments: Sequence[Segment]) -> _Resolved:
@@ -108,17 +115,17 @@ class ScanCache:
         return resolve_context(segments, results)
 
     def block(self, block: Block) -> _Resolved:
-        with self._lock:
-            got = self._blocks.get(block)
-            if got is not None:
-                self._blocks.move_to_end(block)
+        """A Block's resolved findings, kept on the Block (so they go when the memo
+        drops it) and tagged with this cache: a Block scanned by another cache (a
+        gateway with other rules) is scanned again here."""
+        found = block.found
+        if found is not None and found[0] is self._tag:
+            with self._lock:
                 self.hits += len(block.segments)
-                return got
+            return found[1]  # type: ignore[no-any-return]
         result = self.resolved(block.segments)
-        with self._lock:
-            self._blocks[block] = result
-            while len(self._blocks) > self._max_blocks:
-                self._blocks.popitem(last=False)
+        block.found = (self._tag, result)
+        self.memo.charge(block, len(result) * FINDING_BYTES)
         return result
 
 

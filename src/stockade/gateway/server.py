@@ -46,7 +46,7 @@ from stockade.gateway.http import (
 )
 from stockade.gateway.inspect import ScanCache, SegmentFinding, active, inspect, key_masks
 from stockade.gateway.keys import KeyStore
-from stockade.gateway.metrics import Metrics
+from stockade.gateway.metrics import NO_PROTOCOL, Metrics
 from stockade.gateway.translate import (
     Translator,
     cap_output_tokens,
@@ -320,7 +320,7 @@ class Gateway:
                 await self._record(ctx, "llm.request", decision="block",
                                    extra=self._content(ex, findings, req.body))
                 assert ctx.event_id is not None
-                self.metrics.request(protocol, "block")
+                self.metrics.request(protocol, "block", request_id=ctx.request_id)
                 message = block_message(verdict, event_id=ctx.event_id)
                 writer.write(full_response(403, error_body(protocol, status=403,
                                                            message=message),
@@ -362,7 +362,7 @@ class Gateway:
                                       f"({type(exc).__name__}); nothing was sent upstream",
                               decision="error")
             return True
-        self.metrics.request(protocol, decision)
+        self.metrics.request(protocol, decision, request_id=ctx.request_id)
         self.metrics.overhead(time.perf_counter() - ctx.t0)
         if local is not None:
             return await self._answer_locally(ctx, local, writer)
@@ -821,7 +821,10 @@ class Gateway:
             message = f"{message} (the ledger could not record this)"
             if status < 500:
                 status = 500
-        self.metrics.request(ctx.protocol, decision)
+        # counted once per request, under its final decision; a path that is no
+        # model API is counted under no protocol (the guess only shapes the error body)
+        self.metrics.request(ctx.protocol if protocol_for_path(ctx.path) else NO_PROTOCOL,
+                             decision, request_id=ctx.request_id)
         writer.write(full_response(status, error_body(ctx.protocol, status=status,
                                                       message=message),
                                    extra=_no_retry()))

@@ -10,36 +10,60 @@ everything stockade sees and decides.
 
 Details must never hold a protected value: store rule ids, locations, masked
 previews and keyed hashes.  See docs/ledger.md for the format.
+
+The names below are loaded on first use (PEP 562): ``import stockade.ledger``
+costs nothing, and a process that only appends (the sandbox's recorder, a
+hook) never loads what only verifying needs.
 """
 
-from stockade.ledger.checkpoint import Checkpoint, key_fingerprint, load_public_key
-from stockade.ledger.core import Batch, Ledger, LedgerBusy, NewEvent, NoWait, nowait, open_ledger
-from stockade.ledger.event import (
-    Event,
-    canonical_json,
-    default_actor,
-    format_ts,
-    parse_ts,
-    validate_kind,
-)
-from stockade.ledger.verify import VerifyReport
+from __future__ import annotations
 
-__all__ = [
-    "Batch",
-    "Checkpoint",
-    "Event",
-    "Ledger",
-    "LedgerBusy",
-    "NewEvent",
-    "NoWait",
-    "VerifyReport",
-    "canonical_json",
-    "default_actor",
-    "format_ts",
-    "key_fingerprint",
-    "load_public_key",
-    "nowait",
-    "open_ledger",
-    "parse_ts",
-    "validate_kind",
-]
+import importlib
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from stockade.ledger.checkpoint import Checkpoint, key_fingerprint, load_public_key
+    from stockade.ledger.core import (
+        Batch,
+        Ledger,
+        LedgerBusy,
+        NewEvent,
+        NoWait,
+        nowait,
+        open_ledger,
+    )
+    from stockade.ledger.event import (
+        Event,
+        canonical_json,
+        default_actor,
+        format_ts,
+        parse_ts,
+        validate_kind,
+    )
+    from stockade.ledger.verify import VerifyReport
+
+# public name -> the module that defines it
+_WHERE = {
+    "Checkpoint": "checkpoint", "key_fingerprint": "checkpoint",
+    "load_public_key": "checkpoint",
+    "Batch": "core", "Ledger": "core", "LedgerBusy": "core", "NewEvent": "core",
+    "NoWait": "core", "nowait": "core", "open_ledger": "core",
+    "Event": "event", "canonical_json": "event", "default_actor": "event",
+    "format_ts": "event", "parse_ts": "event", "validate_kind": "event",
+    "VerifyReport": "verify",
+}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> object:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value  # once: later lookups do not come here
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_WHERE})

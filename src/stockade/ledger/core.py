@@ -32,7 +32,6 @@ from stockade.ledger.event import (
     parse_ts,
     prepare,
 )
-from stockade.ledger.verify import VerifyReport, verify, walk_segment
 from stockade.model import Actor
 from stockade.state import StateDir
 
@@ -72,6 +71,8 @@ def nowait() -> Iterator[NoWait]:
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from stockade.ledger.verify import VerifyReport
 
 
 @dataclass(frozen=True, slots=True)
@@ -299,6 +300,8 @@ class Ledger:
                     f"the event at seq {start} no longer matches the signed checkpoint for it: "
                     "the ledger was rewritten; refusing to overwrite the evidence with a new "
                     "checkpoint", seq=start, hint="run `stockade ledger verify`")
+        from stockade.ledger.verify import walk_segment  # not loaded by processes that only append
+
         try:
             got, count = walk_segment(self.backend, start + 1, seq, prev, start)
         except LedgerTamperError as exc:
@@ -396,6 +399,8 @@ class Ledger:
                 raise LedgerError(f"no checkpoint file at {checkpoint_file}",
                                   exit_code=EXIT_USAGE)
             files.append(checkpoint_file)
+        from stockade.ledger.verify import verify
+
         with self._lock:
             return verify(self.backend, public_key=public_key, checkpoint_files=files,
                           require_files=checkpoint_file is None, allow_unsigned=allow_unsigned)

@@ -16,18 +16,15 @@ so the canonical text is ``head + str(seq) + tail + ts + '"}'``.
 
 from __future__ import annotations
 
-import getpass
 import json
 import os
 import re
-import socket
 import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from json.encoder import encode_basestring
-from pathlib import Path
 from typing import Any, NamedTuple
 
 from stockade.canonical import canonical_json as canonical_json  # re-exported
@@ -148,23 +145,42 @@ def _str_or_none(value: object) -> str | None:
 
 def _process_name() -> str:
     try:
-        return Path("/proc/self/comm").read_text(encoding="utf-8", errors="replace").strip()
+        with open("/proc/self/comm", encoding="utf-8", errors="replace") as f:
+            return f.read().strip()
     except OSError:
-        name = Path(sys.argv[0]).name if sys.argv and sys.argv[0] else ""
+        name = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else ""
         return name or "python"
+
+
+def _login_name() -> str | None:
+    """``getpass.getuser()`` without importing getpass (and termios) on every
+    appending process's start: the same variables in the same order, then the
+    password database."""
+    for name in ("LOGNAME", "USER", "LNAME", "USERNAME"):
+        user = os.environ.get(name)
+        if user:
+            return user
+    import pwd
+
+    try:
+        return pwd.getpwuid(os.getuid()).pw_name
+    except KeyError:
+        return None
 
 
 def default_actor(*, team: str | None = None, agent: str | None = None) -> Actor:
     """Who is appending, as far as this process can tell."""
     try:
-        user: str | None = getpass.getuser()
-    except (KeyError, OSError):
+        user = _login_name()
+    except OSError:
         user = None
     return Actor(
         user=user,
         team=team,
         agent=agent,
-        host=socket.gethostname() or None,
+        # socket.gethostname() without the socket module: both are the kernel's
+        # nodename (glibc implements gethostname with uname)
+        host=os.uname().nodename or None,
         process=_process_name(),
         pid=os.getpid(),
     )

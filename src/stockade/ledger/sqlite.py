@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import sqlite3
-import uuid
 from collections.abc import Callable, Generator, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -182,6 +181,8 @@ class SqliteBackend:
                     seq=1,
                     hint="if you removed the ledger on purpose, move the checkpoint file away too",
                 )
+            import uuid  # once per ledger: not on every appending process's start
+
             ledger_id = uuid.uuid4().hex
             c.executemany("INSERT INTO meta (key, value) VALUES (?, ?)", (
                 ("schema_version", SCHEMA_VERSION), ("ledger_id", ledger_id),

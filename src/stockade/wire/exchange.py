@@ -425,6 +425,12 @@ class _Walker:
         if fixed is None:
             role = node.get("role")
             typ = node.get("type")
+            # a list or object there is the client's mistake for the vendor to refuse;
+            # it only decides the kind (everything under it is walked all the same)
+            if type(role) is not str:
+                role = None
+            if type(typ) is not str:
+                typ = None
             if role == "tool" or typ in _RESULT_TYPES:
                 kind = "tool_result"
             elif typ in _CALL_TYPES:

@@ -143,10 +143,12 @@ def writable_path(body: dict[str, Any], path: tuple[str | int, ...]) -> Any:
 
 class Block:
     """One element of a section list, indexed once per distinct text and place.
-    Compared by identity: the memo hands out one Block per text, so a scanner
-    may key its results by it."""
+    Compared by identity: the memo hands out one Block per text.  ``found`` is a
+    scanner's results for it, tagged with the scanner's cache (see
+    :meth:`stockade.gateway.inspect.ScanCache.block`): kept on the Block so they
+    live exactly as long as the memo keeps the Block."""
 
-    __slots__ = ("text", "value", "segments", "uninspected")
+    __slots__ = ("text", "value", "segments", "uninspected", "cost", "found", "held_at")
 
     def __init__(self, text: str, value: Any, segments: tuple[Segment, ...],
                  uninspected: tuple[str, ...]) -> None:
@@ -154,26 +156,68 @@ class Block:
         self.value = value  # decoded, read-only
         self.segments = segments
         self.uninspected = uninspected
+        self.cost = block_cost(text, segments)
+        self.found: tuple[object, Any] | None = None
+        self.held_at: Place | None = None  # where a memo holds it (its cost counted)
 
     def __repr__(self) -> str:  # never the text
         return f"<Block {len(self.segments)} segments, {len(self.text)} chars>"
+
+
+# What keeping one object costs, in bytes (CPython 3.11, 64-bit), rounded up: a
+# budget in characters let ~50 bytes of memory per character through for an
+# element of many one-letter keys (each a key, a text and a "KEY: value" segment,
+# their path tuples and a dict entry).
+_SEGMENT_BYTES = 208  # the Segment tuple, its path tuple, a list slot
+_CONTAINER_BYTES = 96  # an empty dict / list and its slot in the parent
+_ITEM_BYTES = 48  # a dict entry or list slot, a small str or int
+_ENTRY_BYTES = 160  # an LRU entry: OrderedDict node, key str header, result tuple
+# a Finding kept as a scan result (measured ~390 with its preview; a fingerprint or
+# a finding moved off a context segment costs more): a text of short e-mail
+# addresses holds one per ~25 characters, 16 bytes per character uncounted
+FINDING_BYTES = 512
+_SHARED_PARTS = frozenset({"text", "key"})  # their text is the decoded value's own string
+
+
+def block_cost(text: str, segments: tuple[Segment, ...]) -> int:
+    """An upper estimate of the bytes a memo entry keeps alive: its text (the
+    decoded strings cost about as much again), a container per opening bracket
+    and an item per comma or colon (those inside strings are counted too: over,
+    never under), and every segment with the text it made (a ``"KEY: value"``
+    context segment is a new string).  Runs once per element first seen: four
+    ``str.count`` passes, ~2% of indexing it."""
+    containers = text.count("{") + text.count("[")
+    items = text.count(",") + text.count(":")
+    made = sum([len(s[1]) for s in segments if s[3] not in _SHARED_PARTS])  # (text, part)
+    return (2 * len(text) + containers * _CONTAINER_BYTES + items * _ITEM_BYTES
+            + len(segments) * _SEGMENT_BYTES + made)
+
+
+def entry_cost(text: str, findings: int) -> int:
+    """What one text -> findings LRU entry keeps alive, in bytes (see block_cost)."""
+    return len(text) + _ENTRY_BYTES + findings * FINDING_BYTES
 
 
 Place = tuple[str, str, int]  # protocol, section, index
 
 
 class BlockMemo:
-    """Blocks by place and text: an LRU bounded by the characters of the texts it
-    keeps, with the most recent few per place found by a text comparison."""
+    """Blocks by place and text: an LRU bounded by an estimate of the bytes its
+    entries keep alive (:func:`block_cost`), with the most recent few per place
+    found by a text comparison."""
 
-    def __init__(self, *, max_chars: int = 32 * 1024 * 1024) -> None:
-        self._max = max_chars
+    def __init__(self, *, max_bytes: int = 128 * 1024 * 1024) -> None:
+        self._max = max_bytes
         self._held = 0
         self._lru: OrderedDict[tuple[Place, str], Block] = OrderedDict()
         self._at: dict[Place, list[Block]] = {}
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
+
+    @property
+    def held_bytes(self) -> int:
+        return self._held
 
     def __len__(self) -> int:
         return len(self._lru)
@@ -200,22 +244,37 @@ class BlockMemo:
 
     def put(self, place: Place, block: Block) -> None:
         key = (place, block.text)
-        size = len(block.text)
         with self._lock:
             self.misses += 1
-            if size > self._max // 4 or key in self._lru:
+            if block.cost > self._max // 4 or key in self._lru or block.held_at is not None:
                 return
             self._lru[key] = block
-            self._held += size
+            block.held_at = place
+            self._held += block.cost
             self._remember(place, block)
-            while self._held > self._max and self._lru:
-                (old_place, old_text), old = self._lru.popitem(last=False)
-                self._held -= len(old_text)
-                recent = self._at.get(old_place)
-                if recent is not None and old in recent:
-                    recent.remove(old)
-                    if not recent:
-                        del self._at[old_place]
+            self._evict()
+
+    def charge(self, block: Block, extra: int) -> None:
+        """Add ``extra`` bytes (the findings a scanner keeps on it) to ``block``'s
+        cost, counted against the budget while the memo holds it."""
+        if extra <= 0:
+            return
+        with self._lock:
+            block.cost += extra
+            if block.held_at is not None:
+                self._held += extra
+                self._evict()
+
+    def _evict(self) -> None:
+        while self._held > self._max and self._lru:
+            (old_place, _), old = self._lru.popitem(last=False)
+            self._held -= old.cost
+            old.held_at = None
+            recent = self._at.get(old_place)
+            if recent is not None and old in recent:
+                recent.remove(old)
+                if not recent:
+                    del self._at[old_place]
 
     def _remember(self, place: Place, block: Block) -> None:
         recent = self._at.setdefault(place, [])
