@@ -8,7 +8,14 @@ from __future__ import annotations
 
 import os
 
-from stockade.config.shown import shown
+
+def shown(raw: str) -> str:
+    """The value as an error may show it (imported on error only: the hooks
+    load this module on every call)."""
+    from stockade.config.shown import shown as _shown
+
+    return _shown(raw)
+
 
 TOKENS_HINT = "start it with /, ~, ${HOME} or ${WORKSPACE}"
 
