@@ -331,3 +331,32 @@ def private_covers(strong: str, weak: str) -> bool:
     except ValueError:
         return False
     return s.version == w.version and w.subnet_of(s)  # type: ignore[arg-type]
+
+
+def host_allowed(patterns: tuple[DomainPattern, ...], host: str, port: int | None = None) -> bool:
+    """Is ``host`` (name or IP literal) matched by ``patterns`` for ``port``?
+    The one ``network.allow`` rule: the policy model and the sandbox's cached
+    view both ask here."""
+    norm = normalise_host(host)
+    if norm is None:
+        return False
+    return any(p.matches(norm, port) for p in patterns)
+
+
+def private_allowed(entries: tuple[str, ...], host: str) -> bool:
+    """Is ``host`` (an IP, or a name) listed in ``entries`` (``allow_private``:
+    names, addresses and networks)?"""
+    norm = normalise_host(host)
+    if norm is None:
+        return False
+    try:
+        ip = ipaddress.ip_address(norm)
+    except ValueError:
+        return norm in entries
+    for entry in entries:
+        try:
+            if ip in ipaddress.ip_network(entry):
+                return True
+        except ValueError:
+            continue
+    return False

@@ -15,7 +15,12 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from stockade.config import paths
-from stockade.config.domains import DomainPattern, normalise_host, parse_pattern
+from stockade.config.domains import (
+    DomainPattern,
+    host_allowed,
+    parse_pattern,
+    private_allowed,
+)
 
 if TYPE_CHECKING:
     # Only for annotations: importing stockade.dlp runs the DLP engine's
@@ -66,29 +71,11 @@ class NetworkPolicy:
 
     def allows(self, host: str, port: int | None = None) -> bool:
         """Is ``host`` (name or IP literal) on the allow list for ``port``?"""
-        norm = normalise_host(host)
-        if norm is None:
-            return False
-        return any(p.matches(norm, port) for p in self._patterns)
+        return host_allowed(self._patterns, host, port)
 
     def allows_private(self, host: str) -> bool:
         """Is ``host`` (an IP, or a name) listed in ``allow_private``?"""
-        import ipaddress
-
-        norm = normalise_host(host)
-        if norm is None:
-            return False
-        try:
-            ip = ipaddress.ip_address(norm)
-        except ValueError:
-            return norm in self.allow_private
-        for entry in self.allow_private:
-            try:
-                if ip in ipaddress.ip_network(entry):
-                    return True
-            except ValueError:
-                continue
-        return False
+        return private_allowed(self.allow_private, host)
 
 
 @dataclass(frozen=True, slots=True)

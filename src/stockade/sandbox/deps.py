@@ -108,34 +108,16 @@ class _LazyNetwork:
         self._patterns: tuple[Any, ...] | None = None
 
     def allows(self, host: str, port: int | None = None) -> bool:
-        from stockade.config.domains import normalise_host, parse_pattern
+        from stockade.config.domains import host_allowed, parse_pattern
 
         if self._patterns is None:
             self._patterns = tuple(parse_pattern(a) for a in self.allow)
-        norm = normalise_host(host)
-        if norm is None:
-            return False
-        return any(p.matches(norm, port) for p in self._patterns)
+        return host_allowed(self._patterns, host, port)
 
     def allows_private(self, host: str) -> bool:
-        import ipaddress
+        from stockade.config.domains import private_allowed
 
-        from stockade.config.domains import normalise_host
-
-        norm = normalise_host(host)
-        if norm is None:
-            return False
-        try:
-            ip = ipaddress.ip_address(norm)
-        except ValueError:
-            return norm in self.allow_private
-        for entry in self.allow_private:
-            try:
-                if ip in ipaddress.ip_network(entry):
-                    return True
-            except ValueError:
-                continue
-        return False
+        return private_allowed(self.allow_private, host)
 
 
 def view_from_data(data: Mapping[str, Any]) -> PolicyView:
