@@ -67,6 +67,19 @@ def stream_error(obj: dict[str, Any]) -> str | None:
     return as_str(as_dict(err).get("message")) or as_str(err) or "error"
 
 
+def read_chunk(data: str) -> dict[str, Any] | str:
+    """One Chat Completions stream chunk: the object, or why it cannot be
+    relayed (the stream translators end the client's stream with that)."""
+    try:
+        obj = json.loads(data)
+    except ValueError:
+        return "sent a stream chunk that is not JSON"
+    if not isinstance(obj, dict):
+        return "sent a stream chunk that is not a JSON object"
+    msg = stream_error(obj)
+    return f"reported an error: {msg}" if msg is not None else obj
+
+
 def first_choice(obj: dict[str, Any]) -> dict[str, Any]:
     """The first choice of a whole Chat Completions answer.  An answer without one
     (``choices`` missing or empty: a proxy's JSON, a server bug) is an error, not an

@@ -32,8 +32,8 @@ from stockade.translate._common import (
     as_str,
     clean_text,
     new_id,
+    read_chunk,
     split_surrogate,
-    stream_error,
     tool_id,
 )
 from stockade.translate.anthropic_chat import anthropic_usage, stop_fields
@@ -73,15 +73,9 @@ class ChatToAnthropicStream:
             return self._end()
         if not data.strip():
             return []
-        try:
-            obj = json.loads(data)
-        except ValueError:
-            return self._fail("sent a stream chunk that is not JSON")
-        if not isinstance(obj, dict):
-            return self._fail("sent a stream chunk that is not a JSON object")
-        msg = stream_error(obj)
-        if msg is not None:
-            return self._fail(f"reported an error: {msg}")
+        obj = read_chunk(data)
+        if isinstance(obj, str):
+            return self._fail(obj)
         out = self._start()
         if isinstance(obj.get("usage"), dict):
             self._usage = obj["usage"]
