@@ -127,56 +127,33 @@ GENERIC_KEYWORDS = {
 }
 
 
+def _assignment_rule(rule_id: str, title: str, key: str, kind: str) -> Rule:
+    """A value assigned to a key whose name says what it is (``PASSWORD=...``)."""
+    return Rule(
+        id=rule_id,
+        title=title,
+        pattern=assignment(key),
+        keywords=GENERIC_KEYWORDS[rule_id],
+        check=_plausible(kind),
+        priority=PRIORITY_GENERIC,
+        confidence=0.7,
+        before=0,
+        after=400,
+        anchored=True,
+    )
+
+
 def build() -> list[Rule]:
     rules = [
-        Rule(
-            id="generic_password",
-            title="Password assigned in code or configuration",
-            pattern=assignment(PASSWORD_KEY),
-            keywords=GENERIC_KEYWORDS["generic_password"],
-            check=_plausible("password"),
-            priority=PRIORITY_GENERIC,
-            confidence=0.7,
-            before=0,
-            after=400,
-            anchored=True,
-        ),
-        Rule(
-            id="generic_secret",
-            title="Secret or private key material assigned in code or configuration",
-            pattern=assignment(SECRET_KEY),
-            keywords=GENERIC_KEYWORDS["generic_secret"],
-            check=_plausible("token"),
-            priority=PRIORITY_GENERIC,
-            confidence=0.7,
-            before=0,
-            after=400,
-            anchored=True,
-        ),
-        Rule(
-            id="generic_token",
-            title="Access token assigned in code or configuration",
-            pattern=assignment(TOKEN_KEY),
-            keywords=GENERIC_KEYWORDS["generic_token"],
-            check=_plausible("token"),
-            priority=PRIORITY_GENERIC,
-            confidence=0.7,
-            before=0,
-            after=400,
-            anchored=True,
-        ),
-        Rule(
-            id="generic_api_key",
-            title="API key assigned in code or configuration",
-            pattern=assignment(API_KEY),
-            keywords=GENERIC_KEYWORDS["generic_api_key"],
-            check=_plausible("token"),
-            priority=PRIORITY_GENERIC,
-            confidence=0.7,
-            before=0,
-            after=400,
-            anchored=True,
-        ),
+        _assignment_rule("generic_password", "Password assigned in code or configuration",
+                         PASSWORD_KEY, "password"),
+        _assignment_rule("generic_secret",
+                         "Secret or private key material assigned in code or configuration",
+                         SECRET_KEY, "token"),
+        _assignment_rule("generic_token", "Access token assigned in code or configuration",
+                         TOKEN_KEY, "token"),
+        _assignment_rule("generic_api_key", "API key assigned in code or configuration",
+                         API_KEY, "token"),
         Rule(
             id="http_bearer_token",
             title="Bearer / token credential in an HTTP Authorization header",
