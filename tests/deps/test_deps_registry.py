@@ -71,7 +71,7 @@ def test_no_registry_listening_is_unverifiable(tmp_path: Path) -> None:
     env = {"STOCKADE_DEPS_PYPI_URL": f"http://127.0.0.1:{port}/pypi"}
     r = Registry(Settings.from_env(env, state_root=str(tmp_path)))
     look = r.lookup("pypi", "anything")
-    assert look.info is None and "cannot reach 127.0.0.1" in look.why
+    assert look.info is None and "cannot reach http://127.0.0.1" in look.why
 
 
 def test_a_garbled_answer_is_unverifiable(registry: FakeRegistry, tmp_path: Path) -> None:

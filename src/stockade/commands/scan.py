@@ -33,8 +33,8 @@ from stockade.dlp.scanfiles import (
     SUPPRESS_BASELINE,
     FileFinding,
     Progress,
-    ScanReport,
     Scanner,
+    ScanReport,
     apply_baseline,
     scan_paths,
     scan_staged,
@@ -216,19 +216,10 @@ def mask_path(engine: Scanner, path: str) -> str:
     The result no longer names a file on disk; the unmasked directories,
     the preview's visible ends and the line number are what lead back to it
     (SARIF gets the same masked uri: a wrong link beats a leaked key)."""
-    findings = sorted(engine.scan(path), key=lambda f: f.start)
-    if not findings:
-        return path
-    out: list[str] = []
-    pos = 0
-    for f in findings:
-        if f.start < pos:
-            continue
-        out.append(path[pos:f.start])
-        out.append(f.preview)
-        pos = f.end
-    out.append(path[pos:])
-    return "".join(out)
+    from stockade.dlp.redact import mask_findings
+
+    findings = engine.scan(path)
+    return mask_findings(path, findings) if findings else path
 
 
 def mask_paths(report: ScanReport, engine: Scanner) -> ScanReport:

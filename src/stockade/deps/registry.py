@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 from urllib.parse import quote
 
-from stockade.deps.names import normalise
+from stockade.deps.names import host_of, normalise
 
 DEFAULT_URLS = {
     "pypi": "https://pypi.org/pypi",
@@ -254,7 +254,9 @@ def fetch(eco: str, name: str, *, base: str, timeout: float) -> Info:
 
 
 def _host(base: str) -> str:
-    return base.split("://", 1)[-1].split("/", 1)[0]
+    """The registry as messages name it: scheme and host, never a
+    ``user:token@`` part or a path."""
+    return host_of(base)
 
 
 def _origin(url: str) -> tuple[str, str]:

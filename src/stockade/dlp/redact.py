@@ -68,7 +68,7 @@ class Vault:
     Values live only in this object's memory.  ``repr`` shows counts only.
     """
 
-    __slots__ = ("_nonce", "_by_value", "_by_placeholder", "_version")
+    __slots__ = ("_by_placeholder", "_by_value", "_nonce", "_version")
 
     def __init__(self, *, nonce: str | None = None) -> None:
         if nonce is None:
@@ -156,7 +156,7 @@ class Vault:
         return vault
 
 
-def _spans(findings: Iterable[Finding], length: int) -> list[tuple[int, int, Finding]]:
+def merged_spans(findings: Iterable[Finding], length: int) -> list[tuple[int, int, Finding]]:
     """Findings as sorted, merged, in-range spans.
 
     The engine promises sorted, non-overlapping findings; redaction must not
@@ -175,6 +175,22 @@ def _spans(findings: Iterable[Finding], length: int) -> list[tuple[int, int, Fin
     return spans
 
 
+def mask_findings(text: str, findings: Iterable[Finding]) -> str:
+    """``text`` for display: each finding replaced by its masked preview.
+    Overlapping findings are merged first (a policy rule may overlap a
+    built-in one), so no tail of a value is left in clear."""
+    from stockade.dlp.mask import mask
+
+    out: list[str] = []
+    pos = 0
+    for start, end, f in merged_spans(findings, len(text)):
+        out.append(text[pos:start])
+        out.append(f.preview if (start, end) == (f.start, f.end) else mask(text[start:end]))
+        pos = end
+    out.append(text[pos:])
+    return "".join(out)
+
+
 def redact(
     text: str, findings: Iterable[Finding], *, vault: Vault | None = None
 ) -> tuple[str, Vault]:
@@ -187,7 +203,7 @@ def redact(
         vault = Vault()
     parts: list[str] = []
     pos = 0
-    for start, end, finding in _spans(findings, len(text)):
+    for start, end, finding in merged_spans(findings, len(text)):
         parts.append(text[pos:start])
         parts.append(vault.placeholder_for(text[start:end], kind=_kind(finding)))
         pos = end
@@ -246,7 +262,7 @@ class Restorer:
     releases the rest at the end of the stream.
     """
 
-    __slots__ = ("_vault", "_json", "_held", "_prefixes", "_prefix_version", "_max")
+    __slots__ = ("_held", "_json", "_max", "_prefix_version", "_prefixes", "_vault")
 
     def __init__(self, vault: Vault, *, json_string: bool = False) -> None:
         self._vault = vault

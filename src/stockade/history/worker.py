@@ -19,6 +19,7 @@ import hashlib
 from collections.abc import Callable, Iterator
 from typing import Protocol
 
+from stockade.dlp.redact import mask_findings
 from stockade.history import aider, claude, codex
 from stockade.history.discover import Source
 from stockade.history.records import (
@@ -48,16 +49,7 @@ def masked(engine: Scanner, value: str, *, limit: int = MAX_TARGET) -> str:
     credential-shaped part of a command line or URL masked."""
     findings = engine.scan(value)
     if findings:
-        out: list[str] = []
-        pos = 0
-        for f in sorted(findings, key=lambda f: f.start):
-            if f.start < pos:
-                continue
-            out.append(value[pos:f.start])
-            out.append(f.preview)
-            pos = f.end
-        out.append(value[pos:])
-        value = "".join(out)
+        value = mask_findings(value, findings)
     value = redact_command(value)
     if len(value) > limit:
         value = value[:limit] + " ..."

@@ -134,10 +134,8 @@ class HookPolicy(Record):
         if is_loopback(h):
             return True
         from stockade.config import domains  # only for a non-loopback host
-        norm = domains.normalise_host(h)
-        if norm is None:
-            return False
-        return any(p.matches(norm, port) for p in _patterns(self.network_allow))
+
+        return domains.host_allowed(_patterns(self.network_allow), h, port)
 
 
 _TUPLES = frozenset({"write", "deny_read", "network_allow", "deny_commands", "ask_commands",

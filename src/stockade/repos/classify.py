@@ -121,14 +121,13 @@ def route_glob(engine: Any, path: str) -> str:
     """An fnmatch glob matching ``path`` only, except that what the engine
     finds in it is ``*``: the policy routes the repository without naming
     the token its folder is called after."""
+    from stockade.dlp.redact import merged_spans
     from stockade.repos.suggest import glob_escape
 
     out: list[str] = []
     pos = 0
-    for f in sorted(engine.scan(path), key=lambda f: f.start):
-        if f.start < pos:
-            continue
-        out.append(glob_escape(path[pos:f.start]) + "*")
-        pos = f.end
+    for start, end, _ in merged_spans(engine.scan(path), len(path)):
+        out.append(glob_escape(path[pos:start]) + "*")
+        pos = end
     out.append(glob_escape(path[pos:]))
     return "".join(out)
