@@ -365,3 +365,62 @@ def test_an_install_in_a_subdirectory_reads_that_directorys_manifest(
         verdict = pre_tool_use(inp, policy, env={})
         assert verdict.action == "deny", (command, verdict)
         assert "deps.nonexistent" in verdict.rule_ids and "no-such-evil-zz" in verdict.reason
+
+
+@pytest.mark.parametrize("command", [
+    "pip install /tmp/evil-1.0-py3-none-any.whl",
+    "pip install ~/dl/evil-1.0.tar.gz",
+    "pip install ../elsewhere/pkg",
+    "npm install /tmp/evil-1.0.0.tgz",
+])
+def test_a_local_archive_or_outside_path_needs_approval(registry: FakeRegistry, tmp_path: Path,
+                                                        command: str) -> None:
+    """Regression: local archives and paths outside the workspace were
+    dropped as "nothing from a registry", so their install scripts ran
+    unchecked (with a manifest here, the manifest was checked instead)."""
+    from hooks_fixtures import make_policy
+
+    from stockade.hooks.protocol import HookInput
+    from stockade.hooks.rules import pre_tool_use
+
+    ws = tmp_path / "ws"
+    (ws / "pyproject.toml").write_text('[project]\nname = "x"\ndependencies = ["requests"]\n')
+    (ws / "package.json").write_text('{"dependencies": {"@types/node": "^20"}}')
+    policy = make_policy(tmp_path / "home", ws)
+    inp = HookInput("claude-code", "PreToolUse", "s", "t", "Bash", {"command": command}, None,
+                    None, str(ws), None)
+    verdict = pre_tool_use(inp, policy, env={})
+    assert verdict.action == "ask" and "deps.unverifiable" in verdict.rule_ids, verdict
+
+
+def test_installing_the_project_itself_still_reads_its_manifest(registry: FakeRegistry,
+                                                                 tmp_path: Path) -> None:
+    from hooks_fixtures import make_policy
+
+    from stockade.hooks.protocol import HookInput
+    from stockade.hooks.rules import pre_tool_use
+
+    ws = tmp_path / "ws"
+    (ws / "pyproject.toml").write_text('[project]\nname = "x"\ndependencies = ["requests"]\n')
+    (ws / "sub").mkdir()
+    policy = make_policy(tmp_path / "home", ws)
+    for command in ("pip install .", "pip install -e ."):
+        inp = HookInput("claude-code", "PreToolUse", "s", "t", "Bash", {"command": command},
+                        None, None, str(ws), None)
+        assert pre_tool_use(inp, policy, env={}).action == "allow", command
+
+
+def test_a_requirements_file_named_by_a_variable_is_unverifiable(registry: FakeRegistry,
+                                                                 tmp_path: Path) -> None:
+    """Regression: the run-time marker reached open() and crashed the hook
+    (internal error) instead of asking."""
+    from hooks_fixtures import make_policy
+
+    from stockade.hooks.protocol import HookInput
+    from stockade.hooks.rules import pre_tool_use
+
+    policy = make_policy(tmp_path / "home", tmp_path / "ws")
+    inp = HookInput("claude-code", "PreToolUse", "s", "t", "Bash",
+                    {"command": 'pip install -r "$F"'}, None, None, str(tmp_path / "ws"), None)
+    verdict = pre_tool_use(inp, policy, env={})
+    assert verdict.action == "ask" and "deps.unverifiable" in verdict.rule_ids, verdict

@@ -148,7 +148,7 @@ def specs_of(ecosystem: str, packages: tuple[str, ...], *, cwd: str | None
                 # `-r FILE` is a requirements file whatever its name
                 specs += [s for s in manifests.read_requirements(_as_path(path), display=val)
                           if s.ecosystem == ecosystem]
-            except (BadSpec, OSError) as exc:
+            except (BadSpec, OSError, ValueError) as exc:  # ValueError: a run-time value
                 msg = exc.message if isinstance(exc, BadSpec) else type(exc).__name__
                 unread.append((val, f"cannot read the requirements file `{val}` ({msg})"))
         elif opt in EDITABLE_OPTS:
@@ -171,6 +171,11 @@ def specs_of(ecosystem: str, packages: tuple[str, ...], *, cwd: str | None
             continue
         if s is not None:
             specs.append(s)
+        elif not _workspace_dir(item, cwd):
+            # a local archive, or a directory outside the workspace: its code
+            # (setup.py, npm scripts) would run, and no registry vouches for it
+            unread.append((_local_shown(item), "a local archive or a path outside the "
+                                               "workspace: stockade cannot check what it holds"))
     if not named and cwd is not None:
         # `npm install`, `npm ci`, `pip install .`: what the manifests here
         # list (this directory only: a hook must not walk a whole tree)
@@ -192,10 +197,29 @@ def specs_of(ecosystem: str, packages: tuple[str, ...], *, cwd: str | None
     return specs, unread
 
 
+def _workspace_dir(item: str, cwd: str | None) -> bool:
+    """``item`` (a local reference) is a directory inside ``cwd``: code the
+    agent could already run; anything else is not vouched for."""
+    if cwd is None:
+        return False
+    ref = item.split(":", 1)[1] if item.startswith(("file:", "link:")) else item
+    try:
+        path = os.path.realpath(os.path.join(cwd, os.path.expanduser(ref)))
+        root = os.path.realpath(cwd)
+        return os.path.isdir(path) and (path == root or path.startswith(root + os.sep))
+    except (OSError, ValueError):
+        return False
+
+
+def _local_shown(item: str) -> str:
+    """A local reference for messages: its last component only."""
+    return os.path.basename(item.rstrip("/")) or item[:1]
+
+
 def _listdir(path: str) -> list[str]:
     try:
         return os.listdir(path)
-    except OSError:
+    except (OSError, ValueError):
         return []
 
 

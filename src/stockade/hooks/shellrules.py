@@ -1439,7 +1439,9 @@ class _Check:
                                             "--find-links", "-t", "--target", "--prefix",
                                             "--root", "-e", "--editable", "--python-version",
                                             "--platform"})
-        pkgs = tuple(a.value for a in pos if not a.value.startswith((".", "/")))
+        # `pip install .` installs the project here (its manifest is read); any
+        # other path (an archive, a directory elsewhere) goes to the guard too
+        pkgs = tuple(a.value for a in pos if a.value not in (".", "./"))
         pkgs += tuple(_handed_options(rest, _PIP_HANDED))
         self.install("pypi", pkgs, via="pip install")
 
