@@ -270,12 +270,14 @@ _OPERATOR_BEFORE = re.compile(
     r"(?:\*|/|%|\^|<<|>>|==|!=|[ \t][<>]=?|[0-9_)\]][ \t]*[+\-]|[A-Za-z0-9_.\]]\(|[(\[,][ \t]*-|"
     r"[0-9][ \t]*,[ \t]+|\[)[ \t]*$"
 )
-# Names under which long numbers are not personal data.
+# Names under which long numbers are not personal data.  Not the names data
+# records use for whatever number they hold (amount, value, total, balance,
+# price, result): a card number sent as {"amount": N} must still be found.
 NON_PERSONAL_KEY = re.compile(
-    r"(?:^|[^a-z])(?:id|ids|uid|gid|pid|seed|size|bytes|count|total|amount|sum|time|timestamp|ts|ms|us|ns|epoch|"
-    r"date|offset|length|len|value|version|ver|serial|hash|checksum|crc|port|max|min|limit|num|index|idx|"
-    r"mask|magic|flags?|nonce|salt|order|seq|sequence|expected|want|got|result|expires?|created|updated|"
-    r"duration|ttl|timeout|interval|memory|capacity|quota|usage|balance|price|cost|weight|height|width|"
+    r"(?:^|[^a-z])(?:id|ids|uid|gid|pid|seed|size|bytes|count|time|timestamp|ts|ms|us|ns|epoch|"
+    r"date|offset|length|len|version|ver|serial|hash|checksum|crc|port|max|min|limit|num|index|idx|"
+    r"mask|magic|flags?|nonce|salt|order|seq|sequence|expected|want|got|expires?|created|updated|"
+    r"duration|ttl|timeout|interval|memory|capacity|quota|usage|weight|height|width|"
     r"build|revision|rev|tag|channel|chat|guild|snowflake|account_?id|user_?id|message_?id|object_?id)"
     r"[\"'\]\s]*[:=]",
     re.IGNORECASE,
