@@ -30,6 +30,9 @@ MASKED = [
     "./manage.py createsuperuser --password {pw}",
     "tool --api-key={pw} run",
     "vault login -method=userpass username=bob password={pw}",
+    # a token as the URL's user name (regression: only user:password@ was masked)
+    "git push https://{pw}@github.com/acme/infra.git",
+    "pip install git+https://{pw}@git.example/r.git",
 ]
 
 KEPT = [
@@ -38,6 +41,7 @@ KEPT = [
     "ls -p /tmp",
     "pytest -q -k test_token_refresh",
     "git clone git@github.com:acme/infra.git",
+    "git clone ssh://git@github.com/acme/infra.git",
     "curl -s https://h.example/api?page=2",
     "echo $PASSWORD",
     "npm install left-pad@1.3.0",

@@ -17,6 +17,9 @@ from stockade.dlp.mask import mask
 
 # scheme://user:password@host -> the password
 _URL_USERINFO = re.compile(r"(?P<pre>[A-Za-z][A-Za-z0-9+.-]*://[^/\s:@'\"]*:)(?P<v>[^/\s@'\"]+)(?=@)")
+# scheme://TOKEN@host: a token used as the user name (GitHub, GitLab, PyPI
+# mirrors accept that); a short plain user such as `git` is not one
+_URL_USER_TOKEN = re.compile(r"(?P<pre>[A-Za-z][A-Za-z0-9+.-]*://)(?P<v>[^/\s:@'\"]{12,})(?=@)")
 # scp-like git remote with a token as user: https is covered above; user@host: is not a secret.
 _NAMES = r"(?:[A-Za-z0-9_]*(?:pass(?:wd|word)?|secret|token|api[_-]?key|apikey|auth|credential|private[_-]?key|access[_-]?key|pwd)[A-Za-z0-9_]*)"
 # NAME=value (env assignment, --name=value)
@@ -40,7 +43,16 @@ def redact_command(command: str) -> str:
     """``command`` with every credential-shaped value masked."""
     for rx in (_URL_USERINFO, _USER, _MYSQL, _LOGIN_P, _ASSIGN, _OPTION):
         command = rx.sub(_masked, command)
-    return command
+    return _URL_USER_TOKEN.sub(lambda m: _masked(m) if _tokenish(m.group("v")) else m.group(0),
+                               command)
+
+
+def _tokenish(user: str) -> bool:
+    """A URL user name that reads as a credential, not as `git` or `deploy`."""
+    if any(c.isdigit() for c in user) and any(c.isalpha() for c in user):
+        return True
+    # long, and not lowercase words (gitlab-ci-token, x-access-token)
+    return len(user) >= 16 and not re.fullmatch(r"[a-z]+(?:[-_.][a-z]+)*", user)
 
 
 def _masked(m: re.Match[str]) -> str:
