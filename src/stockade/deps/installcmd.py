@@ -29,7 +29,8 @@ def installs(argv: list[str], *, cwd: str, home: str) -> list[tuple[str, tuple[s
     view = HookPolicy(workspace=cwd, home=home, write=(cwd,), deny_read=(), network_allow=())
     check_command(analyse(text, cwd=cwd, home=home, env={}), view, install_check=capture)
     if not seen:
-        raise UsageError(f"`{text[:120]}` installs no package stockade knows of",
+        first = text.split(None, 1)[0][:40] if text.strip() else ""
+        raise UsageError(f"the `{first}` command installs no package stockade knows of",
                          hint="pass an install command: pip/uv/poetry/pipx install|add, "
                               "npm/pnpm/yarn install|add, npx, cargo add, go get")
     return seen

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from stockade.deps.model import Spec
-from stockade.deps.names import BadSpec, parse
+from stockade.deps.names import BadSpec, parse, spec_shown
 from stockade.errors import UsageError
 
 SKIP_DIRS = frozenset({".git", "node_modules", ".venv", "venv", "env", "__pycache__", "target",
@@ -84,7 +84,7 @@ def _spec(eco: str, text: str, *, source: str, line: int | None) -> Spec | None:
         return parse(eco, text, source=source, line=line)
     except BadSpec as exc:
         where = f"{source}:{line}" if line else source
-        raise ManifestError(f"{where}: cannot read the dependency {text[:80]!r}",
+        raise ManifestError(f"{where}: cannot read the dependency {spec_shown(text)}",
                             hint=exc.hint) from None
 
 
@@ -352,14 +352,14 @@ def _gomod(text: str, source: str) -> list[Spec]:
             _, arrow, target = body.partition("=>")
             new = target.split()
             if not arrow or len(new) not in (1, 2):
-                raise ManifestError(f"{source}:{k}: cannot read the replacement {body[:80]!r}",
+                raise ManifestError(f"{source}:{k}: cannot read the replacement {spec_shown(body)}",
                                     hint="write it as `replace MODULE [VERSION] => TARGET "
                                          "[VERSION]`")
             if len(new) == 2:  # a module and version; one word is a local directory
                 out.append(Spec("go", new[0], new[1], source, k, body))
             continue
         if len(parts) != 2:
-            raise ManifestError(f"{source}:{k}: cannot read the requirement {body[:80]!r}",
+            raise ManifestError(f"{source}:{k}: cannot read the requirement {spec_shown(body)}",
                                 hint="write it as `require MODULE VERSION`")
         out.append(Spec("go", parts[0], parts[1], source, k, body))
     return out

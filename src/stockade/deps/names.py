@@ -69,6 +69,18 @@ def host_of(ref: str) -> str:
         return "an unreadable URL"
 
 
+def spec_shown(text: str) -> str:
+    """A package spec as an error message may quote it: a URL as
+    :func:`shown_ref`, a token-like run masked, anything else as written
+    (a spec that cannot be read may still be a pasted credential)."""
+    from stockade.config.shown import _TOKENISH, masked
+
+    t = text.strip()[:80]
+    if "://" in t:
+        return repr(shown_ref(text.strip()))
+    return masked(t) if _TOKENISH.search(t) else repr(t)
+
+
 def shown_ref(ref: str) -> str:
     """A direct reference as output and the ledger may show it: scheme, host
     and the last path segment (``git+https://github.com/o/repo.git`` ->
@@ -122,7 +134,7 @@ def _pypi(raw: str, *, source: str, line: int | None) -> Spec | None:
     m = _PY_SPEC.match(raw)
     if m is None:
         where = f"{source}:{line}: " if source and line else ""
-        raise BadSpec(f"{where}cannot read the requirement {raw[:80]!r}",
+        raise BadSpec(f"{where}cannot read the requirement {spec_shown(raw)}",
                       hint="write it as NAME, NAME==VERSION or NAME>=VERSION (PEP 508)")
     name, _extras, rest = m.groups()
     rest = rest.strip()
@@ -152,7 +164,7 @@ def _npm(raw: str, *, source: str, line: int | None, alias: int = 0) -> Spec | N
         # what must be checked (the alias name is only a directory name)
         if alias:
             raise BadSpec(f"{source + ': ' if source else ''}an npm alias of an alias "
-                          f"{raw[:80]!r}", hint="write the real package name after npm:")
+                          f"{spec_shown(raw)}", hint="write the real package name after npm:")
         return _npm(ver, source=source, line=line, alias=1)
     if ver.startswith(_LOCAL):
         return None
