@@ -66,6 +66,16 @@ def check_upstream_url(name: str, url: str) -> None:
         raise ConfigError(f"upstream {name}: the URL holds credentials (user:password@)",
                           hint="remove them from the URL and name the variable holding the "
                                "key in the upstream's key_env")
+    if parts.query or parts.fragment:
+        # `?api_key=...`: printed at start-up and kept in reprs; keys go in key_env
+        raise ConfigError(f"upstream {name}: the URL has a query or fragment",
+                          hint="give the base URL only (e.g. http://HOST:8000/v1); a key "
+                               "belongs in the upstream's key_env")
+    try:
+        parts.port  # noqa: B018 - raises on a port that is not a number
+    except ValueError:
+        raise ConfigError(f"upstream {name}: the URL's port is not a number",
+                          hint="http(s)://HOST[:PORT][/PATH]") from None
 
 
 @dataclass(frozen=True, slots=True)
