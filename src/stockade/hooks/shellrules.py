@@ -1007,6 +1007,17 @@ class _Check:
 
     cmd_podman = cmd_nerdctl = cmd_docker
 
+    def cmd_sqlite3(self) -> None:
+        """The database a sqlite3 command opens is written to (any statement
+        may change it) unless -readonly says otherwise: stockade's ledger and
+        caches are SQLite files."""
+        args = self.inv.args
+        if any(a.value in ("-readonly", "--readonly") for a in args):
+            return
+        db = next((a for a in args if not a.value.startswith("-")), None)
+        if db is not None and db.value != ":memory:":
+            self.check_write(db, verb="open for writing")
+
     def cmd_openssl(self) -> None:
         args = self.inv.args
         sub = args[0].value if args else ""
