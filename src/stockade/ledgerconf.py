@@ -71,3 +71,23 @@ def ledger_settings(*, explicit_url: str | None = None, policy: Any = None) -> L
         durability=getattr(lp, "durability", None) or "process",
         checkpoint_every=int(getattr(lp, "checkpoint_every", None) or 1000),
     )
+
+
+def resolve_settings(url: str | None, *, state: Any) -> LedgerSettings:
+    """Where the ledger is and how it is written, with the state directory's
+    ledger (``state``: a :class:`stockade.state.StateDir`) as the last resort.
+
+    Only the managed and user policies are read: the ``ledger`` section is
+    theirs alone, so a broken project stockade.yaml cannot stop `ledger verify`.
+    With ``url`` (``--ledger``) no policy is read at all (a witness machine may
+    have none)."""
+    from dataclasses import replace
+    from pathlib import Path
+
+    policy = None
+    if not url:
+        from stockade.config import load_policy
+
+        policy = load_policy(workspace=Path.cwd(), include_project=False)
+    st = ledger_settings(explicit_url=url, policy=policy)
+    return replace(st, url=st.url or state.ledger_url)

@@ -14,24 +14,8 @@ from typing import IO, Any
 
 from stockade.errors import EXIT_FOUND, StockadeError, UsageError
 from stockade.ledger import Event, Ledger, open_ledger, parse_ts
-from stockade.ledgerconf import ENV_LEDGER, LedgerSettings, ledger_settings
+from stockade.ledgerconf import ENV_LEDGER, LedgerSettings, resolve_settings
 from stockade.state import StateDir
-
-
-def resolve_settings(url: str | None, *, state: StateDir) -> LedgerSettings:
-    """Where the ledger is and how it is written (see :mod:`stockade.ledgerconf`),
-    with the state directory's ledger as the last resort.
-
-    Only the managed and user policies are read: the ``ledger`` section is
-    theirs alone, so a broken project stockade.yaml cannot stop `ledger verify`.
-    With ``--ledger`` no policy is read at all (a witness machine may have none)."""
-    policy = None
-    if not url:
-        from stockade.config import load_policy
-
-        policy = load_policy(workspace=Path.cwd(), include_project=False)
-    st = ledger_settings(explicit_url=url, policy=policy)
-    return replace(st, url=st.url or state.ledger_url)
 
 
 def open_from_args(args: argparse.Namespace, *, create: bool) -> Ledger:

@@ -53,8 +53,8 @@ def record(kind: str, details: Mapping[str, Any]) -> None:
     """One ledger event for this run: counts only, never a value.  A ledger that
     cannot record is an error: an audit that leaves no trace is not allowed to
     look like one that did."""
-    from stockade.commands.ledger import resolve_settings
     from stockade.ledger import open_ledger
+    from stockade.ledgerconf import resolve_settings
     from stockade.state import StateDir
 
     try:
