@@ -28,6 +28,13 @@ def test_the_value_of_a_glued_credential_option_is_redacted(option: str) -> None
     assert redact_argv(["tool", option, pw], looks_secret=never) == ["tool", option, REDACTED]
 
 
+@pytest.mark.parametrize("option", ["--masterauth", "--password", "--api-key"])
+def test_a_credential_value_that_starts_with_a_dash_is_redacted(option: str) -> None:
+    # secrets.token_urlsafe starts with "-" one time in 64: CI once drew one
+    pw = "-" + secrets.token_urlsafe(12)
+    assert redact_argv(["tool", option, pw], looks_secret=never) == ["tool", option, REDACTED]
+
+
 def test_ordinary_options_keep_their_values() -> None:
     # (`--compass north` would be redacted: too much hidden in the ledger is
     # the safe side of this rule)

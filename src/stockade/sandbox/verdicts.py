@@ -157,10 +157,13 @@ def _secretish(arg: str, prev: str | None, looks_secret: Callable[[str], bool]) 
     name, eq, _ = arg.partition("=")
     if eq and _credential_option(name):
         return True
-    if prev is not None and not arg.startswith("-"):
+    if prev is not None:
+        # the value of a credential option may itself start with a dash
+        # (token_urlsafe makes one in 64): hiding an option name that
+        # happens to follow is the safe side
         if _credential_option(prev) and prev.startswith("-") and "=" not in prev:
             return True
-        if prev in _USER_OPTIONS and ":" in arg:
+        if prev in _USER_OPTIONS and ":" in arg and not arg.startswith("-"):
             return True
     try:
         return looks_secret(arg) or (prev is not None and looks_secret(prev + " " + arg))
