@@ -90,9 +90,10 @@ def signed_message(*, ledger_id: str, seq: int, head: bytes, ts: str,
 
 
 def key_fingerprint(public_key: Ed25519PublicKey) -> str:
-    from cryptography.hazmat.primitives import serialization
-
-    raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    # public_bytes_raw(), not public_bytes(Encoding.Raw, ...): importing
+    # cryptography's serialization package costs ~12 ms, and the end of every
+    # `stockade run` session signs a checkpoint
+    raw = public_key.public_bytes_raw()
     return "sha256:" + hashlib.sha256(raw).hexdigest()
 
 
@@ -164,14 +165,12 @@ def signing_seed(state: StateDir) -> bytes:
         if len(der) == 48 and der[:16] == _PKCS8_ED25519:
             return der[16:]
     from cryptography.exceptions import UnsupportedAlgorithm
-    from cryptography.hazmat.primitives import serialization
 
     try:
         key = signing_key(state)
     except (ValueError, TypeError, UnsupportedAlgorithm) as exc:  # not PEM, or encrypted
         raise EnvironmentProblem(f"{path} is not an Ed25519 private key") from exc
-    return key.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
-                             serialization.NoEncryption())
+    return key.private_bytes_raw()
 
 
 def key_from_seed(seed: bytes) -> Ed25519PrivateKey:

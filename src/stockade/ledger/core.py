@@ -254,6 +254,16 @@ class Ledger:
         has it)."""
         return self._checkpoint(allow_empty=False)
 
+    def warm_checkpoint(self) -> None:
+        """Load what :meth:`checkpoint` needs (the key, `cryptography`, the
+        verifier) without signing anything: the session recorder does this
+        while the agent runs, so the checkpoint at its end is quick.  Errors
+        are left to the real checkpoint."""
+        key = self._signing_key()
+        with self._lock:
+            self._anchor(key)
+        from stockade.ledger.verify import walk_segment  # noqa: F401 - loaded for _rehash
+
     def _checkpoint(self, *, allow_empty: bool) -> Checkpoint:
         key = self._signing_key()
         with self._lock, self.backend.exclusive():

@@ -573,17 +573,16 @@ def _sandboxed(s: _Session, *, ws: str, bwrap: str, view: _deps.PolicyView, home
                start_details: Mapping[str, Any], deny_read: tuple[str, ...]) -> int:
     from stockade.sandbox.cmdcheck import unreachable
     from stockade.sandbox.layout import Layout, build_argv, plan
-    from stockade.sandbox.ports import (
-        Acceptor,
-        Control,
-        ControlError,
-        ControlRefused,
-        LazyProxy,
-        bridge,
-        descends_from,
+    from stockade.sandbox.netns import (
+        GO_TRAMPOLINE,
+        NetnsError,
+        first_status_line,
+        listen_inside,
+        shell_fds,
     )
+    from stockade.sandbox.ports import Acceptor, LazyProxy, bridge
     from stockade.sandbox.seccomp import build_filter
-    from stockade.sandbox.spawn import Proc, copy_file, make_runtime_dir, remove_tree
+    from stockade.sandbox.spawn import Proc, make_runtime_dir, remove_tree
 
     req = s.req
     base = req.env.get("XDG_RUNTIME_DIR")
@@ -593,13 +592,11 @@ def _sandboxed(s: _Session, *, ws: str, bwrap: str, view: _deps.PolicyView, home
     created_dirs: list[str] = []
     created_files: list[str] = []
     acceptors: list[Acceptor] = []
-    control: Control | None = None
+    go_w = -1  # the agent's go: written once session.start is recorded
     try:
         os.mkdir(f"{rt}/empty", 0o555)
         _write(f"{rt}/empty.json", "{}\n")
         _write(f"{rt}/empty.file", "")
-        src = os.path.join(os.path.dirname(os.path.abspath(__file__)), "forwarder.py")
-        copy_file(src, f"{rt}/forwarder.py")
         gitconfig = None
         if home and os.path.isfile(f"{home}/.gitconfig"):
             try:
@@ -651,53 +648,59 @@ def _sandboxed(s: _Session, *, ws: str, bwrap: str, view: _deps.PolicyView, home
             except FileExistsError:
                 pass
 
-        # The forwarder binds the proxy ports inside and hands them over on
-        # ctl.sock; the sandbox starts while the ledger opens, and the agent
-        # waits for the go that follows session.start.
-        control = Control(f"{rt}/ctl.sock")
+        # The sandbox's first command waits for a go on a pipe only this
+        # process can write (GO_TRAMPOLINE); meanwhile the proxy ports are
+        # opened in its network namespace from outside (sandbox/netns.py) and
+        # session.start is recorded.  EOF on the pipe (this process died)
+        # means no: the agent never runs unrecorded.
         ports = [PROXY_PORT] + ([GATEWAY_PORT] if gw is not None else [])
-        py = os.path.realpath(sys.executable)
-        command = [py, "-I", "-S", "/run/stockade/forwarder.py"]
-        for port in ports:
-            command += ["--listen", str(port)]
-        command += ["--ctl", "/run/stockade/ctl.sock", "--", *req.command]
+        go_r, go_w = os.pipe()
+        ack_r, ack_w = os.pipe()
         seccomp_fd = os.memfd_create("stockade-seccomp", 0)
         os.write(seccomp_fd, build_filter())
         os.lseek(seccomp_fd, 0, os.SEEK_SET)
         status_r, status_w = os.pipe()
+        go_at, ack_at = shell_fds((seccomp_fd, status_w))
+        command = ["/bin/sh", "-c", GO_TRAMPOLINE.format(go=go_at, ack=ack_at), "stockade-go",
+                   *req.command]
         argv = build_argv(bwrap=bwrap, plan_args=p.args, seccomp_fd=seccomp_fd,
                           status_fd=status_w, command=command)
         if os.environ.get("STOCKADE_DEBUG"):
             shown = argv[:len(argv) - len(req.command)] + list(start_details["command"])
             print("stockade: " + " ".join(shown), file=sys.stderr)
         try:
-            proc = Proc(argv, env=env, pass_fds=(seccomp_fd, status_w))
+            proc = Proc(argv, env=env, pass_fds=(seccomp_fd, status_w),
+                        dup_to={go_r: go_at, ack_w: ack_at})
         finally:
             os.close(seccomp_fd)
             os.close(status_w)
+            os.close(go_r)
+            os.close(ack_w)
         s.proxy = LazyProxy(lambda: _make_proxy(s, view))
         try:
+            try:
+                first, _ = first_status_line(status_r)
+                child_pid = int(first["child-pid"])  # type: ignore[call-overload]
+                listeners = listen_inside(child_pid, ports)
+            except (NetnsError, KeyError, TypeError, ValueError) as exc:
+                if _exits_by_itself(proc, within=1.0):
+                    raise _NoSandbox from None  # bubblewrap failed, and said why
+                raise NetnsError(str(exc)) from None
             _open_and_start(s, start_details)
-            # only a process of this bubblewrap may hand over sockets
-            listeners = control.take(alive=lambda: proc.poll() is None, expected=ports,
-                                     peer_ok=lambda pid: descends_from(pid, proc.pid))
         except BaseException as exc:
-            control.close()  # EOF: the forwarder exits without running the agent
-            proc.kill()
+            proc.kill()  # before the go pipe closes: EOF alone would be a "no" too
             proc.wait()
             os.close(status_r)
-            if isinstance(exc, ControlRefused):
-                refused = EnvironmentProblem(
-                    f"the sandbox's control socket got a hostile hand-over ({exc}); "
-                    "not starting the agent",
-                    hint="report this: nothing but stockade's forwarder should run this early")
-                s.record("session.end", {"exit_status": proc.returncode,
-                                         "error": refused.message, "mode": "failed"})
-                raise refused from None
-            if isinstance(exc, ControlError):
-                err = diagnose_bwrap(bwrap)
-                s.record("session.end", {"exit_status": proc.returncode, "error": err.message,
-                                         "mode": "failed"})
+            os.close(ack_r)
+            os.close(go_w)
+            go_w = -1
+            if isinstance(exc, (_NoSandbox, NetnsError)):
+                err = diagnose_bwrap(bwrap) if isinstance(exc, _NoSandbox) else EnvironmentProblem(
+                    f"{exc}; not starting the agent",
+                    hint="report this with the output of STOCKADE_DEBUG=1 stockade run ...")
+                if s.recorder is not None:
+                    s.record("session.end", {"exit_status": proc.returncode,
+                                             "error": err.message, "mode": "failed"})
                 raise err from None
             raise
         proxy_port = listeners.pop(PROXY_PORT, None)
@@ -710,7 +713,9 @@ def _sandboxed(s: _Session, *, ws: str, bwrap: str, view: _deps.PolicyView, home
         for extra in listeners.values():
             extra.close()
         _watch_recorder(s)
-        control.go(True)
+        os.write(go_w, b"1\n")
+        os.close(go_w)
+        go_w = -1
         # The proxy is built on the agent's first connection, or WARM_AFTER
         # seconds into the session, whichever comes first: `-- true` never
         # pays for it, and an agent that takes longer than that to start
@@ -723,7 +728,7 @@ def _sandboxed(s: _Session, *, ws: str, bwrap: str, view: _deps.PolicyView, home
             # an agent preset talks to its model first thing: warm the gateway now
             threading.Thread(target=gw.address, daemon=True).start()
         try:
-            rc, started = _supervise(s, proc, status_r)
+            rc, started = _supervise(s, proc, status_r, child_pid=child_pid, ack_r=ack_r)
         finally:
             warm.cancel()
         if s.recorder_gone:
@@ -755,8 +760,8 @@ def _sandboxed(s: _Session, *, ws: str, bwrap: str, view: _deps.PolicyView, home
             acc.close()
         if s.proxy is not None:
             s.proxy.close()
-        if control is not None:
-            control.close()
+        if go_w >= 0:
+            os.close(go_w)
         for fpath in reversed(created_files):
             try:
                 if os.path.getsize(fpath) == 0:
@@ -769,6 +774,20 @@ def _sandboxed(s: _Session, *, ws: str, bwrap: str, view: _deps.PolicyView, home
             except OSError:
                 pass
         remove_tree(rt)
+
+
+class _NoSandbox(Exception):
+    """bubblewrap exited before the sandbox existed (it said why on stderr)."""
+
+
+def _exits_by_itself(proc: Proc, *, within: float) -> bool:
+    """Did bubblewrap exit with an error by itself (within ``within`` seconds)?"""
+    deadline = time.monotonic() + within
+    while proc.poll() is None:
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.005)
+    return proc.returncode != 0
 
 
 def _tell_refusals(s: _Session) -> None:
@@ -835,25 +854,26 @@ def _write(path: str, text: str) -> None:
     os.chmod(path, 0o444)
 
 
-def _supervise(s: _Session, proc: Proc, status_r: int) -> tuple[int, bool]:
+def _supervise(s: _Session, proc: Proc, status_r: int, *, child_pid: int,
+               ack_r: int) -> tuple[int, bool]:
     """Wait for bubblewrap, relaying signals to the agent and recording
-    proxy events as they come.  Returns (exit status, whether the agent started)."""
-    child: list[int] = []
+    proxy events as they come.  ``child_pid``: the sandbox's first process
+    (bubblewrap's first status line); ``ack_r``: the trampoline's line just
+    before it becomes the agent.  Returns (exit status, whether the agent
+    started)."""
+    child: list[int] = [child_pid]
 
     def read_status() -> None:
-        import json
-
-        buf = b""
+        # drained to the end: bubblewrap writes its exit code there last, and
+        # a closed pipe would kill it with SIGPIPE instead
         with os.fdopen(status_r, "rb") as f:
-            for line in f:
-                buf = line
-                try:
-                    msg = json.loads(buf)
-                except ValueError:
-                    continue
-                if "child-pid" in msg:
-                    child.append(int(msg["child-pid"]))
-                    s.events.put(("started", None))
+            while f.read(4096):
+                pass
+
+    def read_ack() -> None:
+        with os.fdopen(ack_r, "rb") as f:
+            if f.read(1):
+                s.events.put(("started", None))
 
     def wait() -> None:
         proc.wait()
@@ -861,6 +881,8 @@ def _supervise(s: _Session, proc: Proc, status_r: int) -> tuple[int, bool]:
 
     status = threading.Thread(target=read_status, daemon=True)
     status.start()
+    ack = threading.Thread(target=read_ack, daemon=True)
+    ack.start()
     threading.Thread(target=wait, daemon=True).start()
 
     def forward(signum: int, _frame: Any) -> None:
@@ -900,10 +922,21 @@ def _supervise(s: _Session, proc: Proc, status_r: int) -> tuple[int, bool]:
         for sig, h in old.items():
             _signal.signal(sig, h)
     rc = proc.returncode if proc.returncode is not None else proc.wait()
-    # bubblewrap has exited, so its status pipe is at EOF: read it to the end
-    # before deciding whether the agent ever started
+    # bubblewrap has exited, so the trampoline's pipe is at EOF: read it to
+    # the end before deciding whether the agent ever started
+    ack.join(timeout=2.0)
     status.join(timeout=2.0)
-    started = started or bool(child)
+    while not started:
+        try:
+            kind, payload = s.events.get_nowait()
+        except Empty:
+            break
+        if kind == "started":
+            started = True
+        elif kind == "net":
+            s.on_net(payload)
+        elif kind == "gateway":
+            s.on_gateway(payload)
     if rc < 0:  # bwrap itself killed by a signal
         rc = 128 - rc
     return rc, started

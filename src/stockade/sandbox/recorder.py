@@ -224,6 +224,8 @@ def _serve(down_r: int, up_w: int, open_recorder: Callable[[Any], Any]) -> int:
                 _answer(w, False, exc)
                 continue
             _answer(w, True, result=result)
+            if msg["op"] == "append" and msg["kind"] == "session.start":
+                _warm(ledger)
     except OSError:
         return 1
     finally:
@@ -246,6 +248,19 @@ def _serve(down_r: int, up_w: int, open_recorder: Callable[[Any], Any]) -> int:
             except Exception:  # noqa: BLE001
                 return 1
     return 0
+
+
+def _warm(ledger: Any) -> None:
+    """Get the end-of-session checkpoint ready while the agent runs (on the
+    other core: the launcher is waiting for the agent), so that
+    ``stockade run`` does not wait ~20 ms for cryptography at the end."""
+    warm = getattr(ledger, "warm_checkpoint", None)
+    if warm is None:
+        return
+    try:
+        warm()
+    except Exception:  # noqa: BLE001, S110 - the checkpoint itself reports what is wrong
+        pass
 
 
 def _undo(keys: list[str], watched: list[int]) -> None:

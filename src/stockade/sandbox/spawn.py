@@ -21,18 +21,40 @@ class Proc:
     threads (only one of them ever reaps it)."""
 
     def __init__(self, argv: Sequence[str], *, env: Mapping[str, str],
-                 pass_fds: Sequence[int]) -> None:
-        close_inherited(keep=pass_fds)
-        for fd in pass_fds:
+                 pass_fds: Sequence[int], dup_to: Mapping[int, int] | None = None) -> None:
+        """``pass_fds`` are inherited as they are; ``dup_to`` maps a descriptor
+        here to the number the child gets it as (a shell can name only 0-9)."""
+        moves = dict(dup_to or {})
+        temps: list[int] = []
+        for src, dst in list(moves.items()):
+            if src != dst and src in moves.values():
+                # dup2 runs in order: a source that is also a target would be
+                # overwritten before it is moved, so move a copy from above 9
+                import fcntl
+
+                tmp = fcntl.fcntl(src, fcntl.F_DUPFD_CLOEXEC, 10)
+                temps.append(tmp)
+                del moves[src]
+                moves[tmp] = dst
+        same = [src for src, dst in moves.items() if src == dst]
+        keep = (*pass_fds, *same)
+        if set(moves.values()) & set(pass_fds):
+            raise ValueError("dup_to would replace a passed descriptor")
+        close_inherited(keep=keep)
+        for fd in keep:
             os.set_inheritable(fd, True)
         try:
             # Python ignores SIGPIPE and SIGXFSZ; the agent must get the
             # defaults (`yes | head` ends), as subprocess's restore_signals does.
-            self.pid = os.posix_spawn(argv[0], list(argv), dict(env),
-                                      setsigdef=(SIGPIPE, SIGXFSZ))
+            self.pid = os.posix_spawn(
+                argv[0], list(argv), dict(env), setsigdef=(SIGPIPE, SIGXFSZ),
+                file_actions=[(os.POSIX_SPAWN_DUP2, src, dst)
+                              for src, dst in moves.items() if src != dst] or None)
         finally:
-            for fd in pass_fds:
+            for fd in keep:
                 os.set_inheritable(fd, False)
+            for fd in temps:
+                os.close(fd)
         self.returncode: int | None = None
         self._lock = threading.Lock()
 

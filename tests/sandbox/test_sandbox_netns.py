@@ -1,0 +1,190 @@
+"""The proxy ports are opened in the sandbox's network namespace from outside,
+and the agent starts only on the launcher's go (sandbox/netns.py).
+
+Real bubblewrap throughout: the sandbox's first process is the trampoline,
+waiting on a pipe only the test (as the launcher) can write.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from stockade.sandbox.layout import namespace_args
+from stockade.sandbox.netns import (
+    EXIT_NO_GO,
+    GO_TRAMPOLINE,
+    NetnsError,
+    first_status_line,
+    listen_inside,
+    shell_fds,
+)
+from stockade.sandbox.spawn import Proc
+
+BWRAP = shutil.which("bwrap")
+needs_bwrap = pytest.mark.skipif(BWRAP is None, reason="bubblewrap is not installed")
+
+
+def free_port() -> int:
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = int(s.getsockname()[1])
+    s.close()
+    return port
+
+
+class Sandbox:
+    """bubblewrap running ``cmd`` behind the go trampoline, started as the
+    launcher starts it (spawn.Proc, the pipes moved to numbers a shell can
+    name); ``tmp`` is the one writable folder."""
+
+    def __init__(self, tmp: Path, *cmd: str) -> None:
+        assert BWRAP is not None
+        self.go_r, self.go_w = os.pipe()
+        self.ack_r, ack_w = os.pipe()
+        self.status_r, status_w = os.pipe()
+        go_at, ack_at = shell_fds((status_w,))
+        trampoline = GO_TRAMPOLINE.format(go=go_at, ack=ack_at)
+        argv = [BWRAP, *namespace_args(), "--ro-bind", "/", "/", "--bind", str(tmp), str(tmp),
+                "--proc", "/proc", "--dev", "/dev", "--json-status-fd", str(status_w), "--",
+                "/bin/sh", "-c", trampoline, "stockade-go", *cmd]
+        self.proc = Proc(argv, env=dict(os.environ), pass_fds=(status_w,),
+                         dup_to={self.go_r: go_at, ack_w: ack_at})
+        for fd in (self.go_r, ack_w, status_w):
+            os.close(fd)
+
+    def pid(self) -> int:
+        first, _ = first_status_line(self.status_r)
+        return int(first["child-pid"])  # type: ignore[call-overload]
+
+    def go(self, what: bytes | None) -> int:
+        if what is not None:
+            os.write(self.go_w, what)
+        os.close(self.go_w)
+        rc = self.proc.wait()
+        os.close(self.status_r)
+        return rc
+
+    def acked(self) -> bytes:
+        with os.fdopen(self.ack_r, "rb") as f:
+            return f.read()
+
+
+@needs_bwrap
+def test_the_port_is_served_here_and_exists_only_inside(tmp_path: Path) -> None:
+    port = free_port()
+    out = tmp_path / "out"
+    client = (f"import socket; c = socket.create_connection(('127.0.0.1', {port}), timeout=5); "
+              f"c.sendall(b'ping'); open({str(out)!r}, 'wb').write(c.recv(10))")
+    box = Sandbox(tmp_path, sys.executable, "-I", "-S", "-c", client)
+    listeners = listen_inside(box.pid(), [port])
+    assert set(listeners) == {port}
+    ls = listeners[port]
+    assert ls.getsockname() == ("127.0.0.1", port)
+    assert not os.get_inheritable(ls.fileno())  # no later spawn inherits it
+    # the host's loopback has no such listener: the socket lives in the sandbox
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", port), timeout=2).close()
+    os.write(box.go_w, b"1\n")
+    ls.settimeout(20)
+    fd, _ = ls._accept()  # a plain _socket, as the launcher's Acceptor takes it
+    conn = socket.socket(fileno=fd)
+    assert conn.recv(10) == b"ping"
+    conn.sendall(b"pong")
+    conn.close()
+    assert box.go(None) == 0
+    assert out.read_bytes() == b"pong"
+    assert box.acked() == b"\n"  # the trampoline said the agent started
+
+
+@needs_bwrap
+@pytest.mark.parametrize("answer", [None, b"0\n", b"yes\n", b""], ids=["eof", "zero", "other", "empty"])
+def test_no_go_means_the_agent_never_runs(tmp_path: Path, answer: bytes | None,
+                                         capfd: pytest.CaptureFixture[str]) -> None:
+    # EOF is what the sandbox sees when the launcher dies (SIGKILL) before it
+    # recorded session.start: the agent must not start unrecorded
+    marker = tmp_path / "ran"
+    box = Sandbox(tmp_path, "sh", "-c", f"touch {marker}")
+    box.pid()
+    assert box.go(answer) == EXIT_NO_GO
+    assert "could not be recorded; not starting" in capfd.readouterr().err
+    assert not marker.exists()
+    assert box.acked() == b""  # no "started" line either
+
+
+@needs_bwrap
+def test_the_agent_keeps_neither_pipe(tmp_path: Path) -> None:
+    out = tmp_path / "fds"
+    box = Sandbox(tmp_path, "sh", "-c", f"ls -l /proc/self/fd > {out}")
+    box.pid()
+    assert box.go(b"1\n") == 0
+    assert box.acked() == b"\n"
+    assert "pipe:" not in out.read_text()  # neither the go nor the ack pipe
+
+
+@needs_bwrap
+def test_a_missing_command_is_named(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    box = Sandbox(tmp_path, "no-such-command-here")
+    box.pid()
+    assert box.go(b"1\n") == 127
+    assert "stockade: cannot run no-such-command-here" in capfd.readouterr().err
+    box.acked()
+
+
+def test_our_own_network_namespace_is_refused() -> None:
+    # a sandbox without --unshare-net would put the "proxy" ports on the host
+    with pytest.raises(NetnsError, match="no network namespace of its own"):
+        listen_inside(os.getpid(), [free_port()])
+
+
+def test_a_vanished_process_is_an_error() -> None:
+    proc = subprocess.Popen(["true"])
+    proc.wait()
+    with pytest.raises(NetnsError):
+        listen_inside(proc.pid, [free_port()])
+
+
+_MOVE = """
+import os, sys
+from stockade.sandbox.spawn import Proc
+a, b, out = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+pipes = []
+for i in range(2):            # both ends well away from the numbers under test
+    r, w = os.pipe()
+    pipes.append((os.dup2(r, 20 + 2 * i), os.dup2(w, 21 + 2 * i)))
+    os.close(r)
+    os.close(w)
+for (r, w), want in zip(pipes, (a, b)):
+    os.dup2(r, want)          # the read ends sit at the numbers under test
+script = f"read -r x <&3; read -r y <&4; echo $x$y > {out}"
+proc = Proc(["/bin/sh", "-c", script], env=dict(os.environ), pass_fds=(), dup_to={a: 3, b: 4})
+os.write(pipes[0][1], b"A\\n")
+os.write(pipes[1][1], b"B\\n")
+sys.exit(proc.wait())
+"""
+
+
+@pytest.mark.parametrize("sources", [(5, 6), (4, 3), (3, 4)])
+def test_descriptors_move_to_the_numbers_the_shell_names(tmp_path: Path,
+                                                          sources: tuple[int, int]) -> None:
+    # dup2 runs in order: a source that is also another's target must not be
+    # lost (4 -> 3 and 3 -> 4).  In a fresh interpreter: pytest holds low fds.
+    out = tmp_path / "got"
+    r = subprocess.run([sys.executable, "-c", _MOVE, str(sources[0]), str(sources[1]), str(out)],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    assert out.read_text() == "AB\n"
+
+
+def test_bubblewrap_that_dies_early_is_seen_on_the_status_line() -> None:
+    r, w = os.pipe()
+    os.close(w)
+    with pytest.raises(NetnsError, match="exited before the sandbox was set up"):
+        first_status_line(r)
+    os.close(r)
