@@ -9,10 +9,11 @@ Exit status: the command's own.  See docs/sandbox.md.
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (start-up path)
 if TYPE_CHECKING:
     import argparse
+    from typing import Any
 
 # exact option names only: anything else (an abbreviation, -h, a typo) goes
 # through argparse, which explains it
@@ -75,12 +76,11 @@ def run(args: argparse.Namespace) -> int:
         command = command[1:]
     recorder = None
     if command and hasattr(os, "fork"):
-        from stockade.sandbox import deps
         from stockade.sandbox.recorder import ForkedRecorder
 
         # Before anything else is imported: the ledger loads in the recorder
         # process, on the other core, while this one prepares the sandbox.
-        recorder = ForkedRecorder.start(deps.open_recorder)
+        recorder = ForkedRecorder.start()
     from stockade.sandbox.launcher import RunRequest, run_session
 
     req = RunRequest(

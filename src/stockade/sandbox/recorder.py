@@ -22,13 +22,15 @@ the seam pass ``fork=False``.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
-from collections.abc import Callable, Mapping
-from typing import Any
 
 from stockade.errors import EnvironmentProblem, StockadeError
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: forked first thing
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+    from typing import Any
 
 
 class RecorderGone(EnvironmentProblem):
@@ -45,8 +47,11 @@ class ForkedRecorder:
         self._opened = False
 
     @classmethod
-    def start(cls, open_recorder: Callable[[Any], Any]) -> ForkedRecorder:
-        """Fork the recorder now (call it while this process has one thread)."""
+    def start(cls, open_recorder: Callable[[Any], Any] | None = None) -> ForkedRecorder:
+        """Fork the recorder now (call it while this process has one thread).
+        ``open_recorder``: the ledger seam; by default ``sandbox.deps``', which
+        the child imports itself, so the fork happens before this process has
+        loaded anything but this module."""
         down_r, down_w = os.pipe()
         up_r, up_w = os.pipe()
         sys.stdout.flush()
@@ -67,6 +72,8 @@ class ForkedRecorder:
         return cls(pid, down_w, up_r)
 
     def _ask(self, msg: Mapping[str, Any]) -> dict[str, Any]:
+        import json
+
         try:
             self._w.write(json.dumps(msg, separators=(",", ":")) + "\n")
             self._w.flush()
@@ -142,6 +149,8 @@ class ForkedRecorder:
 
 def _answer(w: Any, ok: bool, exc: BaseException | None = None,
             result: Mapping[str, str] | None = None) -> None:
+    import json
+
     if ok:
         w.write(json.dumps({"ok": True, **(result or {})}) + "\n")
     elif isinstance(exc, StockadeError):
@@ -155,7 +164,7 @@ def _answer(w: Any, ok: bool, exc: BaseException | None = None,
     w.flush()
 
 
-def _serve(down_r: int, up_w: int, open_recorder: Callable[[Any], Any]) -> int:
+def _serve(down_r: int, up_w: int, open_recorder: Callable[[Any], Any] | None) -> int:
     # Ctrl-C reaches the whole process group; the launcher decides what
     # happens, and this process ends on EOF, after closing the ledger.
     import signal
@@ -166,7 +175,12 @@ def _serve(down_r: int, up_w: int, open_recorder: Callable[[Any], Any]) -> int:
     # package loads its names on first use, so name the modules opening and
     # appending need, or all of it would wait for the launcher's "open".
     import importlib
+    import json
 
+    if open_recorder is None:
+        from stockade.sandbox import deps
+
+        open_recorder = deps.open_recorder
     for name in ("stockade.ledgerconf", "stockade.ledger", "stockade.ledger.core",
                  "stockade.ledger.sqlite", "sqlite3"):
         try:
