@@ -15,16 +15,19 @@ the hooks or the sandbox.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from stockade.errors import PolicyError
 
 ENV_LEDGER = "STOCKADE_LEDGER"
 
 
-@dataclass(frozen=True, slots=True)
-class LedgerSettings:
+class LedgerSettings(NamedTuple):
+    """Immutable; ``settings._replace(url=...)`` makes a changed copy.  A
+    NamedTuple rather than a frozen dataclass: the sandbox's recorder imports
+    this module on `stockade run`'s start-up path, and ``dataclasses`` (with
+    ``inspect``) would be ~10 ms of it."""
+
     url: str | None
     durability: str = "process"
     checkpoint_every: int = 1000
@@ -81,7 +84,6 @@ def resolve_settings(url: str | None, *, state: Any) -> LedgerSettings:
     theirs alone, so a broken project stockade.yaml cannot stop `ledger verify`.
     With ``url`` (``--ledger``) no policy is read at all (a witness machine may
     have none)."""
-    from dataclasses import replace
     from pathlib import Path
 
     policy = None
@@ -90,4 +92,4 @@ def resolve_settings(url: str | None, *, state: Any) -> LedgerSettings:
 
         policy = load_policy(workspace=Path.cwd(), include_project=False)
     st = ledger_settings(explicit_url=url, policy=policy)
-    return replace(st, url=st.url or state.ledger_url)
+    return st._replace(url=st.url or state.ledger_url)

@@ -11,6 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+# Defined apart (and re-exported here) so that a process that only appends to
+# the ledger does not import this module's dataclasses.
+from stockade.actor import Actor as Actor
+
 # Labels with built-in meaning; policies may add their own (e.g. "regulated").
 LABEL_SECRET = "secret"
 LABEL_PII = "pii"
@@ -64,28 +68,6 @@ class Finding:
 
 
 DecisionKind = Literal["allow", "redact", "block", "route", "ask", "warn", "deny"]
-
-
-@dataclass(frozen=True, slots=True)
-class Actor:
-    """Who did something: recorded on every ledger event."""
-
-    user: str | None = None
-    team: str | None = None
-    agent: str | None = None
-    host: str | None = None
-    process: str | None = None
-    pid: int | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in (
-            ("user", self.user),
-            ("team", self.team),
-            ("agent", self.agent),
-            ("host", self.host),
-            ("process", self.process),
-            ("pid", self.pid),
-        ) if v is not None}
 
 
 @dataclass(frozen=True, slots=True)

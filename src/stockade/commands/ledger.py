@@ -7,7 +7,6 @@ import json
 import os
 import re
 import sys
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
@@ -164,7 +163,7 @@ def _append(args: argparse.Namespace) -> int:
     with open_from_args(args, create=True) as ledger:
         actor = None
         if args.agent:
-            actor = replace(ledger.actor, agent=args.agent)
+            actor = ledger.actor._replace(agent=args.agent)
         event = ledger.append(args.kind, details=details, session=args.session,
                               decision=args.decision, actor=actor)
     print(event.seq)

@@ -50,8 +50,6 @@ def record(results: list[Result], *, via: str, workspace: Path) -> None:
     """Append one ``deps.check`` event per package to the ledger."""
     if not results:
         return
-    from dataclasses import replace
-
     from stockade.config import load_policy
     from stockade.ledger import NewEvent, open_ledger
     from stockade.ledgerconf import ledger_settings
@@ -60,7 +58,7 @@ def record(results: list[Result], *, via: str, workspace: Path) -> None:
     state = StateDir.default().ensure()
     policy = load_policy(workspace=workspace, include_project=False)
     st = ledger_settings(policy=policy)
-    st = replace(st, url=st.url or state.ledger_url)
+    st = st._replace(url=st.url or state.ledger_url)
     with open_ledger(st.url, state=state, durability=st.durability,
                      checkpoint_every=st.checkpoint_every) as ledger:
         ledger.append_many([NewEvent(kind=LEDGER_KIND, details=event_details(r, via=via),

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Generator, Sequence
 from contextlib import AbstractContextManager
-from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from stockade.ledger.checkpoint import Checkpoint
-from stockade.ledger.event import PendingEvent
+if TYPE_CHECKING:  # types only: this module is loaded by every appending process
+    from pathlib import Path
+
+    from stockade.ledger.checkpoint import Checkpoint
+    from stockade.ledger.event import PendingEvent
 
 # (seq, stored bytes, stored leaf hash).  Tampered rows may hold other types;
 # the verifier copes.

@@ -9,35 +9,38 @@ checkpoint --export`` prints it for a witness machine.
 
 from __future__ import annotations
 
-import base64
 import binascii
-import hashlib
 import json
 import os
-from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from stockade.errors import EnvironmentProblem, LedgerError, LedgerTamperError
-from stockade.ledger.chain import CHECKPOINT_PREFIX
+from stockade.ledger.chain import CHECKPOINT_PREFIX, sha256_impl
 from stockade.ledger.event import canonical_json
-from stockade.state import SIGNING_KEY_FILE, StateDir
+from stockade.state import SIGNING_KEY_FILE
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from cryptography.hazmat.primitives.asymmetric.ed25519 import (
         Ed25519PrivateKey,
         Ed25519PublicKey,
     )
 
+    from stockade.state import StateDir
+
 # `cryptography` is imported where it is used: appending an event (hooks run
-# once per tool call) should not pay for loading it.
+# once per tool call) should not pay for loading it, nor for base64 or
+# OpenSSL's hashlib, which only checkpoints need.
 
 FORMAT_VERSION = 1
 _DOMAIN = CHECKPOINT_PREFIX + b"stockade-ledger-checkpoint-v1\n"
 
 
-@dataclass(frozen=True, slots=True)
-class Checkpoint:
+class Checkpoint(NamedTuple):
+    """One signed checkpoint; immutable.  A NamedTuple rather than a frozen
+    dataclass: this module is loaded by every process that appends."""
+
     ledger_id: str
     seq: int
     head: bytes
@@ -52,6 +55,8 @@ class Checkpoint:
         )
 
     def to_dict(self) -> dict[str, Any]:
+        import base64
+
         return {
             "version": FORMAT_VERSION,
             "ledger": self.ledger_id,
@@ -65,6 +70,8 @@ class Checkpoint:
     @classmethod
     def from_dict(cls, data: object) -> Checkpoint:
         """Raises ValueError when ``data`` is not a checkpoint."""
+        import base64
+
         if not isinstance(data, dict) or data.get("version") != FORMAT_VERSION:
             raise ValueError("not a version 1 stockade checkpoint")
         try:
@@ -94,7 +101,7 @@ def key_fingerprint(public_key: Ed25519PublicKey) -> str:
     # cryptography's serialization package costs ~12 ms, and the end of every
     # `stockade run` session signs a checkpoint
     raw = public_key.public_bytes_raw()
-    return "sha256:" + hashlib.sha256(raw).hexdigest()
+    return "sha256:" + sha256_impl()(raw).hexdigest()
 
 
 def load_public_key(pem: bytes) -> Ed25519PublicKey:
@@ -124,7 +131,7 @@ def signing_key(state: StateDir) -> Ed25519PrivateKey:
     """The state directory's checkpoint key, typed."""
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-    key = state.signing_key()  # type: ignore[no-untyped-call]
+    key = state.signing_key()
     if not isinstance(key, Ed25519PrivateKey):  # pragma: no cover - state.py checks this
         raise LedgerError("the ledger signing key is not an Ed25519 key")
     return key
@@ -145,9 +152,10 @@ def signing_seed(state: StateDir) -> bytes:
     starts once per tool call); a key in any other form goes through
     cryptography's loader.  Raises EnvironmentProblem when there is no usable key.
     """
-    path = state.keys_dir / SIGNING_KEY_FILE
+    path = state.keys_file(SIGNING_KEY_FILE)  # text, not a Path: pathlib is not loaded here
     try:
-        pem = path.read_bytes()
+        with open(path, "rb") as f:
+            pem = f.read()
     except FileNotFoundError as exc:
         raise EnvironmentProblem(
             f"ledger signing key {path} is missing", hint="run `stockade init`"
@@ -159,7 +167,8 @@ def signing_seed(state: StateDir) -> bytes:
     lines = pem.strip().splitlines()
     if len(lines) >= 3 and lines[0].strip() == _PEM_BEGIN and lines[-1].strip() == _PEM_END:
         try:
-            der = base64.b64decode(b"".join(x.strip() for x in lines[1:-1]), validate=True)
+            # base64.b64decode(..., validate=True) without importing base64
+            der = binascii.a2b_base64(b"".join(x.strip() for x in lines[1:-1]), strict_mode=True)
         except (binascii.Error, ValueError):
             der = b""
         if len(der) == 48 and der[:16] == _PKCS8_ED25519:

@@ -8,15 +8,15 @@ processes may open the same ledger and append at once.
 from __future__ import annotations
 
 import json
+import os
 import threading
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from datetime import datetime
-from pathlib import Path
-from types import TracebackType
-from typing import IO, TYPE_CHECKING, Any
+from types import MappingProxyType, TracebackType
+from typing import IO, TYPE_CHECKING, Any, NamedTuple
 
+from stockade import pathtext
+from stockade.actor import Actor
 from stockade.errors import EXIT_USAGE, LedgerError, LedgerTamperError
 from stockade.ledger import checkpoint as ckpt
 from stockade.ledger.backend import LedgerBackend
@@ -32,7 +32,6 @@ from stockade.ledger.event import (
     parse_ts,
     prepare,
 )
-from stockade.model import Actor
 from stockade.state import StateDir
 
 _PAGE = 1000
@@ -42,11 +41,23 @@ class LedgerBusy(LedgerError):
     """An append under :func:`nowait` would have had to wait."""
 
 
-@dataclass
 class NoWait:
     """Set by :func:`nowait`; ``busy`` tells the caller an append gave up."""
 
-    busy: bool = False
+    __slots__ = ("busy",)
+
+    def __init__(self, busy: bool = False) -> None:
+        self.busy = busy
+
+    def __repr__(self) -> str:
+        return f"NoWait(busy={self.busy!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__ or not isinstance(other, NoWait):
+            return NotImplemented
+        return self.busy == other.busy
+
+    __hash__ = None  # type: ignore[assignment]  # mutable
 
 
 _local = threading.local()
@@ -70,17 +81,22 @@ def nowait() -> Iterator[NoWait]:
         _local.nowait = old
 
 if TYPE_CHECKING:
+    from datetime import datetime
+    from pathlib import Path
+
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
     from stockade.ledger.verify import VerifyReport
 
+# No dataclasses, datetime or pathlib at run time: processes that only append
+# (the sandbox's recorder, each hook call) would spend ~15 ms importing them.
 
-@dataclass(frozen=True, slots=True)
-class NewEvent:
-    """An event to append with :meth:`Ledger.append_many`."""
+
+class NewEvent(NamedTuple):
+    """An event to append with :meth:`Ledger.append_many`; immutable."""
 
     kind: str
-    details: Mapping[str, Any] = field(default_factory=dict)
+    details: Mapping[str, Any] = MappingProxyType({})  # shared, so read-only
     session: str | None = None
     decision: str | None = None
     actor: Actor | None = None
@@ -502,20 +518,24 @@ def open_ledger(
     ledger is a LedgerError (or LedgerTamperError if a checkpoint file says it
     existed).
     """
-    from stockade.ledger.sqlite import SqliteBackend, path_from_url
+    from stockade.ledger.sqlite import SqliteBackend, file_from_url
 
     state = state or StateDir.default()
     if url is None:
         url = state.ledger_url
-    path = path_from_url(url)
+    file = file_from_url(url)  # text, not a Path: see the top of the module
     if create:
         state.ensure()
+        parent = os.path.dirname(file)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            pathtext.mkdir(parent, parents=True)
         except OSError as exc:
-            raise LedgerError(f"cannot create the ledger's directory {path.parent}: "
+            raise LedgerError(f"cannot create the ledger's directory {parent}: "
                               f"{exc.strerror}") from exc
-    elif not path.exists():
+    elif not pathtext.exists(file):
+        from pathlib import Path
+
+        path = Path(file)
         old = ckpt.read_file(path.with_name(path.name + ".checkpoint"))
         if old is not None:
             raise LedgerTamperError(
@@ -523,7 +543,7 @@ def open_ledger(
                 f"(signed at {old.seq} events): the ledger was deleted",
                 seq=1,
             )
-    backend = SqliteBackend(path, durability=durability, create=create)
+    backend = SqliteBackend(file, durability=durability, create=create)
     try:
         ledger = Ledger(backend, state=state, checkpoint_every=checkpoint_every, actor=actor)
         if backend.created:

@@ -22,15 +22,20 @@ import re
 import sys
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from json.encoder import encode_basestring
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, NoReturn
 
+from stockade.actor import Actor
 from stockade.canonical import canonical_json as canonical_json  # re-exported
 from stockade.canonical import dumps as _dumps
 from stockade.errors import LedgerError, UsageError
-from stockade.model import Actor
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+# datetime is imported where times are parsed or formatted for queries, and
+# Event is no dataclass: appending needs neither (the sandbox's recorder and
+# every hook call append, and start-up is most of their time).
 
 KIND_RE = re.compile(r"[a-z][a-z0-9_-]*(?:\.[a-z][a-z0-9_-]*)+")
 MAX_KIND = 128
@@ -47,6 +52,8 @@ def _str_json(value: str | None) -> str:
 
 def format_ts(moment: datetime) -> str:
     """RFC 3339, UTC, microseconds, ``Z``: sorts as text in time order."""
+    from datetime import UTC
+
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
@@ -66,6 +73,8 @@ def now_ts() -> str:
 
 def parse_ts(text: str) -> datetime:
     """Parse an RFC 3339 time; a time without a zone is taken as UTC."""
+    from datetime import UTC, datetime
+
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError as exc:
@@ -186,10 +195,17 @@ def default_actor(*, team: str | None = None, agent: str | None = None) -> Actor
     )
 
 
-@dataclass(frozen=True, slots=True)
 class Event:
-    """One stored event.  ``raw`` is exactly what the chain hashes."""
+    """One stored event.  ``raw`` is exactly what the chain hashes.
 
+    Immutable.  Compared (and hashed) by every field but ``raw``, which its
+    repr leaves out too: what ``@dataclass(frozen=True, slots=True)`` with
+    ``field(repr=False, compare=False)`` made, written out (see the top of the
+    module).
+    """
+
+    __slots__ = ("actor", "decision", "details", "kind", "raw", "seq", "session", "ts")
+    __match_args__ = ("seq", "ts", "session", "actor", "kind", "decision", "details", "raw")
     seq: int
     ts: str
     session: str | None
@@ -197,7 +213,45 @@ class Event:
     kind: str
     decision: str | None
     details: Mapping[str, Any]
-    raw: bytes = field(repr=False, compare=False)
+    raw: bytes
+
+    def __init__(self, seq: int, ts: str, session: str | None, actor: Actor, kind: str,
+                 decision: str | None, details: Mapping[str, Any], raw: bytes) -> None:
+        put = object.__setattr__
+        put(self, "seq", seq)
+        put(self, "ts", ts)
+        put(self, "session", session)
+        put(self, "actor", actor)
+        put(self, "kind", kind)
+        put(self, "decision", decision)
+        put(self, "details", details)
+        put(self, "raw", raw)
+
+    def _key(self) -> tuple[Any, ...]:
+        return (self.seq, self.ts, self.session, self.actor, self.kind, self.decision,
+                self.details)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__ or not isinstance(other, Event):
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())  # TypeError for a dict of details, as a dataclass's
+
+    def __repr__(self) -> str:
+        return (f"{type(self).__qualname__}(seq={self.seq!r}, ts={self.ts!r}, "
+                f"session={self.session!r}, actor={self.actor!r}, kind={self.kind!r}, "
+                f"decision={self.decision!r}, details={self.details!r})")
+
+    def __setattr__(self, name: str, value: Any) -> NoReturn:
+        raise AttributeError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name: str) -> NoReturn:
+        raise AttributeError(f"cannot delete field {name!r}")
+
+    def __reduce__(self) -> tuple[type[Event], tuple[Any, ...]]:
+        return type(self), (*self._key(), self.raw)
 
     def to_dict(self) -> dict[str, Any]:
         return {

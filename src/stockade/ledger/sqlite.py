@@ -14,18 +14,22 @@ time) and come back as bytes (``text_factory``), untouched.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import sqlite3
 from collections.abc import Callable, Generator, Iterator, Sequence
 from contextlib import contextmanager
-from pathlib import Path
-from urllib.parse import quote
+from typing import TYPE_CHECKING
 
+from stockade import pathtext
 from stockade.errors import EXIT_USAGE, LedgerError, LedgerTamperError
 from stockade.ledger.backend import DURABILITIES, Row
-from stockade.ledger.chain import GENESIS, LEAF_PREFIX
+from stockade.ledger.chain import GENESIS, LEAF_PREFIX, sha256_impl
 from stockade.ledger.checkpoint import Checkpoint, read_file
 from stockade.ledger.event import PendingEvent, canonical_json, now_ts
+
+if TYPE_CHECKING:
+    # Paths are text until someone asks for a Path: pathlib and urllib.parse
+    # are ~5 ms of the start of every process that appends (see pathtext).
+    from pathlib import Path
 
 SCHEMA_VERSION = "1"
 CHECKPOINT_SUFFIX = ".checkpoint"
@@ -52,6 +56,13 @@ class _Refused(Exception):
 
 def path_from_url(url: str) -> Path:
     """``sqlite:///abs/path`` -> Path; anything else is a LedgerError with a hint."""
+    from pathlib import Path
+
+    return Path(file_from_url(url))
+
+
+def file_from_url(url: str) -> str:
+    """``str(path_from_url(url))``, without pathlib."""
     prefix = "sqlite:///"
     if not url.startswith(prefix) or len(url) == len(prefix):
         scheme = url.split(":", 1)[0] if ":" in url else ""
@@ -62,17 +73,30 @@ def path_from_url(url: str) -> Path:
             hint="use sqlite:///ABSOLUTE/PATH/ledger.db (note the three slashes)",
             exit_code=EXIT_USAGE,
         )
-    return Path("/" + url[len(prefix):].lstrip("/"))
+    return pathtext.normpath("/" + url[len(prefix):].lstrip("/"))
 
 
-def _connect(path: Path, *, create: bool, timeout: float) -> sqlite3.Connection:
+# What urllib.parse.quote leaves alone (with its default safe="/")
+_URI_SAFE = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-~/"
+
+
+def _quote(text: str) -> str:
+    """``urllib.parse.quote(text)``; a plain path (the usual) without urllib."""
+    if not text.strip(_URI_SAFE):  # nothing left: every character is safe
+        return text
+    from urllib.parse import quote
+
+    return quote(text)
+
+
+def _connect(path: str | Path, *, create: bool, timeout: float) -> sqlite3.Connection:
     mode = "rwc" if create else "rw"
-    uri = f"file:{quote(str(path))}?mode={mode}"
+    uri = f"file:{_quote(str(path))}?mode={mode}"
     return sqlite3.connect(uri, uri=True, isolation_level=None, timeout=timeout,
                            check_same_thread=False)
 
 
-def _ledger_error(exc: sqlite3.Error, path: Path, doing: str) -> LedgerError:
+def _ledger_error(exc: sqlite3.Error, path: str | Path, doing: str) -> LedgerError:
     text = str(exc)
     if "locked" in text or "busy" in text:
         return LedgerError(
@@ -86,17 +110,17 @@ def _ledger_error(exc: sqlite3.Error, path: Path, doing: str) -> LedgerError:
 class SqliteBackend:
     """Implements :class:`stockade.ledger.backend.LedgerBackend`."""
 
-    def __init__(self, path: Path, *, durability: str = "process", create: bool = True,
+    def __init__(self, path: str | Path, *, durability: str = "process", create: bool = True,
                  busy_timeout: float = 60.0):
         if durability not in DURABILITIES:
             raise LedgerError(f"unknown ledger durability {durability!r}", exit_code=EXIT_USAGE,
                               hint="use `process` (the default) or `power-loss`")
-        self.path = path
+        self._file = path = str(path)  # text: the .path property makes a Path
         self._durability = durability
         self._nowait_conn: sqlite3.Connection | None = None  # made by append_nowait
         self._nowait_run = 0  # append_nowait calls since one said None to let append run
         self._created = False
-        if not create and not path.exists():
+        if not create and not pathtext.exists(path):
             raise LedgerError(f"there is no ledger at {path}",
                               hint="run `stockade init`, or pass --ledger sqlite:///PATH")
         try:
@@ -139,8 +163,14 @@ class SqliteBackend:
         return self._created
 
     @property
+    def path(self) -> Path:
+        from pathlib import Path
+
+        return Path(self._file)
+
+    @property
     def location(self) -> str:
-        return str(self.path)
+        return self._file
 
     @property
     def checkpoint_path(self) -> Path:
@@ -240,7 +270,7 @@ class SqliteBackend:
                        ) -> list[tuple[int, str, bytes]]:
         """The body of ``append``, inside a transaction begun on ``c``; commits (or
         rolls back and raises).  ``refuse(last seq)`` true: roll back, raise _Refused."""
-        sha = hashlib.sha256
+        sha = sha256_impl()
         out: list[tuple[int, str, bytes]] = []
         params: list[tuple[int, str, bytes]] = []
         with self._locked(c):
