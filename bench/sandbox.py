@@ -10,8 +10,13 @@
    @anthropic-ai/sandbox-runtime`, needs socat and ripgrep);
 2. egress proxy throughput: a 100 MB download from a loopback server with
    curl inside the sandbox through the proxy (the sandbox's 127.0.0.1:3128,
-   accepted by the launcher's proxy -> server) against the same curl run
-   directly on the host, alternating.
+   accepted by the launcher's proxy -> server), a fresh `stockade run` each
+   time, against the same curl run directly on the host, alternating.  The
+   ratio is of curl's total time (first byte included); the first byte and
+   the rate after it are shown apart.  A floor peer, `socat` relaying the
+   same download through one extra TCP hop with a 4 MiB buffer (no sandbox,
+   no policy), shows what any relay costs on this machine (skipped with a
+   note when socat is not installed: `apt-get install socat`).
 
 Prints figures and ratios; asserts nothing.
 """
@@ -141,6 +146,45 @@ class BigServer:
         c.close()
 
 
+class Floor:
+    """``socat`` relaying to the server through one more TCP hop, with a 4 MiB
+    buffer (its fastest setting here; the default 8 KiB is far slower): what
+    any user-space relay costs on this machine, with no sandbox and no policy."""
+
+    BUF = 4 << 20
+
+    def __init__(self, proc: subprocess.Popen[bytes], port: int) -> None:
+        self.proc, self.port = proc, port
+        self.url = f"http://127.0.0.1:{port}/blob"
+        self.label = "socat relay (floor)"
+
+    @classmethod
+    def start(cls, target: int) -> Floor | None:
+        socat = shutil.which("socat")
+        if socat is None:
+            return None
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        proc = subprocess.Popen([socat, "-b", str(cls.BUF),
+                                 f"TCP-LISTEN:{port},bind=127.0.0.1,reuseaddr,fork",
+                                 f"TCP:127.0.0.1:{target}"], stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                return cls(proc, port)
+            except OSError:
+                time.sleep(0.02)
+        proc.kill()
+        proc.wait()
+        return None
+
+    def stop(self) -> None:
+        self.proc.kill()
+        self.proc.wait()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=20)
@@ -185,8 +229,10 @@ def main() -> None:
     ]
     if baseline is not None:
         base_stock = [str(baseline), *stock[1:]]
-        timed(base_stock, runs=2, env=env, cwd=str(ws))
-        cmds.append((base_stock, env, str(ws)))
+        # its own state: the policy-view cache keeps one entry per state dir
+        benv = dict(env, STOCKADE_HOME=str(tmp / "state-baseline"))
+        timed(base_stock, runs=2, env=benv, cwd=str(ws))
+        cmds.append((base_stock, benv, str(ws)))
     times = interleaved(cmds, runs=args.runs)
     labels = ["bare bwrap (same namespaces)", "python -c pass (floor)",
               "stockade --version (CLI floor)", "stockade run -- true",
@@ -209,7 +255,8 @@ def main() -> None:
     else:
         print("  srt: skipped (not in bench/.cache, or socat/ripgrep missing)")
 
-    print(f"egress proxy, {args.mb} MB download from a loopback server:")
+    print(f"egress proxy, {args.mb} MB download from a loopback server, {args.downloads} runs "
+          f"each, alternating; {load()}:")
     blob = tmp / "blob"
     with open(blob, "wb") as f:
         chunk = os.urandom(1 << 20)
@@ -217,32 +264,52 @@ def main() -> None:
             f.write(chunk)
     srv = BigServer(str(blob), args.mb << 20)
     url = f"http://127.0.0.1:{srv.port}/blob"
-    curl = ["curl", "-s", "-o", "/dev/null", "-w", "%{time_total}", "--noproxy", ""]
-    direct: list[float] = []
-    proxied: list[float] = []
-    proxied_base: list[float] = []
-
-    def through(stockade: Path) -> float:
-        r = subprocess.run([str(stockade), "run", "--policy", str(policy), "--", *curl, "-x",
-                            "http://127.0.0.1:3128", url], capture_output=True, text=True,
-                           env=env, cwd=str(ws))
-        if r.returncode != 0:
-            raise SystemExit(f"proxied download failed: {r.stderr[-500:]}")
-        return float(r.stdout)
-
-    for _ in range(args.downloads):  # alternating, for the same reason as above
-        r = subprocess.run([*curl, url], capture_output=True, text=True, check=True)
-        direct.append(float(r.stdout))
-        proxied.append(through(wrapper))
-        if baseline is not None:
-            proxied_base.append(through(baseline))
-    d, p = statistics.median(direct), statistics.median(proxied)
-    rows = [("direct", d), ("through stockade", p)]
+    curl = ["curl", "-s", "-o", "/dev/null", "-w", "%{time_starttransfer} %{time_total}",
+            "--noproxy", ""]
+    floor = Floor.start(srv.port)
+    rows: dict[str, list[tuple[float, float]]] = {"direct": [], "through stockade": []}
+    if floor is not None:
+        rows[floor.label] = []
     if baseline is not None:
-        rows.append(("through baseline", statistics.median(proxied_base)))
-    for label, secs in rows:
-        ratio = "" if label == "direct" else f"  = {d / secs:.0%} of direct"
-        print(f"  {label:<17} {args.mb / secs:8.0f} MB/s  ({secs * 1000:.0f} ms){ratio}")
+        rows["through baseline"] = []
+
+    def fetch(argv: list[str], what: str, run_env: dict[str, str] = env) -> tuple[float, float]:
+        r = subprocess.run(argv, capture_output=True, text=True, env=run_env, cwd=str(ws),
+                           check=False)
+        if r.returncode != 0:
+            raise SystemExit(f"{what} download failed: {r.stderr[-500:]}")
+        first, total = r.stdout.split()
+        return float(first), float(total)
+
+    # The baseline gets its own state: the policy-view cache keeps one entry,
+    # so sharing it would make every run of both a cold one.
+    base_env = dict(env, STOCKADE_HOME=str(tmp / "state-baseline"))
+
+    def through(stockade: Path, run_env: dict[str, str]) -> tuple[float, float]:
+        return fetch([str(stockade), "run", "--policy", str(policy), "--", *curl, "-x",
+                      "http://127.0.0.1:3128", url], "proxied", run_env)
+
+    try:
+        for _ in range(args.downloads):  # alternating, for the same reason as above
+            rows["direct"].append(fetch([*curl, url], "direct"))
+            rows["through stockade"].append(through(wrapper, env))
+            if floor is not None:
+                rows[floor.label].append(fetch([*curl, floor.url], "socat"))
+            if baseline is not None:
+                rows["through baseline"].append(through(baseline, base_env))
+    finally:
+        if floor is not None:
+            floor.stop()
+    d = statistics.median(t for _, t in rows["direct"])
+    for label, runs in rows.items():
+        total = statistics.median(t for _, t in runs)
+        first = statistics.median(f for f, _ in runs)
+        rate = statistics.median(args.mb / max(t - f, 1e-6) for f, t in runs)
+        ratio = "" if label == "direct" else f"  = {d / total:4.0%} of direct"
+        print(f"  {label:<25} {total * 1000:6.0f} ms total ({args.mb / total:5.0f} MB/s)"
+              f"   first byte {first * 1000:5.1f} ms   then {rate:5.0f} MB/s{ratio}")
+    if floor is None:
+        print("  socat floor: skipped (socat not installed: apt-get install socat)")
     print(f"# {load()}")
     shutil.rmtree(tmp, ignore_errors=True)
 

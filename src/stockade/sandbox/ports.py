@@ -16,18 +16,15 @@ inside, which also means one copy less of every byte).
 
 from __future__ import annotations
 
+# The control socket, the listeners and the connections are plain _socket
+# objects: the socket module builds enums on import (about 5 ms), which
+# neither start-up nor the agent's first connection should wait for.
+import _socket
 import os
 import sys
 import threading
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
-
-# The control socket and the listeners are plain _socket objects: the socket
-# module (its enums) is imported on the first connection, not at start-up.
-import _socket
-
-if TYPE_CHECKING:
-    import socket
+from typing import Any
 
 MAX_FDS = 8
 MAX_MSG = 256
@@ -234,10 +231,10 @@ def _recv_fds(conn: _socket.socket) -> tuple[bytes, list[int], int]:
 
 class Acceptor:
     """Accept on ``listener`` in a daemon thread, handing each connection (a
-    ``socket.socket``) to ``handle``, which must not block."""
+    blocking ``_socket.socket``) to ``handle``, which must not block."""
 
     def __init__(self, listener: _socket.socket,
-                 handle: Callable[[socket.socket], None]) -> None:
+                 handle: Callable[[_socket.socket], None]) -> None:
         self.listener = listener
         self.handle = handle
         self.closed = False
@@ -249,9 +246,7 @@ class Acceptor:
                 fd, _ = self.listener._accept()  # type: ignore[attr-defined]  # no stub
             except OSError:
                 return
-            import socket  # on the first connection: `-- true` never needs it
-
-            conn = socket.socket(fileno=fd)
+            conn = _socket.socket(fileno=fd)
             if self.closed:
                 conn.close()
                 return
@@ -290,7 +285,7 @@ class LazyProxy:
             if self._proxy is not None:
                 self._proxy.refuse_all = why
 
-    def __call__(self, conn: socket.socket) -> None:
+    def __call__(self, conn: _socket.socket) -> None:
         with self._lock:
             if self._closed:
                 conn.close()
@@ -302,19 +297,25 @@ class LazyProxy:
         proxy.take(conn)
 
     def warm(self, probe: tuple[str, int] | None = None) -> None:
-        """Build the proxy now (and ask ``allow`` about ``probe``, which loads
-        the policy's matchers): run in a thread while the launcher waits for
-        the sandbox to start, so the agent's first connection need not."""
+        """Build the proxy now, so that the agent's first connection need not:
+        its modules, then the proxy, then ``allow(probe)`` (which loads the
+        policy's matchers).  Each step is a few milliseconds of a launcher
+        that may be ending a short session meanwhile: after :meth:`close`,
+        no further step starts."""
+        if self._closed or self._proxy is not None:
+            return
+        # Imported outside the lock: a connection that arrives meanwhile waits
+        # for the module (import lock), not for the whole warm-up.
+        import stockade.sandbox.proxy  # noqa: F401 - with ipaddress, most of the cost
+
         with self._lock:
             if self._closed or self._proxy is not None:
                 return
             self._proxy = self._make()
             self._proxy.refuse_all = self._refuse
             proxy = self._proxy
-        import stockade.sandbox.pump  # noqa: F401 - what the first byte goes through
-
         allow = getattr(proxy.config, "allow", None)
-        if probe is not None and allow is not None:
+        if probe is not None and allow is not None and not self._closed:
             try:
                 allow(*probe)
             except Exception:  # noqa: BLE001, S110 - the real request will say
@@ -333,22 +334,20 @@ class LazyProxy:
             proxy.close()
 
 
-def bridge(conn: socket.socket, target: Callable[[], tuple[str, int] | None]) -> None:
+def bridge(conn: _socket.socket, target: Callable[[], tuple[str, int] | None]) -> None:
     """Relay one connection to the gateway, in its own thread.  ``target()``
     says where the gateway listens (and may start it); None cuts the
     connection."""
 
     def one() -> None:
-        import socket
-
-        from stockade.sandbox.pump import pump
+        from stockade.sandbox.pump import dial, pump
 
         try:
             addr = target()
             if addr is None:
                 conn.close()
                 return
-            up = socket.create_connection(addr, timeout=10)
+            up = dial(addr[0], addr[1], timeout=10)
         except Exception:  # noqa: BLE001 - no gateway: the agent sees the connection cut
             conn.close()
             return

@@ -25,19 +25,20 @@ resolved addresses are, and loopback names are refused.
 One thread per connection (see :mod:`stockade.sandbox.pump` for why).
 """
 
-from __future__ import annotations
-
+# No ``from __future__ import annotations``: this module is imported while
+# the agent's first connection waits, and typing.NamedTuple compiles each
+# string annotation (about 2 ms for the classes below); evaluated ones are free.
+import _socket
 import contextlib
 import ipaddress
 import os
-import socket
 import threading
 import time
 from collections.abc import Callable
 from typing import NamedTuple
 
 from stockade.sandbox.hosts import canonical_host, is_ip, is_localhost
-from stockade.sandbox.pump import pump
+from stockade.sandbox.pump import dial, pump
 
 MAX_HEAD = 64 * 1024
 HEAD_TIMEOUT = 30.0
@@ -52,8 +53,9 @@ _HOP_HEADERS = frozenset({
 # connection, and that connection should not wait for dataclass machinery.
 class EgressEvent(NamedTuple):
     """One connection or refusal.  ``kind``: ``net.open`` (a connection is
-    established: recorded before any byte moves, so a session cut short still
-    shows it), ``net.connect`` (it closed, or failed to open) or ``net.deny``."""
+    established: handed to ``on_event`` before any byte moves, so a session
+    cut short still shows it), ``net.connect`` (it closed, or failed to open)
+    or ``net.deny``."""
 
     kind: str
     host: str
@@ -81,7 +83,10 @@ Resolver = Callable[[str, int], list[str]]
 
 
 def system_resolve(host: str, port: int) -> list[str]:
-    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    # A canonical host is ASCII: as bytes, getaddrinfo skips the IDNA codec
+    # (and its import on the agent's first connection).
+    name: str | bytes = host.encode("ascii") if host.isascii() else host
+    infos = _socket.getaddrinfo(name, port, 0, _socket.SOCK_STREAM)
     out: list[str] = []
     for info in infos:
         ip = str(info[4][0])
@@ -192,7 +197,7 @@ def parse_request(head: bytes) -> Request | str:
     return Request(method, hp[0], hp[1], b"\r\n".join(out) + b"\r\n\r\n")
 
 
-def _read_head(conn: socket.socket) -> tuple[bytes, bytes] | None:
+def _read_head(conn: _socket.socket) -> tuple[bytes, bytes] | None:
     conn.settimeout(HEAD_TIMEOUT)
     data = b""
     while b"\r\n\r\n" not in data:
@@ -206,7 +211,7 @@ def _read_head(conn: socket.socket) -> tuple[bytes, bytes] | None:
     return head + b"\r\n\r\n", rest
 
 
-def _reply(conn: socket.socket, status: str, text: str) -> None:
+def _reply(conn: _socket.socket, status: str, text: str) -> None:
     body = (text + "\n").encode("utf-8", "replace")
     safe = text.replace("\r", " ").replace("\n", " ")[:300].encode("latin-1", "replace")
     try:
@@ -235,8 +240,8 @@ class EgressProxy:
         self.config = config
         self.refuse_all: str | None = None  # set when recording broke: fail closed
         self._lock = threading.Lock()
-        self._open: set[socket.socket] = set()
-        self._listeners: list[socket.socket] = []
+        self._open: set[_socket.socket] = set()
+        self._listeners: list[_socket.socket] = []
         self._closed = False
         self._busy = 0  # connections whose event is not out yet
 
@@ -245,29 +250,30 @@ class EgressProxy:
             return self._busy
 
     # -- serving ---------------------------------------------------------
-    def serve(self, listener: socket.socket) -> None:
+    def serve(self, listener: _socket.socket) -> None:
         self._listeners.append(listener)
         threading.Thread(target=self._accept_loop, args=(listener,), daemon=True).start()
 
     def serve_unix(self, path: str) -> None:
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
         s.bind(path)
         os.chmod(path, 0o666)  # the sandbox may map our uid to another one
         s.listen(128)
         self.serve(s)
 
-    def _accept_loop(self, listener: socket.socket) -> None:
+    def _accept_loop(self, listener: _socket.socket) -> None:
         while True:
             try:
-                conn, _ = listener.accept()
+                fd, _ = listener._accept()  # type: ignore[attr-defined]  # no stub
             except OSError:
                 return
+            conn = _socket.socket(fileno=fd)
             if self._closed:
                 conn.close()
                 return
             self.take(conn)
 
-    def take(self, conn: socket.socket) -> None:
+    def take(self, conn: _socket.socket) -> None:
         """Serve one accepted connection (from a listener this proxy does not
         own: the launcher accepts on the sandbox's own port)."""
         if self._closed:
@@ -283,7 +289,7 @@ class EgressProxy:
         self._closed = True
         for s in self._listeners:
             try:
-                s.shutdown(socket.SHUT_RDWR)
+                s.shutdown(_socket.SHUT_RDWR)
             except OSError:
                 pass
             s.close()
@@ -291,15 +297,15 @@ class EgressProxy:
             conns = list(self._open)
         for c in conns:
             try:
-                c.shutdown(socket.SHUT_RDWR)
+                c.shutdown(_socket.SHUT_RDWR)
             except OSError:
                 pass
 
-    def _track(self, s: socket.socket) -> None:
+    def _track(self, s: _socket.socket) -> None:
         with self._lock:
             self._open.add(s)
 
-    def _untrack(self, *socks: socket.socket) -> None:
+    def _untrack(self, *socks: _socket.socket) -> None:
         with self._lock:
             for s in socks:
                 self._open.discard(s)
@@ -335,8 +341,8 @@ class EgressProxy:
         except Exception:  # noqa: BLE001
             return False
 
-    def _handle(self, conn: socket.socket) -> None:
-        up: socket.socket | None = None
+    def _handle(self, conn: _socket.socket) -> None:
+        up: _socket.socket | None = None
         req: Request | None = None
         try:
             got = _read_head(conn)
@@ -398,13 +404,14 @@ class EgressProxy:
                     except OSError:
                         pass
 
-    def _refuse_address(self, req: Request, conn: socket.socket, address: str,
+    def _refuse_address(self, req: Request, conn: _socket.socket, address: str,
                         why: str) -> None:
         self._emit(EgressEvent("net.deny", req.host, req.port, req.method,
                                reason="private-address", address=address))
         _reply(conn, "403 Forbidden", why)
 
-    def _connect(self, req: Request, conn: socket.socket) -> tuple[socket.socket, str] | None:
+    def _connect(self, req: Request,
+                 conn: _socket.socket) -> tuple[_socket.socket, str] | None:
         if self.config.upstream is not None:
             return self._via_upstream(req, conn)
         try:
@@ -424,12 +431,11 @@ class EgressProxy:
             return None
         last: OSError | None = None
         for ip in usable:
-            fam = socket.AF_INET6 if ":" in ip else socket.AF_INET
-            s = socket.socket(fam, socket.SOCK_STREAM)
+            fam = _socket.AF_INET6 if ":" in ip else _socket.AF_INET
+            s = _socket.socket(fam, _socket.SOCK_STREAM)
             s.settimeout(CONNECT_TIMEOUT)
             try:
                 s.connect((ip, req.port))
-                s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                 return s, ip
             except OSError as exc:
                 last = exc
@@ -440,7 +446,8 @@ class EgressProxy:
         _reply(conn, "502 Bad Gateway", f"stockade: cannot connect to {req.host}:{req.port}")
         return None
 
-    def _via_upstream(self, req: Request, conn: socket.socket) -> tuple[socket.socket, str] | None:
+    def _via_upstream(self, req: Request,
+                      conn: _socket.socket) -> tuple[_socket.socket, str] | None:
         assert self.config.upstream is not None
         # The upstream proxy resolves names itself, so only what the request
         # names can be checked here: an address must pass the same test as a
@@ -461,7 +468,7 @@ class EgressProxy:
         host, port = self.config.upstream
         target = f"[{req.host}]" if ":" in req.host else req.host
         try:
-            s = socket.create_connection((host, port), timeout=CONNECT_TIMEOUT)
+            s = dial(host, port, timeout=CONNECT_TIMEOUT)
             s.sendall(f"CONNECT {target}:{req.port} HTTP/1.1\r\nHost: {target}:{req.port}\r\n\r\n"
                       .encode())
             got = _read_head(s)

@@ -1,0 +1,222 @@
+"""Bulk bytes through the egress proxy over real loopback sockets: every byte
+arrives, in order, and the ledger's counts per direction are exact, for a
+download, an upload and a half-closed tunnel."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import socket
+import threading
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from stockade.sandbox import pump
+from stockade.sandbox.proxy import EgressEvent, EgressProxy, ProxyConfig
+from stockade.sandbox.pump import FIRST_BUF, MAX_BUF, dial
+
+# Larger than the copy buffer's largest size, so every growth step is taken.
+BIG = 3 * MAX_BUF + 12345
+
+
+class Origin:
+    """One loopback TCP server; ``serve(conn)`` runs per connection."""
+
+    def __init__(self, serve: Callable[[socket.socket], None]) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.port = self.sock.getsockname()[1]
+        self.serve = serve
+        threading.Thread(target=self._loop, daemon=True).start()
+
+    def _loop(self) -> None:
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self.serve, args=(c,), daemon=True).start()
+
+
+def read_head(c: socket.socket) -> tuple[bytes, bytes]:
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = c.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    head, _, rest = data.partition(b"\r\n\r\n")
+    return head, rest
+
+
+def read_all(c: socket.socket) -> bytes:
+    out = bytearray()
+    while True:
+        chunk = c.recv(1 << 20)
+        if not chunk:
+            return bytes(out)
+        out += chunk
+
+
+class Proxy:
+    def __init__(self) -> None:
+        self.events: list[EgressEvent] = []
+        self.closed = threading.Event()
+
+        def on_event(ev: EgressEvent) -> None:
+            self.events.append(ev)
+            if ev.kind == "net.connect":
+                self.closed.set()
+
+        self.proxy = EgressProxy(ProxyConfig(
+            allow=lambda h, p: True, private_ok=lambda h, ip: ip == "127.0.0.1",
+            on_event=on_event))
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(8)
+        self.proxy.serve(self.listener)
+        self.port = self.listener.getsockname()[1]
+
+    def client(self) -> socket.socket:
+        return socket.create_connection(("127.0.0.1", self.port), timeout=20)
+
+    def connect_event(self) -> EgressEvent:
+        assert self.closed.wait(20), "the proxy never reported the connection closed"
+        return next(e for e in self.events if e.kind == "net.connect")
+
+
+@pytest.fixture
+def proxy() -> Iterator[Proxy]:
+    p = Proxy()
+    yield p
+    p.proxy.close()
+
+
+def test_a_download_larger_than_every_buffer_arrives_whole_and_is_counted(proxy: Proxy) -> None:
+    body = os.urandom(BIG)
+    response = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body) + body
+
+    def serve(c: socket.socket) -> None:
+        read_head(c)
+        c.sendall(response)
+        c.close()
+
+    origin = Origin(serve)
+    c = proxy.client()
+    c.sendall(b"GET http://127.0.0.1:%d/blob HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n" % origin.port)
+    got = read_all(c)
+    c.close()
+    assert hashlib.sha256(got).digest() == hashlib.sha256(response).digest()
+    ev = proxy.connect_event()
+    assert ev.bytes_down == len(response)
+    # what went up is the rewritten head (absolute URI made relative, Connection: close)
+    assert ev.bytes_up == len(b"GET /blob HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+
+
+def download(proxy: Proxy, size: int) -> None:
+    body = os.urandom(size)
+
+    def serve(c: socket.socket) -> None:
+        read_head(c)
+        c.sendall(b"HTTP/1.1 200 OK\r\n\r\n" + body)
+        c.close()
+
+    origin = Origin(serve)
+    with proxy.client() as c:
+        c.sendall(b"GET http://127.0.0.1:%d/ HTTP/1.1\r\n\r\n" % origin.port)
+        got = read_all(c)
+    assert got == b"HTTP/1.1 200 OK\r\n\r\n" + body
+    assert proxy.connect_event().bytes_down == len(got)
+
+
+def take_all_large_buffers() -> int:
+    n = 0
+    while pump._BIG.acquire(blocking=False):
+        n += 1
+    return n
+
+
+def test_when_every_large_buffer_is_taken_a_download_still_arrives_whole(proxy: Proxy) -> None:
+    held = take_all_large_buffers()
+    try:
+        download(proxy, BIG)
+    finally:
+        for _ in range(held):
+            pump._BIG.release()
+
+
+def test_large_buffers_are_given_back_when_a_connection_ends(proxy: Proxy) -> None:
+    before = take_all_large_buffers()
+    for _ in range(before):
+        pump._BIG.release()
+    download(proxy, BIG)
+    after = take_all_large_buffers()
+    for _ in range(after):
+        pump._BIG.release()
+    assert after == before > 0
+
+
+def test_an_upload_through_a_half_closed_tunnel_is_answered_and_counted(proxy: Proxy) -> None:
+    upload = os.urandom(BIG)
+
+    def serve(c: socket.socket) -> None:
+        # read to EOF: only the client's shutdown, relayed by the proxy, ends it
+        data = read_all(c)
+        c.sendall(b"%d %s" % (len(data), hashlib.sha256(data).hexdigest().encode()))
+        c.close()
+
+    origin = Origin(serve)
+    c = proxy.client()
+    c.sendall(b"CONNECT 127.0.0.1:%d HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n" % origin.port)
+    head, early = read_head(c)
+    assert head.startswith(b"HTTP/1.1 200") and early == b""
+    c.sendall(upload)
+    c.shutdown(socket.SHUT_WR)
+    answer = read_all(c)
+    c.close()
+    expected = b"%d %s" % (len(upload), hashlib.sha256(upload).hexdigest().encode())
+    assert answer == expected
+    ev = proxy.connect_event()
+    assert (ev.bytes_up, ev.bytes_down) == (len(upload), len(expected))
+
+
+def test_small_exchanges_in_a_tunnel_go_through_one_by_one(proxy: Proxy) -> None:
+    # a request/response protocol: each answer must come before the next ask
+    def serve(c: socket.socket) -> None:
+        while True:
+            line = c.recv(FIRST_BUF)
+            if not line:
+                break
+            c.sendall(b"re:" + line)
+        c.close()
+
+    origin = Origin(serve)
+    c = proxy.client()
+    c.sendall(b"CONNECT 127.0.0.1:%d HTTP/1.1\r\n\r\n" % origin.port)
+    head, _ = read_head(c)
+    assert head.startswith(b"HTTP/1.1 200")
+    for i in range(20):
+        c.sendall(b"ping %d" % i)
+        assert c.recv(100) == b"re:ping %d" % i
+    c.close()
+    ev = proxy.connect_event()
+    sent = sum(len(b"ping %d" % i) for i in range(20))
+    assert (ev.bytes_up, ev.bytes_down) == (sent, sent + 20 * 3)
+
+
+def test_dial_tries_each_address_and_fails_with_the_last_error() -> None:
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(1)
+    port = srv.getsockname()[1]
+    try:
+        # "localhost" may resolve to ::1 first, where nothing listens
+        s = dial("localhost", port, timeout=5)
+        assert s.getpeername()[:2] == ("127.0.0.1", port)
+        s.close()
+    finally:
+        srv.close()
+    with pytest.raises(OSError):
+        dial("127.0.0.1", port, timeout=5)
