@@ -19,6 +19,16 @@ so that background load hits them alike; each figure is the median over the
 rounds of (via p50 - direct p50) of that round, p99 is over all samples
 pooled.  The machine's load is printed with the results: on a shared machine,
 compare ratios from one run, not absolute figures from different runs.
+Bodies are sent compact and in raw UTF-8, as Claude Code's JSON.stringify and
+the OpenAI SDKs send them.
+
+Two more columns read the figures.  The floor peer (``floor``, unless
+--no-floor) is a bare asyncio pass-through proxy written here: no inspection,
+no ledger, no header handling; what any Python proxy costs on this machine, in
+the same run.  ``cpu`` is the CPU time (user + system) the target's processes
+spent per request: at concurrency 64 on a small machine the client, the
+upstream and the proxy share the cores, so each ms of proxy CPU per request
+comes back as queueing for all 64 requests in flight.
 
 The upstream is started with TCP_NODELAY on its sockets: http.server writes
 the head and the body of a JSON answer in two sends, and with Nagle's
@@ -64,6 +74,72 @@ upstream.FakeUpstream.__init__ = _bounded
 upstream.main()
 """
 
+_FLOOR = r'''
+"""What any Python proxy costs here: an asyncio HTTP/1.1 pass-through with no
+inspection, no ledger, no header handling (written for the benchmark only)."""
+import asyncio, re, sys
+UP_HOST, UP_PORT = sys.argv[1], int(sys.argv[2])
+_CL = re.compile(rb"\r\ncontent-length: *(\d+)", re.I)
+_CHUNKED = re.compile(rb"\r\ntransfer-encoding: *chunked", re.I)
+idle = []
+
+async def upstream():
+    while idle:
+        r, w = idle.pop()
+        if not w.is_closing() and not r.at_eof():
+            return r, w
+    return await asyncio.open_connection(UP_HOST, UP_PORT, limit=1 << 22)
+
+async def serve(reader, writer):
+    try:
+        while True:
+            try:
+                head = await reader.readuntil(b"\r\n\r\n")
+            except asyncio.IncompleteReadError:
+                return
+            m = _CL.search(head)
+            body = await reader.readexactly(int(m.group(1))) if m else b""
+            ur, uw = await upstream()
+            uw.write(head + body)
+            rhead = await ur.readuntil(b"\r\n\r\n")
+            m = _CL.search(rhead)
+            if m:
+                data = await ur.readexactly(int(m.group(1)))
+                writer.write(rhead + data)
+                idle.append((ur, uw))
+            elif _CHUNKED.search(rhead):
+                writer.write(rhead)
+                while True:
+                    line = await ur.readuntil(b"\r\n")
+                    n = int(line.split(b";")[0], 16)
+                    data = await ur.readexactly(n + 2)
+                    writer.write(line + data)
+                    if n == 0:
+                        break
+                idle.append((ur, uw))
+            else:  # delimited by the end of the connection: relay it chunked
+                lines = [l for l in rhead[:-4].split(b"\r\n")
+                         if not l.lower().startswith(b"connection:")]
+                writer.write(b"\r\n".join(lines) + b"\r\nTransfer-Encoding: chunked\r\n\r\n")
+                while data := await ur.read(65536):
+                    writer.write(b"%x\r\n%s\r\n" % (len(data), data))
+                    await writer.drain()
+                writer.write(b"0\r\n\r\n")
+                uw.close()
+            await writer.drain()
+    except (ConnectionError, asyncio.IncompleteReadError):
+        pass
+    finally:
+        writer.close()
+
+async def main():
+    srv = await asyncio.start_server(serve, "127.0.0.1", 0, limit=1 << 22)
+    print(f"floor listening on http://127.0.0.1:{srv.sockets[0].getsockname()[1]}", flush=True)
+    await srv.serve_forever()
+
+asyncio.run(main())
+'''
+
 
 def claude_body() -> dict[str, Any]:
     if CAPTURED.exists():
@@ -74,6 +150,12 @@ def claude_body() -> dict[str, Any]:
              for i in range(25)]
     return {"model": "claude-x", "max_tokens": 1000, "system": "You are helpful. " * 500,
             "tools": tools, "messages": [{"role": "user", "content": "hello"}], "stream": True}
+
+
+def _compact(body: dict[str, Any]) -> bytes:
+    """As the clients send it: Claude Code's JSON.stringify, the OpenAI SDKs' httpx
+    write no whitespace between tokens."""
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def chat_body(cb: dict[str, Any], stream: bool) -> dict[str, Any]:
@@ -123,6 +205,7 @@ class Sample:
     ttfbs: list[float]
     rps: float
     retried: int = 0  # requests resent on a new connection (the server closed a kept one)
+    cpu_ms: float | None = None  # CPU time of the target's processes per request
 
 
 async def _load(url: str, path: str, payload: bytes, *, n: int, conc: int,
@@ -167,6 +250,24 @@ async def _load(url: str, path: str, payload: bytes, *, n: int, conc: int,
 
 def measure(url: str, path: str, payload: bytes, *, n: int, conc: int, headers: str) -> Sample:
     return asyncio.run(_load(url, path, payload, n=n, conc=conc, headers=headers))
+
+
+def proc_cpu(pid: int) -> float:
+    """CPU seconds (user + system) used so far by ``pid`` and its living descendants
+    (a gateway's worker processes)."""
+    total = 0.0
+    todo = [pid]
+    tick = os.sysconf("SC_CLK_TCK")
+    while todo:
+        p = todo.pop()
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+            for task in Path(f"/proc/{p}/task").iterdir():
+                todo += [int(c) for c in (task / "children").read_text().split()]
+        except (OSError, ValueError, IndexError):
+            continue  # gone, or no /proc: the figure is then a lower bound
+    return total
 
 
 def pct(xs: list[float], p: float) -> float:
@@ -257,6 +358,7 @@ class Case:
     headers: str
     stream: bool
     targets: dict[str, str]  # target name -> base URL
+    pids: dict[str, int] = field(default_factory=dict)  # target name -> its process
     results: dict[tuple[int, str], list[Sample]] = field(default_factory=dict)
 
 
@@ -267,8 +369,12 @@ def run_rounds(cases: list[Case], *, rounds: int, n: int, loads: list[float]) ->
                 names = list(case.targets)
                 names = names[r % len(names):] + names[:r % len(names)]  # rotate the order
                 for name in names:
+                    pid = case.pids.get(name)
+                    cpu0 = proc_cpu(pid) if pid else 0.0
                     s = measure(case.targets[name], case.path, case.body, n=count, conc=conc,
                                 headers=case.headers)
+                    if pid:
+                        s.cpu_ms = (proc_cpu(pid) - cpu0) * 1000 / count
                     case.results.setdefault((conc, name), []).append(s)
         loads.append(os.getloadavg()[0])
         print(f"  round {r + 1}/{rounds} done (load {loads[-1]:.2f})", flush=True)
@@ -293,12 +399,14 @@ def report(case: Case) -> dict[tuple[int, str], float]:
             a50 = statistics.median(p50s)
             added[(conc, name)] = a50
             rps = statistics.median(s.rps for s in via)
+            cpus = [s.cpu_ms for s in via if s.cpu_ms is not None]
             d_rps = statistics.median(s.rps for s in direct)
             print(f"  {case.name:<16} {name:<8} c={conc:<3} {metric:<5} added p50 {a50:+7.2f} ms "
                   f"(rounds {min(p50s):+.2f}..{max(p50s):+.2f})  p99 "
                   f"{pct(v_all, 99) - pct(d_all, 99):+7.2f} ms  | direct p50 "
                   f"{pct(d_all, 50):6.2f} p99 {pct(d_all, 99):6.2f} ms | req/s {rps:7.1f} vs "
                   f"direct {d_rps:7.1f} ({rps / d_rps:.2f}x)"
+                  + (f" | cpu {statistics.median(cpus):.2f} ms/req" if cpus else "")
                   + (f" [{sum(s.retried for s in via)} resent on a new connection]"
                      if any(s.retried for s in via) else ""))
     return added
@@ -312,6 +420,8 @@ def main() -> int:
     ap.add_argument("--compare-src", metavar="DIR", type=Path,
                     help="also measure a gateway run from another source tree (its src/ "
                          "directory, e.g. an exported older commit) as target 'before'")
+    ap.add_argument("--no-floor", action="store_true",
+                    help="do not measure the floor peer (a bare asyncio pass-through proxy)")
     a = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="stockade-bench-"))
     env = {k: v for k, v in os.environ.items() if k not in ("ANTHROPIC_API_KEY", "OPENAI_API_KEY")}
@@ -328,6 +438,14 @@ def main() -> int:
                            r"listening on (http://\S+)")
         procs.append(gw)
         gateways = {"stockade": gw_url}
+        pids = {"stockade": gw.pid}
+        if not a.no_floor:
+            up_host, up_port = fake_url.split("//")[1].rsplit(":", 1)
+            floor, floor_url = start([sys.executable, "-c", _FLOOR, up_host, up_port], env,
+                                     r"floor listening on (http://\S+)")
+            procs.append(floor)
+            gateways["floor"] = floor_url
+            pids["floor"] = floor.pid
         if a.compare_src is not None:
             old_env = dict(env, PYTHONPATH=str(a.compare_src.resolve()),
                            STOCKADE_HOME=str(tmp / "state-before"))
@@ -337,12 +455,13 @@ def main() -> int:
                                        r"listening on (http://\S+)")
             procs.append(before)
             gateways["before"] = before_url
+            pids["before"] = before.pid
         cb = claude_body()
         hdr = ("x-api-key: sk-ant-dummy\r\nanthropic-version: 2023-06-01\r\n"
                "X-Claude-Code-Session-Id: c5ae883e-7e1f-4073-82ab-cd98f626cfd5\r\n")
         cases = [Case(f"anthropic {'stream' if s else 'json'}", "/v1/messages",
-                      json.dumps(dict(cb, stream=s)).encode(), hdr, s,
-                      {"direct": fake_url, **gateways}) for s in (False, True)]
+                      _compact(dict(cb, stream=s)), hdr, s,
+                      {"direct": fake_url, **gateways}, pids) for s in (False, True)]
         litellm_note = "LiteLLM: not measured (--no-litellm)"
         if not a.no_litellm:
             exe, why = litellm_exe()
@@ -356,8 +475,9 @@ def main() -> int:
                     litellm_note = f"LiteLLM: proxy up in {time.monotonic() - t0:.0f} s"
                     auth = f"Authorization: Bearer {master}\r\n"
                     cases += [Case(f"chat {'stream' if s else 'json'}", "/v1/chat/completions",
-                                   json.dumps(chat_body(cb, s)).encode(), auth, s,
-                                   {"direct": fake_url, **gateways, "litellm": ll_url})
+                                   _compact(chat_body(cb, s)), auth, s,
+                                   {"direct": fake_url, **gateways, "litellm": ll_url},
+                                   {**pids, "litellm": ll.pid})
                               for s in (False, True)]
                 except RuntimeError as exc:
                     litellm_note = f"LiteLLM: skipped, the proxy {exc}"
@@ -376,6 +496,21 @@ def main() -> int:
         added: dict[str, dict[tuple[int, str], float]] = {}
         for case in cases:
             added[case.name] = report(case)
+        if "floor" in gateways:
+            print("\nAgainst the floor peer (a bare asyncio pass-through proxy: what any Python "
+                  "proxy costs on this machine; same run):")
+            for case in cases:
+                for conc in (1, 64):
+                    for name in (n for n in case.targets if n not in ("direct", "floor")):
+                        s50 = added[case.name][(conc, name)]
+                        f50 = added[case.name][(conc, "floor")]
+                        cpu = {t: statistics.median(c for s in case.results[(conc, t)]
+                                                    if (c := s.cpu_ms) is not None)
+                               for t in (name, "floor") if case.pids.get(t)}
+                        print(f"  {case.name:<16} c={conc:<3} {name:<8} added p50 {s50:+7.2f} ms, "
+                              f"floor {f50:+7.2f} ms: {s50 - f50:+7.2f} ms over the floor"
+                              + (f"; cpu/req {cpu[name]:.2f} vs {cpu['floor']:.2f} ms"
+                                 if len(cpu) == 2 else ""))
         chat = [c for c in cases if c.name.startswith("chat")]
         if chat:
             print("\nLiteLLM added p50 / stockade added p50 (same run, same requests; "

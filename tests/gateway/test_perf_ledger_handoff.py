@@ -29,7 +29,9 @@ class SqliteLedger:
         self.path = Path(state.ledger_url[len("sqlite://"):])
 
     def sink(self) -> LedgerSink:
-        return LedgerSink(append=self.ledger.append, close=self.ledger.close)
+        # as `stockade gateway` opens it: events of one loop turn in one transaction
+        return LedgerSink(append=self.ledger.append, close=self.ledger.close,
+                          batch=self.ledger.batch)
 
     @property
     def events(self) -> list[dict[str, Any]]:

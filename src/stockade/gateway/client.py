@@ -100,9 +100,11 @@ class UpstreamResponse:
 
 
 async def _timed(aw, timeout: float):  # type: ignore[no-untyped-def]
+    # asyncio.timeout, not wait_for: wait_for (3.11) wraps every read in a new task
     try:
-        return await asyncio.wait_for(aw, timeout)
-    except asyncio.TimeoutError:
+        async with asyncio.timeout(timeout):
+            return await aw
+    except TimeoutError:
         raise UpstreamError("timeout", f"upstream sent nothing for {timeout:g} s") from None
 
 

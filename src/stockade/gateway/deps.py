@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import getpass
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from stockade.errors import EnvironmentProblem, InternalError, LedgerError
 from stockade.gateway.config import (
@@ -22,7 +23,11 @@ from stockade.gateway.config import (
 )
 from stockade.model import Actor, Finding
 from stockade.state import StateDir
-from stockade.ledger import nowait as ledger_nowait  # noqa: F401 (re-exported for server.py)
+from stockade.ledger.core import LedgerBusy as LedgerBusy  # re-exported for the recorder
+from stockade.ledger.core import nowait
+
+# for the recorder: appends on the event loop that store at once or give up
+ledger_nowait = nowait
 
 Scanner = Callable[[str], Sequence[Finding]]
 DEFAULT_LIMITS = Limits()
@@ -109,18 +114,78 @@ def dlp_scanner(policy: Any, *, fingerprint_key: bytes | None = None) -> tuple[S
     return run, name
 
 
+class Record(NamedTuple):
+    """One gateway event to store (see :meth:`LedgerSink.record_many`)."""
+
+    kind: str
+    details: Mapping[str, Any]
+    session: str | None
+    decision: str | None
+    actor: Actor | None
+
+
 @dataclass
 class LedgerSink:
-    """Appends gateway events; returns the event's id as users look it up."""
+    """Appends gateway events; returns the event's id as users look it up.
+
+    ``batch``: the ledger's ``Ledger.batch`` (one transaction for many events),
+    when it has one; without it events are appended one by one."""
 
     append: Callable[..., Any]
     close: Callable[[], None]
+    batch: Callable[[], AbstractContextManager[Any]] | None = None
+
+    def record_many(self, records: Sequence[Record]) -> list[str | Exception]:
+        """Store ``records``; one result each, in order: the event id, or the error
+        that kept it out.  A :class:`~stockade.ledger.LedgerBusy` result (only under
+        ``nowait``) means nothing of it was stored: append it where waiting is allowed.
+        With ``batch``, all that could be rendered is stored in one transaction (all
+        or none: a failed commit fails each of them)."""
+        if self.batch is None:
+            return self._one_by_one(records)
+        results: list[str | Exception | None] = []
+        kept: list[int] = []
+        try:
+            with self.batch() as b:
+                for i, r in enumerate(records):
+                    try:
+                        b.append(r.kind, details=dict(r.details), session=r.session,
+                                 decision=r.decision, actor=r.actor)
+                    except Exception as exc:  # noqa: BLE001 - this event only; logged by the caller
+                        results.append(LedgerError(f"ledger append failed: "
+                                                   f"{type(exc).__name__}"))
+                        continue
+                    results.append(None)
+                    kept.append(i)
+            seqs = b.seqs
+        except LedgerBusy as exc:
+            return [exc if r is None else r for r in results]
+        except Exception as exc:  # noqa: BLE001 - the caller fails closed on this
+            err = LedgerError(f"ledger append failed: {type(exc).__name__}")
+            return [err if r is None else r for r in results]
+        for i, seq in zip(kept, seqs, strict=True):
+            results[i] = str(seq)
+        return [r for r in results if r is not None]
+
+    def _one_by_one(self, records: Sequence[Record]) -> list[str | Exception]:
+        out: list[str | Exception] = []
+        for n, r in enumerate(records):
+            try:
+                out.append(self.record(r.kind, details=r.details, session=r.session,
+                                       decision=r.decision, actor=r.actor))
+            except LedgerBusy as exc:  # under nowait: this one and the rest go to the thread
+                return out + [exc] * (len(records) - n)
+            except LedgerError as exc:
+                out.append(exc)
+        return out
 
     def record(self, kind: str, *, details: Mapping[str, Any], session: str | None,
                decision: str | None, actor: Actor | None) -> str:
         try:
             ev = self.append(kind, details=dict(details), session=session,
                              decision=decision, actor=actor)
+        except LedgerBusy:
+            raise  # nothing stored (under nowait): the caller appends it where it may wait
         except Exception as exc:  # noqa: BLE001 - the caller fails closed on this
             raise LedgerError(f"ledger append failed: {type(exc).__name__}") from None
         for attr in ("event_id", "id", "seq"):
@@ -140,4 +205,5 @@ def open_ledger_sink(policy: Any, state: StateDir) -> LedgerSink:
     if lp is not None:
         kwargs.update(durability=lp.durability, checkpoint_every=lp.checkpoint_every)
     ledger = open_ledger(getattr(lp, "url", None), **kwargs)
-    return LedgerSink(append=ledger.append, close=getattr(ledger, "close", lambda: None))
+    return LedgerSink(append=ledger.append, close=getattr(ledger, "close", lambda: None),
+                      batch=getattr(ledger, "batch", None))

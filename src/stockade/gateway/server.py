@@ -18,7 +18,6 @@ import secrets
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,6 +46,7 @@ from stockade.gateway.http import (
 from stockade.gateway.inspect import ScanCache, SegmentFinding, active, inspect, key_masks
 from stockade.gateway.keys import KeyStore
 from stockade.gateway.metrics import NO_PROTOCOL, Metrics
+from stockade.gateway.recorder import Recorder
 from stockade.gateway.translate import (
     Translator,
     cap_output_tokens,
@@ -56,8 +56,7 @@ from stockade.gateway.translate import (
 from stockade.translate import TranslationError
 from stockade.translate.models import aliases as model_aliases
 from stockade.translate.models import model_ids, models_list
-from stockade.errors import InternalError, LedgerError
-from stockade.gateway.deps import ledger_nowait
+from stockade.errors import InternalError
 from stockade.model import Actor
 from stockade.state import keyed_hash
 from stockade.wire.exchange import (
@@ -146,12 +145,10 @@ class Gateway:
         }
         self.metrics = Metrics()
         self.pool = upstream_client.Pool()
-        self._ledger_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledger")
+        self.recorder = Recorder(ledger)
         self._vaults: OrderedDict[tuple[str, str], Vault] = OrderedDict()
         self._server: asyncio.base_events.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
-        self._responses: set[asyncio.Future[None]] = set()  # response events being recorded
-        self._ledger_jobs = 0  # appends handed to the ledger thread and not done
 
     @property
     def team_mode(self) -> bool:
@@ -178,9 +175,8 @@ class Gateway:
         if self._server is not None:
             await self._server.wait_closed()
         self.pool.close()
-        if self._responses:
-            await asyncio.gather(*list(self._responses), return_exceptions=True)
-        self._ledger_pool.shutdown(wait=True)
+        await self.recorder.drain()  # the response events still to be stored
+        self.recorder.close()
 
     # -- connections --------------------------------------------------------------------
 
@@ -191,10 +187,9 @@ class Gateway:
         try:
             while True:
                 try:
-                    head = await asyncio.wait_for(
-                        read_head(reader, max_bytes=limits.max_header_bytes),
-                        limits.client_idle_timeout_s)
-                except asyncio.TimeoutError:
+                    async with asyncio.timeout(limits.client_idle_timeout_s):
+                        head = await read_head(reader, max_bytes=limits.max_header_bytes)
+                except TimeoutError:
                     break
                 except HTTPError as exc:
                     writer.write(full_response(exc.status, error_body(
@@ -374,8 +369,7 @@ class Gateway:
         Completions server) is answered here, and recorded as such."""
         writer.write(full_response(200, json.dumps(answer).encode(),
                                    extra=[("x-stockade-event", ctx.event_id or "")]))
-        await self._record_response(ctx, 200, StreamRewriter(ctx.protocol), "answered_locally",
-                                    None)
+        self._record_response(ctx, 200, StreamRewriter(ctx.protocol), "answered_locally", None)
         return True
 
     async def _authenticate_or_answer(self, req: Request, ctx: Ctx,
@@ -631,7 +625,7 @@ class Gateway:
         headers = [("Content-Length", str(len(data))), *headers]
         writer.write(response_head(resp.status, headers) + data)
         outcome = "ok" if resp.status < 400 else "upstream_error"
-        await self._record_response(ctx, resp.status, rw, outcome, ttfb)
+        self._record_response(ctx, resp.status, rw, outcome, ttfb)
         return True
 
     async def _relay_stream(self, ctx: Ctx, resp: upstream_client.UpstreamResponse,
@@ -711,17 +705,16 @@ class Gateway:
             outcome = "client_disconnected"
             resp._reusable = False
             resp.close()
-            await self._record_response(ctx, resp.status, rw, outcome, ttfb)
+            self._record_response(ctx, resp.status, rw, outcome, ttfb)
             if isinstance(exc, asyncio.CancelledError):
                 raise
             return False
-        await self._record_response(ctx, resp.status, rw, outcome, ttfb)
+        self._record_response(ctx, resp.status, rw, outcome, ttfb)
         return True
 
     # -- ledger and errors ----------------------------------------------------------------
 
-    async def _record(self, ctx: Ctx, kind: str, *, decision: str,
-                      extra: Mapping[str, Any] | None = None) -> str:
+    def _details(self, ctx: Ctx, kind: str, extra: Mapping[str, Any] | None) -> dict[str, Any]:
         details: dict[str, Any] = {
             "request_id": ctx.request_id, "protocol": ctx.protocol, "path": ctx.path,
             "model": ctx.model, "upstream": ctx.upstream, "route": ctx.route_reason,
@@ -729,51 +722,32 @@ class Gateway:
         }
         if kind == "llm.response" and ctx.event_id:
             details["request_event"] = ctx.event_id
-        event_id: str | None = None
-        if not self._ledger_jobs:
-            # On the loop: a request waits for its event before it goes upstream, a
-            # hand-off to the thread costs two wake-ups, and a busy second thread makes
-            # every GIL-releasing call of the loop (send, hashing a body) wait for the
-            # GIL.  nowait() stores the event at once or gives up (nothing stored)
-            # when that would mean waiting for another writer; the thread takes it then.
-            with ledger_nowait() as nw:
-                try:
-                    event_id = self.ledger.record(kind, details=details, session=ctx.session,
-                                                  decision=decision, actor=ctx.actor)
-                except LedgerError:
-                    if not nw.busy:
-                        raise
-        if event_id is None:
-            self._ledger_jobs += 1
-            try:
-                event_id = await asyncio.get_running_loop().run_in_executor(
-                    self._ledger_pool, lambda: self.ledger.record(
-                        kind, details=details, session=ctx.session, decision=decision,
-                        actor=ctx.actor))
-            finally:
-                self._ledger_jobs -= 1
+        return details
+
+    async def _record(self, ctx: Ctx, kind: str, *, decision: str,
+                      extra: Mapping[str, Any] | None = None) -> str:
+        details = self._details(ctx, kind, extra)
+        # stored before this returns: a request goes upstream only once its event is
+        event_id = await self.recorder.record(kind, details=details, session=ctx.session,
+                                              decision=decision, actor=ctx.actor,
+                                              alone=self.metrics.in_flight <= 1)
         if kind == "llm.request":
             ctx.event_id = event_id
         return event_id
 
-    async def _record_response(self, ctx: Ctx, status: int, rw: StreamRewriter, outcome: str,
-                               ttfb: float | None) -> None:
-        """Records the response event after the caller moves on: the client already
-        has its answer, and the next request on the connection need not wait for the
-        ledger.  Counted in flight until written (``close`` waits for it)."""
+    def _record_response(self, ctx: Ctx, status: int, rw: StreamRewriter, outcome: str,
+                         ttfb: float | None) -> None:
+        """Submits the response event without waiting for it: the client already has
+        its answer, and the next request on the connection need not wait for the
+        ledger.  Counted in flight until stored (``close`` waits for it)."""
+        try:
+            self._submit_response(ctx, status, rw, outcome, ttfb)
+        except Exception as exc:  # noqa: BLE001 - the response was already delivered
+            log.error("ledger append for a response failed: %s", type(exc).__name__)
+
+    def _submit_response(self, ctx: Ctx, status: int, rw: StreamRewriter, outcome: str,
+                         ttfb: float | None) -> None:
         latency = time.perf_counter() - ctx.t0
-        self.metrics.in_flight += 1
-        task = asyncio.ensure_future(self._record_response_now(ctx, status, rw, outcome, ttfb,
-                                                               latency))
-        self._responses.add(task)
-        task.add_done_callback(self._response_recorded)
-
-    def _response_recorded(self, task: asyncio.Future[None]) -> None:
-        self._responses.discard(task)
-        self.metrics.in_flight -= 1
-
-    async def _record_response_now(self, ctx: Ctx, status: int, rw: StreamRewriter,
-                                   outcome: str, ttfb: float | None, latency: float) -> None:
         extra: dict[str, Any] = {
             "status": status, "outcome": outcome, "usage": rw.obs.usage,
             "stop_reason": rw.obs.stop_reason,
@@ -789,10 +763,15 @@ class Gateway:
         elif mode == "hash":
             extra["output_hash"] = keyed_hash(text, self.hmac_key)
         ctx.details.pop("findings", None)
-        try:
-            await self._record(ctx, "llm.response", decision=outcome, extra=extra)
-        except Exception as exc:  # noqa: BLE001 - the response was already delivered
-            log.error("ledger append for a response failed: %s", type(exc).__name__)
+        details = self._details(ctx, "llm.response", extra)
+        alone = self.metrics.in_flight <= 1  # this request only: no batch to wait for
+        self.metrics.in_flight += 1
+        self.recorder.submit("llm.response", details=details, session=ctx.session,
+                             decision=outcome, actor=ctx.actor, done=self._response_recorded,
+                             alone=alone)
+
+    def _response_recorded(self, event_id: str | None) -> None:
+        self.metrics.in_flight -= 1
 
     def _redacted_output(self, text: str) -> dict[str, Any]:
         """The response text with whatever the DLP engine finds in it masked (the
