@@ -187,7 +187,6 @@ def _serve(down_r: int, up_w: int, open_recorder: Callable[[Any], Any] | None) -
             importlib.import_module(name)
         except Exception:  # noqa: BLE001, S112 - open_recorder reports it properly
             continue
-    _preload_signing(down_r)
     r = os.fdopen(down_r, "r", encoding="utf-8")
     w = os.fdopen(up_w, "w", encoding="utf-8")
     ledger: Any = None
@@ -263,23 +262,6 @@ def _serve(down_r: int, up_w: int, open_recorder: Callable[[Any], Any] | None) -
             except Exception:  # noqa: BLE001
                 return 1
     return 0
-
-
-def _preload_signing(down_r: int) -> None:
-    """While the launcher is still loading the policy and starting bubblewrap
-    (nothing to read yet), import what signing the end-of-session checkpoint
-    needs (`cryptography`, ~10 ms): a short session (`-- true`) would
-    otherwise wait for it at its end.  Skipped when the launcher is already
-    waiting; failures are left to the checkpoint itself."""
-    import select
-
-    try:
-        if select.select([down_r], [], [], 0)[0]:
-            return
-        import stockade.ledger.verify  # noqa: F401
-        from cryptography.hazmat.primitives.asymmetric import ed25519  # noqa: F401
-    except Exception:  # noqa: BLE001, S110 - only a head start
-        pass
 
 
 def _warm(ledger: Any) -> None:
