@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from types import MappingProxyType, TracebackType
 from typing import IO, TYPE_CHECKING, Any, NamedTuple
@@ -270,6 +270,60 @@ class Ledger:
         has it)."""
         return self._checkpoint(allow_empty=False)
 
+    def hold_checkpoint(self) -> Callable[[], None] | None:
+        """Say "a checkpoint is coming": an exclusive lock on the checkpoint
+        file's ``.pending`` companion, which :meth:`verify` waits for.  The
+        session recorder takes it before the launcher exits and signs
+        afterwards, so ``stockade run`` does not wait for the signature and a
+        ``ledger verify`` run right after it still sees the checkpoint.
+        Returns the release function; None when this ledger keeps no
+        checkpoint file (sign at once instead)."""
+        path = self.backend.checkpoint_path
+        if path is None:
+            return None
+        import fcntl
+
+        fd = os.open(f"{path}.pending", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW,
+                     0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        except OSError:
+            os.close(fd)
+            raise
+
+        def release() -> None:
+            os.close(fd)  # closing drops the lock
+
+        return release
+
+    pending_wait = 10.0  # seconds verify waits for a held checkpoint
+
+    def _await_pending_checkpoint(self) -> None:
+        """Wait (bounded) until no :meth:`hold_checkpoint` holder is signing."""
+        timeout = self.pending_wait
+        path = self.backend.checkpoint_path
+        if path is None:
+            return
+        import fcntl
+        import time
+
+        try:
+            fd = os.open(f"{path}.pending", os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
+        except OSError:
+            return  # never held: nothing pending
+        try:
+            deadline = time.monotonic() + timeout
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+                    return
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        return  # verify then reports the unanchored tail itself
+                    time.sleep(0.005)
+        finally:
+            os.close(fd)
+
     def warm_checkpoint(self) -> None:
         """Load what :meth:`checkpoint` needs (the key, `cryptography`, the
         verifier) without signing anything: the session recorder does this
@@ -415,6 +469,7 @@ class Ledger:
         checked as well as the file beside the ledger.
         ``allow_unsigned``: accept a ledger that holds events but no signed
         checkpoint (``report.signed`` is then False) instead of raising."""
+        self._await_pending_checkpoint()  # a session's end-of-run signature
         pem = public_key_pem if public_key_pem is not None else self.state.public_key_pem()
         public_key = ckpt.load_public_key(pem)
         files: list[Path] = []

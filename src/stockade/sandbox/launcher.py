@@ -317,7 +317,10 @@ class _Session:
         """A signed checkpoint over the session's last event, so a ledger whose
         tail is cut off later fails `stockade ledger verify` (the ledger only
         checkpoints every ``checkpoint_every`` events by itself)."""
-        sign = getattr(self.recorder, "checkpoint", None)
+        # the recorder process signs after this process is gone (the wait
+        # for cryptography and the signature is not the user's), else here
+        sign = getattr(self.recorder, "checkpoint_later", None) or \
+            getattr(self.recorder, "checkpoint", None)
         if sign is None:
             return
         try:
@@ -703,30 +706,39 @@ def _sandboxed(s: _Session, *, ws: str, bwrap: str, view: _deps.PolicyView, home
                                              "error": err.message, "mode": "failed"})
                 raise err from None
             raise
-        proxy_port = listeners.pop(PROXY_PORT, None)
-        if proxy_port is not None:
-            acceptors.append(Acceptor(proxy_port, s.proxy))
-        gw_port = listeners.pop(GATEWAY_PORT, None)
-        if gw_port is not None and gw is not None:
-            target = gw.address
-            acceptors.append(Acceptor(gw_port, lambda c: bridge(c, target)))
-        for extra in listeners.values():
-            extra.close()
-        _watch_recorder(s)
+        # session.start is recorded: the go first, the threads after (each
+        # start is a hand-over of the interpreter lock); the agent's first
+        # connections wait in the listening sockets' backlog meanwhile
         os.write(go_w, b"1\n")
         os.close(go_w)
         go_w = -1
-        # The proxy is built on the agent's first connection, or WARM_AFTER
-        # seconds into the session, whichever comes first: `-- true` never
-        # pays for it, and an agent that takes longer than that to start
-        # (every real one) finds it ready.  The probe loads the policy's
-        # matchers; the name never resolves (RFC 2606) and is not recorded.
-        warm = threading.Timer(WARM_AFTER, s.proxy.warm, args=(("warm-up.invalid", 443),))
-        warm.daemon = True
-        warm.start()
-        if preset is not None and getattr(gw, "per_session", False):
-            # an agent preset talks to its model first thing: warm the gateway now
-            threading.Thread(target=gw.address, daemon=True).start()
+        try:
+            proxy_port = listeners.pop(PROXY_PORT, None)
+            if proxy_port is not None:
+                acceptors.append(Acceptor(proxy_port, s.proxy))
+            gw_port = listeners.pop(GATEWAY_PORT, None)
+            if gw_port is not None and gw is not None:
+                target = gw.address
+                acceptors.append(Acceptor(gw_port, lambda c: bridge(c, target)))
+            for extra in listeners.values():
+                extra.close()
+            _watch_recorder(s)
+            # The proxy is built on the agent's first connection, or
+            # WARM_AFTER seconds into the session, whichever comes first:
+            # `-- true` never pays for it, and an agent that takes longer than
+            # that to start (every real one) finds it ready.  The probe loads
+            # the policy's matchers; the name never resolves (RFC 2606) and is
+            # not recorded.
+            warm = threading.Timer(WARM_AFTER, s.proxy.warm, args=(("warm-up.invalid", 443),))
+            warm.daemon = True
+            warm.start()
+            if preset is not None and getattr(gw, "per_session", False):
+                # an agent preset talks to its model first thing: warm the gateway now
+                threading.Thread(target=gw.address, daemon=True).start()
+        except BaseException:
+            proc.kill()  # the agent may not run unserved and unwatched
+            proc.wait()
+            raise
         try:
             rc, started = _supervise(s, proc, status_r, child_pid=child_pid, ack_r=ack_r)
         finally:

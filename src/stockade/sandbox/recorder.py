@@ -45,6 +45,7 @@ class ForkedRecorder:
         self._w = os.fdopen(to_child, "w", encoding="utf-8")
         self._r = os.fdopen(from_child, "r", encoding="utf-8")
         self._opened = False
+        self._signing = False  # a checkpoint the recorder signs after we are gone
 
     @classmethod
     def start(cls, open_recorder: Callable[[Any], Any] | None = None) -> ForkedRecorder:
@@ -113,6 +114,14 @@ class ForkedRecorder:
         later is then seen by `stockade ledger verify`."""
         self._ask({"op": "checkpoint"})
 
+    def checkpoint_later(self) -> None:
+        """Like :meth:`checkpoint`, but answered as soon as the recorder holds
+        the ledger's "checkpoint coming" lock (``Ledger.hold_checkpoint``);
+        it signs after that, while this process exits (`stockade ledger
+        verify` waits for the lock).  The recorder says a failure on stderr."""
+        self._ask({"op": "checkpoint_later"})
+        self._signing = True
+
     def session_key(self, *, user: str, team: str | None) -> tuple[str, str]:
         """A per-session gateway key (made by the recorder, which has the state
         modules loaded already): (key, id)."""
@@ -128,12 +137,15 @@ class ForkedRecorder:
         self._ask({"op": "watch", "pid": pid})
 
     def close(self) -> None:
-        """EOF to the recorder, then wait until it closed the ledger."""
+        """EOF to the recorder, then wait until it closed the ledger (unless it
+        is signing a checkpoint: then it finishes on its own)."""
         for f in (self._w, self._r):
             try:
                 f.close()
             except OSError:
                 pass
+        if self._signing:
+            return
         try:
             os.waitpid(self.pid, 0)
         except ChildProcessError:
@@ -144,6 +156,7 @@ class ForkedRecorder:
             os.kill(self.pid, 9)  # SIGKILL
         except ProcessLookupError:
             pass
+        self._signing = False
         self.close()
 
 
@@ -200,6 +213,7 @@ def _serve(down_r: int, up_w: int, open_recorder: Callable[[Any], Any] | None) -
     try:
         for line in r:
             result: dict[str, str] | None = None
+            sign_after: Callable[[], None] | None = None
             try:
                 msg = json.loads(line)
                 if msg["op"] == "session_key":
@@ -228,6 +242,11 @@ def _serve(down_r: int, up_w: int, open_recorder: Callable[[Any], Any] | None) -
                     ledger = open_recorder(settings)
                 elif msg["op"] == "checkpoint" and ledger is not None:
                     ledger.checkpoint()
+                elif msg["op"] == "checkpoint_later" and ledger is not None:
+                    hold = getattr(ledger, "hold_checkpoint", None)
+                    sign_after = hold() if hold is not None else None
+                    if sign_after is None:
+                        ledger.checkpoint()  # no lock to hold: sign before answering
                 elif msg["op"] == "append" and ledger is not None:
                     ledger.append(msg["kind"], details=msg["details"], session=msg["session"],
                                   decision=msg["decision"])
@@ -238,8 +257,10 @@ def _serve(down_r: int, up_w: int, open_recorder: Callable[[Any], Any] | None) -
                 _answer(w, False, exc)
                 continue
             _answer(w, True, result=result)
+            if sign_after is not None:
+                _sign_now(ledger, sign_after)
             if msg["op"] == "append" and msg["kind"] == "session.start":
-                _warm(ledger)
+                _warm(ledger, idle_fd=down_r)
     except OSError:
         return 1
     finally:
@@ -264,14 +285,51 @@ def _serve(down_r: int, up_w: int, open_recorder: Callable[[Any], Any] | None) -
     return 0
 
 
-def _warm(ledger: Any) -> None:
-    """Get the end-of-session checkpoint ready while the agent runs (on the
-    other core: the launcher is waiting for the agent), so that
-    ``stockade run`` does not wait ~20 ms for cryptography at the end."""
+def _sign_now(ledger: Any, release: Callable[[], None]) -> None:
+    """The deferred end-of-session checkpoint, signed while the launcher exits.
+
+    First this process lets go of the terminal or pipes it shares with the
+    launcher (stdout/stderr onto /dev/null): whoever reads `stockade run`'s
+    output (`$(...)`, a pipe, a test) sees its end when the launcher exits,
+    not after the signature.  So a failure is recorded in the ledger
+    (``session.checkpoint_failed``, best effort) rather than printed, and
+    `stockade ledger verify` reports the events no signature covers."""
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, 1)
+        os.dup2(null, 2)
+        os.close(null)
+    except OSError:
+        pass
+    try:
+        ledger.checkpoint()
+    except Exception as exc:  # noqa: BLE001 - recorded; the session itself is recorded
+        message = exc.message if isinstance(exc, StockadeError) else type(exc).__name__
+        try:
+            ledger.append("session.checkpoint_failed", session=None, decision=None,
+                          details={"error": message})
+        except Exception:  # noqa: BLE001, S110 - verify reports the unanchored tail
+            pass
+    finally:
+        release()
+
+
+WARM_AFTER = 0.05  # seconds of quiet after session.start
+
+
+def _warm(ledger: Any, *, idle_fd: int) -> None:
+    """Get the end-of-session checkpoint ready while the agent runs, once the
+    launcher has been quiet for WARM_AFTER (a short session's session.end
+    must not wait behind ~20 ms of loading cryptography; its checkpoint is
+    signed after the launcher is gone anyway)."""
     warm = getattr(ledger, "warm_checkpoint", None)
     if warm is None:
         return
+    import select
+
     try:
+        if select.select([idle_fd], [], [], WARM_AFTER)[0]:
+            return
         warm()
     except Exception:  # noqa: BLE001, S110 - the checkpoint itself reports what is wrong
         pass
