@@ -264,6 +264,7 @@ class _Session:
         self.forked: Any = None  # the recorder process, until the ledger is open
         self.proxy: Any = None
         self.record_broken = False
+        self.start_pending = False  # session.start sent to the recorder, answer not read
         self.recorder_gone = False
         self.closing = False  # the session is closing its recorder itself
         self.view: _deps.PolicyView | None = None
@@ -450,13 +451,37 @@ def _run_session(req: RunRequest, d: Any, recorder: Any) -> int:
 
 def _open_and_start(s: _Session, details: Mapping[str, Any]) -> None:
     """Open the ledger and record session.start; the agent waits for this."""
-    view = getattr(s, "view", None)
-    settings = getattr(view, "ledger", None)
-    if s.forked is not None:
-        s.forked.open(settings)
-        s.recorder, s.forked = s.forked, None
-    else:
-        s.recorder = s.d.open_recorder(settings)
+    _begin_start(s, details)
+    _end_start(s, details)
+
+
+def _begin_start(s: _Session, details: Mapping[str, Any]) -> None:
+    """With the recorder process: ask it to open the ledger and record
+    session.start, without waiting (it works while the sandbox starts)."""
+    if s.forked is None:
+        return
+    settings = getattr(getattr(s, "view", None), "ledger", None)
+    s.forked.begin_open_and_append(settings, "session.start", details=details, session=s.id,
+                                   decision="allow")
+    s.recorder, s.forked = s.forked, None
+    s.start_pending = True
+
+
+def _end_start(s: _Session, details: Mapping[str, Any]) -> None:
+    """session.start is recorded (or the agent is not started)."""
+    if s.start_pending:
+        s.start_pending = False
+        try:
+            s.recorder.end_open_and_append()
+        except Exception as exc:  # noqa: BLE001 - fail closed, as record() does
+            s.record_broken = True
+            raise EnvironmentProblem(
+                f"cannot record the session in the ledger; not starting the agent "
+                f"({getattr(exc, 'message', type(exc).__name__)})",
+                hint="check `stockade ledger verify` and the state directory") from None
+        return
+    if s.recorder is None:
+        s.recorder = s.d.open_recorder(getattr(getattr(s, "view", None), "ledger", None))
     s.record("session.start", details, "allow")
     if s.record_broken:
         raise EnvironmentProblem("cannot record the session in the ledger; not starting the agent",
@@ -680,7 +705,9 @@ def _sandboxed(s: _Session, *, ws: str, bwrap: str, view: _deps.PolicyView, home
             os.close(go_r)
             os.close(ack_w)
         s.proxy = LazyProxy(lambda: _make_proxy(s, view))
+        child_pid: int | None = None
         try:
+            _begin_start(s, start_details)  # the recorder works while the sandbox starts
             try:
                 first, _ = first_status_line(status_r)
                 child_pid = int(first["child-pid"])  # type: ignore[call-overload]
@@ -689,10 +716,14 @@ def _sandboxed(s: _Session, *, ws: str, bwrap: str, view: _deps.PolicyView, home
                 if _exits_by_itself(proc, within=1.0):
                     raise _NoSandbox from None  # bubblewrap failed, and said why
                 raise NetnsError(str(exc)) from None
-            _open_and_start(s, start_details)
+            _end_start(s, start_details)
         except BaseException as exc:
             proc.kill()  # before the go pipe closes: EOF alone would be a "no" too
             proc.wait()
+            if child_pid is not None:
+                # still mounting, maybe: gone before its mount points are
+                # removed below (else it says so on the terminal)
+                _stop_sandbox(child_pid)
             os.close(status_r)
             os.close(ack_r)
             os.close(go_w)
@@ -701,7 +732,7 @@ def _sandboxed(s: _Session, *, ws: str, bwrap: str, view: _deps.PolicyView, home
                 err = diagnose_bwrap(bwrap) if isinstance(exc, _NoSandbox) else EnvironmentProblem(
                     f"{exc}; not starting the agent",
                     hint="report this with the output of STOCKADE_DEBUG=1 stockade run ...")
-                if s.recorder is not None:
+                if s.recorder is not None and not s.record_broken:
                     s.record("session.end", {"exit_status": proc.returncode,
                                              "error": err.message, "mode": "failed"})
                 raise err from None
@@ -786,6 +817,25 @@ def _sandboxed(s: _Session, *, ws: str, bwrap: str, view: _deps.PolicyView, home
             except OSError:
                 pass
         remove_tree(rt)
+
+
+def _stop_sandbox(pid: int, *, within: float = 1.0) -> None:
+    """Kill the sandbox's first process (and so its pid namespace) and wait
+    until it is gone; by pidfd, so a recycled pid is never signalled."""
+    import select
+    import signal
+
+    try:
+        fd = os.pidfd_open(pid)
+    except OSError:
+        return  # already gone
+    try:
+        signal.pidfd_send_signal(fd, signal.SIGKILL)
+        select.select([fd], [], [], within)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 class _NoSandbox(Exception):

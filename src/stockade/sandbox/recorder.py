@@ -46,6 +46,7 @@ class ForkedRecorder:
         self._r = os.fdopen(from_child, "r", encoding="utf-8")
         self._opened = False
         self._signing = False  # a checkpoint the recorder signs after we are gone
+        self._unread = 0  # answers to messages sent without waiting
 
     @classmethod
     def start(cls, open_recorder: Callable[[Any], Any] | None = None) -> ForkedRecorder:
@@ -72,12 +73,31 @@ class ForkedRecorder:
         os.close(up_w)
         return cls(pid, down_w, up_r)
 
-    def _ask(self, msg: Mapping[str, Any]) -> dict[str, Any]:
+    def _send(self, msg: Mapping[str, Any]) -> None:
         import json
 
         try:
             self._w.write(json.dumps(msg, separators=(",", ":")) + "\n")
             self._w.flush()
+        except (OSError, ValueError) as exc:
+            raise RecorderGone(f"the ledger recorder is gone ({type(exc).__name__})",
+                               hint="check `stockade ledger verify` and the state directory")
+        self._unread += 1
+
+    def _ask(self, msg: Mapping[str, Any]) -> dict[str, Any]:
+        while self._unread:  # answers nobody waited for (a start given up on)
+            try:
+                self._receive()
+            except EnvironmentProblem:
+                pass
+        self._send(msg)
+        return self._receive()
+
+    def _receive(self) -> dict[str, Any]:
+        import json
+
+        self._unread -= 1
+        try:
             line = self._r.readline()
         except (OSError, ValueError) as exc:
             raise RecorderGone(f"the ledger recorder is gone ({type(exc).__name__})",
@@ -98,10 +118,28 @@ class ForkedRecorder:
 
     def open(self, settings: Any) -> None:
         """Open the ledger (``LedgerSettings`` or None for the default)."""
-        data = None if settings is None else {
-            "url": settings.url, "durability": settings.durability,
-            "checkpoint_every": settings.checkpoint_every}
-        self._ask({"op": "open", "settings": data})
+        self._ask({"op": "open", "settings": _settings_data(settings)})
+        self._opened = True
+
+    def begin_open_and_append(self, settings: Any, kind: str, *, details: Mapping[str, Any],
+                              session: str | None, decision: str | None) -> None:
+        """Send "open" and the first append without waiting: the recorder
+        works on them while this process starts the sandbox.  Then
+        :meth:`end_open_and_append` says whether both were done."""
+        self._send({"op": "open", "settings": _settings_data(settings)})
+        self._send({"op": "append", "kind": kind, "details": details, "session": session,
+                    "decision": decision})
+
+    def end_open_and_append(self) -> None:
+        """Both answers; raises the first failure (after reading both)."""
+        failure: EnvironmentProblem | None = None
+        for _ in range(2):
+            try:
+                self._receive()
+            except EnvironmentProblem as exc:
+                failure = failure or exc
+        if failure is not None:
+            raise failure
         self._opened = True
 
     def append(self, kind: str, *, details: Mapping[str, Any], session: str | None = None,
@@ -158,6 +196,12 @@ class ForkedRecorder:
             pass
         self._signing = False
         self.close()
+
+
+def _settings_data(settings: Any) -> dict[str, Any] | None:
+    return None if settings is None else {
+        "url": settings.url, "durability": settings.durability,
+        "checkpoint_every": settings.checkpoint_every}
 
 
 def _answer(w: Any, ok: bool, exc: BaseException | None = None,
