@@ -188,3 +188,31 @@ def test_bubblewrap_that_dies_early_is_seen_on_the_status_line() -> None:
     with pytest.raises(NetnsError, match="exited before the sandbox was set up"):
         first_status_line(r)
     os.close(r)
+
+
+class _Flaky:
+    """A socket whose bind fails like a loopback without its address yet."""
+
+    def __init__(self, fails: int, errno: int = 99) -> None:
+        self.fails, self.errno, self.calls = fails, errno, 0
+
+    def bind(self, addr: tuple[str, int]) -> None:
+        self.calls += 1
+        if self.calls <= self.fails:
+            raise OSError(self.errno, os.strerror(self.errno))
+
+
+def test_bind_waits_for_the_loopback_address() -> None:
+    # bubblewrap reports the sandbox's pid before its loopback has 127.0.0.1:
+    # an early bind got EADDRNOTAVAIL now and then and refused the session
+    from stockade.sandbox.netns import _bind_loopback
+
+    s = _Flaky(3)
+    _bind_loopback(s, 3128)  # type: ignore[arg-type]
+    assert s.calls == 4
+    with pytest.raises(OSError):
+        _bind_loopback(_Flaky(10**9), 3128, within=0.05)  # type: ignore[arg-type]
+    other = _Flaky(1, errno=98)  # EADDRINUSE is not waited for
+    with pytest.raises(OSError):
+        _bind_loopback(other, 3128)  # type: ignore[arg-type]
+    assert other.calls == 1

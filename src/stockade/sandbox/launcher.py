@@ -604,8 +604,8 @@ def _sandboxed(s: _Session, *, ws: str, bwrap: str, view: _deps.PolicyView, home
     from stockade.sandbox.netns import (
         GO_TRAMPOLINE,
         NetnsError,
+        PortOpener,
         first_status_line,
-        listen_inside,
         shell_fds,
     )
     from stockade.sandbox.ports import Acceptor, LazyProxy, bridge
@@ -616,6 +616,9 @@ def _sandboxed(s: _Session, *, ws: str, bwrap: str, view: _deps.PolicyView, home
     base = req.env.get("XDG_RUNTIME_DIR")
     if not base or not os.access(base, os.W_OK):
         base = None
+    # forked now, while this process has one thread: it gets ready to join
+    # the sandbox's namespaces while the rest is prepared
+    opener = PortOpener()
     rt = make_runtime_dir(base)
     created_dirs: list[str] = []
     created_files: list[str] = []
@@ -711,7 +714,7 @@ def _sandboxed(s: _Session, *, ws: str, bwrap: str, view: _deps.PolicyView, home
             try:
                 first, _ = first_status_line(status_r)
                 child_pid = int(first["child-pid"])  # type: ignore[call-overload]
-                listeners = listen_inside(child_pid, ports)
+                listeners = opener.listen_inside(child_pid, ports)
             except (NetnsError, KeyError, TypeError, ValueError) as exc:
                 if _exits_by_itself(proc, within=1.0):
                     raise _NoSandbox from None  # bubblewrap failed, and said why
@@ -816,6 +819,7 @@ def _sandboxed(s: _Session, *, ws: str, bwrap: str, view: _deps.PolicyView, home
                 os.rmdir(dpath)
             except OSError:
                 pass
+        opener.close()
         remove_tree(rt)
 
 

@@ -100,59 +100,103 @@ def _ns_inode(path: str) -> tuple[int, int]:
 def listen_inside(pid: int, ports: Sequence[int]) -> dict[int, _socket.socket]:
     """Listening TCP sockets on ``127.0.0.1:PORT`` in the network namespace of
     process ``pid`` (the sandbox's first process), by port; close-on-exec."""
+    opener = PortOpener()
     try:
-        if _ns_inode(f"/proc/{pid}/ns/net") == _ns_inode("/proc/self/ns/net"):
-            raise NetnsError("the sandbox has no network namespace of its own")
-        user_fd = os.open(f"/proc/{pid}/ns/user", os.O_RDONLY | os.O_CLOEXEC)
-    except OSError as exc:
-        raise NetnsError(f"cannot open the sandbox's namespaces ({exc.strerror})") from None
-    try:
-        net_fd = os.open(f"/proc/{pid}/ns/net", os.O_RDONLY | os.O_CLOEXEC)
-    except OSError as exc:
-        os.close(user_fd)
-        raise NetnsError(f"cannot open the sandbox's namespaces ({exc.strerror})") from None
-    setns = _setns()  # loaded here: the child must not import anything
-    ours, theirs = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_STREAM)
-    try:
+        return opener.listen_inside(pid, ports)
+    finally:
+        opener.close()
+
+
+class PortOpener:
+    """The forked child that joins the sandbox's namespaces, made ahead of
+    time: forked while this process is still single-threaded and small, it
+    loads what joining needs (ctypes, on Python < 3.12) while bubblewrap
+    starts, then waits for :meth:`listen_inside` to hand it the namespaces."""
+
+    def __init__(self) -> None:
+        self._ours, theirs = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_STREAM)
         sys.stdout.flush()
         sys.stderr.flush()
-        child = os.fork()
-        if child == 0:  # pragma: no cover - runs in the forked child
+        self._pid: int | None = os.fork()
+        if self._pid == 0:  # pragma: no cover - runs in the forked child
             code = 1
             try:
-                ours.close()
-                code = _bind_and_send(theirs, user_fd, net_fd, ports, setns)
+                self._ours.close()
+                code = _serve(theirs)
             finally:
                 os._exit(code)
         theirs.close()
-        os.close(user_fd)
-        os.close(net_fd)
-        user_fd = net_fd = -1
+
+    def listen_inside(self, pid: int, ports: Sequence[int]) -> dict[int, _socket.socket]:
+        """See :func:`listen_inside`; once per opener."""
         try:
+            if _ns_inode(f"/proc/{pid}/ns/net") == _ns_inode("/proc/self/ns/net"):
+                raise NetnsError("the sandbox has no network namespace of its own")
+            user_fd = os.open(f"/proc/{pid}/ns/user", os.O_RDONLY | os.O_CLOEXEC)
+        except OSError as exc:
+            raise NetnsError(f"cannot open the sandbox's namespaces ({exc.strerror})") from None
+        try:
+            net_fd = os.open(f"/proc/{pid}/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+        except OSError as exc:
+            os.close(user_fd)
+            raise NetnsError(f"cannot open the sandbox's namespaces ({exc.strerror})") from None
+        ours = self._ours
+        try:
+            ask = " ".join(str(int(p)) for p in ports).encode()
+            fds = user_fd.to_bytes(4, sys.byteorder) + net_fd.to_bytes(4, sys.byteorder)
+            ours.sendmsg([ask], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, fds)])
             ours.settimeout(10.0)
             msg, ancdata, _flags, _addr = ours.recvmsg(
                 256, _socket.CMSG_SPACE(4 * max(1, len(ports))), _socket.MSG_CMSG_CLOEXEC)
+        except OSError as exc:
+            raise NetnsError(f"cannot listen in the sandbox's network namespace "
+                             f"({exc.strerror or type(exc).__name__})") from None
         finally:
-            _reap(child)
-        fds: list[int] = []
+            os.close(user_fd)
+            os.close(net_fd)
+            self.close()
+        got: list[int] = []
         for level, kind, data in ancdata:
             if level == _socket.SOL_SOCKET and kind == _socket.SCM_RIGHTS:
-                fds += [int.from_bytes(data[i:i + 4], sys.byteorder)
+                got += [int.from_bytes(data[i:i + 4], sys.byteorder)
                         for i in range(0, len(data) - len(data) % 4, 4)]
-        if not msg.startswith(b"ok") or len(fds) != len(ports):
-            for fd in fds:
+        if not msg.startswith(b"ok") or len(got) != len(ports):
+            for fd in got:
                 os.close(fd)
             why = msg.decode("ascii", "replace")[:200] or "no answer"
             raise NetnsError(f"cannot listen in the sandbox's network namespace ({why})")
-        return {port: _socket.socket(fileno=fd) for port, fd in zip(ports, fds)}
-    except OSError as exc:
-        raise NetnsError(f"cannot listen in the sandbox's network namespace "
-                         f"({exc.strerror or type(exc).__name__})") from None
-    finally:
-        ours.close()
-        for fd in (user_fd, net_fd):
-            if fd >= 0:
-                os.close(fd)
+        return {port: _socket.socket(fileno=fd) for port, fd in zip(ports, got)}
+
+    def close(self) -> None:
+        """Let the child go (EOF: it exits) and reap it."""
+        try:
+            self._ours.close()
+        except OSError:
+            pass
+        pid, self._pid = self._pid, None
+        if pid:
+            _reap(pid)
+
+
+def _serve(conn: _socket.socket) -> int:  # pragma: no cover - runs in the forked child
+    """In the forked child: get ready, wait for the namespaces, join, bind, send."""
+    setns = _setns()
+    try:
+        msg, ancdata, _flags, _addr = conn.recvmsg(256, _socket.CMSG_SPACE(8))
+    except OSError:
+        return 1
+    fds: list[int] = []
+    for level, kind, data in ancdata:
+        if level == _socket.SOL_SOCKET and kind == _socket.SCM_RIGHTS:
+            fds += [int.from_bytes(data[i:i + 4], sys.byteorder)
+                    for i in range(0, len(data) - len(data) % 4, 4)]
+    if not msg or len(fds) != 2:
+        return 0  # closed without a sandbox: nothing to do
+    try:
+        ports = [int(p) for p in msg.split()]
+    except ValueError:
+        return 1
+    return _bind_and_send(conn, fds[0], fds[1], ports, setns)
 
 
 def _bind_and_send(conn: _socket.socket, user_fd: int, net_fd: int, ports: Sequence[int],
@@ -168,7 +212,7 @@ def _bind_and_send(conn: _socket.socket, user_fd: int, net_fd: int, ports: Seque
         for port in ports:
             s = _socket.socket(_socket.AF_INET, _socket.SOCK_STREAM)
             s.setsockopt(_socket.SOL_SOCKET, _socket.SO_REUSEADDR, 1)
-            s.bind(("127.0.0.1", port))
+            _bind_loopback(s, port)
             s.listen(BACKLOG)
             listeners.append(s)
         fds = b"".join(s.fileno().to_bytes(4, sys.byteorder) for s in listeners)
@@ -180,6 +224,23 @@ def _bind_and_send(conn: _socket.socket, user_fd: int, net_fd: int, ports: Seque
         except OSError:
             pass
         return 1
+
+
+def _bind_loopback(s: _socket.socket, port: int, *, within: float = 2.0) -> None:
+    """Bind 127.0.0.1:PORT.  bubblewrap gives the sandbox's loopback its
+    address a moment after it reports the sandbox's pid, so "cannot assign
+    requested address" is retried until then."""
+    import time
+
+    deadline = time.monotonic() + within
+    while True:
+        try:
+            s.bind(("127.0.0.1", port))
+            return
+        except OSError as exc:
+            if exc.errno != 99 or time.monotonic() > deadline:  # EADDRNOTAVAIL
+                raise
+            time.sleep(0.0005)
 
 
 def _reap(pid: int) -> None:
@@ -208,5 +269,5 @@ def _setns() -> object:
     return setns
 
 
-__all__ = ["EXIT_NO_GO", "GO_TRAMPOLINE", "NetnsError", "first_status_line", "listen_inside",
-           "shell_fds"]
+__all__ = ["EXIT_NO_GO", "GO_TRAMPOLINE", "NetnsError", "PortOpener", "first_status_line",
+           "listen_inside", "shell_fds"]
