@@ -84,3 +84,27 @@ def test_a_failed_deferred_signature_is_recorded_and_the_lock_released() -> None
     assert proc.returncode == 0, proc.stderr
     assert got == repr(([("session.checkpoint_failed", {"error": "RuntimeError"})], [True]))
     assert proc.stdout == proc.stderr == ""  # let go of the caller's pipes first
+
+
+_HOLD = """
+import sys
+from stockade.ledger import open_ledger
+with open_ledger(checkpoint_every=0) as led:
+    led.append("session.end", details={}, session="s-1")
+    release = led.hold_checkpoint()
+    assert release is not None
+    print(sorted(m for m in ("pathlib", "cryptography", "dataclasses") if m in sys.modules))
+    release()
+"""
+
+
+def test_holding_the_checkpoint_loads_nothing_heavy(home: StateDir) -> None:
+    # the session recorder takes the lock while `stockade run` waits for it
+    import os
+
+    with open_ledger(state=home, checkpoint_every=0):
+        pass  # made (and its first checkpoint signed) beforehand, as by `stockade init`
+    r = subprocess.run([sys.executable, "-c", _HOLD], capture_output=True, text=True,
+                       timeout=60, env={**os.environ, "STOCKADE_HOME": str(home.root)})
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "[]"

@@ -278,7 +278,7 @@ class Ledger:
         ``ledger verify`` run right after it still sees the checkpoint.
         Returns the release function; None when this ledger keeps no
         checkpoint file (sign at once instead)."""
-        path = self.backend.checkpoint_path
+        path = self._checkpoint_file()
         if path is None:
             return None
         import fcntl
@@ -298,10 +298,19 @@ class Ledger:
 
     pending_wait = 10.0  # seconds verify waits for a held checkpoint
 
+    def _checkpoint_file(self) -> str | None:
+        """The checkpoint file's path as text (the sqlite backend gives it
+        without loading pathlib: the session recorder asks at its end)."""
+        text = getattr(self.backend, "checkpoint_file", None)
+        if isinstance(text, str):
+            return text
+        path = self.backend.checkpoint_path
+        return None if path is None else str(path)
+
     def _await_pending_checkpoint(self) -> None:
         """Wait (bounded) until no :meth:`hold_checkpoint` holder is signing."""
         timeout = self.pending_wait
-        path = self.backend.checkpoint_path
+        path = self._checkpoint_file()
         if path is None:
             return
         import fcntl

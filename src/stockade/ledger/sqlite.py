@@ -176,6 +176,11 @@ class SqliteBackend:
     def checkpoint_path(self) -> Path:
         return self.path.with_name(self.path.name + CHECKPOINT_SUFFIX)
 
+    @property
+    def checkpoint_file(self) -> str:
+        """:attr:`checkpoint_path` as text, without loading pathlib."""
+        return self._file + CHECKPOINT_SUFFIX
+
     # -- schema -----------------------------------------------------------
 
     def _read_id(self) -> str | None:
