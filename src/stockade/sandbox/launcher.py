@@ -43,7 +43,6 @@ if TYPE_CHECKING:
 
 PROXY_PORT = 3128
 GATEWAY_PORT = 3129
-WARM_AFTER = 0.05  # seconds into a session to build the egress proxy anyway
 LOOPBACK_NO_PROXY = "localhost,127.0.0.1,::1"
 
 BWRAP_HINT = (
@@ -708,6 +707,12 @@ def _sandboxed(s: _Session, *, ws: str, bwrap: str, view: _deps.PolicyView, home
             os.close(go_r)
             os.close(ack_w)
         s.proxy = LazyProxy(lambda: _make_proxy(s, view))
+        # Built now, while this thread mostly waits (for bubblewrap's status,
+        # the port opener, the recorder): the agent's first connection finds
+        # it ready (~5 ms of its first byte otherwise), at no measurable cost
+        # to `-- true`.  The probe loads the policy's matchers; the name never
+        # resolves (RFC 2606) and is not recorded.
+        threading.Thread(target=_warm_proxy, args=(s.proxy,), daemon=True).start()
         child_pid: int | None = None
         try:
             _begin_start(s, start_details)  # the recorder works while the sandbox starts
@@ -757,15 +762,6 @@ def _sandboxed(s: _Session, *, ws: str, bwrap: str, view: _deps.PolicyView, home
             for extra in listeners.values():
                 extra.close()
             _watch_recorder(s)
-            # The proxy is built on the agent's first connection, or
-            # WARM_AFTER seconds into the session, whichever comes first:
-            # `-- true` never pays for it, and an agent that takes longer than
-            # that to start (every real one) finds it ready.  The probe loads
-            # the policy's matchers; the name never resolves (RFC 2606) and is
-            # not recorded.
-            warm = threading.Timer(WARM_AFTER, s.proxy.warm, args=(("warm-up.invalid", 443),))
-            warm.daemon = True
-            warm.start()
             if preset is not None and getattr(gw, "per_session", False):
                 # an agent preset talks to its model first thing: warm the gateway now
                 threading.Thread(target=gw.address, daemon=True).start()
@@ -773,10 +769,7 @@ def _sandboxed(s: _Session, *, ws: str, bwrap: str, view: _deps.PolicyView, home
             proc.kill()  # the agent may not run unserved and unwatched
             proc.wait()
             raise
-        try:
-            rc, started = _supervise(s, proc, status_r, child_pid=child_pid, ack_r=ack_r)
-        finally:
-            warm.cancel()
+        rc, started = _supervise(s, proc, status_r, child_pid=child_pid, ack_r=ack_r)
         if s.recorder_gone:
             # fail closed: the agent was stopped the moment its recorder died
             raise EnvironmentProblem(
@@ -840,6 +833,13 @@ def _stop_sandbox(pid: int, *, within: float = 1.0) -> None:
         pass
     finally:
         os.close(fd)
+
+
+def _warm_proxy(proxy: Any) -> None:
+    try:
+        proxy.warm(("warm-up.invalid", 443))
+    except Exception:  # noqa: BLE001, S110 - the agent's first connection builds it and says why
+        pass
 
 
 class _NoSandbox(Exception):
