@@ -5,8 +5,9 @@ Data flows one way: ``deps`` (policy, ledger, DLP, gateway seams) ->
 and reaches), ``verdicts`` (the DLP engine's say, cached) and ``viewcache``
 (the policy view, cached) -> ``launcher`` (the I/O: bubblewrap through
 ``spawn``, the ``recorder`` process that writes the ledger, the proxy ports
-the in-sandbox ``forwarder`` hands over (``ports``), the egress ``proxy`` and
-the session's own gateway, ``sessiongw``).
+opened in the sandbox's network namespace from outside (``netns``) and served
+here (``ports``), the egress ``proxy`` and the session's own gateway,
+``sessiongw``).
 
 Nothing is imported here: ``stockade run`` start-up time is part of every
 agent session.

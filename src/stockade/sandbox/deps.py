@@ -400,7 +400,8 @@ def revoke_session_key(key_id: str) -> None:
 
 
 def interpreter_prefix() -> str:
-    """The real installation of the running interpreter (for the forwarder)."""
+    """The real installation of the running interpreter (visible inside: the
+    agents' hooks run ``python -P -m stockade hook`` there)."""
     import sys
 
     return os.path.realpath(sys.base_prefix)

@@ -3,10 +3,11 @@
     (the CLI has forked the ledger recorder) -> check the platform and
     bubblewrap -> the policy view (cached) -> scrub the environment -> plan the
     mounts -> start bubblewrap with the seccomp filter -> record session.start
-    while the forwarder inside binds the proxy ports and hands them over ->
-    let the agent start -> serve the proxy and the gateway bridge (both built
-    on first use), relay signals, record every connection -> record
-    session.end -> exit with the agent's status.
+    while the proxy ports are opened in the sandbox's network namespace from
+    outside -> the go: the agent starts -> serve the proxy (built while the
+    sandbox started) and the gateway bridge (on first use), relay signals,
+    record every connection -> record session.end (the recorder signs the
+    checkpoint after this process exits) -> exit with the agent's status.
 
 Fails closed: no bubblewrap, no user namespaces, no ledger, no DLP engine ->
 nothing runs (unless the user asked for ``--unsafe-no-sandbox``, which is
@@ -22,10 +23,9 @@ import os
 import sys
 import threading
 import time
+from _queue import Empty, SimpleQueue  # queue.SimpleQueue, without importing queue
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
-
-from _queue import Empty, SimpleQueue  # queue.SimpleQueue, without importing queue
 
 from stockade.errors import EnvironmentProblem, UsageError
 from stockade.sandbox import deps as _deps
