@@ -20,9 +20,16 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping, Sequence
 from types import MappingProxyType
-from typing import Any, NamedTuple, Protocol
 
 from stockade.errors import EnvironmentProblem, UsageError
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: start-up path
+if TYPE_CHECKING:
+    from typing import Any, NamedTuple, Protocol
+else:
+    from stockade.lite import NamedTuple
+
+    Protocol = object
 
 
 # NamedTuple, not a dataclass: on `stockade run`'s start-up path (see seccomp.Insn)

@@ -17,7 +17,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Collection, Mapping
-from typing import NamedTuple
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: start-up path
+if TYPE_CHECKING:
+    from typing import NamedTuple
+else:
+    from stockade.lite import NamedTuple
 
 # Words that, as a part of a variable name, mean "credential".
 _SECRET_NAME = re.compile(

@@ -25,7 +25,6 @@ import threading
 import time
 from _queue import Empty, SimpleQueue  # queue.SimpleQueue, without importing queue
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, NamedTuple
 
 from stockade.errors import EnvironmentProblem, UsageError
 from stockade.sandbox import deps as _deps
@@ -38,8 +37,13 @@ from stockade.sandbox.hosts import (
 from stockade.sandbox.refusals import Refusals, reason_for
 from stockade.sandbox.verdicts import redact_argv
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: start-up path
 if TYPE_CHECKING:
+    from typing import Any, NamedTuple
+
     from stockade.sandbox.spawn import Proc
+else:
+    from stockade.lite import NamedTuple
 
 PROXY_PORT = 3128
 GATEWAY_PORT = 3129

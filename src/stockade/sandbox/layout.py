@@ -26,9 +26,19 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from typing import Literal, NamedTuple, Protocol
 
-Kind = Literal["dir", "file", "link", "other"]
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: start-up path
+if TYPE_CHECKING:
+    from typing import Literal, NamedTuple, Protocol
+else:
+    from stockade.lite import NamedTuple
+
+    Protocol = object
+
+if TYPE_CHECKING:
+    Kind = Literal["dir", "file", "link", "other"]
+else:
+    Kind = str  # the annotations are strings at run time
 
 # Top-level system entries shown read-only (symlinks are recreated as symlinks).
 SYSTEM_TOPS = ("usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32", "etc", "opt", "nix")
@@ -54,7 +64,10 @@ TOOLCHAINS_RO = (
 )
 
 # Guarded relative to the workspace: (path, kind when absent).
-Absent = Literal["dir", "json", "file", "none"]
+if TYPE_CHECKING:
+    Absent = Literal["dir", "json", "file", "none"]
+else:
+    Absent = str
 WORKSPACE_GUARDS: tuple[tuple[str, Absent], ...] = (
     (".git/hooks", "dir"),
     (".git/config", "file"),

@@ -19,7 +19,10 @@ from __future__ import annotations
 import _socket
 import threading
 from collections.abc import Callable
-from typing import Any
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: start-up path
+if TYPE_CHECKING:
+    from typing import Any
 
 
 class Acceptor:

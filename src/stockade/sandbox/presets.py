@@ -20,9 +20,14 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import NamedTuple
 
 from stockade.sandbox.layout import Extra
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: start-up path
+if TYPE_CHECKING:
+    from typing import NamedTuple
+else:
+    from stockade.lite import NamedTuple
 
 
 # NamedTuple, not a dataclass: on `stockade run`'s start-up path (see seccomp.Insn)

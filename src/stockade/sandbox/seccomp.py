@@ -15,7 +15,12 @@ architecture and an unchecked table is an open door.
 from __future__ import annotations
 
 import struct
-from typing import Final, NamedTuple
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: start-up path
+if TYPE_CHECKING:
+    from typing import Final, NamedTuple
+else:
+    from stockade.lite import NamedTuple
 
 # --- constants from <linux/audit.h>, <linux/seccomp.h>, <linux/filter.h> ------
 AUDIT_ARCH_X86_64: Final = 0xC000003E

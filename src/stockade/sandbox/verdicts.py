@@ -16,9 +16,12 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Sequence
-from typing import Any
 
 from stockade.sandbox.envscrub import has_url_password, high_entropy_token, name_reason
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: start-up path
+if TYPE_CHECKING:
+    from typing import Any
 
 REDACTED = "<redacted>"
 CACHE_PREFIX = "sandbox-verdicts-"
