@@ -126,3 +126,19 @@ def test_extras_and_argv_shape() -> None:
     assert argv[argv.index("--cap-drop") + 1] == "ALL"
     assert argv[argv.index("--seccomp") + 1] == "5"
     assert argv[-2:] == ["--", "true"]
+
+
+def test_a_secret_this_user_cannot_read_needs_no_mask() -> None:
+    # (same uid inside, no capabilities: unreadable outside is unreadable inside)
+    class Unreadable(FakeHost):
+        def readable(self, path: str) -> bool:
+            return path != "/etc/shadow"
+
+    entries = dict(BASE, **{"/etc/gshadow": "file"})
+    masked = plan(layout(), Unreadable(entries))
+    dests = [d for _op, _src, d in triples(masked.args)]
+    assert "/etc/shadow" not in dests
+    assert last_mount(masked.args, "/etc/gshadow") == ("--ro-bind", "/rt/empty.file")
+    # a host that cannot say (and root, who reads everything) masks them all
+    every = plan(layout(), FakeHost(entries))
+    assert last_mount(every.args, "/etc/shadow") == ("--ro-bind", "/rt/empty.file")
