@@ -132,13 +132,15 @@ def test_a_secret_this_user_cannot_read_needs_no_mask() -> None:
     # (same uid inside, no capabilities: unreadable outside is unreadable inside)
     class Unreadable(FakeHost):
         def readable(self, path: str) -> bool:
-            return path != "/etc/shadow"
+            return path not in ("/etc/shadow", "/etc/ssh/ssh_host_ed25519_key")
 
     entries = dict(BASE, **{"/etc/gshadow": "file"})
     masked = plan(layout(), Unreadable(entries))
     dests = [d for _op, _src, d in triples(masked.args)]
-    assert "/etc/shadow" not in dests
+    assert "/etc/shadow" not in dests and "/etc/ssh/ssh_host_ed25519_key" not in dests
     assert last_mount(masked.args, "/etc/gshadow") == ("--ro-bind", "/rt/empty.file")
     # a host that cannot say (and root, who reads everything) masks them all
     every = plan(layout(), FakeHost(entries))
     assert last_mount(every.args, "/etc/shadow") == ("--ro-bind", "/rt/empty.file")
+    assert last_mount(every.args, "/etc/ssh/ssh_host_ed25519_key") == ("--ro-bind",
+                                                                       "/rt/empty.file")

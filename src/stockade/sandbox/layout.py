@@ -207,8 +207,10 @@ def plan(layout: Layout, host: HostView | None = None) -> Plan:
         elif k == "file":
             args += ["--ro-bind", layout.empty_file, p]
     for name in sorted(h.listdir("/etc/ssh")):
-        if name.startswith("ssh_host_") and name.endswith("_key"):
-            args += ["--ro-bind", layout.empty_file, f"/etc/ssh/{name}"]
+        key = f"/etc/ssh/{name}"
+        if name.startswith("ssh_host_") and name.endswith("_key") and \
+                (readable is None or readable(key)):
+            args += ["--ro-bind", layout.empty_file, key]
     args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--tmpfs", "/var/tmp",
              "--dir", "/run", "--symlink", "../run", "/var/run"]
     if h.kind("/sys/devices/system/cpu") == "dir":  # CPU count for build tools
