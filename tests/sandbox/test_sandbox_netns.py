@@ -216,3 +216,21 @@ def test_bind_waits_for_the_loopback_address() -> None:
     with pytest.raises(OSError):
         _bind_loopback(other, 3128)  # type: ignore[arg-type]
     assert other.calls == 1
+
+
+@needs_bwrap
+def test_the_namespace_joined_is_the_one_bubblewrap_reported(tmp_path: Path) -> None:
+    # /proc/PID may name another process than bubblewrap's (a /proc of another
+    # pid namespace, a recycled pid): the network namespace joined must be
+    # the one bubblewrap reported, or the ports would serve someone else
+    box = Sandbox(tmp_path, "true")
+    first, _ = first_status_line(box.status_r)
+    pid, net_ns = int(first["child-pid"]), first["net-namespace"]  # type: ignore[call-overload]
+    assert isinstance(net_ns, int)
+    with pytest.raises(NetnsError, match="not the sandbox bubblewrap reported"):
+        listen_inside(pid, [free_port()], net_ns=net_ns + 1)
+    listeners = listen_inside(pid, [free_port()], net_ns=net_ns)
+    for ls in listeners.values():
+        ls.close()
+    assert box.go(b"1\n") == 0
+    box.acked()

@@ -223,10 +223,11 @@ def check(cp: Checkpoint, public_key: Ed25519PublicKey, *, ledger_id: str, sourc
         ) from None
 
 
-def read_file(path: Path) -> Checkpoint | None:
+def read_file(path: str | Path) -> Checkpoint | None:
     """The checkpoint in ``path``; None when there is no file."""
     try:
-        raw = path.read_bytes()
+        with open(path, "rb") as f:
+            raw = f.read()
     except FileNotFoundError:
         return None
     except OSError as exc:

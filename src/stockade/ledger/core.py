@@ -270,6 +270,37 @@ class Ledger:
         has it)."""
         return self._checkpoint(allow_empty=False)
 
+    def precheck_checkpoint(self) -> None:
+        """Raise the LedgerTamperError :meth:`checkpoint` would raise for a cut
+        tail, a rewritten signed event or a replaced database, without
+        signing (nor loading `cryptography` or pathlib): a caller that signs
+        later (the session recorder) can still say so while someone reads."""
+        with self._lock:
+            seq, head = self.backend.head()
+            stored = self._latest_stored()
+            path = self._checkpoint_file()
+            old = ckpt.read_file(path) if path is not None else None
+            for cp, where in ((stored, "the stored checkpoint"), (old, f"checkpoint file {path}")):
+                if cp is None:
+                    continue
+                if cp.ledger_id != self.backend.ledger_id:
+                    raise LedgerTamperError(
+                        f"{where} belongs to another ledger (id {cp.ledger_id}): the ledger "
+                        "database was replaced; refusing to overwrite the evidence",
+                        seq=cp.seq, hint="run `stockade ledger verify`")
+                if cp.seq > seq:
+                    raise LedgerTamperError(
+                        f"{where} covers seq {cp.seq} but the ledger ends at seq {seq}: the "
+                        "tail was truncated; refusing to overwrite the evidence",
+                        seq=seq + 1, hint="run `stockade ledger verify`")
+                if cp.seq > 0:
+                    row = self.backend.row(cp.seq)
+                    if row is None or row[2] != cp.head:
+                        raise LedgerTamperError(
+                            f"{where} signed seq {cp.seq}, but that event was changed or "
+                            "removed; refusing to overwrite the evidence",
+                            seq=cp.seq, hint="run `stockade ledger verify`")
+
     def hold_checkpoint(self) -> Callable[[], None] | None:
         """Say "a checkpoint is coming": an exclusive lock on the checkpoint
         file's ``.pending`` companion, which :meth:`verify` waits for.  The

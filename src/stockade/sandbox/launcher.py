@@ -323,8 +323,10 @@ class _Session:
         checkpoints every ``checkpoint_every`` events by itself)."""
         # the recorder process signs after this process is gone (the wait
         # for cryptography and the signature is not the user's), else here
-        sign = getattr(self.recorder, "checkpoint_later", None) or \
-            getattr(self.recorder, "checkpoint", None)
+        # (not when this process is a pid namespace's init, e.g. a container's
+        # entrypoint: its exit kills the recorder before it could sign)
+        later = None if os.getpid() == 1 else getattr(self.recorder, "checkpoint_later", None)
+        sign = later or getattr(self.recorder, "checkpoint", None)
         if sign is None:
             return
         try:
@@ -711,6 +713,7 @@ def _sandboxed(s: _Session, *, ws: str, bwrap: str, view: _deps.PolicyView, home
             os.close(go_r)
             os.close(ack_w)
         s.proxy = LazyProxy(lambda: _make_proxy(s, view))
+        child_fd: int | None = None
         # Built now, while this thread mostly waits (for bubblewrap's status,
         # the port opener, the recorder): the agent's first connection finds
         # it ready (~5 ms of its first byte otherwise), at no measurable cost
@@ -723,7 +726,10 @@ def _sandboxed(s: _Session, *, ws: str, bwrap: str, view: _deps.PolicyView, home
             try:
                 first, _ = first_status_line(status_r)
                 child_pid = int(first["child-pid"])  # type: ignore[call-overload]
-                listeners = opener.listen_inside(child_pid, ports)
+                child_fd = _pidfd(child_pid)  # before it can exit and its pid be reused
+                net_ns = first.get("net-namespace")
+                listeners = opener.listen_inside(
+                    child_pid, ports, net_ns=net_ns if isinstance(net_ns, int) else None)
             except (NetnsError, KeyError, TypeError, ValueError) as exc:
                 if _exits_by_itself(proc, within=1.0):
                     raise _NoSandbox from None  # bubblewrap failed, and said why
@@ -732,10 +738,11 @@ def _sandboxed(s: _Session, *, ws: str, bwrap: str, view: _deps.PolicyView, home
         except BaseException as exc:
             proc.kill()  # before the go pipe closes: EOF alone would be a "no" too
             proc.wait()
-            if child_pid is not None:
+            if child_fd is not None:
                 # still mounting, maybe: gone before its mount points are
                 # removed below (else it says so on the terminal)
-                _stop_sandbox(child_pid)
+                _stop_sandbox(child_fd)
+                child_fd = None
             os.close(status_r)
             os.close(ack_r)
             os.close(go_w)
@@ -749,13 +756,15 @@ def _sandboxed(s: _Session, *, ws: str, bwrap: str, view: _deps.PolicyView, home
                                              "error": err.message, "mode": "failed"})
                 raise err from None
             raise
+        if child_fd is not None:
+            os.close(child_fd)
         # session.start is recorded: the go first, the threads after (each
         # start is a hand-over of the interpreter lock); the agent's first
         # connections wait in the listening sockets' backlog meanwhile
-        os.write(go_w, b"1\n")
-        os.close(go_w)
-        go_w = -1
         try:
+            os.write(go_w, b"1\n")
+            os.close(go_w)
+            go_w = -1
             proxy_port = listeners.pop(PROXY_PORT, None)
             if proxy_port is not None:
                 acceptors.append(Acceptor(proxy_port, s.proxy))
@@ -820,16 +829,20 @@ def _sandboxed(s: _Session, *, ws: str, bwrap: str, view: _deps.PolicyView, home
         remove_tree(rt)
 
 
-def _stop_sandbox(pid: int, *, within: float = 1.0) -> None:
+def _pidfd(pid: int) -> int | None:
+    try:
+        return os.pidfd_open(pid)
+    except OSError:
+        return None  # already gone
+
+
+def _stop_sandbox(fd: int, *, within: float = 1.0) -> None:
     """Kill the sandbox's first process (and so its pid namespace) and wait
-    until it is gone; by pidfd, so a recycled pid is never signalled."""
+    until it is gone; by a pidfd opened while it was known to be alive, so a
+    recycled pid is never signalled.  Closes ``fd``."""
     import select
     import signal
 
-    try:
-        fd = os.pidfd_open(pid)
-    except OSError:
-        return  # already gone
     try:
         signal.pidfd_send_signal(fd, signal.SIGKILL)
         select.select([fd], [], [], within)

@@ -97,12 +97,13 @@ def _ns_inode(path: str) -> tuple[int, int]:
     return st.st_dev, st.st_ino
 
 
-def listen_inside(pid: int, ports: Sequence[int]) -> dict[int, _socket.socket]:
+def listen_inside(pid: int, ports: Sequence[int], *,
+                  net_ns: int | None = None) -> dict[int, _socket.socket]:
     """Listening TCP sockets on ``127.0.0.1:PORT`` in the network namespace of
     process ``pid`` (the sandbox's first process), by port; close-on-exec."""
     opener = PortOpener()
     try:
-        return opener.listen_inside(pid, ports)
+        return opener.listen_inside(pid, ports, net_ns=net_ns)
     finally:
         opener.close()
 
@@ -127,19 +128,33 @@ class PortOpener:
                 os._exit(code)
         theirs.close()
 
-    def listen_inside(self, pid: int, ports: Sequence[int]) -> dict[int, _socket.socket]:
-        """See :func:`listen_inside`; once per opener."""
-        try:
-            if _ns_inode(f"/proc/{pid}/ns/net") == _ns_inode("/proc/self/ns/net"):
-                raise NetnsError("the sandbox has no network namespace of its own")
-            user_fd = os.open(f"/proc/{pid}/ns/user", os.O_RDONLY | os.O_CLOEXEC)
-        except OSError as exc:
-            raise NetnsError(f"cannot open the sandbox's namespaces ({exc.strerror})") from None
+    def listen_inside(self, pid: int, ports: Sequence[int], *,
+                      net_ns: int | None = None) -> dict[int, _socket.socket]:
+        """See :func:`listen_inside`; once per opener.  ``net_ns``: the inode
+        of the sandbox's network namespace as bubblewrap reported it
+        (``net-namespace``): the namespace joined must be that one, whatever
+        ``/proc/PID`` turns out to name (a /proc of another pid namespace, a
+        recycled pid).  Without it, /proc must be this process's own."""
         try:
             net_fd = os.open(f"/proc/{pid}/ns/net", os.O_RDONLY | os.O_CLOEXEC)
         except OSError as exc:
-            os.close(user_fd)
             raise NetnsError(f"cannot open the sandbox's namespaces ({exc.strerror})") from None
+        try:
+            joined = os.fstat(net_fd)
+            if (joined.st_dev, joined.st_ino) == _ns_inode("/proc/self/ns/net"):
+                raise NetnsError("the sandbox has no network namespace of its own")
+            if net_ns is not None and joined.st_ino != net_ns:
+                raise NetnsError(f"process {pid} is not the sandbox bubblewrap reported "
+                                 "(another network namespace)")
+            if net_ns is None and os.readlink("/proc/self") != str(os.getpid()):
+                raise NetnsError("/proc belongs to another pid namespace, and bubblewrap did "
+                                 "not say which network namespace is the sandbox's")
+            user_fd = os.open(f"/proc/{pid}/ns/user", os.O_RDONLY | os.O_CLOEXEC)
+        except BaseException as exc:
+            os.close(net_fd)
+            if isinstance(exc, OSError):
+                raise NetnsError(f"cannot open the sandbox's namespaces ({exc.strerror})") from None
+            raise
         ours = self._ours
         try:
             ask = " ".join(str(int(p)) for p in ports).encode()

@@ -287,6 +287,11 @@ def _serve(down_r: int, up_w: int, open_recorder: Callable[[Any], Any] | None) -
                 elif msg["op"] == "checkpoint" and ledger is not None:
                     ledger.checkpoint()
                 elif msg["op"] == "checkpoint_later" and ledger is not None:
+                    # what signing would refuse (tampering) is said now, to
+                    # the launcher, while someone is there to read it
+                    precheck = getattr(ledger, "precheck_checkpoint", None)
+                    if precheck is not None:
+                        precheck()
                     hold = getattr(ledger, "hold_checkpoint", None)
                     sign_after = hold() if hold is not None else None
                     if sign_after is None:
