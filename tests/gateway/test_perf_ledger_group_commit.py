@@ -252,3 +252,29 @@ def test_concurrent_requests_are_each_recorded_once_in_one_chain(
     assert counting.transactions <= len(events)
     led.verify()
     led.close()
+
+
+def test_a_busy_batch_after_shutdown_fails_its_waiters_instead_of_hanging(
+        state: StateDir) -> None:
+    # the ledger thread is gone (the gateway is stopping) while the ledger is
+    # busy: each waiter gets an error, and later requests are not stuck behind
+    led = open_ledger(None, state=state)
+    path = Path(state.ledger_url[len("sqlite://"):])
+    rec = Recorder(CountingSink(led).sink())
+    rec.close()  # the thread pool refuses new work from now on
+    release, held = threading.Event(), threading.Event()
+    t = threading.Thread(target=_hold_write_lock, args=(path, release, held))
+
+    async def scenario() -> list[Any]:
+        return await asyncio.wait_for(_record_all(rec, [{"n": i} for i in range(3)]), 5)
+
+    t.start()
+    held.wait(5)
+    try:
+        got = _run(scenario())
+    finally:
+        release.set()
+        t.join()
+    assert len(got) == 3 and all(isinstance(g, LedgerError) for g in got)
+    assert rec.idle
+    led.close()

@@ -220,3 +220,27 @@ def test_dial_tries_each_address_and_fails_with_the_last_error() -> None:
         srv.close()
     with pytest.raises(OSError):
         dial("127.0.0.1", port, timeout=5)
+
+
+def test_relays_beyond_the_cap_are_cut_and_the_slot_comes_back(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # thousands of idle connections must not grow the launcher without end
+    monkeypatch.setattr(pump, "_RELAYS", threading.BoundedSemaphore(1))
+    a1, b1 = socket.socketpair()
+    a2, b2 = socket.socketpair()
+    held = threading.Thread(target=pump.pump, args=(a1, b1), daemon=True)
+    held.start()
+    deadline = __import__("time").monotonic() + 5
+    while pump._RELAYS.acquire(blocking=False):  # wait until the first relay holds the slot
+        pump._RELAYS.release()
+        assert __import__("time").monotonic() < deadline
+    got: list[tuple[int, int]] = []
+    pump.pump(a2, b2, done=lambda up, down: got.append((up, down)))
+    assert got == [(0, 0)]  # cut at once, nothing relayed
+    assert a2.fileno() == -1 and b2.fileno() == -1
+    a1.shutdown(socket.SHUT_RDWR)
+    b1.shutdown(socket.SHUT_RDWR)
+    held.join(timeout=5)
+    assert not held.is_alive()
+    assert pump._RELAYS.acquire(blocking=False)  # given back
+    pump._RELAYS.release()

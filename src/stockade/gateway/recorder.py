@@ -128,8 +128,15 @@ class Recorder:
                 _settle(waiter, res)
         if busy:
             self._writing = True
-            fut = asyncio.get_running_loop().run_in_executor(
-                self._thread, self._sink.record_many, [rec for rec, _ in busy])
+            try:
+                fut = asyncio.get_running_loop().run_in_executor(
+                    self._thread, self._sink.record_many, [rec for rec, _ in busy])
+            except BaseException as exc:  # noqa: BLE001 - e.g. the executor is shut down
+                self._writing = False
+                failed = LedgerError(f"ledger append failed: {type(exc).__name__}")
+                for _, waiter in busy:
+                    _settle(waiter, failed)
+                return
             fut.add_done_callback(lambda f: self._written(busy, f))
 
     def _written(self, batch: list[tuple[Record, asyncio.Future[str] | _Done | None]],
@@ -140,7 +147,7 @@ class Recorder:
             results: list[str | Exception] = fut.result()
             if len(results) != len(batch):
                 raise LedgerError("the ledger answered for a different number of events")
-        except Exception as exc:  # noqa: BLE001 - every waiter fails closed on it
+        except BaseException as exc:  # noqa: BLE001 - cancelled too: every waiter fails closed
             results = [LedgerError(f"ledger append failed: {type(exc).__name__}")] * len(batch)
         for (_, waiter), res in zip(batch, results, strict=True):
             _settle(waiter, res)

@@ -2,9 +2,12 @@
 open the upstream one (:func:`dial`).
 
 Used by the egress proxy and the gateway bridge.  Each direction copies
-through a buffer that starts at 256 KiB and grows (to 4 MiB) while every
+through a buffer that starts at 16 KiB and grows (to 4 MiB) while every
 read fills it: an interactive connection holds little memory, a download
-moves megabytes per ``recv``/``send`` pair.  A copy, not ``splice(2)``:
+moves megabytes per ``recv``/``send`` pair.  What the agent can make the
+launcher hold is bounded: at most MAX_RELAYS connections are relayed at once
+(more are cut), and at most 16 directions hold a buffer larger than the first
+(so ~16 MB + 64 MB in all).  A copy, not ``splice(2)``:
 splice hands the receiving agent the sender's packets page by page, and on
 a loopback download that cost the agent more than the copy costs the relay
 (on a 2-core machine, 100 MB: about 65% of a direct download's speed with
@@ -24,11 +27,15 @@ import _socket
 import threading
 from collections.abc import Callable
 
-FIRST_BUF = 256 * 1024
+FIRST_BUF = 16 * 1024
 MAX_BUF = 4 * 1024 * 1024
 # Directions that may hold a buffer larger than FIRST_BUF at once: bounds what
 # many parallel downloads (a package install) can pin in the launcher.
 _BIG = threading.BoundedSemaphore(16)
+# Connections relayed at once: an agent opening thousands of idle connections
+# would otherwise grow the launcher (two threads and buffers each) without end.
+MAX_RELAYS = 512
+_RELAYS = threading.BoundedSemaphore(MAX_RELAYS)
 
 
 def dial(host: str, port: int, *, timeout: float) -> _socket.socket:
@@ -101,6 +108,15 @@ def pump(
     ``done(bytes_a_to_b, bytes_b_to_a)``.  ``first_*`` is data already read
     from one side that must go out before anything else."""
     count = [0, 0]
+    if not _RELAYS.acquire(blocking=False):
+        for s in (a, b):
+            try:
+                s.close()
+            except OSError:
+                pass
+        if done is not None:
+            done(0, 0)
+        return
     try:
         a.setblocking(True)
         b.setblocking(True)
@@ -119,6 +135,7 @@ def pump(
     except OSError:
         pass
     finally:
+        _RELAYS.release()
         for s in (a, b):
             try:
                 s.close()
