@@ -829,6 +829,17 @@ def _sandboxed(s: _Session, *, ws: str, bwrap: str, view: _deps.PolicyView, home
         remove_tree(rt)
 
 
+def _agent_pid(init_pid: int) -> int | None:
+    """The first child of the sandbox's init (the agent, once the trampoline
+    has become it), in this pid namespace; None when there is none."""
+    try:
+        with open(f"/proc/{init_pid}/task/{init_pid}/children", encoding="ascii") as f:
+            kids = f.read().split()
+    except OSError:
+        return None
+    return int(kids[0]) if kids and kids[0].isdigit() else None
+
+
 def _pidfd(pid: int) -> int | None:
     try:
         return os.pidfd_open(pid)
@@ -969,9 +980,13 @@ def _supervise(s: _Session, proc: Proc, status_r: int, *, child_pid: int,
     threading.Thread(target=wait, daemon=True).start()
 
     def forward(signum: int, _frame: Any) -> None:
-        target = child[0] if child else proc.pid
+        # To the agent (the sandbox's pid 2): its pid 1 is bubblewrap's init,
+        # which, as a pid namespace's init without handlers, ignores every
+        # signal from outside but SIGKILL; without the agent, to bubblewrap
+        # (whose death takes the sandbox with it).
+        target = _agent_pid(child[0]) if child else None
         try:
-            os.kill(target, signum)
+            os.kill(target or proc.pid, signum)
         except OSError:
             pass
 
