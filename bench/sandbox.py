@@ -240,6 +240,8 @@ def main() -> None:
     ref = stats(labels[0], times[0], cmd=cmds[0][0])
     for label, ms, (cmd, _, _) in zip(labels[1:], times[1:], cmds[1:]):
         stats(label, ms, ref, cmd=cmd)
+    print("  (cpu: the process and the children it reaped; stockade's ledger recorder signs the "
+          "session's checkpoint after the launcher exits, reaped by init: not counted)")
     srt = find_srt()
     if srt:
         settings = tmp / "srt.json"
