@@ -108,16 +108,10 @@ def pump(
     ``done(bytes_a_to_b, bytes_b_to_a)``.  ``first_*`` is data already read
     from one side that must go out before anything else."""
     count = [0, 0]
-    if not _RELAYS.acquire(blocking=False):
-        for s in (a, b):
-            try:
-                s.close()
-            except OSError:
-                pass
-        if done is not None:
-            done(0, 0)
-        return
+    relayed = _RELAYS.acquire(blocking=False)
     try:
+        if not relayed:
+            return  # over the cap: cut at once, nothing relayed
         a.setblocking(True)
         b.setblocking(True)
         _nodelay(a)
@@ -135,7 +129,8 @@ def pump(
     except OSError:
         pass
     finally:
-        _RELAYS.release()
+        if relayed:
+            _RELAYS.release()
         for s in (a, b):
             try:
                 s.close()
