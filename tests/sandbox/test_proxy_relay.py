@@ -8,9 +8,10 @@ import hashlib
 import os
 import socket
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
+from fakes.tcp import LoopbackServer
 
 from stockade.sandbox import pump
 from stockade.sandbox.proxy import EgressEvent, EgressProxy, ProxyConfig
@@ -20,24 +21,7 @@ from stockade.sandbox.pump import FIRST_BUF, MAX_BUF, dial
 BIG = 3 * MAX_BUF + 12345
 
 
-class Origin:
-    """One loopback TCP server; ``serve(conn)`` runs per connection."""
-
-    def __init__(self, serve: Callable[[socket.socket], None]) -> None:
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(8)
-        self.port = self.sock.getsockname()[1]
-        self.serve = serve
-        threading.Thread(target=self._loop, daemon=True).start()
-
-    def _loop(self) -> None:
-        while True:
-            try:
-                c, _ = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self.serve, args=(c,), daemon=True).start()
+Origin = LoopbackServer  # serve(conn) runs per connection
 
 
 def read_head(c: socket.socket) -> tuple[bytes, bytes]:

@@ -12,41 +12,26 @@ from __future__ import annotations
 
 import ipaddress
 import socket
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fakes.tcp import LoopbackServer, read_head
 
 from stockade.sandbox.proxy import EgressEvent, EgressProxy, ProxyConfig, parse_request
 
 
-class FakeUpstream:
+class FakeUpstream(LoopbackServer):
     """A corporate proxy on 127.0.0.1 that answers every CONNECT with 200."""
 
     def __init__(self) -> None:
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.port = self.sock.getsockname()[1]
         self.asked: list[str] = []
-        threading.Thread(target=self._loop, daemon=True).start()
+        super().__init__(self._one)
 
-    def _loop(self) -> None:
-        while True:
-            try:
-                c, _ = self.sock.accept()
-            except OSError:
-                return
-            data = b""
-            while b"\r\n\r\n" not in data:
-                chunk = c.recv(4096)
-                if not chunk:
-                    break
-                data += chunk
-            self.asked.append(data.split(b" ")[1].decode())
-            c.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
-            c.close()
+    def _one(self, c: socket.socket) -> None:
+        self.asked.append(read_head(c, chunk=4096).split(b" ")[1].decode())
+        c.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        c.close()
 
 
 @pytest.fixture

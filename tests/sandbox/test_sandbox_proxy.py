@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fakes.tcp import LoopbackServer, read_head
 
 from stockade.sandbox.proxy import (
     EgressEvent,
@@ -19,34 +20,19 @@ from stockade.sandbox.proxy import (
 )
 
 
-class Origin:
+class Origin(LoopbackServer):
     """A tiny HTTP server on 127.0.0.1 that records what it received."""
 
     def __init__(self, body: bytes = b"hello from origin") -> None:
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(8)
-        self.port = self.sock.getsockname()[1]
         self.received: list[bytes] = []
         self.body = body
-        threading.Thread(target=self._loop, daemon=True).start()
+        super().__init__(self._one, backlog=8)
 
-    def _loop(self) -> None:
-        while True:
-            try:
-                c, _ = self.sock.accept()
-            except OSError:
-                return
-            data = b""
-            while b"\r\n\r\n" not in data:
-                chunk = c.recv(65536)
-                if not chunk:
-                    break
-                data += chunk
-            self.received.append(data)
-            c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s"
-                      % (len(self.body), self.body))
-            c.close()
+    def _one(self, c: socket.socket) -> None:
+        self.received.append(read_head(c))
+        c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s"
+                  % (len(self.body), self.body))
+        c.close()
 
 
 @pytest.fixture
