@@ -9,7 +9,8 @@ import pytest
 from fake_registry import FakeRegistry
 from osv_fixture import build
 
-from stockade.deps.engine import Checker, DefaultActions
+from stockade.config.model import DependencyPolicy
+from stockade.deps.engine import Checker
 from stockade.deps.model import Result
 from stockade.deps.names import parse
 from stockade.deps.osv import Database, import_zip
@@ -34,7 +35,7 @@ def checker(registry: FakeRegistry, tmp_path: Path) -> Checker:
     import_zip(build(tmp_path / "all.zip"), state_root=str(tmp_path))
     settings = Settings.from_env({**registry.env(), "STOCKADE_DEPS_TIMEOUT": "1"},
                                  state_root=str(tmp_path))
-    return Checker(DefaultActions(), registry=Registry(settings), osv=Database(str(tmp_path)))
+    return Checker(DependencyPolicy(), registry=Registry(settings), osv=Database(str(tmp_path)))
 
 
 def _check(c: Checker, eco: str, text: str) -> Result:
@@ -88,18 +89,18 @@ def test_each_check(checker: Checker, eco: str, text: str, codes: list[str],
 def test_the_policy_sets_each_action(registry: FakeRegistry, tmp_path: Path) -> None:
     registry.add_pypi("fresh-pkg", days_old=3)
     settings = Settings.from_env(registry.env(), state_root=str(tmp_path))
-    strict = DefaultActions(new="block", typosquat="ask")
+    strict = DependencyPolicy(new="block", typosquat="ask")
     c = Checker(strict, registry=Registry(settings), osv=None)
     assert _check(c, "pypi", "fresh-pkg").action == "block"
     assert _check(c, "pypi", "colourama").findings[0].action == "ask"
-    lax = Checker(DefaultActions(new_days=2), registry=Registry(settings), osv=None)
+    lax = Checker(DependencyPolicy(new_days=2), registry=Registry(settings), osv=None)
     assert _check(lax, "pypi", "fresh-pkg").findings == ()  # 3 days > new_days
 
 
 def test_offline_without_cache_is_unverifiable_but_popular_names_pass(
         registry: FakeRegistry, tmp_path: Path) -> None:
     settings = Settings.from_env(registry.env(), state_root=str(tmp_path), offline=True)
-    c = Checker(DefaultActions(), registry=Registry(settings), osv=None)
+    c = Checker(DependencyPolicy(), registry=Registry(settings), osv=None)
     assert _codes(_check(c, "pypi", "seasoned-pkg")) == ["deps.unverifiable"]
     assert _check(c, "pypi", "requests").action == "allow"
     r = _check(c, "npm", "react")  # popular: exists, but its install scripts are unknown
@@ -110,6 +111,6 @@ def test_offline_without_cache_is_unverifiable_but_popular_names_pass(
 def test_missing_osv_data_is_a_note(registry: FakeRegistry, tmp_path: Path) -> None:
     registry.add_pypi("seasoned-pkg", days_old=400)
     settings = Settings.from_env(registry.env(), state_root=str(tmp_path))
-    c = Checker(DefaultActions(), registry=Registry(settings), osv=Database(str(tmp_path)))
+    c = Checker(DependencyPolicy(), registry=Registry(settings), osv=Database(str(tmp_path)))
     r = _check(c, "pypi", "seasoned-pkg")
     assert r.action == "allow" and any("update-db" in n for n in r.notes)

@@ -110,9 +110,9 @@ def test_names_are_escaped_in_urls() -> None:
 
 
 def test_settings_precedence() -> None:
-    from stockade.deps.engine import DefaultActions
+    from stockade.config.model import DependencyPolicy
 
-    pol = DefaultActions(registries={"pypi": "https://mirror.example/pypi/"}, offline=True,
+    pol = DependencyPolicy(registries={"pypi": "https://mirror.example/pypi/"}, offline=True,
                          cache_ttl_hours=2)
     s = Settings.from_env({}, policy=pol)
     assert s.urls["pypi"] == "https://mirror.example/pypi" and s.offline and s.ttl == 7200
@@ -126,9 +126,9 @@ def test_settings_precedence() -> None:
 
 def test_a_zero_cache_ttl_means_always_ask() -> None:
     """Regression: `cache_ttl_hours: 0` fell back to the 24 h default."""
-    from stockade.deps.engine import DefaultActions
+    from stockade.config.model import DependencyPolicy
 
-    assert Settings.from_env({}, policy=DefaultActions(cache_ttl_hours=0)).ttl == 0
+    assert Settings.from_env({}, policy=DependencyPolicy(cache_ttl_hours=0)).ttl == 0
 
 
 # -- adversarial answers: each is unverifiable, never "exists" ------------------

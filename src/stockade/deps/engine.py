@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from typing import Protocol
 
 from stockade.deps import popular
@@ -52,21 +51,6 @@ class Actions(Protocol):
     def cache_ttl_hours(self) -> int: ...
     @property
     def registries(self) -> Mapping[str, str]: ...
-
-
-@dataclass(frozen=True, slots=True)
-class DefaultActions:
-    nonexistent: str = "block"
-    typosquat: str = "block"
-    malicious: str = "block"
-    vulnerable: str = "ask"
-    new: str = "warn"
-    install_scripts: str = "warn"
-    unverifiable: str = "ask"
-    new_days: int = 30
-    offline: bool = False
-    cache_ttl_hours: int = 24
-    registries: Mapping[str, str] = field(default_factory=dict)
 
 
 class Checker:
@@ -178,4 +162,4 @@ class Checker:
 
 _OSV_NAMES = {"pypi": "PyPI", "npm": "npm", "crates": "crates.io", "go": "Go"}
 
-__all__ = ["Actions", "Checker", "DefaultActions"]
+__all__ = ["Actions", "Checker"]
