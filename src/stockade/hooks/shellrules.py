@@ -10,6 +10,7 @@ time) asks rather than allows.
 from __future__ import annotations
 
 import os
+import re
 import posixpath
 
 from stockade.hooks._record import Record
@@ -154,7 +155,19 @@ _RECURSIVE_READERS = {"grep": ("-r", "-R", "--recursive", "--dereference-recursi
 _INSTALLERS: dict[str, str] = {"pip": "pypi", "pip3": "pypi", "uv": "pypi", "poetry": "pypi",
                                "pdm": "pypi", "pipx": "pypi", "npm": "npm", "pnpm": "npm",
                                "yarn": "npm", "bun": "npm", "npx": "npm", "bunx": "npm",
-                               "cargo": "crates", "go": "go", "gem": "rubygems", "uvx": "pypi"}
+                               "cargo": "crates", "go": "go", "gem": "rubygems", "uvx": "pypi",
+                               "easy_install": "pypi"}
+# pip3.11, pip-3.12, easy_install-3.11: the versioned names every venv has
+_VERSIONED_INSTALLER = re.compile(r"(pip3?|easy_install)-?\d+(\.\d+)*")
+# npm/pnpm/yarn/bun subcommands that install packages: install and add (and
+# npm's aliases of install), update/upgrade, ci and the install-and-test forms
+_NPM_INSTALL_SUBS = frozenset({
+    "install", "i", "in", "ins", "inst", "insta", "instal", "isnt", "isnta", "isntal", "isntall",
+    "add", "ci", "clean-install", "ic", "install-clean", "isntall-clean", "update", "up",
+    "upgrade", "udpate", "it", "install-test", "cit", "install-ci-test", "clean-install-test",
+    "sit", "dlx", "x", "exec"})
+# Python project tools' subcommands that install what the project's manifest lists
+_PY_PROJECT_SYNCS = frozenset({"install", "sync", "update", "lock"})
 # Installer options whose value changes what is installed, handed to the
 # dependency check as `--name=value` items (stockade.hooks.depcheck.OPTION_TOKENS).
 _PIP_HANDED = {"-r": "--requirement", "--requirement": "--requirement", "-e": "--editable",
@@ -1130,9 +1143,10 @@ class _Check:
             if v == "-":
                 break
         if module is not None:
-            if module in ("pip", "pip3") and _is_python(name):
+            if _is_python(name) and (module in _INSTALLERS
+                                     or _VERSIONED_INSTALLER.fullmatch(module)):
                 rest = [a for a in args[args.index(next(a for a in args if a.value == "-m")) + 2:]]
-                self.pip(rest)
+                self.installs(module, rest)
             return
         if code is None:
             texts = [io.text for io in inv.io if io.kind == "text" and io.text is not None]
@@ -1365,13 +1379,23 @@ class _Check:
                          f"(tools.protected_branches: {', '.join(self.p.protected_branches)})")
 
     # -- installs ------------------------------------------------------------
-    def installs(self) -> None:
+    def installs(self, name: str | None = None, argv: list[Arg] | None = None) -> None:
+        """``name``/``argv``: an installer run through another program
+        (``python -m uv ...``, ``corepack yarn ...``); else this invocation."""
         inv = self.inv
-        name = inv.name
+        name = inv.name if name is None else name
+        if _VERSIONED_INSTALLER.fullmatch(name):
+            name = "easy_install" if name.startswith("easy") else "pip"
+        if name == "corepack":
+            lead = [a for a in (inv.args if argv is None else argv) if not a.value.startswith("-")]
+            if lead:
+                rest = list(inv.args if argv is None else argv)
+                self.installs(lead[0].value, rest[rest.index(lead[0]) + 1:])
+            return
         eco = _INSTALLERS.get(name)
         if eco is None:
             return
-        args = list(inv.args)
+        args = list(inv.args if argv is None else argv)
         pos = [a.value for a in _positional(args)]
         packages: tuple[str, ...] | None = None
         if name in ("pip", "pip3"):
@@ -1388,16 +1412,24 @@ class _Check:
                 packages = _uvx(args[[a.value for a in args].index("run") + 1:])
             elif pos[:1] == ["run"]:  # `uv run --with X script.py`: only the --with packages
                 packages = tuple(v.value for v in _opt_values(args, ("--with",))) or None
+            elif pos[:1] == ["sync"] or pos[:1] == ["lock"]:
+                packages = ()  # what the project's manifest lists
         elif name == "uvx":
             packages = _uvx(args)
         elif name in ("poetry", "pdm") and pos[:1] == ["add"]:
             packages = tuple(pos[1:])
+        elif name in ("poetry", "pdm") and pos[:1] and pos[0] in _PY_PROJECT_SYNCS:
+            packages = ()  # what the project's manifest lists
+        elif name == "easy_install":
+            packages = tuple(pos)
         elif name == "pipx" and pos[:1] in (["install"], ["run"]):
             spec = _opt_value(args, ("--spec",))
             packages = (spec.value,) if spec is not None else tuple(pos[1:2])
-        elif name in ("npm", "pnpm", "yarn", "bun") and pos[:1] and pos[0] in (
-                "install", "i", "add", "ci", "dlx", "x", "exec"):
+        elif name in ("npm", "pnpm", "yarn", "bun") and (
+                (pos[:1] and pos[0] in _NPM_INSTALL_SUBS) or pos[:2] == ["global", "add"]):
             pos = [a.value for a in _positional(args, value_opts=_NPM_VALUE_OPTS)]
+            if pos[:2] == ["global", "add"]:
+                pos = pos[1:]
             p = _opt_value(args, ("-p", "--package"))
             packages = tuple(pos[1:]) if pos[0] not in ("dlx", "x", "exec") \
                 else ((p.value,) if p is not None else tuple(pos[1:2]))
@@ -1442,6 +1474,11 @@ class _Check:
                 self.url(target.value, via=f"pip {opt}")
             elif target.dynamic:
                 self.host(None, None, via=f"pip {opt}")
+        if "sync" in vals and "install" not in vals:  # `uv pip sync requirements.txt`
+            files = _positional(args[vals.index("sync") + 1:])
+            reqs = tuple(f"--requirement={a.value}" for a in files) or ("--requirement=",)
+            self.install("pypi", reqs, via="pip sync")
+            return
         if "install" not in vals:
             return
         rest = args[vals.index("install") + 1:]
