@@ -34,11 +34,11 @@ class Spec:
     # a URL or VCS reference the package is fetched from instead of the
     # registry (``git+https://...``, ``name @ https://...``, ``x@github:u/r``):
     # nothing about it can be checked, so it is never an allow
-    direct: str | None = None
+    direct: str | None = field(default=None, repr=False)  # may hold user:token@
     # an index or registry the install names besides (or instead of) the
     # public one (`--extra-index-url`, `--index-url`, `npm --registry`): what
     # it serves under this name is not what the public registry says
-    index: str | None = None
+    index: str | None = field(default=None, repr=False)  # may hold user:token@
 
     @property
     def display(self) -> str:

@@ -16,6 +16,7 @@ _PEP503 = re.compile(r"[-_.]+")
 _PY_SPEC = re.compile(r"^\s*([^\s\[\]<>=!~;@,()]+)\s*(\[[^\]]*\])?\s*(.*)$", re.DOTALL)
 _PY_PIN = re.compile(r"^===?\s*([^\s,;*]+)\s*(?:;.*)?$")
 _PY_BARE_OP = re.compile(r"^\s*(===|==|!=|<=|>=|~=|<|>)\s*$")
+_PY_CLAUSE = re.compile(r"^\s*(===|==|!=|<=|>=|~=|<|>)\s*[A-Za-z0-9.*+!_-]+\s*$")
 _NPM_NAME = re.compile(r"^(@[^/@\s]+/)?[^/@\s]+$")
 _PY_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?$")
 
@@ -143,7 +144,17 @@ def _pypi(raw: str, *, source: str, line: int | None) -> Spec | None:
         if ref.startswith(_LOCAL) or ref.startswith("file:"):
             return None
         return Spec("pypi", name, None, source, line, raw, direct=ref or raw)
-    for clause in rest.split(";", 1)[0].split(","):
+    specifiers = rest.split(";", 1)[0].strip()
+    if specifiers.startswith("(") and specifiers.endswith(")"):
+        specifiers = specifiers[1:-1]  # PEP 508's older `name (>=1.0)`
+    for clause in specifiers.split(",") if specifiers else ():
+        if not _PY_CLAUSE.match(clause) and not _PY_BARE_OP.match(clause):
+            # `requests,evil` or `requests evil`: only the first name would be
+            # checked while the installer may read the rest as more packages
+            where = f"{source}:{line}: " if source and line else ""
+            raise BadSpec(f"{where}cannot read the requirement {spec_shown(raw)}",
+                          hint="one package per argument: NAME, NAME==VERSION or NAME>=VERSION "
+                               "(PEP 508)")
         if _PY_BARE_OP.match(clause):
             # `requests==`: pip refuses it; reading it as "any version" would check
             # something other than what was written
