@@ -297,12 +297,22 @@ def number_is_code(text: str, start: int, end: int) -> bool:
         line_end = len(text)
     before = text[max(line_start, start - 40):start]
     after = text[end:min(line_end, end + 24)]
-    if non_personal_key(before):
-        return True
     quoted = before[-1:] in ("'", '"', "`") and after[:1] == before[-1:]
     if quoted:
-        return False
+        # a quoted number is data: only an identifier's key (ids are often
+        # sent as strings, e.g. snowflakes) keeps it from being reported;
+        # {"order": "<card>"} or {"num": "<card>"} is found
+        return bool(_QUOTED_ID_KEY.search(before))
+    if non_personal_key(before):
+        return True
     return bool(_OPERATOR_BEFORE.search(before) or _OPERATOR_AFTER.match(after))
+
+
+_QUOTED_ID_KEY = re.compile(
+    r"(?:^|[^a-z])(?:id|ids|uid|gid|pid|[a-z]+_id|id_str|snowflake|guild|channel)"
+    r"[\"'\]\s]*[:=][ \t]*[\"'`]$",
+    re.IGNORECASE,
+)
 
 
 def non_personal_key(before: str) -> bool:
