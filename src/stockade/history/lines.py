@@ -135,10 +135,19 @@ def strings(value: object, out: list[str]) -> int:
         elif isinstance(v, dict):
             if _is_opaque(v):
                 decoded = _text_payload(v)
-                if decoded is None:
-                    opaque += 1
-                else:
+                if decoded is not None:
                     out.append(decoded)
+                elif any(isinstance(v.get(k), str) for k in _BINARY_KEYS):
+                    opaque += 1
+                # its other fields (a URL, a file name, a note) reach the vendor too
+                for k, x in reversed(list(v.items())):
+                    if k in _BINARY_KEYS or k == "type":
+                        continue
+                    if isinstance(x, dict) and not _is_opaque(x) and \
+                            any(isinstance(x.get(b), str) for b in _BINARY_KEYS):
+                        opaque += 1  # {"input_audio": {"data": ..., "format": ...}}
+                        x = {b: y for b, y in x.items() if b not in _BINARY_KEYS}
+                    stack.append(x)
                 continue
             items = list(v.items())
             for k, x in reversed(items):  # reversed: popped in document order
@@ -172,6 +181,10 @@ def _data_url(value: str) -> str | None:
     if media.startswith("text/") or media == "application/json":
         return _text_payload({"type": "base64", "media_type": media, "data": m.group("data")}) or ""
     return ""
+
+
+# where an opaque block keeps its bytes (base64, or a data: URL of them)
+_BINARY_KEYS = frozenset({"data", "file_data", "image_data", "b64_json", "bytes"})
 
 
 def _is_opaque(block: dict[Any, Any]) -> bool:
