@@ -493,7 +493,14 @@ class _Walker:
         return None
 
     def number(self, n: float, path: Path, kind: SegmentKind) -> None:
-        text = _float_digits(n) if isinstance(n, float) else str(abs(n))
+        if isinstance(n, float):
+            # as written, and as a re-serialised body writes it (repr): a body
+            # that is redacted, mapped or translated goes out as the latter
+            # (4111111111111110.9999999 is sent as 4111111111111111.0)
+            readings = {_float_digits(n), _float_digits(float(repr(float(n))))}
+            text = "\n".join(sorted(r for r in readings if r)) or None
+        else:
+            text = str(abs(n))
         if text is not None and sum(c.isdigit() for c in text) >= _MIN_NUMBER_DIGITS:
             self.segments.append(Segment(path, text, kind, "number"))
 
