@@ -39,11 +39,15 @@ def event_details(r: Result, *, via: str) -> dict[str, Any]:
             "version": r.spec.version, "action": r.action,
             "reason_codes": [f.code for f in r.findings],
             "reasons": [f.reason for f in r.findings],
+            # what could not be checked (no OSV database, a registry down):
+            # an allow with notes was not a full check, and the ledger says so
+            **({"notes": list(r.notes)} if r.notes else {}),
             **({"source": r.spec.source, "line": r.spec.line} if r.spec.line else {})}
 
 
 def decision(action: str) -> str:
-    return {"block": "deny", "ask": "ask", "warn": "warn"}.get(action, "allow")
+    """A verdict's action as a hook/ledger decision; anything unknown is a deny."""
+    return {"block": "deny", "ask": "ask", "warn": "warn", "allow": "allow"}.get(action, "deny")
 
 
 def record(results: list[Result], *, via: str, workspace: Path) -> None:

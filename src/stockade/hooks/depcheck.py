@@ -29,7 +29,6 @@ if TYPE_CHECKING:
 # Registry time for one hook call, all packages together: the hook's own
 # deadline (stockade.hooks.runner.DEFAULT_TIMEOUT_S) must not be reached.
 HOOK_REGISTRY_BUDGET_S = 8.0
-_HOOK_ACTION = {"block": "deny", "ask": "ask", "warn": "warn", "allow": "allow"}
 
 
 class InstallVerdict(Record):
@@ -92,7 +91,9 @@ def _check(ecosystem: str, packages: tuple[str, ...], *, cwd: str, env: Any, via
 
     actions = full_policy(workspace=cwd, env=env).tools.dependencies
     if ecosystem not in ("pypi", "npm", "crates", "go"):
-        action = _HOOK_ACTION.get(actions.unverifiable, "deny")
+        from stockade.deps.service import decision
+
+        action = decision(actions.unverifiable)
         shown = ", ".join(p for p in packages if not p.startswith("-")) or "this install"
         return InstallVerdict(action, f"{shown}: stockade cannot check {ecosystem} "
                               "packages (deps.unverifiable)", "deps.unverifiable")
@@ -234,13 +235,18 @@ def verdict_of(results: list[Any]) -> InstallVerdict:
     in the reason."""
     from stockade.deps.model import RANK
 
+    from stockade.deps.service import decision
+
     worst = max((r.action for r in results), key=RANK.__getitem__, default="allow")
     if worst == "allow":
         names = ", ".join(r.spec.display for r in results) or "nothing from a registry"
-        return InstallVerdict("allow", f"{names}: no dependency check fired", "deps.allowed")
+        notes = list(dict.fromkeys(n for r in results for n in r.notes))
+        said = f" ({'; '.join(notes)})" if notes else ""
+        return InstallVerdict("allow", f"{names}: no dependency check fired{said}",
+                              "deps.allowed")
     top = [f for r in results for f in r.findings if f.action == worst]
     reason = "; ".join(dict.fromkeys(f"{f.reason} ({f.code})" for f in top))
-    return InstallVerdict(_HOOK_ACTION[worst], reason, top[0].code)
+    return InstallVerdict(decision(worst), reason, top[0].code)
 
 
 def _record(results: list[Any], *, env: Any, via: str) -> None:
