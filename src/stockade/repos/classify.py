@@ -122,11 +122,26 @@ def route_glob(engine: Any, path: str) -> str:
     finds in it is ``*``: the policy routes the repository without naming
     the token its folder is called after."""
     from stockade.dlp.redact import merged_spans
+    from stockade.history.redact import redact_command
     from stockade.repos.suggest import glob_escape
 
+    spans = [(start, end) for start, end, _ in merged_spans(engine.scan(path), len(path))]
+    # what masked_path masks besides the engine (a folder named
+    # `API_TOKEN=...`): the whole folder name is `*`
+    pos = 0
+    for part in path.split("/"):
+        if part and redact_command(part) != part:
+            spans.append((pos, pos + len(part)))
+        pos += len(part) + 1
+    merged: list[list[int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
     out: list[str] = []
     pos = 0
-    for start, end, _ in merged_spans(engine.scan(path), len(path)):
+    for start, end in merged:
         out.append(glob_escape(path[pos:start]) + "*")
         pos = end
     out.append(glob_escape(path[pos:]))
