@@ -26,7 +26,8 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Callable
+from typing import Any, ClassVar
 from typing import Protocol as TypingProtocol
 
 from stockade.gateway.config import Upstream
@@ -135,17 +136,58 @@ def _events(outs: list[StreamOut]) -> list[SSEEvent]:
 
 
 @dataclass
-class MessagesOverChat:
-    """Anthropic Messages client, Chat Completions upstream."""
+class _OverChat:
+    """A client protocol over a Chat Completions upstream; the subclasses name
+    the four translations (request, answer, error, stream)."""
 
     upstream: str
     upstream_protocol: str = "chat"
     identity: bool = False
     _model: str = ""  # the model the client asked for: answers name it, not the mapped one
-    _stream: ChatToAnthropicStream | None = field(default=None, repr=False)
+    _stream: Any = field(default=None, repr=False)
+
+    _to_chat: ClassVar[Callable[..., dict[str, Any]]]
+    _from_chat: ClassVar[Callable[..., Any]]
+    _error: ClassVar[Callable[..., Any]]
+    _stream_class: ClassVar[Callable[..., Any]]
 
     def request(self, path: str, body: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-        return CHAT_PATH, messages_to_chat(body)
+        return CHAT_PATH, type(self)._to_chat(body)
+
+    def local_answer(self, path: str, body: dict[str, Any]) -> dict[str, Any] | None:
+        return None
+
+    def response_body(self, status: int, body: Any) -> Any:
+        if status >= 400 or _is_error(body):
+            return type(self)._error(status, body, upstream=self.upstream)
+        if not isinstance(body, dict):
+            raise TranslationError(_NOT_JSON)
+        return type(self)._from_chat(body, model=self._model)
+
+    def _streamer(self) -> Any:
+        if self._stream is None:
+            self._stream = type(self)._stream_class(model=self._model, upstream=self.upstream)
+        return self._stream
+
+    def stream_event(self, ev: SSEEvent) -> list[SSEEvent]:
+        return _events(self._streamer().feed(ev.data))
+
+    def stream_end(self) -> list[SSEEvent]:
+        return _events(self._streamer().end())
+
+    @property
+    def finished(self) -> bool:
+        return self._stream is not None and bool(self._stream.finished)
+
+
+@dataclass
+class MessagesOverChat(_OverChat):
+    """Anthropic Messages client, Chat Completions upstream."""
+
+    _to_chat = staticmethod(messages_to_chat)
+    _from_chat = staticmethod(chat_to_message)
+    _error = staticmethod(error_to_anthropic)
+    _stream_class = ChatToAnthropicStream
 
     def local_answer(self, path: str, body: dict[str, Any]) -> dict[str, Any] | None:
         # Chat Completions servers have no token counting endpoint: estimated here.
@@ -153,64 +195,15 @@ class MessagesOverChat:
             return {"input_tokens": estimate_tokens(body)}
         return None
 
-    def response_body(self, status: int, body: Any) -> Any:
-        if status >= 400 or _is_error(body):
-            return error_to_anthropic(status, body, upstream=self.upstream)
-        if not isinstance(body, dict):
-            raise TranslationError(_NOT_JSON)
-        return chat_to_message(body, model=self._model)
-
-    def stream_event(self, ev: SSEEvent) -> list[SSEEvent]:
-        if self._stream is None:
-            self._stream = ChatToAnthropicStream(model=self._model, upstream=self.upstream)
-        return _events(self._stream.feed(ev.data))
-
-    def stream_end(self) -> list[SSEEvent]:
-        if self._stream is None:
-            self._stream = ChatToAnthropicStream(model=self._model, upstream=self.upstream)
-        return _events(self._stream.end())
-
-    @property
-    def finished(self) -> bool:
-        return self._stream is not None and self._stream.finished
-
 
 @dataclass
-class ResponsesOverChat:
+class ResponsesOverChat(_OverChat):
     """OpenAI Responses client (Codex), Chat Completions upstream."""
 
-    upstream: str
-    upstream_protocol: str = "chat"
-    identity: bool = False
-    _model: str = ""  # the model the client asked for: answers name it, not the mapped one
-    _stream: ChatToResponsesStream | None = field(default=None, repr=False)
-
-    def request(self, path: str, body: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-        return CHAT_PATH, responses_to_chat(body)
-
-    def local_answer(self, path: str, body: dict[str, Any]) -> dict[str, Any] | None:
-        return None
-
-    def response_body(self, status: int, body: Any) -> Any:
-        if status >= 400 or _is_error(body):
-            return error_to_responses(status, body, upstream=self.upstream)
-        if not isinstance(body, dict):
-            raise TranslationError(_NOT_JSON)
-        return chat_to_response(body, model=self._model)
-
-    def stream_event(self, ev: SSEEvent) -> list[SSEEvent]:
-        if self._stream is None:
-            self._stream = ChatToResponsesStream(model=self._model, upstream=self.upstream)
-        return _events(self._stream.feed(ev.data))
-
-    def stream_end(self) -> list[SSEEvent]:
-        if self._stream is None:
-            self._stream = ChatToResponsesStream(model=self._model, upstream=self.upstream)
-        return _events(self._stream.end())
-
-    @property
-    def finished(self) -> bool:
-        return self._stream is not None and self._stream.finished
+    _to_chat = staticmethod(responses_to_chat)
+    _from_chat = staticmethod(chat_to_response)
+    _error = staticmethod(error_to_responses)
+    _stream_class = ChatToResponsesStream
 
 
 def serves(upstream: Upstream) -> frozenset[str]:
