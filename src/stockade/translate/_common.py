@@ -129,6 +129,16 @@ def pair_tool_messages(msgs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
+def answer_text(msg: dict[str, Any]) -> str:
+    """A Chat Completions answer message's text: a string, or (some servers)
+    a list of parts whose texts run together."""
+    text = msg.get("content")
+    if isinstance(text, list):
+        text = "".join(p.get("text", "") for p in text
+                       if isinstance(p, dict) and isinstance(p.get("text"), str))
+    return text if isinstance(text, str) else ""
+
+
 def dumps(obj: Any) -> str:
     return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
 

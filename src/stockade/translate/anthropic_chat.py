@@ -40,6 +40,7 @@ from typing import Any
 
 from stockade.translate._common import (
     TranslationError,
+    answer_text,
     anthropic_stop,
     as_dict,
     as_int,
@@ -267,10 +268,8 @@ def chat_to_message(body: Any, *, model: str | None) -> dict[str, Any]:
     choice = first_choice(obj)
     msg = as_dict(choice.get("message"))
     blocks: list[dict[str, Any]] = []
-    text = msg.get("content")
-    if isinstance(text, list):  # some servers answer with parts
-        text = "".join(p.get("text", "") for p in text if isinstance(p, dict))
-    if isinstance(text, str) and text:
+    text = answer_text(msg)
+    if text:
         blocks.append({"type": "text", "text": text})
     calls = [c for c in as_list(msg.get("tool_calls")) if isinstance(c, dict)]
     ids: set[str] = set()

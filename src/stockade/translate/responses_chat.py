@@ -32,6 +32,7 @@ from typing import Any
 
 from stockade.translate._common import (
     TranslationError,
+    answer_text,
     as_dict,
     as_int,
     as_list,
@@ -212,8 +213,8 @@ def chat_to_response(body: Any, *, model: str | None) -> dict[str, Any]:
     choice = first_choice(obj)
     msg = as_dict(choice.get("message"))
     output: list[dict[str, Any]] = []
-    text = msg.get("content")
-    if isinstance(text, str) and text:
+    text = answer_text(msg)
+    if text:
         output.append(message_item(new_id("msg_"), text))
     ids: set[str] = set()
     for c in as_list(msg.get("tool_calls")):
