@@ -761,6 +761,7 @@ def _sandboxed(s: _Session, *, ws: str, bwrap: str, view: _deps.PolicyView, home
         # session.start is recorded: the go first, the threads after (each
         # start is a hand-over of the interpreter lock); the agent's first
         # connections wait in the listening sockets' backlog meanwhile
+        old_signals = _forward_signals(proc, child_pid)
         try:
             os.write(go_w, b"1\n")
             os.close(go_w)
@@ -781,8 +782,12 @@ def _sandboxed(s: _Session, *, ws: str, bwrap: str, view: _deps.PolicyView, home
         except BaseException:
             proc.kill()  # the agent may not run unserved and unwatched
             proc.wait()
+            _restore_signals(old_signals)
             raise
-        rc, started = _supervise(s, proc, status_r, child_pid=child_pid, ack_r=ack_r)
+        try:
+            rc, started = _supervise(s, proc, status_r, ack_r=ack_r)
+        finally:
+            _restore_signals(old_signals)
         if s.recorder_gone:
             # fail closed: the agent was stopped the moment its recorder died
             raise EnvironmentProblem(
@@ -827,6 +832,38 @@ def _sandboxed(s: _Session, *, ws: str, bwrap: str, view: _deps.PolicyView, home
                 pass
         opener.close()
         remove_tree(rt)
+
+
+def _forward_signals(proc: Proc, init_pid: int) -> dict[int, Any]:
+    """From now on SIGINT, SIGTERM, SIGHUP and SIGQUIT sent to this process go
+    to the agent (the sandbox's pid 2): its pid 1 is bubblewrap's init, which,
+    as a pid namespace's init without handlers, ignores every signal from
+    outside but SIGKILL.  Without an agent, to bubblewrap (whose death takes
+    the sandbox with it).  Installed before the go, so no signal finds the
+    default action (this process dead, the agent killed unrecorded).  Returns
+    the handlers to restore."""
+    # _signal: the signal module builds enums, which nothing here needs
+    import _signal  # type: ignore[import-not-found]
+
+    def forward(signum: int, _frame: Any) -> None:
+        target = _agent_pid(init_pid)
+        try:
+            os.kill(target or proc.pid, signum)
+        except OSError:
+            pass
+
+    old: dict[int, Any] = {}
+    if threading.current_thread() is threading.main_thread():
+        for sig in (_signal.SIGINT, _signal.SIGTERM, _signal.SIGHUP, _signal.SIGQUIT):
+            old[sig] = _signal.signal(sig, forward)
+    return old
+
+
+def _restore_signals(old: dict[int, Any]) -> None:
+    import _signal
+
+    for sig, h in old.items():
+        _signal.signal(sig, h)
 
 
 def _agent_pid(init_pid: int) -> int | None:
@@ -948,14 +985,11 @@ def _write(path: str, text: str) -> None:
     os.chmod(path, 0o444)
 
 
-def _supervise(s: _Session, proc: Proc, status_r: int, *, child_pid: int,
-               ack_r: int) -> tuple[int, bool]:
-    """Wait for bubblewrap, relaying signals to the agent and recording
-    proxy events as they come.  ``child_pid``: the sandbox's first process
-    (bubblewrap's first status line); ``ack_r``: the trampoline's line just
-    before it becomes the agent.  Returns (exit status, whether the agent
-    started)."""
-    child: list[int] = [child_pid]
+def _supervise(s: _Session, proc: Proc, status_r: int, *, ack_r: int) -> tuple[int, bool]:
+    """Wait for bubblewrap, recording proxy events as they come (signals are
+    relayed by :func:`_forward_signals`).  ``ack_r``: the trampoline's line
+    just before it becomes the agent.  Returns (exit status, whether the
+    agent started)."""
 
     def read_status() -> None:
         # drained to the end: bubblewrap writes its exit code there last, and
@@ -979,46 +1013,24 @@ def _supervise(s: _Session, proc: Proc, status_r: int, *, child_pid: int,
     ack.start()
     threading.Thread(target=wait, daemon=True).start()
 
-    def forward(signum: int, _frame: Any) -> None:
-        # To the agent (the sandbox's pid 2): its pid 1 is bubblewrap's init,
-        # which, as a pid namespace's init without handlers, ignores every
-        # signal from outside but SIGKILL; without the agent, to bubblewrap
-        # (whose death takes the sandbox with it).
-        target = _agent_pid(child[0]) if child else None
-        try:
-            os.kill(target or proc.pid, signum)
-        except OSError:
-            pass
-
-    # _signal: the signal module builds enums, which nothing here needs
-    import _signal  # type: ignore[import-not-found]
-
-    old = {}
-    if threading.current_thread() is threading.main_thread():
-        for sig in (_signal.SIGINT, _signal.SIGTERM, _signal.SIGHUP, _signal.SIGQUIT):
-            old[sig] = _signal.signal(sig, forward)
     started = False
-    try:
-        while True:
-            kind, payload = s.events.get()
-            if kind == "net":
-                s.on_net(payload)
-            elif kind == "gateway":
-                s.on_gateway(payload)
-            elif kind == "started":
-                started = True
-            elif kind == "recorder-gone" and not s.recorder_gone:
-                s.recorder_gone = True
-                print("stockade: the ledger recorder died; stopping the agent", file=sys.stderr)
-                if s.proxy is not None:
-                    s.proxy.refuse_all = ("stockade: the ledger cannot record this session, "
-                                          "so no connection is allowed")
-                proc.kill()  # bubblewrap: the sandbox's pid 1 and everything under it go
-            elif kind == "exit":
-                break
-    finally:
-        for sig, h in old.items():
-            _signal.signal(sig, h)
+    while True:
+        kind, payload = s.events.get()
+        if kind == "net":
+            s.on_net(payload)
+        elif kind == "gateway":
+            s.on_gateway(payload)
+        elif kind == "started":
+            started = True
+        elif kind == "recorder-gone" and not s.recorder_gone:
+            s.recorder_gone = True
+            print("stockade: the ledger recorder died; stopping the agent", file=sys.stderr)
+            if s.proxy is not None:
+                s.proxy.refuse_all = ("stockade: the ledger cannot record this session, "
+                                      "so no connection is allowed")
+            proc.kill()  # bubblewrap: the sandbox's pid 1 and everything under it go
+        elif kind == "exit":
+            break
     rc = proc.returncode if proc.returncode is not None else proc.wait()
     # bubblewrap has exited, so the trampoline's pipe is at EOF: read it to
     # the end before deciding whether the agent ever started
