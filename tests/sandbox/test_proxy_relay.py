@@ -210,7 +210,8 @@ def test_relays_beyond_the_cap_are_cut_and_the_slot_comes_back(
         monkeypatch: pytest.MonkeyPatch) -> None:
     # thousands of idle connections must not grow the launcher without end
     monkeypatch.setattr(pump, "_RELAYS", threading.BoundedSemaphore(1))
-    a1, b1 = socket.socketpair()
+    x1, a1 = socket.socketpair()  # the test holds x1 and y1; the relay owns a1 and b1
+    b1, y1 = socket.socketpair()
     a2, b2 = socket.socketpair()
     held = threading.Thread(target=pump.pump, args=(a1, b1), daemon=True)
     held.start()
@@ -222,8 +223,8 @@ def test_relays_beyond_the_cap_are_cut_and_the_slot_comes_back(
     pump.pump(a2, b2, done=lambda up, down: got.append((up, down)))
     assert got == [(0, 0)]  # cut at once, nothing relayed
     assert a2.fileno() == -1 and b2.fileno() == -1
-    a1.shutdown(socket.SHUT_RDWR)
-    b1.shutdown(socket.SHUT_RDWR)
+    x1.close()  # both outer ends hang up: the relay ends and closes its own sockets
+    y1.close()
     held.join(timeout=5)
     assert not held.is_alive()
     assert pump._RELAYS.acquire(blocking=False)  # given back
