@@ -11,7 +11,11 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from typing import NamedTuple
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: the proxy's first connection
+if TYPE_CHECKING:
+    from typing import NamedTuple
+else:
+    from stockade.lite import NamedTuple
 
 from stockade.config.shown import bare, shown
 

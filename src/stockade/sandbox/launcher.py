@@ -48,6 +48,10 @@ else:
 PROXY_PORT = 3128
 GATEWAY_PORT = 3129
 LOOPBACK_NO_PROXY = "localhost,127.0.0.1,::1"
+# How long after the go the egress proxy is built if no connection did it
+# first: a session like `-- true` is over by then (model traffic goes to the
+# gateway's port, so an agent's first proxy connection comes later still).
+_WARM_AFTER = 0.025
 
 BWRAP_HINT = (
     "install bubblewrap: `sudo apt-get install bubblewrap` (Debian/Ubuntu), "
@@ -437,6 +441,8 @@ def _run_session(req: RunRequest, d: Any, recorder: Any) -> int:
     try:
         view = d.load_view(policy_file=req.policy_file, workspace=ws)
         s.view = view
+        if s.forked is not None:  # the recorder opens the ledger meanwhile
+            s.forked.begin_open(view.ledger)
         # Every check compares resolved paths: a symlinked $HOME or deny_read
         # entry names the same directory as its target.
         home = os.path.realpath(req.env["HOME"]) if req.env.get("HOME") else None
@@ -714,12 +720,6 @@ def _sandboxed(s: _Session, *, ws: str, bwrap: str, view: _deps.PolicyView, home
             os.close(ack_w)
         s.proxy = LazyProxy(lambda: _make_proxy(s, view))
         child_fd: int | None = None
-        # Built now, while this thread mostly waits (for bubblewrap's status,
-        # the port opener, the recorder): the agent's first connection finds
-        # it ready (~5 ms of its first byte otherwise), at no measurable cost
-        # to `-- true`.  The probe loads the policy's matchers; the name never
-        # resolves (RFC 2606) and is not recorded.
-        threading.Thread(target=_warm_proxy, args=(s.proxy,), daemon=True).start()
         child_pid: int | None = None
         try:
             _begin_start(s, start_details)  # the recorder works while the sandbox starts
@@ -776,6 +776,13 @@ def _sandboxed(s: _Session, *, ws: str, bwrap: str, view: _deps.PolicyView, home
             for extra in listeners.values():
                 extra.close()
             _watch_recorder(s)
+            # The proxy is built while the agent starts (an agent takes tens of
+            # milliseconds before its first connection): that connection finds
+            # it ready (~5 ms of its first byte otherwise).  Not before the go:
+            # on two cores it held the interpreter lock against the start-up
+            # itself.  The probe loads the policy's matchers; the name never
+            # resolves (RFC 2606) and is not recorded.
+            threading.Thread(target=_warm_proxy, args=(s.proxy,), daemon=True).start()
             if preset is not None and getattr(gw, "per_session", False):
                 # an agent preset talks to its model first thing: warm the gateway now
                 threading.Thread(target=gw.address, daemon=True).start()
@@ -900,7 +907,9 @@ def _stop_sandbox(fd: int, *, within: float = 1.0) -> None:
         os.close(fd)
 
 
-def _warm_proxy(proxy: Any) -> None:
+def _warm_proxy(proxy: Any, *, after: float = _WARM_AFTER) -> None:
+    # a short session (`-- true`) is over before this wakes: nothing to build
+    time.sleep(after)
     try:
         proxy.warm(("warm-up.invalid", 443))
     except Exception:  # noqa: BLE001, S110 - the agent's first connection builds it and says why

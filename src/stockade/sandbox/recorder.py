@@ -47,6 +47,8 @@ class ForkedRecorder:
         self._opened = False
         self._signing = False  # a checkpoint the recorder signs after we are gone
         self._unread = 0  # answers to messages sent without waiting
+        self._failure: EnvironmentProblem | None = None  # the first of those answers' failures
+        self._open_sent = False
 
     @classmethod
     def start(cls, open_recorder: Callable[[Any], Any] | None = None) -> ForkedRecorder:
@@ -85,13 +87,20 @@ class ForkedRecorder:
         self._unread += 1
 
     def _ask(self, msg: Mapping[str, Any]) -> dict[str, Any]:
-        while self._unread:  # answers nobody waited for (a start given up on)
-            try:
-                self._receive()
-            except EnvironmentProblem:
-                pass
+        self._collect()
         self._send(msg)
         return self._receive()
+
+    def _collect(self) -> None:
+        """Read the answers to messages sent without waiting; the first
+        failure is kept for :meth:`end_open_and_append` to raise."""
+        while self._unread:
+            try:
+                self._receive()
+            except RecorderGone:
+                raise
+            except EnvironmentProblem as exc:
+                self._failure = self._failure or exc
 
     def _receive(self) -> dict[str, Any]:
         import json
@@ -117,27 +126,33 @@ class ForkedRecorder:
         return answer
 
     def open(self, settings: Any) -> None:
-        """Open the ledger (``LedgerSettings`` or None for the default)."""
-        self._ask({"op": "open", "settings": _settings_data(settings)})
-        self._opened = True
+        """Open the ledger (``LedgerSettings`` or None for the default), or
+        wait for the opening :meth:`begin_open` asked for."""
+        self.begin_open(settings)
+        self.end_open_and_append()
+
+    def begin_open(self, settings: Any) -> None:
+        """Send "open" without waiting, as soon as the settings are known: the
+        recorder opens the ledger while this process prepares the sandbox."""
+        if not self._open_sent:
+            self._send({"op": "open", "settings": _settings_data(settings)})
+            self._open_sent = True
 
     def begin_open_and_append(self, settings: Any, kind: str, *, details: Mapping[str, Any],
                               session: str | None, decision: str | None) -> None:
-        """Send "open" and the first append without waiting: the recorder
-        works on them while this process starts the sandbox.  Then
-        :meth:`end_open_and_append` says whether both were done."""
-        self._send({"op": "open", "settings": _settings_data(settings)})
+        """Send "open" (unless :meth:`begin_open` did) and the first append
+        without waiting: the recorder works on them while this process
+        starts the sandbox.  Then :meth:`end_open_and_append` says whether
+        both were done."""
+        self.begin_open(settings)
         self._send({"op": "append", "kind": kind, "details": details, "session": session,
                     "decision": decision})
 
     def end_open_and_append(self) -> None:
-        """Both answers; raises the first failure (after reading both)."""
-        failure: EnvironmentProblem | None = None
-        for _ in range(2):
-            try:
-                self._receive()
-            except EnvironmentProblem as exc:
-                failure = failure or exc
+        """Every answer outstanding; raises the first failure (after reading
+        them all)."""
+        self._collect()
+        failure, self._failure = self._failure, None
         if failure is not None:
             raise failure
         self._opened = True
