@@ -8,7 +8,11 @@ process's start-up.
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: the recorder's start
+if TYPE_CHECKING:
+    from typing import Any, NamedTuple
+else:
+    from stockade.lite import NamedTuple
 
 
 class Actor(NamedTuple):

@@ -8,7 +8,10 @@ The ledger stores and chains these bytes; the policy digest hashes them.
 from __future__ import annotations
 
 import json
-from typing import Any
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: the recorder's start
+if TYPE_CHECKING:
+    from typing import Any
 
 # One encoder, made once: json.dumps with options builds a new one per call.
 dumps = json.JSONEncoder(

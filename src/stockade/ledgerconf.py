@@ -15,7 +15,12 @@ the hooks or the sandbox.
 from __future__ import annotations
 
 import os
-from typing import Any, NamedTuple
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: the recorder's start
+if TYPE_CHECKING:
+    from typing import Any, NamedTuple
+else:
+    from stockade.lite import NamedTuple
 
 from stockade.errors import PolicyError
 

@@ -12,7 +12,10 @@ protected value.  Nothing here may ever be visible inside a sandbox.
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any, NoReturn
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: the recorder's start
+if TYPE_CHECKING:
+    from typing import Any, NoReturn
 
 if TYPE_CHECKING:
     from pathlib import Path

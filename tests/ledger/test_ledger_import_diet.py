@@ -29,7 +29,7 @@ from stockade.state import StateDir
 
 KEPT_OUT = (
     "dataclasses", "inspect", "pathlib", "urllib.parse", "ipaddress", "hashlib", "_hashlib",
-    "hmac", "secrets", "random", "base64", "stockade.model", "stockade.ledger.verify",
+    "hmac", "secrets", "random", "base64", "stockade.model", "stockade.ledger.verify", "typing",
 )
 
 # What the sandbox's recorder does (sandbox/deps.open_recorder and the recorder's

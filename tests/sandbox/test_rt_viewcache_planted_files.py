@@ -12,7 +12,7 @@ rewrite taken as ours.
 
 from __future__ import annotations
 
-import json
+import marshal
 import os
 import threading
 from pathlib import Path
@@ -42,7 +42,7 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def entry_path(env: Path) -> Path:
     key = viewcache.cache_key(policy_file=str(env / "policy.yaml"), workspace=str(env / "ws"),
                               env=os.environ)
-    return env / "state" / "cache" / f"{viewcache.PREFIX}{key}.json"
+    return Path(viewcache.entry_path(str(env / "state"), key))
 
 
 def load(env: Path) -> deps.PolicyView:
@@ -79,12 +79,12 @@ def test_an_entry_others_can_write_is_not_used(env: Path) -> None:
     load(env)
     entry = entry_path(env)
     tag, _, body = entry.read_bytes().partition(b"\n")
-    data = json.loads(body)
+    data = marshal.loads(body)
     data["network"]["allow"] = ["evil.example"]
-    forged = json.dumps(data, sort_keys=True).encode()
+    forged = marshal.dumps(data)
     secret = viewcache.read_key(str(env / "state"))
     assert secret is not None
-    key = entry.name[len(viewcache.PREFIX):-len(".json")]
+    key = entry.name[len(viewcache.PREFIX):-len(".bin")]
     # correctly signed (this test holds the key), but group/world-writable:
     # whoever else could write it may have, so it is not ours to trust
     entry.write_bytes(viewcache.mac(secret, key.encode() + b"\0" + forged).encode() + b"\n"

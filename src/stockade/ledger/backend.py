@@ -12,7 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Generator, Sequence
 from contextlib import AbstractContextManager
-from typing import TYPE_CHECKING, Protocol
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: the recorder's start
+if TYPE_CHECKING:
+    from typing import Protocol
+else:
+    Protocol = object
 
 if TYPE_CHECKING:  # types only: this module is loaded by every appending process
     from pathlib import Path

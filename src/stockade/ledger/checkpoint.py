@@ -12,7 +12,12 @@ from __future__ import annotations
 import binascii
 import json
 import os
-from typing import TYPE_CHECKING, Any, NamedTuple
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: the recorder's start
+if TYPE_CHECKING:
+    from typing import Any, NamedTuple
+else:
+    from stockade.lite import NamedTuple
 
 from stockade.errors import EnvironmentProblem, LedgerError, LedgerTamperError
 from stockade.ledger.chain import CHECKPOINT_PREFIX, sha256_impl

@@ -13,7 +13,12 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from types import MappingProxyType, TracebackType
-from typing import IO, TYPE_CHECKING, Any, NamedTuple
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: the recorder's start
+if TYPE_CHECKING:
+    from typing import IO, Any, NamedTuple
+else:
+    from stockade.lite import NamedTuple
 
 from stockade import pathtext
 from stockade.actor import Actor

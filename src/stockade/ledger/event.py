@@ -23,7 +23,12 @@ import sys
 import time
 from collections.abc import Mapping
 from json.encoder import encode_basestring
-from typing import TYPE_CHECKING, Any, NamedTuple, NoReturn
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: the recorder's start
+if TYPE_CHECKING:
+    from typing import Any, NamedTuple, NoReturn
+else:
+    from stockade.lite import NamedTuple
 
 from stockade.actor import Actor
 from stockade.canonical import canonical_json as canonical_json  # re-exported

@@ -17,7 +17,8 @@ import contextlib
 import sqlite3
 from collections.abc import Callable, Generator, Iterator, Sequence
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: the recorder's start
 
 from stockade import pathtext
 from stockade.errors import EXIT_USAGE, LedgerError, LedgerTamperError

@@ -128,7 +128,7 @@ class _LazyNetwork:
 
 
 def view_from_data(data: Mapping[str, Any]) -> PolicyView:
-    """A :class:`PolicyView` from the JSON-safe form :func:`_load_view` caches."""
+    """A :class:`PolicyView` from the plain form (lists, dicts, strings) :func:`_load_view` caches."""
     net, led, ident = data["network"], data["ledger"], data["identity"]
     if not isinstance(ident, dict) or not all(
             isinstance(k, str) and isinstance(v, str) for k, v in ident.items()):

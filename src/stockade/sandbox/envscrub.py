@@ -15,22 +15,31 @@ bypass all of this.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Collection, Mapping
+from itertools import pairwise
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: start-up path
 if TYPE_CHECKING:
-    from typing import NamedTuple
+    from typing import Any, NamedTuple
 else:
     from stockade.lite import NamedTuple
 
-# Words that, as a part of a variable name, mean "credential".
-_SECRET_NAME = re.compile(
+# Words that, as a part of a variable name (between underscores or the
+# ends), mean "credential".  Matched without `re`: compiling these patterns
+# and importing re was ~7 ms of every `stockade run` start (_secret_name_re
+# is the regular expression they stand for, used for names that are not
+# ASCII, where re's case folding decides; tests/sandbox holds the two equal).
+_SECRET_WORDS = frozenset({
+    "KEY", "KEYS", "APIKEY", "TOKEN", "TOKENS", "SECRET", "SECRETS", "PASSWORD", "PASSWD", "PASS",
+    "PWDFILE", "PWD_FILE", "CREDENTIAL", "CREDENTIALS", "CREDS", "AUTH", "AUTHTOKEN", "COOKIE",
+    "SESSION", "PRIVATE", "SIGNING", "SIG", "PASSPHRASE", "DSN", "CONNECTION_STRING", "CONN_STR",
+    "WEBHOOK", "BEARER", "OTP", "TOTP", "SALT", "ACCESS_KEY", "CLIENT_SECRET",
+})
+_SECRET_NAME_PATTERN = (
     r"(?:^|_)(?:KEY|KEYS|APIKEY|TOKEN|TOKENS|SECRET|SECRETS|PASSWORD|PASSWD|PASS|PWD_?FILE|"
     r"CREDENTIAL|CREDENTIALS|CREDS|AUTH|AUTHTOKEN|COOKIE|SESSION|PRIVATE|SIGNING|SIG|"
     r"PASSPHRASE|DSN|CONNECTION_STRING|CONN_STR|WEBHOOK|BEARER|OTP|TOTP|SALT|"
-    r"ACCESS_KEY|CLIENT_SECRET)(?:_|$)",
-    re.IGNORECASE,
+    r"ACCESS_KEY|CLIENT_SECRET)(?:_|$)"
 )
 # Whole prefixes that belong to credential-bearing tools.
 _SECRET_PREFIXES = (
@@ -73,8 +82,15 @@ _PLAIN = frozenset({
     "NVM_DIR", "PNPM_HOME", "BUN_INSTALL", "DENO_DIR",
 })
 
-_URL_WITH_PASSWORD = re.compile(r"[a-z][a-z0-9+.-]*://[^/\s:@]*:[^/\s@]+@", re.IGNORECASE)
-_TOKEN = re.compile(r"[A-Za-z0-9+/_=.~-]{20,}")
+_URL_WITH_PASSWORD_PATTERN = r"[a-z][a-z0-9+.-]*://[^/\s:@]*:[^/\s@]+@"
+_SCHEME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+.-")
+_LETTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+# Characters of a key-like token; a path's "/" separates tokens.  Every other
+# byte becomes a space (bytes.translate), so tokens are what split() yields.
+_TOKEN_BYTES = bytes(
+    c if chr(c) in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+_=.~-"
+    else 0x20 for c in range(256))
+_TOKEN_MIN = 20
 
 
 # NamedTuple, not a dataclass: on `stockade run`'s start-up path (see seccomp.Insn)
@@ -95,14 +111,54 @@ def name_reason(name: str) -> str | None:
         return "proxy"
     if upper in _HOST_HANDLES or upper.startswith(("LD_", "DYLD_")):
         return "host-handle"
-    if upper.startswith(_SECRET_PREFIXES) or _SECRET_NAME.search(upper):
+    if upper.startswith(_SECRET_PREFIXES) or _secret_name(upper):
         return "name"
     return None
 
 
+def _secret_name(upper: str) -> bool:
+    if not upper.isascii():
+        return _secret_name_re().search(upper) is not None
+    parts = upper.split("_")
+    # each word holds at most one underscore: one part, or two joined
+    return any(p in _SECRET_WORDS for p in parts) or any(
+        f"{a}_{b}" in _SECRET_WORDS for a, b in pairwise(parts))
+
+
+def _secret_name_re() -> Any:
+    import re
+
+    return re.compile(_SECRET_NAME_PATTERN, re.IGNORECASE)
+
+
 def has_url_password(value: str) -> bool:
     """``scheme://user:password@host`` anywhere in ``value``."""
-    return bool(_URL_WITH_PASSWORD.search(value))
+    if "://" not in value:
+        return False
+    if not value.isascii():
+        import re
+
+        return re.search(_URL_WITH_PASSWORD_PATTERN, value, re.IGNORECASE) is not None
+    n = len(value)
+    at = value.find("://")
+    while at != -1:
+        # a scheme: letters, digits, "+.-" right before "://", one letter among them
+        i = at
+        while i > 0 and value[i - 1] in _SCHEME_CHARS:
+            i -= 1
+        if any(c in _LETTERS for c in value[i:at]):
+            # user (no "/", ":", "@" or space), ":", password (no "/", "@" or space), "@"
+            j = at + 3
+            while j < n and value[j] not in "/:@" and not value[j].isspace():
+                j += 1
+            if j < n and value[j] == ":":
+                k = j + 1
+                while k < n and value[k] not in "/@" and not value[k].isspace():
+                    k += 1
+                if k > j + 1 and k < n and value[k] == "@":
+                    return True
+        at = value.find("://", at + 1)
+    return False
 
 
 def shannon(value: str) -> float:
@@ -124,12 +180,18 @@ def high_entropy_token(value: str) -> bool:
     """A long run of key-like characters mixing letters and digits with
     high entropy: what generated credentials look like whatever their name.
     Paths are split at ``/`` first so ordinary directories never match."""
-    for part in re.split(r"[/:;,\s]", value):
-        for tok in _TOKEN.findall(part):
-            if not (any(c.isdigit() for c in tok) and any(c.isalpha() for c in tok)):
-                continue
-            if shannon(tok) >= 3.3:
-                return True
+    if len(value) < _TOKEN_MIN:
+        return False
+    # token characters are ASCII: any other character only separates tokens
+    data = value.encode("utf-8", "surrogatepass").translate(_TOKEN_BYTES)
+    for raw in data.split():
+        if len(raw) < _TOKEN_MIN:
+            continue
+        tok = raw.decode("ascii")
+        if not (any(c.isdigit() for c in tok) and any(c.isalpha() for c in tok)):
+            continue
+        if shannon(tok) >= 3.3:
+            return True
     return False
 
 

@@ -22,6 +22,7 @@ the seam pass ``fork=False``.
 
 from __future__ import annotations
 
+import marshal
 import os
 import sys
 
@@ -42,8 +43,8 @@ class ForkedRecorder:
 
     def __init__(self, pid: int, to_child: int, from_child: int) -> None:
         self.pid = pid
-        self._w = os.fdopen(to_child, "w", encoding="utf-8")
-        self._r = os.fdopen(from_child, "r", encoding="utf-8")
+        self._w: int | None = to_child
+        self._r: int | None = from_child
         self._opened = False
         self._signing = False  # a checkpoint the recorder signs after we are gone
         self._unread = 0  # answers to messages sent without waiting
@@ -76,11 +77,11 @@ class ForkedRecorder:
         return cls(pid, down_w, up_r)
 
     def _send(self, msg: Mapping[str, Any]) -> None:
-        import json
-
+        frame = _frame(msg)
         try:
-            self._w.write(json.dumps(msg, separators=(",", ":")) + "\n")
-            self._w.flush()
+            if self._w is None:
+                raise ValueError("closed")
+            _write_all(self._w, frame)
         except (OSError, ValueError) as exc:
             raise RecorderGone(f"the ledger recorder is gone ({type(exc).__name__})",
                                hint="check `stockade ledger verify` and the state directory")
@@ -103,21 +104,19 @@ class ForkedRecorder:
                 self._failure = self._failure or exc
 
     def _receive(self) -> dict[str, Any]:
-        import json
-
         self._unread -= 1
         try:
-            line = self._r.readline()
-        except (OSError, ValueError) as exc:
+            if self._r is None:
+                raise ValueError("closed")
+            answer = _read_frame(self._r)
+        except OSError as exc:
             raise RecorderGone(f"the ledger recorder is gone ({type(exc).__name__})",
                                hint="check `stockade ledger verify` and the state directory")
-        if not line:
+        except (ValueError, EOFError, TypeError):
+            raise RecorderGone("the ledger recorder answered garbage") from None
+        if answer is None:
             raise RecorderGone("the ledger recorder exited",
                                hint="check `stockade ledger verify` and the state directory")
-        try:
-            answer = json.loads(line)
-        except ValueError:
-            raise RecorderGone("the ledger recorder answered garbage") from None
         if not isinstance(answer, dict) or not answer.get("ok"):
             answer = answer if isinstance(answer, dict) else {}
             raise EnvironmentProblem(str(answer.get("message") or "the ledger failed"),
@@ -192,11 +191,13 @@ class ForkedRecorder:
     def close(self) -> None:
         """EOF to the recorder, then wait until it closed the ledger (unless it
         is signing a checkpoint: then it finishes on its own)."""
-        for f in (self._w, self._r):
-            try:
-                f.close()
-            except OSError:
-                pass
+        for fd in (self._w, self._r):
+            if fd is not None:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+        self._w = self._r = None
         if self._signing:
             return
         try:
@@ -219,21 +220,96 @@ def _settings_data(settings: Any) -> dict[str, Any] | None:
         "checkpoint_every": settings.checkpoint_every}
 
 
-def _answer(w: Any, ok: bool, exc: BaseException | None = None,
-            result: Mapping[str, str] | None = None) -> None:
-    import json
+# The pipe between the two carries frames: a 4-byte length, then marshal
+# data.  Both ends are this interpreter (a fork), and json (with the re it
+# imports) was ~8 ms of the launcher's start.  What goes in is first made
+# what json would have made of it (_plain), so the ledger sees the same.
+_MAX_FRAME = 64 << 20
 
+
+def _plain(obj: Any) -> Any:
+    """``json.loads(json.dumps(obj))`` for what the launcher sends (str keys
+    kept, tuples made lists, subclasses made their base type); TypeError for
+    what json would refuse."""
+    if obj is None or obj is True or obj is False:
+        return obj
+    if isinstance(obj, str):
+        return str(obj)
+    if isinstance(obj, int):
+        return int(obj)
+    if isinstance(obj, float):
+        return float(obj)
+    if isinstance(obj, (list, tuple)):
+        return [_plain(x) for x in obj]
+    if isinstance(obj, dict):
+        out: dict[str, Any] = {}
+        for k, v in obj.items():
+            if isinstance(k, str):
+                key = str(k)
+            elif k is None or k is True or k is False:
+                key = {None: "null", True: "true", False: "false"}[k]
+            elif isinstance(k, (int, float)):
+                key = float.__repr__(k) if isinstance(k, float) else int.__repr__(k)
+            else:
+                raise TypeError(f"keys must be str, int, float, bool or None, not {type(k).__name__}")
+            out[key] = _plain(v)
+        return out
+    raise TypeError(f"Object of type {type(obj).__name__} is not JSON serializable")
+
+
+def _frame(msg: Any) -> bytes:
+    data = marshal.dumps(_plain(msg))
+    return len(data).to_bytes(4, "big") + data
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def _read_exact(fd: int, n: int) -> bytes | None:
+    """``n`` bytes, or None at EOF before the first (EOFError after it).
+    Straight from the descriptor: nothing read ahead hides in a buffer
+    (the recorder's idle wait selects on it)."""
+    buf = b""
+    while len(buf) < n:
+        chunk = os.read(fd, n - len(buf))
+        if not chunk:
+            if buf:
+                raise EOFError("a frame cut short")
+            return None
+        buf += chunk
+    return buf
+
+
+def _read_frame(fd: int) -> Any:
+    """The next message, or None at EOF between messages."""
+    head = _read_exact(fd, 4)
+    if head is None:
+        return None
+    n = int.from_bytes(head, "big")
+    if n > _MAX_FRAME:
+        raise ValueError("a frame over the limit")
+    body = _read_exact(fd, n) if n else b""
+    if body is None:
+        raise EOFError("a frame cut short")
+    return marshal.loads(body)
+
+
+def _answer(w: int, ok: bool, exc: BaseException | None = None,
+            result: Mapping[str, str] | None = None) -> None:
     if ok:
-        w.write(json.dumps({"ok": True, **(result or {})}) + "\n")
+        msg: dict[str, Any] = {"ok": True, **(result or {})}
     elif isinstance(exc, StockadeError):
         # StockadeError texts never hold a protected value (their contract)
-        w.write(json.dumps({"ok": False, "message": exc.message, "hint": exc.hint,
-                            "exit_code": exc.exit_code}) + "\n")
+        msg = {"ok": False, "message": exc.message, "hint": exc.hint,
+               "exit_code": exc.exit_code}
     else:
-        w.write(json.dumps({"ok": False, "message": f"the ledger failed ({type(exc).__name__})",
-                            "hint": "check `stockade ledger verify` and the state directory",
-                            "exit_code": 3}) + "\n")
-    w.flush()
+        msg = {"ok": False, "message": f"the ledger failed ({type(exc).__name__})",
+               "hint": "check `stockade ledger verify` and the state directory",
+               "exit_code": 3}
+    _write_all(w, _frame(msg))
 
 
 def _serve(down_r: int, up_w: int, open_recorder: Callable[[Any], Any] | None) -> int:
@@ -247,7 +323,6 @@ def _serve(down_r: int, up_w: int, open_recorder: Callable[[Any], Any] | None) -
     # package loads its names on first use, so name the modules opening and
     # appending need, or all of it would wait for the launcher's "open".
     import importlib
-    import json
 
     if open_recorder is None:
         from stockade.sandbox import deps
@@ -259,8 +334,7 @@ def _serve(down_r: int, up_w: int, open_recorder: Callable[[Any], Any] | None) -
             importlib.import_module(name)
         except Exception:  # noqa: BLE001, S112 - open_recorder reports it properly
             continue
-    r = os.fdopen(down_r, "r", encoding="utf-8")
-    w = os.fdopen(up_w, "w", encoding="utf-8")
+    w = up_w
     ledger: Any = None
     # sessions started and not yet ended: if the launcher goes (SIGKILL, a
     # crash) before it records session.end, the ledger says so itself
@@ -270,11 +344,16 @@ def _serve(down_r: int, up_w: int, open_recorder: Callable[[Any], Any] | None) -
     keys: list[str] = []
     watched: list[int] = []
     try:
-        for line in r:
+        while True:
+            try:
+                msg = _read_frame(down_r)
+            except (ValueError, EOFError, TypeError):
+                return 1  # not the launcher speaking: stop, closing the ledger
+            if msg is None:
+                break
             result: dict[str, str] | None = None
             sign_after: Callable[[], None] | None = None
             try:
-                msg = json.loads(line)
                 if msg["op"] == "session_key":
                     from stockade.sandbox.deps import create_session_key
 

@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Callable, Sequence
 
 from stockade.sandbox.envscrub import has_url_password, high_entropy_token, name_reason
@@ -30,7 +29,10 @@ _MAX_ENTRIES = 4096
 # ``-u user:password`` (curl, wget, httpie ...): the one option whose value is
 # a credential by shape rather than by name.
 _USER_OPTIONS = frozenset({"-u", "--user", "--proxy-user", "-U", "--http-user", "--ftp-user"})
-_OPTION_NAME = re.compile(r"-{0,2}([A-Za-z][A-Za-z0-9_.-]*)\Z")
+# An option's or variable's name: up to two dashes, a letter, then letters,
+# digits and "_.-" (checked without `re`: see envscrub).
+_NAME_START = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+_NAME_REST = _NAME_START | frozenset("0123456789_.-")
 
 
 class Verdicts:
@@ -141,10 +143,11 @@ def _credential_option(option: str) -> bool:
     """``--password``, ``--api-key``, ``TOKEN`` (as in ``env TOKEN=...``): an
     option or variable whose name says its value is a credential (the same
     rule as for environment variable names)."""
-    m = _OPTION_NAME.match(option)
-    if m is None:
+    bare = option.lstrip("-")
+    if len(option) - len(bare) > 2 or not bare or bare[0] not in _NAME_START \
+            or not all(c in _NAME_REST for c in bare):
         return False
-    name = m.group(1).replace("-", "_").replace(".", "_")
+    name = bare.replace("-", "_").replace(".", "_")
     # options run their words together (redis's requirepass and masterauth),
     # so a credential word at the end of the name counts too
     return name_reason(name) == "name" or name.upper().endswith(_GLUED_SECRET_WORDS)
