@@ -257,6 +257,10 @@ def main() -> None:
     else:
         print("  srt: skipped (not in bench/.cache, or socat/ripgrep missing)")
 
+    if args.downloads < 1 or args.mb < 1:
+        print("egress proxy: skipped (--downloads 0 or --mb 0)")
+        shutil.rmtree(tmp, ignore_errors=True)
+        return
     print(f"egress proxy, {args.mb} MB download from a loopback server, {args.downloads} runs "
           f"each, alternating; {load()}:")
     blob = tmp / "blob"
