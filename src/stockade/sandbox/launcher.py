@@ -36,6 +36,7 @@ from stockade.sandbox.hosts import (
 )
 from stockade.sandbox.refusals import Refusals, reason_for
 from stockade.sandbox.verdicts import redact_argv
+from stockade.sandbox.threads import background
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: start-up path
 if TYPE_CHECKING:
@@ -307,7 +308,15 @@ class _Session:
 
     # ledger, from the main thread only
     def record(self, kind: str, details: Mapping[str, Any], decision: str | None = None) -> None:
+        # the end and its checkpoint in one round trip to the recorder process
+        both = getattr(self.recorder, "append_then_checkpoint_later", None) \
+            if kind == "session.end" and os.getpid() != 1 else None
         try:
+            if both is not None:
+                failed = both(kind, details=details, session=self.id, decision=decision)
+                if failed is not None:
+                    self._checkpoint_failed(failed)
+                return
             self.recorder.append(kind, details=details, session=self.id, decision=decision)
         except Exception as exc:  # noqa: BLE001 - fail closed from here on
             if not self.record_broken:
@@ -336,9 +345,13 @@ class _Session:
         try:
             sign()
         except Exception as exc:  # noqa: BLE001 - the session itself is recorded
-            message = getattr(exc, "message", type(exc).__name__)
-            print(f"stockade: could not sign a ledger checkpoint at the end of this session "
-                  f"({message})\n  hint: run `stockade ledger verify`", file=sys.stderr)
+            self._checkpoint_failed(exc)
+
+    @staticmethod
+    def _checkpoint_failed(exc: Exception) -> None:
+        message = getattr(exc, "message", type(exc).__name__)
+        print(f"stockade: could not sign a ledger checkpoint at the end of this session "
+              f"({message})\n  hint: run `stockade ledger verify`", file=sys.stderr)
 
     def on_gateway(self, info: Mapping[str, Any]) -> None:
         """The session's gateway started: record it, and have the recorder stop
@@ -782,10 +795,10 @@ def _sandboxed(s: _Session, *, ws: str, bwrap: str, view: _deps.PolicyView, home
             # on two cores it held the interpreter lock against the start-up
             # itself.  The probe loads the policy's matchers; the name never
             # resolves (RFC 2606) and is not recorded.
-            threading.Thread(target=_warm_proxy, args=(s.proxy,), daemon=True).start()
+            background(_warm_proxy, s.proxy)
             if preset is not None and getattr(gw, "per_session", False):
                 # an agent preset talks to its model first thing: warm the gateway now
-                threading.Thread(target=gw.address, daemon=True).start()
+                background(gw.address)
         except BaseException:
             proc.kill()  # the agent may not run unserved and unwatched
             proc.wait()
@@ -1000,27 +1013,34 @@ def _supervise(s: _Session, proc: Proc, status_r: int, *, ack_r: int) -> tuple[i
     just before it becomes the agent.  Returns (exit status, whether the
     agent started)."""
 
+    status_done = threading.Event()
+    ack_done = threading.Event()
+
     def read_status() -> None:
         # drained to the end: bubblewrap writes its exit code there last, and
         # a closed pipe would kill it with SIGPIPE instead
-        with os.fdopen(status_r, "rb") as f:
-            while f.read(4096):
-                pass
+        try:
+            with os.fdopen(status_r, "rb") as f:
+                while f.read(4096):
+                    pass
+        finally:
+            status_done.set()
 
     def read_ack() -> None:
-        with os.fdopen(ack_r, "rb") as f:
-            if f.read(1):
-                s.events.put(("started", None))
+        try:
+            with os.fdopen(ack_r, "rb") as f:
+                if f.read(1):
+                    s.events.put(("started", None))
+        finally:
+            ack_done.set()
 
     def wait() -> None:
         proc.wait()
         s.events.put(("exit", None))
 
-    status = threading.Thread(target=read_status, daemon=True)
-    status.start()
-    ack = threading.Thread(target=read_ack, daemon=True)
-    ack.start()
-    threading.Thread(target=wait, daemon=True).start()
+    background(read_status)
+    background(read_ack)
+    background(wait)
 
     started = False
     while True:
@@ -1043,8 +1063,8 @@ def _supervise(s: _Session, proc: Proc, status_r: int, *, ack_r: int) -> tuple[i
     rc = proc.returncode if proc.returncode is not None else proc.wait()
     # bubblewrap has exited, so the trampoline's pipe is at EOF: read it to
     # the end before deciding whether the agent ever started
-    ack.join(timeout=2.0)
-    status.join(timeout=2.0)
+    ack_done.wait(timeout=2.0)
+    status_done.wait(timeout=2.0)
     while not started:
         try:
             kind, payload = s.events.get_nowait()
@@ -1086,7 +1106,7 @@ def _watch_recorder(s: _Session) -> None:
         if not getattr(s, "closing", False):
             s.events.put(("recorder-gone", None))
 
-    threading.Thread(target=watch, daemon=True).start()
+    background(watch)
 
 
 def _drain(s: _Session, *, deadline: float) -> None:

@@ -20,6 +20,8 @@ import _socket
 import threading
 from collections.abc import Callable
 
+from stockade.sandbox.threads import background
+
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: start-up path
 if TYPE_CHECKING:
     from typing import Any
@@ -34,7 +36,7 @@ class Acceptor:
         self.listener = listener
         self.handle = handle
         self.closed = False
-        threading.Thread(target=self._loop, daemon=True).start()
+        background(self._loop)
 
     def _loop(self) -> None:
         while True:

@@ -174,6 +174,35 @@ class ForkedRecorder:
         self._ask({"op": "checkpoint_later"})
         self._signing = True
 
+    def append_then_checkpoint_later(self, kind: str, *, details: Mapping[str, Any],
+                                     session: str | None = None,
+                                     decision: str | None = None) -> Exception | None:
+        """:meth:`append` and :meth:`checkpoint_later`, both sent before either
+        answer is read (one round trip at the end of every session, not
+        two).  Raises what the append raises; returns the checkpoint's
+        failure, or None."""
+        self._collect()
+        self._send({"op": "append", "kind": kind, "details": details, "session": session,
+                    "decision": decision})
+        self._send({"op": "checkpoint_later"})
+        appended: EnvironmentProblem | None = None
+        try:
+            self._receive()
+        except RecorderGone:
+            raise
+        except EnvironmentProblem as exc:
+            appended = exc
+        try:
+            self._receive()
+        except EnvironmentProblem as exc:
+            if appended is None:
+                return exc
+        else:
+            self._signing = True
+        if appended is not None:
+            raise appended
+        return None
+
     def session_key(self, *, user: str, team: str | None) -> tuple[str, str]:
         """A per-session gateway key (made by the recorder, which has the state
         modules loaded already): (key, id)."""
