@@ -35,8 +35,8 @@ from stockade.sandbox.hosts import (
     masked_host,
 )
 from stockade.sandbox.refusals import Refusals, reason_for
-from stockade.sandbox.verdicts import redact_argv
 from stockade.sandbox.threads import background
+from stockade.sandbox.verdicts import redact_argv
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: start-up path
 if TYPE_CHECKING:
