@@ -357,8 +357,9 @@ def _serve(down_r: int, up_w: int, open_recorder: Callable[[Any], Any] | None) -
         from stockade.sandbox import deps
 
         open_recorder = deps.open_recorder
+    # (base64: reading a checkpoint, at the session's end)
     for name in ("stockade.ledgerconf", "stockade.ledger", "stockade.ledger.core",
-                 "stockade.ledger.sqlite", "sqlite3"):
+                 "stockade.ledger.sqlite", "sqlite3", "base64"):
         try:
             importlib.import_module(name)
         except Exception:  # noqa: BLE001, S112 - open_recorder reports it properly
