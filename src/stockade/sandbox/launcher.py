@@ -49,10 +49,6 @@ else:
 PROXY_PORT = 3128
 GATEWAY_PORT = 3129
 LOOPBACK_NO_PROXY = "localhost,127.0.0.1,::1"
-# How long after the go the egress proxy is built if no connection did it
-# first: a session like `-- true` is over by then (model traffic goes to the
-# gateway's port, so an agent's first proxy connection comes later still).
-_WARM_AFTER = 0.025
 
 BWRAP_HINT = (
     "install bubblewrap: `sudo apt-get install bubblewrap` (Debian/Ubuntu), "
@@ -789,12 +785,14 @@ def _sandboxed(s: _Session, *, ws: str, bwrap: str, view: _deps.PolicyView, home
             for extra in listeners.values():
                 extra.close()
             _watch_recorder(s)
-            # The proxy is built while the agent starts (an agent takes tens of
-            # milliseconds before its first connection): that connection finds
-            # it ready (~5 ms of its first byte otherwise).  Not before the go:
-            # on two cores it held the interpreter lock against the start-up
-            # itself.  The probe loads the policy's matchers; the name never
-            # resolves (RFC 2606) and is not recorded.
+            # The proxy is built while the agent starts (while bubblewrap
+            # mounts, even): the agent's first connection finds it ready (~10
+            # ms of its first byte otherwise).  Not before the go: on two
+            # cores it held the interpreter lock against the start-up itself.
+            # Not later either: it would then take that lock from the
+            # session's end (measured: ~9 ms more per `-- true` 25 ms later).
+            # The probe loads the policy's matchers; the name never resolves
+            # (RFC 2606) and is not recorded.
             background(_warm_proxy, s.proxy)
             if preset is not None and getattr(gw, "per_session", False):
                 # an agent preset talks to its model first thing: warm the gateway now
@@ -920,9 +918,7 @@ def _stop_sandbox(fd: int, *, within: float = 1.0) -> None:
         os.close(fd)
 
 
-def _warm_proxy(proxy: Any, *, after: float = _WARM_AFTER) -> None:
-    # a short session (`-- true`) is over before this wakes: nothing to build
-    time.sleep(after)
+def _warm_proxy(proxy: Any) -> None:
     try:
         proxy.warm(("warm-up.invalid", 443))
     except Exception:  # noqa: BLE001, S110 - the agent's first connection builds it and says why
