@@ -34,7 +34,8 @@ def high_entropy_token_re(value: str) -> bool:
 
 
 WORDS = ["KEY", "TOKEN", "PWD", "FILE", "CONN", "STR", "ACCESS", "CLIENT", "SECRET", "PASS",
-         "MY", "PATH", "X", "", "ſECRET", "TO\u212aEN", "ıd"]
+         "MY", "PATH", "X", "", "ſECRET", "TO\u212aEN", "ıd", "KEY\n", "\nKEY", "PASS\n\n",
+         "A\rB", "TOKEN "]
 ODD = "_:/@ \t\n\x1c\x0b;,.+-=~%ſ\u212aéı\udcff0123456789"
 
 
@@ -42,7 +43,7 @@ def _names(rng: random.Random) -> list[str]:
     out = [w for w in WORDS]
     for _ in range(4000):
         out.append("_".join(rng.choice(WORDS) for _ in range(rng.randint(1, 4))))
-        out.append("".join(rng.choice("AKEYTOPS_ſ\u212a") for _ in range(rng.randint(1, 9))))
+        out.append("".join(rng.choice("AKEYTOPS_ſ\u212a\n") for _ in range(rng.randint(1, 9))))
     return out
 
 
@@ -151,3 +152,11 @@ def test_stockade_runs_launcher_path_imports_neither_re_nor_json() -> None:
             "print(' '.join(m for m in ('re', 'json', 'enum', 'typing') if m in sys.modules))\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+def test_a_credential_name_ending_in_a_newline_is_still_dropped() -> None:
+    # execve accepts any name without "=" or NUL; the regular expression's
+    # "$" matched before a final newline, and the string code must too
+    res = envscrub.scrub({"DB_PASSWORD\n": "hunter2", "PLAIN\n": "x"})
+    assert [(d.name, d.reason) for d in res.dropped] == [("DB_PASSWORD\n", "name")]
+    assert res.kept == {"PLAIN\n": "x"}

@@ -117,7 +117,10 @@ def name_reason(name: str) -> str | None:
 
 
 def _secret_name(upper: str) -> bool:
-    if not upper.isascii():
+    # non-ASCII: re's case folding decides; a newline: "$" also matches
+    # before a final one (a name may hold one: execve takes any bytes but
+    # "=" and NUL)
+    if not upper.isascii() or "\n" in upper:
         return _secret_name_re().search(upper) is not None
     parts = upper.split("_")
     # each word holds at most one underscore: one part, or two joined
