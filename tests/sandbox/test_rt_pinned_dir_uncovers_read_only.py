@@ -40,3 +40,26 @@ def test_a_presets_read_only_dirs_stay_read_only_under_a_pinned_dir(
     assert "RW-OK" in r.stdout  # ~/.claude itself stays writable for the agent's state
     for sub in ("hooks", "commands", "agents"):
         assert (home / ".claude" / sub / "x.sh").read_text() == "original\n"
+
+
+def test_a_read_only_grant_pinned_by_a_guard_inside_stays_read_only(
+        stockade: Stockade, tmp_path: Path) -> None:
+    # ~/.config is listed read-only; the fish and git config guards inside it
+    # pinned it with a writable bind, so the whole of it was writable
+    home: Path = stockade.home  # type: ignore[attr-defined]
+    (home / ".config" / "fish").mkdir(parents=True)
+    (home / ".config" / "app.toml").write_text("original\n")
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("version: 1\nfilesystem:\n  read: ['~/.config']\n")
+    r = stockade("run", "--policy", str(policy), "--", "sh", "-c",
+                 "cat ~/.config/app.toml; (echo planted > ~/.config/app.toml) 2>/dev/null && "
+                 "echo WROTE; (echo x > ~/.config/new) 2>/dev/null && echo ADDED; "
+                 "(echo x > ~/.config/fish/config.fish) 2>/dev/null && echo RC; true",
+                 cwd=ws, timeout=45)
+    assert r.returncode == 0, r.stderr
+    assert "original" in r.stdout  # shown
+    assert "WROTE" not in r.stdout and "ADDED" not in r.stdout and "RC" not in r.stdout, r.stdout
+    assert (home / ".config" / "app.toml").read_text() == "original\n"
+    assert not (home / ".config" / "new").exists()

@@ -162,3 +162,57 @@ def test_a_read_only_path_already_shown_read_only_in_place_is_not_mounted_again(
     ws_host = dict(BASE, **{"/home/u/proj/.venv": "dir"})
     p = plan(layout(interpreter_prefix="/home/u/proj/.venv"), FakeHost(ws_host))
     assert last_mount(p.args, "/home/u/proj/.venv") == ("--ro-bind", "/home/u/proj/.venv")
+
+
+def effective_mode(args: tuple[str, ...], path: str) -> str | None:
+    """What the sandbox makes of ``path`` after the plan's mounts, in order: a
+    bind brings the host's tree (hiding the sandbox's own mounts beneath it);
+    "ro", "rw", "empty" (a stand-in) or None (not shown)."""
+    mounts: list[tuple[str, str]] = []
+    for op, src, dest in triples(args):
+        if op not in ("--bind", "--ro-bind", "--tmpfs"):
+            continue
+        mounts = [m for m in mounts if not (m[0] == dest or m[0].startswith(dest + "/"))]
+        if op == "--ro-bind" and src.startswith("/rt/"):
+            mounts.append((dest, "empty"))
+        else:
+            mounts.append((dest, "ro" if op == "--ro-bind" else "rw"))
+    for dest, mode in reversed(mounts):
+        if path == dest or path.startswith(dest + "/"):
+            return mode
+    return None
+
+
+def test_a_skipped_read_only_bind_is_read_only_again_under_a_pinned_dir() -> None:
+    # the claude preset (~/.claude writable, its hooks read-only) and a policy
+    # that also lists ~/.claude read-only: the hooks run on the host, outside
+    # any sandbox, so they must never be writable inside
+    host = dict(BASE, **{"/home/u/.claude": "dir", "/home/u/.claude/hooks": "dir"})
+    p = plan(layout(read=("/home/u/.claude",), extras=(
+        Extra("/home/u/.claude", "rw"), Extra("/home/u/.claude/hooks", "ro"))), FakeHost(host))
+    assert effective_mode(p.args, "/home/u/.claude/hooks/x.sh") == "ro"
+    assert effective_mode(p.args, "/home/u/.claude/settings.json") == "empty"
+
+
+def test_a_read_only_grant_stays_read_only_when_a_guard_inside_pins_it() -> None:
+    # ~/.config/fish/config.fish and ~/.config/git/config are guarded: pinning
+    # ~/.config must not make the policy's read-only ~/.config writable
+    host = dict(BASE, **{"/home/u/.config": "dir", "/home/u/.config/fish": "dir",
+                         "/home/u/.config/fish/functions": "dir"})
+    p = plan(layout(read=("/home/u/.config", "/home/u/.config/fish/functions")),
+             FakeHost(host))
+    assert effective_mode(p.args, "/home/u/.config/x") == "ro"
+    assert effective_mode(p.args, "/home/u/.config/fish/functions/f.fish") == "ro"
+    assert effective_mode(p.args, "/home/u/.config/fish/config.fish") == "empty"
+    # and the workspace's pinned .git stays writable, its hooks not
+    assert effective_mode(p.args, "/home/u/proj/.git/objects") == "rw"
+    assert effective_mode(p.args, "/home/u/proj/.git/hooks/pre-commit") == "ro"
+
+
+def test_a_read_grant_of_part_of_etc_does_not_uncover_its_secrets() -> None:
+    host = dict(BASE, **{"/etc/ssl": "dir", "/etc/ssl/private": "dir"})
+    p = plan(layout(read=("/etc/ssl",)), FakeHost(host))
+    assert effective_mode(p.args, "/etc/ssl/private/key.pem") == "empty"
+    assert effective_mode(p.args, "/etc/shadow") == "empty"
+    assert effective_mode(p.args, "/etc/ssh/ssh_host_ed25519_key") == "empty"
+    assert effective_mode(p.args, "/etc/ssl/certs/ca.pem") == "ro"

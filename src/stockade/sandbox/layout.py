@@ -197,20 +197,24 @@ def plan(layout: Layout, host: HostView | None = None) -> Plan:
     # gshadow, ssl/private of a non-root developer) cannot be read inside
     # either (same uid, no capabilities): no mask needed, and each bind mount
     # is ~0.3 ms of every session.  A HostView without readable() masks all.
+    # (The masks themselves are made last, in 5: a policy's read grant of a
+    # part of /etc, /etc/ssl say, binds it again from the host and would
+    # uncover a mask made here.)
     readable = getattr(h, "readable", None)
+    etc_masks: list[tuple[str, str]] = []  # (stand-in, path)
     for p in ETC_SECRETS:
         k = h.kind(p)
         if k in ("dir", "file") and readable is not None and not readable(p):
             continue
         if k == "dir":
-            args += ["--ro-bind", layout.empty_dir, p]
+            etc_masks.append((layout.empty_dir, p))
         elif k == "file":
-            args += ["--ro-bind", layout.empty_file, p]
+            etc_masks.append((layout.empty_file, p))
     for name in sorted(h.listdir("/etc/ssh")):
         key = f"/etc/ssh/{name}"
         if name.startswith("ssh_host_") and name.endswith("_key") and \
                 (readable is None or readable(key)):
-            args += ["--ro-bind", layout.empty_file, key]
+            etc_masks.append((layout.empty_file, key))
     args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--tmpfs", "/var/tmp",
              "--dir", "/run", "--symlink", "../run", "/var/run"]
     if h.kind("/sys/devices/system/cpu") == "dir":  # CPU count for build tools
@@ -251,9 +255,12 @@ def plan(layout: Layout, host: HostView | None = None) -> Plan:
             continue
         if mode == "ro" and src == dest:
             # already shown, read-only and in place, by the bind that covers it
-            # (the interpreter under ~/.pyenv): each mount is ~0.3 ms of a start
+            # (the interpreter under ~/.pyenv): each mount is ~0.3 ms of a start.
+            # Still listed as read-only: a guard pinning a directory above it
+            # must make it read-only again (4b).
             cover = next((a for a in reversed(applied) if _under(dest, a[0])), None)
             if cover is not None and cover[2] == "ro" and cover[0] == cover[1]:
+                read_only.append((dest, src))
                 continue
         applied.append((dest, src, mode))
         seen.add(dest)
@@ -263,6 +270,13 @@ def plan(layout: Layout, host: HostView | None = None) -> Plan:
             read_only.append((dest, src))
 
     # 4. guards
+    def pin(d: str) -> list[str]:
+        """Bind ``d`` onto itself, so that it cannot be renamed away and
+        recreated: as writable as what showed it (a policy's read-only
+        ``~/.config`` stays read-only when a guard inside pins it)."""
+        mode = next((a[2] for a in reversed(applied) if _under(d, a[0])), "rw")
+        return ["--ro-bind" if mode == "ro" else "--bind", d, d]
+
     def guard(base: str, rel: str, absent: str, *, on_host: bool) -> None:
         target = f"{base}/{rel}"
         k = h.kind(target)
@@ -277,10 +291,10 @@ def plan(layout: Layout, host: HostView | None = None) -> Plan:
             if dk not in ("dir", None):
                 return  # e.g. .git is a file (a worktree): its git dir lives elsewhere
             if dk == "dir":
-                args.extend(["--bind", d, d])
+                args.extend(pin(d))
             elif dk is None and on_host:
                 create_dirs.append(d)
-                args.extend(["--bind", d, d])
+                args.extend(pin(d))
             elif dk is None:
                 args.extend(["--dir", d])
             pinned.add(d)
@@ -306,11 +320,11 @@ def plan(layout: Layout, host: HostView | None = None) -> Plan:
         guard(ws, rel, absent, on_host=True)
     # submodules carry their own hooks and config under .git/modules/<name>
     if h.kind(f"{ws}/.git/modules") == "dir":
-        args.extend(["--bind", f"{ws}/.git/modules", f"{ws}/.git/modules"])
+        args.extend(pin(f"{ws}/.git/modules"))
         for name in sorted(h.listdir(f"{ws}/.git/modules")):
             mdir = f"{ws}/.git/modules/{name}"
             if h.kind(mdir) == "dir":
-                args.extend(["--bind", mdir, mdir])  # pinned: cannot be swapped out
+                args.extend(pin(mdir))  # pinned: cannot be swapped out
             for part in ("hooks", "config"):
                 t = f"{ws}/.git/modules/{name}/{part}"
                 if h.kind(t) in ("dir", "file"):
@@ -340,6 +354,8 @@ def plan(layout: Layout, host: HostView | None = None) -> Plan:
             args += ["--ro-bind", src, dest]
 
     # 5. masks over whatever became visible
+    for stand_in, p in etc_masks:
+        args += ["--ro-bind", stand_in, p]
     for p in (*layout.deny_read, *layout.hidden):
         if not any(_under(p, v) for v in visible):
             continue
