@@ -7,6 +7,7 @@ whitespace of every kind, non-ASCII letters that case-fold to ASCII ones."""
 
 from __future__ import annotations
 
+import enum
 import json
 import os
 import random
@@ -125,9 +126,17 @@ def test_the_recorders_pipe_carries_what_json_would() -> None:
     class Named(tuple[int, ...]):  # a NamedTuple in the details becomes a list, as with json
         pass
 
+    class Colour(str, enum.Enum):
+        RED = "red"
+
+    class Level(enum.IntEnum):
+        HIGH = 3
+
     details: dict[object, object] = {
         "t": (1, 2), "n": Named((3,)), "f": 1.5, "b": True, "none": None, 3: "int key",
-        2.5: "float key", None: "null key", False: "bool key", "s": "caf\u00e9 \udcff"}
+        2.5: "float key", None: "null key", False: "bool key", "s": "caf\u00e9 \udcff",
+        "e": Colour.RED, "l": Level.HIGH, Colour.RED: "enum key", float("nan"): "nan key",
+        float("inf"): "inf key"}
     msg = {"op": "append", "details": details}
     r, w = os.pipe()
     try:

@@ -256,29 +256,35 @@ def _settings_data(settings: Any) -> dict[str, Any] | None:
 _MAX_FRAME = 64 << 20
 
 
+_FLOAT_KEYS = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}  # as json writes them
+
+
 def _plain(obj: Any) -> Any:
     """``json.loads(json.dumps(obj))`` for what the launcher sends (str keys
     kept, tuples made lists, subclasses made their base type); TypeError for
     what json would refuse."""
     if obj is None or obj is True or obj is False:
         return obj
+    # the base types' own methods: a subclass (an enum) cannot say otherwise
     if isinstance(obj, str):
-        return str(obj)
+        return str.__str__(obj)
     if isinstance(obj, int):
-        return int(obj)
+        return int.__index__(obj)
     if isinstance(obj, float):
-        return float(obj)
+        return float.__float__(obj)
     if isinstance(obj, (list, tuple)):
         return [_plain(x) for x in obj]
     if isinstance(obj, dict):
         out: dict[str, Any] = {}
         for k, v in obj.items():
             if isinstance(k, str):
-                key = str(k)
+                key = str.__str__(k)
             elif k is None or k is True or k is False:
                 key = {None: "null", True: "true", False: "false"}[k]
-            elif isinstance(k, (int, float)):
-                key = float.__repr__(k) if isinstance(k, float) else int.__repr__(k)
+            elif isinstance(k, float):
+                key = _FLOAT_KEYS.get(float.__repr__(k)) or float.__repr__(k)
+            elif isinstance(k, int):
+                key = int.__repr__(k)
             else:
                 raise TypeError(f"keys must be str, int, float, bool or None, not {type(k).__name__}")
             out[key] = _plain(v)
