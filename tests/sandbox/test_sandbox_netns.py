@@ -234,3 +234,22 @@ def test_the_namespace_joined_is_the_one_bubblewrap_reported(tmp_path: Path) -> 
         ls.close()
     assert box.go(b"1\n") == 0
     box.acked()
+
+
+def test_the_port_opener_holds_none_of_the_launchers_descriptors() -> None:
+    # it is forked once the agent's go pipe exists: were the write end left
+    # open in it, the sandbox would not see EOF (a "no") when the launcher dies
+    import select
+
+    from stockade.sandbox.netns import PortOpener
+
+    go_r, go_w = os.pipe()
+    opener = PortOpener()
+    try:
+        os.close(go_w)
+        ready, _, _ = select.select([go_r], [], [], 5.0)
+        assert ready, "the go pipe's write end is still open somewhere"
+        assert os.read(go_r, 1) == b""  # EOF
+    finally:
+        os.close(go_r)
+        opener.close()

@@ -147,6 +147,12 @@ class PortOpener:
             code = 1
             try:
                 self._ours.close()
+                # nothing of the launcher's but the terminal: not the agent's
+                # go pipe (whose EOF must come when the launcher dies), not
+                # bubblewrap's status pipe, not the recorder's
+                keep = theirs.fileno()
+                os.closerange(3, keep)
+                os.closerange(keep + 1, _max_fd())
                 code = _serve(theirs)
             finally:
                 os._exit(code)
@@ -215,6 +221,13 @@ class PortOpener:
         pid, self._pid = self._pid, None
         if pid:
             _reap(pid)
+
+
+def _max_fd() -> int:
+    try:
+        return max(int(name) for name in os.listdir("/proc/self/fd")) + 1
+    except (OSError, ValueError):
+        return 1 << 16
 
 
 def _serve(conn: _socket.socket) -> int:  # pragma: no cover - runs in the forked child
