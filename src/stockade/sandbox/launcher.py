@@ -631,6 +631,7 @@ def _sandboxed(s: _Session, *, ws: str, bwrap: str, view: _deps.PolicyView, home
     from stockade.sandbox.ports import Acceptor, LazyProxy, bridge
     from stockade.sandbox.seccomp import build_filter
     from stockade.sandbox.spawn import Proc, make_runtime_dir, remove_tree
+    from stockade.sandbox.standins import StandIns
 
     req = s.req
     base = req.env.get("XDG_RUNTIME_DIR")
@@ -638,8 +639,7 @@ def _sandboxed(s: _Session, *, ws: str, bwrap: str, view: _deps.PolicyView, home
         base = None
     opener: PortOpener | None = None
     rt = make_runtime_dir(base)
-    created_dirs: list[str] = []
-    created_files: list[str] = []
+    standins: StandIns | None = None
     acceptors: list[Acceptor] = []
     go_w = -1  # the agent's go: written once session.start is recorded
     try:
@@ -678,6 +678,9 @@ def _sandboxed(s: _Session, *, ws: str, bwrap: str, view: _deps.PolicyView, home
             extras=preset.extras if preset else (), gitconfig=gitconfig,
             interpreter_prefix=d_interp(s.d),
         )
+        # held shared until the session is over: no other session removes a
+        # stand-in while this one relies on it (sandbox/standins.py)
+        standins = StandIns(state)
         p = plan(layout)
         missing = unreachable(req.command[0], env=env, workspace=ws, visible=p.visible,
                               masked=(*deny_read, *hidden), policy=view.source)
@@ -685,17 +688,9 @@ def _sandboxed(s: _Session, *, ws: str, bwrap: str, view: _deps.PolicyView, home
             print(missing, file=sys.stderr)  # nothing started: no session to record
             return 127
         for dpath in p.create_dirs:
-            try:
-                os.mkdir(dpath, 0o755)
-                created_dirs.append(dpath)
-            except FileExistsError:
-                pass
+            standins.create_dir(dpath)
         for fpath in p.create_files:
-            try:
-                os.close(os.open(fpath, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
-                created_files.append(fpath)
-            except FileExistsError:
-                pass
+            standins.create_file(fpath)
 
         # The sandbox's first command waits for a go on a pipe only this
         # process can write (GO_TRAMPOLINE); meanwhile the proxy ports are
@@ -839,17 +834,8 @@ def _sandboxed(s: _Session, *, ws: str, bwrap: str, view: _deps.PolicyView, home
             s.proxy.close()
         if go_w >= 0:
             os.close(go_w)
-        for fpath in reversed(created_files):
-            try:
-                if os.path.getsize(fpath) == 0:
-                    os.unlink(fpath)
-            except OSError:
-                pass
-        for dpath in reversed(created_dirs):
-            try:
-                os.rmdir(dpath)
-            except OSError:
-                pass
+        if standins is not None:
+            standins.release()
         if opener is not None:
             opener.close()
         remove_tree(rt)

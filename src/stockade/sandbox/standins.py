@@ -1,0 +1,113 @@
+"""The guard stand-ins sessions create on the host, and who removes them.
+
+A guarded path that does not exist yet (``.vscode``, ``.git/hooks`` in a
+folder that is no repository, ``~/.claude/settings.json`` under a preset's
+``~/.claude``) is created empty on the host, so that a read-only bind can
+cover it, and removed once the session is over.  With two sessions at once,
+the first to end used to remove a stand-in the other had found and bound
+read-only; removing a directory detaches what is mounted on it in every
+other mount namespace, so the other agent could then create
+``.vscode/tasks.json`` on the host after all.
+
+So every session holds the state directory's stand-in lock shared while it
+runs, and lists what it creates; whoever ends alone (the lock exclusive,
+without waiting) removes every listed stand-in that is still empty, and a
+session starting meanwhile waits for that before it looks at the host.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+
+LOCK = "standins.lock"
+LIST = "standins.list"
+
+
+class StandIns:
+    """The state directory's stand-in lock, held shared from here on."""
+
+    def __init__(self, state: str) -> None:
+        os.makedirs(state, mode=0o700, exist_ok=True)
+        self._list = os.path.join(state, LIST)
+        fd = os.open(os.path.join(state, LOCK), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH)
+        except BaseException:
+            os.close(fd)
+            raise
+        self._fd: int | None = fd
+
+    def create_dir(self, path: str) -> bool:
+        """Make the empty directory ``path`` (listed first); False if it exists."""
+        self._note(b"d", path)
+        try:
+            os.mkdir(path, 0o755)
+        except FileExistsError:
+            return False
+        return True
+
+    def create_file(self, path: str) -> bool:
+        """Make the empty file ``path`` (listed first); False if it exists."""
+        self._note(b"f", path)
+        try:
+            os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY | os.O_NOFOLLOW
+                             | os.O_CLOEXEC, 0o644))
+        except FileExistsError:
+            return False
+        return True
+
+    def _note(self, kind: bytes, path: str) -> None:
+        # listed before it exists: a crash in between leaves a name to
+        # try, never a stand-in nobody knows of.  One append per record.
+        fd = os.open(self._list, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o600)
+        try:
+            os.write(fd, kind + b"\0" + os.fsencode(path) + b"\0")
+        finally:
+            os.close(fd)
+
+    def release(self) -> None:
+        """The session is over (its sandbox gone): if no other session runs,
+        remove every listed stand-in that is still empty; then let go."""
+        fd, self._fd = self._fd, None
+        if fd is None:
+            return
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return  # another session still runs: the last one out removes them
+            remove_listed(self._list)
+        finally:
+            os.close(fd)
+
+
+def remove_listed(list_path: str) -> None:
+    """Remove the listed stand-ins still empty (deepest first), then the list."""
+    try:
+        with open(list_path, "rb") as f:
+            fields = f.read().split(b"\0")
+    except FileNotFoundError:
+        return
+    entries = [(fields[i], os.fsdecode(fields[i + 1])) for i in range(0, len(fields) - 1, 2)]
+    done: set[str] = set()
+    for kind, path in reversed(entries):
+        if path in done:
+            continue
+        done.add(path)
+        try:
+            if kind == b"d":
+                os.rmdir(path)  # only when empty
+            elif kind == b"f":
+                st = os.lstat(path)
+                if st.st_size == 0 and st.st_mode & 0o170000 == 0o100000:
+                    os.unlink(path)
+        except OSError:
+            pass  # gone already, in use, or no longer empty: the user's now
+    try:
+        os.unlink(list_path)
+    except OSError:
+        pass
+
+
+__all__ = ["StandIns", "remove_listed"]
