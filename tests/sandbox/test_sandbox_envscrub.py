@@ -81,3 +81,18 @@ def test_the_local_entropy_is_the_dlp_engines() -> None:
 
     for value in ("", "a", "aaaa", "abcdefgh", "Zx9Q" * 5, _os.urandom(40).hex(), "ünï-cødé"):
         assert abs(shannon(value) - dlp_shannon(value)) < 1e-12, value
+
+
+def test_ca_bundle_paths_under_credential_prefixes_are_kept() -> None:
+    # where the trusted CA certificates are (behind a corporate TLS proxy the
+    # agent's tools fail without them) is no credential; the value is still
+    # checked like any other's
+    env = {"AWS_CA_BUNDLE": "/etc/ssl/certs/ca-certificates.crt",
+           "CLOUDSDK_CORE_CUSTOM_CA_CERTS_FILE": "/etc/ssl/certs/ca-certificates.crt",
+           "AWS_SECRET_ACCESS_KEY": "x" * 10, "AWS_PROFILE": "dev",
+           "GITHUB_CA_CERT": "ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"}
+    res = scrub(env)
+    assert res.kept.keys() == {"AWS_CA_BUNDLE", "CLOUDSDK_CORE_CUSTOM_CA_CERTS_FILE"}
+    reasons = {d.name: d.reason for d in res.dropped}
+    assert reasons["AWS_SECRET_ACCESS_KEY"] == "name" and reasons["AWS_PROFILE"] == "name"
+    assert reasons["GITHUB_CA_CERT"].startswith("value:")  # a token, whatever its name

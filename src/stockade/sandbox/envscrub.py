@@ -52,6 +52,12 @@ _SECRET_PREFIXES = (
     "PGPASS", "MYSQL_PWD", "REDIS_", "MONGO", "DATABASE_URL", "SNOWFLAKE_", "DATABRICKS_",
     "OP_", "BW_", "KRB5", "GPG_", "GNUPG",
 )
+# Under a credential-bearing prefix, these name where the trusted CA
+# certificates are (AWS_CA_BUNDLE, CLOUDSDK_CORE_CUSTOM_CA_CERTS_FILE): a path
+# to public certificates, which a corporate TLS proxy makes necessary.  Their
+# values are still checked like any other's.
+_TRUST_STORE_SUFFIXES = ("_CA_BUNDLE", "_CA_CERTS_FILE", "_CA_CERTS", "_CA_CERT", "_CA_FILE",
+                         "_CAINFO", "_CAPATH", "_CA_PATH")
 # Handles to host services or the host's display, agent and session bus.
 _HOST_HANDLES = frozenset({
     "SSH_AUTH_SOCK", "SSH_AGENT_PID", "SSH_ASKPASS", "SSH_CONNECTION", "SSH_CLIENT", "SSH_TTY",
@@ -111,7 +117,9 @@ def name_reason(name: str) -> str | None:
         return "proxy"
     if upper in _HOST_HANDLES or upper.startswith(("LD_", "DYLD_")):
         return "host-handle"
-    if upper.startswith(_SECRET_PREFIXES) or _secret_name(upper):
+    if _secret_name(upper):
+        return "name"
+    if upper.startswith(_SECRET_PREFIXES) and not upper.endswith(_TRUST_STORE_SUFFIXES):
         return "name"
     return None
 
