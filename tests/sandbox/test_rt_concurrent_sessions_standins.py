@@ -101,3 +101,17 @@ def test_a_session_starting_waits_while_the_last_one_cleans_up(tmp_path: Path) -
     t.join(timeout=10)
     assert got
     got[0].release()
+
+
+def test_a_state_directory_that_cannot_be_made_is_a_clear_refusal(
+        stockade: Callable[..., subprocess.CompletedProcess[str]], tmp_path: Path) -> None:
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    r = stockade("run", "--", "sh", "-c", "echo RAN", cwd=ws,
+                 env={"STOCKADE_HOME": str(blocker / "state")})
+    assert r.returncode != 0
+    assert "RAN" not in r.stdout
+    assert "Traceback" not in r.stderr
+    assert str(blocker / "state") in r.stderr

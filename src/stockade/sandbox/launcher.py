@@ -680,7 +680,13 @@ def _sandboxed(s: _Session, *, ws: str, bwrap: str, view: _deps.PolicyView, home
         )
         # held shared until the session is over: no other session removes a
         # stand-in while this one relies on it (sandbox/standins.py)
-        standins = StandIns(state)
+        try:
+            standins = StandIns(state)
+        except OSError as exc:
+            raise EnvironmentProblem(
+                f"cannot use the state directory {state} ({exc.strerror or exc}); not starting "
+                "the agent", hint="check that it is yours and writable (or set STOCKADE_HOME)"
+            ) from None
         p = plan(layout)
         missing = unreachable(req.command[0], env=env, workspace=ws, visible=p.visible,
                               masked=(*deny_read, *hidden), policy=view.source)
