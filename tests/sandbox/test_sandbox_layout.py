@@ -93,10 +93,13 @@ def test_guards_are_read_only_and_pinned_even_when_absent() -> None:
 
 
 def test_not_yet_a_repo_still_gets_read_only_hooks_and_config() -> None:
+    # all of .git is one read-only stand-in (one mount, one folder on the host)
     host = {k: v for k, v in BASE.items() if "/proj/.git" not in k}
     p = plan(layout(), FakeHost(host))
-    assert "/home/u/proj/.git" in p.create_dirs and "/home/u/proj/.git/hooks" in p.create_dirs
-    assert last_mount(p.args, "/home/u/proj/.git/config") == ("--ro-bind", "/rt/empty.file")
+    assert [d for d in p.create_dirs if "/.git" in d] == ["/home/u/proj/.git"]
+    for inside in (".git/config", ".git/hooks/pre-commit", ".git/modules/x/hooks/post-checkout"):
+        assert effective_mode(p.args, f"/home/u/proj/{inside}") == "empty"
+    assert sum(d.startswith("/home/u/proj/.git") for _, _, d in triples(p.args)) == 1
 
 
 def test_deny_read_and_state_are_masked_where_visible() -> None:

@@ -316,10 +316,20 @@ def plan(layout: Layout, host: HostView | None = None) -> Plan:
         # where its target is either a guarded path or not visible)
 
     pinned: set[str] = set()
+    no_repo = h.kind(f"{ws}/.git") is None
+    if no_repo:
+        # not a repository (yet): all of .git is one read-only stand-in, its
+        # hooks and config with it (`git init` could not have written its
+        # config in any case); one mount, not four
+        create_dirs.append(f"{ws}/.git")
+        args.extend(["--ro-bind", layout.empty_dir, f"{ws}/.git"])
     for rel, absent in WORKSPACE_GUARDS:
-        guard(ws, rel, absent, on_host=True)
+        if not (no_repo and rel.startswith(".git/")):
+            guard(ws, rel, absent, on_host=True)
     # submodules carry their own hooks and config under .git/modules/<name>
-    if h.kind(f"{ws}/.git/modules") == "dir":
+    if no_repo:
+        pass
+    elif h.kind(f"{ws}/.git/modules") == "dir":
         args.extend(pin(f"{ws}/.git/modules"))
         for name in sorted(h.listdir(f"{ws}/.git/modules")):
             mdir = f"{ws}/.git/modules/{name}"
