@@ -634,9 +634,11 @@ def _sandboxed(s: _Session, *, ws: str, bwrap: str, view: _deps.PolicyView, home
     from stockade.sandbox.standins import StandIns
 
     req = s.req
-    base = req.env.get("XDG_RUNTIME_DIR")
-    if not base or not os.access(base, os.W_OK):
-        base = None
+    # the session's runtime folder (stand-ins, sanitised gitconfig): in memory
+    # where there is a place for it (tmpfs: a disk's metadata writes were up
+    # to ms of a start), else $TMPDIR or /tmp
+    base = next((b for b in (req.env.get("XDG_RUNTIME_DIR"), "/dev/shm")
+                 if b and os.path.isdir(b) and os.access(b, os.W_OK | os.X_OK)), None)
     opener: PortOpener | None = None
     rt = make_runtime_dir(base)
     standins: StandIns | None = None
