@@ -115,3 +115,66 @@ def test_a_state_directory_that_cannot_be_made_is_a_clear_refusal(
     assert "RAN" not in r.stdout
     assert "Traceback" not in r.stderr
     assert str(blocker / "state") in r.stderr
+
+
+def test_git_config_cannot_be_redirected_by_commondir(
+        stockade: Callable[..., subprocess.CompletedProcess[str]], tmp_path: Path) -> None:
+    # .git/commondir makes git read config (core.fsmonitor: a program) and
+    # hooks from another directory: written by the agent, the user's own git
+    # on the host would run what the agent chose
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid"]
+    subprocess.run([*git, "init", "-q", str(ws)], check=True)
+    subprocess.run([*git, "-C", str(ws), "commit", "-q", "--allow-empty", "-m", "x"], check=True)
+    r = stockade("run", "--", "sh", "-c",
+                 "mkdir -p .evil/objects .evil/refs; "
+                 "printf '[core]\\n\\tfsmonitor = \"touch HOST-RAN\"\\n' > .evil/config; "
+                 "(echo ../.evil > .git/commondir) 2>/dev/null && echo WROTE; "
+                 "(echo '[core]' > .git/config.worktree) 2>/dev/null && echo WROTE2; "
+                 "git status --short >/dev/null && echo GIT-OK", cwd=ws)
+    assert r.returncode == 0, r.stderr
+    assert "WROTE" not in r.stdout and "GIT-OK" in r.stdout, r.stdout + r.stderr
+    subprocess.run(["git", "-C", str(ws), "status", "--short"], capture_output=True, check=True)
+    assert not (ws / "HOST-RAN").exists()
+    assert not (ws / ".git" / "commondir").exists()  # the stand-in is gone again
+
+
+def test_a_symlinked_git_is_refused(
+        stockade: Callable[..., subprocess.CompletedProcess[str]], tmp_path: Path) -> None:
+    real = tmp_path / "real.git"
+    real.mkdir()
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    (ws / ".git").symlink_to(real)
+    r = stockade("run", "--", "sh", "-c", "echo RAN", cwd=ws)
+    assert r.returncode != 0 and "RAN" not in r.stdout
+    assert ".git is a symbolic link" in r.stderr
+
+
+def test_a_dot_stand_in_is_removed_only_as_it_was_made(tmp_path: Path) -> None:
+    state = str(tmp_path / "state")
+    s = StandIns(state)
+    assert s.create_file(str(tmp_path / "kept"), b".\n")
+    assert s.create_file(str(tmp_path / "gone"), b".\n")
+    (tmp_path / "kept").write_text("../elsewhere\n")  # changed meanwhile: not ours to remove
+    s.release()
+    assert (tmp_path / "kept").exists() and not (tmp_path / "gone").exists()
+
+
+def test_another_sessions_runtime_folder_stays_hidden_with_dev_shm_granted(
+        stockade: Callable[..., subprocess.CompletedProcess[str]], tmp_path: Path) -> None:
+    # a policy may grant /dev/shm (browsers want it); the runtime folders of
+    # this user's sessions live there, holding the stand-ins shown at .git,
+    # .vscode and ~/.bashrc: another agent must not reach them
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("version: 1\nfilesystem:\n  read: [/dev/shm]\n")
+    own = Path("/dev/shm") / f"stockade-{os.getuid()}"
+    r = stockade("run", "--policy", str(policy), "--", "sh", "-c",
+                 f"ls -A {own} | wc -l; ls -d /dev/shm/stockade-* 2>/dev/null | wc -l", cwd=ws)
+    assert r.returncode == 0, r.stderr
+    listed, _folders = r.stdout.split()
+    assert own.is_dir()  # the launcher used it
+    assert listed == "0"  # masked: nothing of any session shows

@@ -25,7 +25,8 @@ BASE: dict[str, Kind] = {
     "/usr": "dir", "/etc": "dir", "/bin": "link", "/lib": "link", "/etc/shadow": "file",
     "/etc/ssh": "dir", "/etc/ssh/ssh_host_ed25519_key": "file", "/etc/ssh/ssh_config": "file",
     "/home/u": "dir", "/home/u/.ssh": "dir", "/home/u/.npm": "dir", "/home/u/.cargo/bin": "dir",
-    "/home/u/proj": "dir", "/home/u/proj/.git": "dir", "/home/u/proj/.git/hooks": "dir",
+    "/home/u/proj": "dir", "/home/u/proj/.git": "dir", "/home/u/proj/.git/HEAD": "file",
+    "/home/u/proj/.git/hooks": "dir",
     "/home/u/proj/.git/config": "file", "/home/u/proj/stockade.yaml": "file",
     "/home/u/proj/secrets": "dir", "/home/u/.local/share/stockade": "dir",
 }
@@ -200,7 +201,7 @@ def test_a_skipped_read_only_bind_is_read_only_again_under_a_pinned_dir() -> Non
 def test_a_read_only_grant_stays_read_only_when_a_guard_inside_pins_it() -> None:
     # ~/.config/fish/config.fish and ~/.config/git/config are guarded: pinning
     # ~/.config must not make the policy's read-only ~/.config writable
-    host = dict(BASE, **{"/home/u/.config": "dir", "/home/u/.config/fish": "dir",
+    host: dict[str, Kind] = dict(BASE, **{"/home/u/.config": "dir", "/home/u/.config/fish": "dir",
                          "/home/u/.config/fish/functions": "dir"})
     p = plan(layout(read=("/home/u/.config", "/home/u/.config/fish/functions")),
              FakeHost(host))
@@ -213,9 +214,36 @@ def test_a_read_only_grant_stays_read_only_when_a_guard_inside_pins_it() -> None
 
 
 def test_a_read_grant_of_part_of_etc_does_not_uncover_its_secrets() -> None:
-    host = dict(BASE, **{"/etc/ssl": "dir", "/etc/ssl/private": "dir"})
+    host: dict[str, Kind] = dict(BASE, **{"/etc/ssl": "dir", "/etc/ssl/private": "dir"})
     p = plan(layout(read=("/etc/ssl",)), FakeHost(host))
     assert effective_mode(p.args, "/etc/ssl/private/key.pem") == "empty"
     assert effective_mode(p.args, "/etc/shadow") == "empty"
     assert effective_mode(p.args, "/etc/ssh/ssh_host_ed25519_key") == "empty"
     assert effective_mode(p.args, "/etc/ssl/certs/ca.pem") == "ro"
+
+
+def test_git_cannot_be_pointed_at_a_config_of_the_agents_making() -> None:
+    # .git/commondir (or config.worktree) would make the user's own git read
+    # config and hooks the agent wrote (core.fsmonitor runs a program)
+    p = plan(layout(), FakeHost(dict(BASE)))
+    git = "/home/u/proj/.git"
+    assert f"{git}/commondir" in p.create_dot_files  # what git assumes without it
+    assert last_mount(p.args, f"{git}/commondir") == ("--ro-bind", f"{git}/commondir")
+    assert effective_mode(p.args, f"{git}/config.worktree") == "empty"
+    assert effective_mode(p.args, f"{git}/objects/ab/cdef") == "rw"  # git still works
+    # a worktree's or submodule's `gitdir:` file is read-only itself
+    host = {k: v for k, v in BASE.items() if not k.startswith(f"{git}/")}
+    host[git] = "file"
+    p = plan(layout(), FakeHost(host))
+    assert last_mount(p.args, git) == ("--ro-bind", git)
+    assert not [d for d in p.create_dirs + p.create_files if d.startswith(f"{git}/")]
+
+
+def test_a_stand_in_git_left_by_another_session_is_no_repository() -> None:
+    # an empty .git (no HEAD), left while another session ran, must not be
+    # taken for a repository and shown writable
+    host = {k: v for k, v in BASE.items() if not k.startswith("/home/u/proj/.git/")}
+    p = plan(layout(), FakeHost(host))
+    assert "/home/u/proj/.git" not in p.create_dirs  # it exists
+    assert effective_mode(p.args, "/home/u/proj/.git/config") == "empty"
+    assert effective_mode(p.args, "/home/u/proj/.git/commondir") == "empty"

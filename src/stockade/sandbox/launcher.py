@@ -188,6 +188,12 @@ def check_workspace(ws: str, *, home: str | None, state: str, deny_read: Sequenc
         raise UsageError(f"workspace {ws} is not a directory",
                          hint="pass --workspace an existing project directory")
     check_not_too_wide(ws, home=home)
+    if os.path.islink(os.path.join(ws, ".git")):
+        # a mount cannot pin a symbolic link: the agent could replace it with
+        # a .git of its making, whose config the user's own git would run
+        raise UsageError(f"{ws}/.git is a symbolic link, which the sandbox cannot guard",
+                         hint="run stockade in the directory it points to's checkout, or make "
+                              ".git a directory or a `gitdir:` file")
     if _under(ws, state):
         raise UsageError(f"refusing to use stockade's own state directory {state} as workspace")
     for d in deny_read:
@@ -620,7 +626,7 @@ def _sandboxed(s: _Session, *, ws: str, bwrap: str, view: _deps.PolicyView, home
                state: str, gw: Any, env: dict[str, str], preset: Any, t0: float,
                start_details: Mapping[str, Any], deny_read: tuple[str, ...]) -> int:
     from stockade.sandbox.cmdcheck import unreachable
-    from stockade.sandbox.layout import Layout, build_argv, plan
+    from stockade.sandbox.layout import DOT_FILE, Layout, build_argv, plan
     from stockade.sandbox.netns import (
         GO_TRAMPOLINE,
         NetnsError,
@@ -640,6 +646,7 @@ def _sandboxed(s: _Session, *, ws: str, bwrap: str, view: _deps.PolicyView, home
     base = next((b for b in (req.env.get("XDG_RUNTIME_DIR"), "/dev/shm")
                  if b and os.path.isdir(b) and os.access(b, os.W_OK | os.X_OK)), None)
     opener: PortOpener | None = None
+    proc: Proc | None = None
     rt = make_runtime_dir(base)
     standins: StandIns | None = None
     acceptors: list[Acceptor] = []
@@ -670,7 +677,11 @@ def _sandboxed(s: _Session, *, ws: str, bwrap: str, view: _deps.PolicyView, home
         env.setdefault("PATH", "/usr/local/bin:/usr/bin:/bin")
         env["HOME"] = home or "/tmp"  # resolved: the sandbox's home is mounted there
 
-        hidden = set(resolved_paths((state, rt, *(preset.hidden if preset else ()))))
+        # the runtime folder and, when it is this user's own, its parent:
+        # no other session's stand-ins either (spawn.runtime_parent)
+        rt_parent = os.path.dirname(rt)
+        own = (rt_parent,) if os.path.basename(rt_parent) == f"stockade-{os.getuid()}" else ()
+        hidden = set(resolved_paths((state, rt, *own, *(preset.hidden if preset else ()))))
         hidden |= {p for p in resolved_paths(view.policy_files) if not _inside(p, ws)}
         layout = Layout(
             workspace=ws, home=home, runtime_dir=rt, empty_dir=f"{rt}/empty",
@@ -684,6 +695,10 @@ def _sandboxed(s: _Session, *, ws: str, bwrap: str, view: _deps.PolicyView, home
         # stand-in while this one relies on it (sandbox/standins.py)
         try:
             standins = StandIns(state)
+        except TimeoutError as exc:
+            raise EnvironmentProblem(f"{exc}; not starting the agent",
+                                     hint="try again; if it persists, look for a hung stockade "
+                                          "run") from None
         except OSError as exc:
             raise EnvironmentProblem(
                 f"cannot use the state directory {state} ({exc.strerror or exc}); not starting "
@@ -699,6 +714,8 @@ def _sandboxed(s: _Session, *, ws: str, bwrap: str, view: _deps.PolicyView, home
             standins.create_dir(dpath)
         for fpath in p.create_files:
             standins.create_file(fpath)
+        for fpath in p.create_dot_files:
+            standins.create_file(fpath, DOT_FILE.encode())
 
         # The sandbox's first command waits for a go on a pipe only this
         # process can write (GO_TRAMPOLINE); meanwhile the proxy ports are
@@ -842,6 +859,9 @@ def _sandboxed(s: _Session, *, ws: str, bwrap: str, view: _deps.PolicyView, home
             s.proxy.close()
         if go_w >= 0:
             os.close(go_w)
+        if proc is not None and proc.poll() is None:
+            proc.kill()  # whatever went wrong: the sandbox goes before its stand-ins do
+            proc.wait()
         if standins is not None:
             standins.release()
         if opener is not None:

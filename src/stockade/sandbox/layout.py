@@ -65,12 +65,17 @@ TOOLCHAINS_RO = (
 
 # Guarded relative to the workspace: (path, kind when absent).
 if TYPE_CHECKING:
-    Absent = Literal["dir", "json", "file", "none"]
+    Absent = Literal["dir", "json", "file", "dot", "none"]
 else:
     Absent = str
 WORKSPACE_GUARDS: tuple[tuple[str, Absent], ...] = (
     (".git/hooks", "dir"),
     (".git/config", "file"),
+    # where git reads config and hooks from instead (commondir), and the
+    # per-worktree config: either could name a program the user's own git
+    # runs on the host (core.fsmonitor ...)
+    (".git/commondir", "dot"),
+    (".git/config.worktree", "file"),
     (".vscode", "dir"),
     (".idea", "dir"),
     (".devcontainer", "dir"),
@@ -163,6 +168,13 @@ class Plan(NamedTuple):
     create_dirs: tuple[str, ...] = ()
     create_files: tuple[str, ...] = ()
     visible: tuple[str, ...] = ()  # host paths shown (for diagnostics)
+    # files created holding ".\n" (DOT_FILE), shown read-only as they are
+    create_dot_files: tuple[str, ...] = ()
+
+
+# What a missing ``.git/commondir`` stands in as: "the common directory is
+# this one", what git assumes without the file (an empty one breaks git).
+DOT_FILE = ".\n"
 
 
 RUN_DIR = "/run/stockade"
@@ -182,6 +194,7 @@ def plan(layout: Layout, host: HostView | None = None) -> Plan:
     visible: list[str] = []
     create_dirs: list[str] = []
     create_files: list[str] = []
+    create_dot_files: list[str] = []
     ws = layout.workspace
 
     # 1. system, fresh /proc and /dev, private tmp, empty home
@@ -303,6 +316,11 @@ def plan(layout: Layout, host: HostView | None = None) -> Plan:
         elif k is None:
             if absent == "none":
                 return
+            if absent == "dot":
+                if on_host:
+                    create_dot_files.append(target)
+                    args.extend(["--ro-bind", target, target])
+                return
             if absent == "dir":
                 if on_host:
                     create_dirs.append(target)
@@ -316,13 +334,19 @@ def plan(layout: Layout, host: HostView | None = None) -> Plan:
         # where its target is either a guarded path or not visible)
 
     pinned: set[str] = set()
-    no_repo = h.kind(f"{ws}/.git") is None
+    git_kind = h.kind(f"{ws}/.git")
+    # not a repository (yet), or only a stand-in another session left: all
+    # of .git is one read-only stand-in, its hooks and config with it (`git
+    # init` could not have written its config in any case)
+    no_repo = git_kind is None or (git_kind == "dir" and h.kind(f"{ws}/.git/HEAD") is None)
     if no_repo:
-        # not a repository (yet): all of .git is one read-only stand-in, its
-        # hooks and config with it (`git init` could not have written its
-        # config in any case); one mount, not four
-        create_dirs.append(f"{ws}/.git")
+        if git_kind is None:
+            create_dirs.append(f"{ws}/.git")
         args.extend(["--ro-bind", layout.empty_dir, f"{ws}/.git"])
+    elif git_kind == "file":
+        # a linked worktree's or a submodule's pointer to its git directory:
+        # read-only, or the agent points it at a directory of its making
+        args.extend(["--ro-bind", f"{ws}/.git", f"{ws}/.git"])
     for rel, absent in WORKSPACE_GUARDS:
         if not (no_repo and rel.startswith(".git/")):
             guard(ws, rel, absent, on_host=True)
@@ -366,17 +390,24 @@ def plan(layout: Layout, host: HostView | None = None) -> Plan:
     # 5. masks over whatever became visible
     for stand_in, p in etc_masks:
         args += ["--ro-bind", stand_in, p]
-    for p in (*layout.deny_read, *layout.hidden):
+    masked: list[str] = []
+    for p in sorted((*layout.deny_read, *layout.hidden), key=_depth):
         if not any(_under(p, v) for v in visible):
             continue
+        if any(_under(p, m) for m in masked):
+            continue  # gone with a mask above it (bwrap could not even make its mount point)
         k = h.kind(p)
         if k == "dir":
             args += ["--ro-bind", layout.empty_dir, p]
         elif k in ("file", "other"):
             args += ["--ro-bind", layout.empty_file, p]
+        else:
+            continue
+        masked.append(p)
 
     args += ["--ro-bind", layout.runtime_dir, RUN_DIR, "--chdir", ws]
-    return Plan(tuple(args), tuple(create_dirs), tuple(create_files), tuple(visible))
+    return Plan(tuple(args), tuple(create_dirs), tuple(create_files), tuple(visible),
+                tuple(create_dot_files))
 
 
 def namespace_args(*, hostname: str = "stockade") -> list[str]:
@@ -404,6 +435,7 @@ def build_argv(
 
 
 __all__ = [
+    "DOT_FILE",
     "HOME_GUARDS",
     "RUN_DIR",
     "WORKSPACE_GUARDS",

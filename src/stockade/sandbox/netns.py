@@ -151,6 +151,11 @@ class PortOpener:
                 # go pipe (whose EOF must come when the launcher dies), not
                 # bubblewrap's status pipe, not the recorder's
                 keep = theirs.fileno()
+                # no collector from here on: a finaliser of an object of the
+                # launcher's could close a descriptor number reused here
+                import gc
+
+                gc.disable()
                 os.closerange(3, keep)
                 os.closerange(keep + 1, _max_fd())
                 code = _serve(theirs)

@@ -120,9 +120,34 @@ def _max_fd() -> int:
         return 4096
 
 
+def runtime_parent(base: str | None) -> str:
+    """This user's folder (0700) for session runtime folders under ``base``
+    (else $TMPDIR or /tmp): every session hides it whole, so no agent sees
+    another session's stand-ins, even with /dev/shm or /tmp granted.  The
+    shared folder itself when that one is not ours alone."""
+    import stat
+
+    shared = base or os.environ.get("TMPDIR") or "/tmp"
+    own = os.path.join(shared, f"stockade-{os.getuid()}")
+    try:
+        os.mkdir(own, 0o700)
+    except FileExistsError:
+        pass
+    except OSError:
+        return shared
+    try:
+        st = os.lstat(own)
+    except OSError:
+        return shared
+    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid() or st.st_mode & 0o077:
+        return shared  # planted by someone else, or a symlink: not ours
+    return own
+
+
 def make_runtime_dir(base: str | None) -> str:
-    """A new private folder (0700), as ``tempfile.mkdtemp`` makes one."""
-    parent = base or os.environ.get("TMPDIR") or "/tmp"
+    """A new private folder (0700), as ``tempfile.mkdtemp`` makes one, in
+    :func:`runtime_parent`."""
+    parent = runtime_parent(base)
     for _ in range(100):
         path = os.path.join(parent, f"stockade-{os.urandom(6).hex()}")
         try:

@@ -19,9 +19,13 @@ from __future__ import annotations
 
 import fcntl
 import os
+import time
 
 LOCK = "standins.lock"
 LIST = "standins.list"
+WAIT = 30.0  # seconds a starting session waits for another's clean-up
+# what a stand-in file may hold (kind letter in the list -> content)
+_CONTENT = {b"f": b"", b".": b".\n"}
 
 
 class StandIns:
@@ -32,7 +36,17 @@ class StandIns:
         self._list = os.path.join(state, LIST)
         fd = os.open(os.path.join(state, LOCK), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         try:
-            fcntl.flock(fd, fcntl.LOCK_SH)
+            deadline = time.monotonic() + WAIT
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        raise TimeoutError(
+                            f"another stockade session has been removing its stand-ins for "
+                            f"{WAIT:.0f} s (lock {os.path.join(state, LOCK)})") from None
+                    time.sleep(0.01)
         except BaseException:
             os.close(fd)
             raise
@@ -47,22 +61,31 @@ class StandIns:
             return False
         return True
 
-    def create_file(self, path: str) -> bool:
-        """Make the empty file ``path`` (listed first); False if it exists."""
-        self._note(b"f", path)
+    def create_file(self, path: str, content: bytes = b"") -> bool:
+        """Make the file ``path`` holding ``content`` (empty, or ``.\n``;
+        listed first); False if it exists."""
+        kind = next(k for k, v in _CONTENT.items() if v == content)
+        self._note(kind, path)
         try:
-            os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY | os.O_NOFOLLOW
-                             | os.O_CLOEXEC, 0o644))
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY | os.O_NOFOLLOW | os.O_CLOEXEC,
+                         0o644)
         except FileExistsError:
             return False
+        try:
+            if content:
+                os.write(fd, content)
+        finally:
+            os.close(fd)
         return True
 
     def _note(self, kind: bytes, path: str) -> None:
         # listed before it exists: a crash in between leaves a name to
         # try, never a stand-in nobody knows of.  One append per record.
+        record = kind + b"\0" + os.fsencode(path) + b"\0"
         fd = os.open(self._list, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o600)
         try:
-            os.write(fd, kind + b"\0" + os.fsencode(path) + b"\0")
+            if os.write(fd, record) != len(record):
+                raise OSError(f"a short write to {self._list}")
         finally:
             os.close(fd)
 
@@ -73,6 +96,9 @@ class StandIns:
         if fd is None:
             return
         try:
+            # let go first: a shared lock kept through a failed upgrade (NFS's
+            # emulation) would leave two sessions ending together both failing
+            fcntl.flock(fd, fcntl.LOCK_UN)
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
@@ -98,9 +124,11 @@ def remove_listed(list_path: str) -> None:
         try:
             if kind == b"d":
                 os.rmdir(path)  # only when empty
-            elif kind == b"f":
+            elif kind in _CONTENT:
                 st = os.lstat(path)
-                if st.st_size == 0 and st.st_mode & 0o170000 == 0o100000:
+                want = _CONTENT[kind]
+                if st.st_mode & 0o170000 == 0o100000 and st.st_size == len(want) and (
+                        not want or _holds(path, want)):
                     os.unlink(path)
         except OSError:
             pass  # gone already, in use, or no longer empty: the user's now
@@ -108,6 +136,14 @@ def remove_listed(list_path: str) -> None:
         os.unlink(list_path)
     except OSError:
         pass
+
+
+def _holds(path: str, want: bytes) -> bool:
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        return os.read(fd, len(want) + 1) == want
+    finally:
+        os.close(fd)
 
 
 __all__ = ["StandIns", "remove_listed"]
