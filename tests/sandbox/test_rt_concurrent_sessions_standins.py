@@ -178,3 +178,31 @@ def test_another_sessions_runtime_folder_stays_hidden_with_dev_shm_granted(
     listed, _folders = r.stdout.split()
     assert own.is_dir()  # the launcher used it
     assert listed == "0"  # masked: nothing of any session shows
+
+
+def test_json_stand_ins_are_valid_json_on_the_host_while_a_session_runs(
+        stockade: Callable[..., subprocess.CompletedProcess[str]], tmp_path: Path) -> None:
+    # Claude Code run on the host in the same project reads .mcp.json: an
+    # empty file there would be a parse error for as long as the session runs
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    r = stockade("run", "--", "sh", "-c", f"cat {ws}/.mcp.json", cwd=ws)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "{}"
+    seen: list[str] = []
+    (ws / "sig").mkdir()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "stockade", "run", "--", "sh", "-c",
+         "touch sig/up; while [ ! -f sig/end ]; do sleep 0.05; done"], cwd=ws,
+        env={"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": str(stockade.home),  # type: ignore[attr-defined]
+             "LANG": "C.UTF-8", "STOCKADE_HOME": str(tmp_path / "state")})
+    try:
+        _wait_for(ws / "sig" / "up", "the session")
+        seen.append((ws / ".mcp.json").read_text())
+        seen.append((ws / ".claude" / "settings.json").read_text())
+        (ws / "sig" / "end").touch()
+        assert proc.wait(timeout=30) == 0
+    finally:
+        proc.kill()
+    assert seen == ["{}\n", "{}\n"]
+    assert not (ws / ".mcp.json").exists()  # removed after

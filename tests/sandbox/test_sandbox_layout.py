@@ -89,7 +89,7 @@ def test_guards_are_read_only_and_pinned_even_when_absent() -> None:
     assert last_mount(p.args, "/home/u/proj/.mcp.json") == ("--ro-bind", "/rt/empty.json")
     assert last_mount(p.args, "/home/u/proj/.claude/settings.json") == ("--ro-bind", "/rt/empty.json")
     assert "/home/u/proj/.vscode" in p.create_dirs and "/home/u/proj/.claude" in p.create_dirs
-    assert "/home/u/proj/.mcp.json" in p.create_files
+    assert "/home/u/proj/.mcp.json" in p.create_json_files  # "{}": valid to tools on the host
     assert last_mount(p.args, "/home/u/.bashrc") == ("--ro-bind", "/rt/empty.file")
 
 
@@ -236,7 +236,8 @@ def test_git_cannot_be_pointed_at_a_config_of_the_agents_making() -> None:
     host[git] = "file"
     p = plan(layout(), FakeHost(host))
     assert last_mount(p.args, git) == ("--ro-bind", git)
-    assert not [d for d in p.create_dirs + p.create_files if d.startswith(f"{git}/")]
+    assert not [d for d in (*p.create_dirs, *p.create_files, *p.create_json_files,
+                            *p.create_dot_files) if d.startswith(f"{git}/")]
 
 
 def test_a_stand_in_git_left_by_another_session_is_no_repository() -> None:

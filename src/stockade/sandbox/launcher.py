@@ -626,7 +626,7 @@ def _sandboxed(s: _Session, *, ws: str, bwrap: str, view: _deps.PolicyView, home
                state: str, gw: Any, env: dict[str, str], preset: Any, t0: float,
                start_details: Mapping[str, Any], deny_read: tuple[str, ...]) -> int:
     from stockade.sandbox.cmdcheck import unreachable
-    from stockade.sandbox.layout import DOT_FILE, Layout, build_argv, plan
+    from stockade.sandbox.layout import DOT_FILE, JSON_FILE, Layout, build_argv, plan
     from stockade.sandbox.netns import (
         GO_TRAMPOLINE,
         NetnsError,
@@ -653,7 +653,7 @@ def _sandboxed(s: _Session, *, ws: str, bwrap: str, view: _deps.PolicyView, home
     go_w = -1  # the agent's go: written once session.start is recorded
     try:
         os.mkdir(f"{rt}/empty", 0o555)
-        _write(f"{rt}/empty.json", "{}\n")
+        _write(f"{rt}/empty.json", JSON_FILE)
         _write(f"{rt}/empty.file", "")
         gitconfig = None
         if home and os.path.isfile(f"{home}/.gitconfig"):
@@ -716,6 +716,8 @@ def _sandboxed(s: _Session, *, ws: str, bwrap: str, view: _deps.PolicyView, home
             standins.create_file(fpath)
         for fpath in p.create_dot_files:
             standins.create_file(fpath, DOT_FILE.encode())
+        for fpath in p.create_json_files:
+            standins.create_file(fpath, JSON_FILE.encode())
 
         # The sandbox's first command waits for a go on a pipe only this
         # process can write (GO_TRAMPOLINE); meanwhile the proxy ports are

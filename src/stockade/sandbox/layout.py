@@ -170,11 +170,15 @@ class Plan(NamedTuple):
     visible: tuple[str, ...] = ()  # host paths shown (for diagnostics)
     # files created holding ".\n" (DOT_FILE), shown read-only as they are
     create_dot_files: tuple[str, ...] = ()
+    # files created holding "{}\n" (JSON_FILE): valid to the user's own tools
+    # (Claude Code on the host reads .mcp.json) while the session runs
+    create_json_files: tuple[str, ...] = ()
 
 
 # What a missing ``.git/commondir`` stands in as: "the common directory is
 # this one", what git assumes without the file (an empty one breaks git).
 DOT_FILE = ".\n"
+JSON_FILE = "{}\n"
 
 
 RUN_DIR = "/run/stockade"
@@ -195,6 +199,7 @@ def plan(layout: Layout, host: HostView | None = None) -> Plan:
     create_dirs: list[str] = []
     create_files: list[str] = []
     create_dot_files: list[str] = []
+    create_json_files: list[str] = []
     ws = layout.workspace
 
     # 1. system, fresh /proc and /dev, private tmp, empty home
@@ -327,7 +332,7 @@ def plan(layout: Layout, host: HostView | None = None) -> Plan:
                 args.extend(["--ro-bind", layout.empty_dir, target])
             else:
                 if on_host:
-                    create_files.append(target)
+                    (create_json_files if absent == "json" else create_files).append(target)
                 src = layout.empty_json if absent == "json" else layout.empty_file
                 args.extend(["--ro-bind", src, target])
         # a symlink at a guard path: leave it (it resolves inside the sandbox,
@@ -407,7 +412,7 @@ def plan(layout: Layout, host: HostView | None = None) -> Plan:
 
     args += ["--ro-bind", layout.runtime_dir, RUN_DIR, "--chdir", ws]
     return Plan(tuple(args), tuple(create_dirs), tuple(create_files), tuple(visible),
-                tuple(create_dot_files))
+                tuple(create_dot_files), tuple(create_json_files))
 
 
 def namespace_args(*, hostname: str = "stockade") -> list[str]:
@@ -437,6 +442,7 @@ def build_argv(
 __all__ = [
     "DOT_FILE",
     "HOME_GUARDS",
+    "JSON_FILE",
     "RUN_DIR",
     "WORKSPACE_GUARDS",
     "Extra",

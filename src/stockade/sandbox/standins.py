@@ -25,7 +25,7 @@ LOCK = "standins.lock"
 LIST = "standins.list"
 WAIT = 30.0  # seconds a starting session waits for another's clean-up
 # what a stand-in file may hold (kind letter in the list -> content)
-_CONTENT = {b"f": b"", b".": b".\n"}
+_CONTENT = {b"f": b"", b".": b".\n", b"j": b"{}\n"}
 
 
 class StandIns:
@@ -62,8 +62,8 @@ class StandIns:
         return True
 
     def create_file(self, path: str, content: bytes = b"") -> bool:
-        """Make the file ``path`` holding ``content`` (empty, or ``.\n``;
-        listed first); False if it exists."""
+        """Make the file ``path`` holding ``content`` (empty, ``.\n`` or
+        ``{}\n``; listed first); False if it exists."""
         kind = next(k for k, v in _CONTENT.items() if v == content)
         self._note(kind, path)
         try:
