@@ -206,3 +206,34 @@ def test_json_stand_ins_are_valid_json_on_the_host_while_a_session_runs(
         proc.kill()
     assert seen == ["{}\n", "{}\n"]
     assert not (ws / ".mcp.json").exists()  # removed after
+
+
+def test_a_submodules_git_pointer_cannot_be_rewritten(
+        stockade: Callable[..., subprocess.CompletedProcess[str]], tmp_path: Path) -> None:
+    # the superproject's `git status` runs git in every submodule: a `.git`
+    # pointer the agent rewrote would have the user's git read its config
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid",
+           "-c", "protocol.file.allow=always"]
+    lib = tmp_path / "lib"
+    subprocess.run([*git, "init", "-q", str(lib)], check=True)
+    subprocess.run([*git, "-C", str(lib), "commit", "-q", "--allow-empty", "-m", "x"], check=True)
+    ws = tmp_path / "ws"
+    subprocess.run([*git, "init", "-q", str(ws)], check=True)
+    subprocess.run([*git, "-C", str(ws), "submodule", "add", "-q", str(lib), "vendor/lib"],
+                   check=True, capture_output=True)
+    subprocess.run([*git, "-C", str(ws), "commit", "-q", "-m", "sub"], check=True)
+    pointer = (ws / "vendor" / "lib" / ".git").read_text()
+    r = stockade("run", "--", "sh", "-c",
+                 "mkdir -p .evil/objects .evil/refs; echo 'ref: refs/heads/x' > .evil/HEAD; "
+                 "printf '[core]\\n\\tfsmonitor = \"touch HOST-RAN\"\\n' > .evil/config; "
+                 "(echo \"gitdir: $PWD/.evil\" > vendor/lib/.git) 2>/dev/null && echo WROTE; "
+                 "(mv vendor vendor-away) 2>/dev/null && echo MOVED; "
+                 "(echo ../../.evil > .git/modules/vendor/lib/commondir) 2>/dev/null "
+                 "&& echo WROTE2; git -C vendor/lib status --short >/dev/null && echo SUB-OK",
+                 cwd=ws)
+    assert r.returncode == 0, r.stderr
+    assert "WROTE" not in r.stdout and "MOVED" not in r.stdout, r.stdout
+    assert "SUB-OK" in r.stdout, r.stdout + r.stderr  # git still works in the submodule
+    assert (ws / "vendor" / "lib" / ".git").read_text() == pointer
+    subprocess.run(["git", "-C", str(ws), "status"], capture_output=True, check=True)
+    assert not list(ws.rglob("HOST-RAN"))

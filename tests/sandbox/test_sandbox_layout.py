@@ -248,3 +248,38 @@ def test_a_stand_in_git_left_by_another_session_is_no_repository() -> None:
     assert "/home/u/proj/.git" not in p.create_dirs  # it exists
     assert effective_mode(p.args, "/home/u/proj/.git/config") == "empty"
     assert effective_mode(p.args, "/home/u/proj/.git/commondir") == "empty"
+
+
+def test_submodule_checkouts_keep_their_git_pointers() -> None:
+    class WithFiles(FakeHost):
+        def read_text(self, path: str) -> str:
+            return GITMODULES if path == "/home/u/proj/.gitmodules" else ""
+
+    host: dict[str, Kind] = dict(BASE, **{
+        "/home/u/proj/.gitmodules": "file", "/home/u/proj/vendor": "dir",
+        "/home/u/proj/vendor/lib": "dir", "/home/u/proj/vendor/lib/.git": "file",
+        "/home/u/proj/tools": "dir", "/home/u/proj/.git/modules": "dir",
+        "/home/u/proj/.git/modules/lib": "dir", "/home/u/proj/.git/modules/lib/config": "file",
+        "/home/u/proj/.git/modules/lib/HEAD": "file"})
+    p = plan(layout(), WithFiles(host))
+    proj = "/home/u/proj"
+    assert last_mount(p.args, f"{proj}/vendor/lib/.git") == ("--ro-bind", f"{proj}/vendor/lib/.git")
+    assert effective_mode(p.args, f"{proj}/tools/.git/config") == "empty"  # not initialised
+    assert f"{proj}/tools/.git" in p.create_dirs
+    assert effective_mode(p.args, f"{proj}/vendor/lib/src/x.c") == "rw"  # still the work tree
+    # the submodule's own git directory cannot be redirected either
+    assert f"{proj}/.git/modules/lib/commondir" in p.create_dot_files
+    assert effective_mode(p.args, f"{proj}/.git/modules/lib/config.worktree") == "empty"
+    assert not any("evil" in a or a.startswith("/etc/passwd") for a in p.create_dirs)
+
+
+GITMODULES = """[submodule "lib"]
+\tpath = vendor/lib
+\turl = https://example.invalid/lib.git
+[submodule "tools"]
+\tpath = "tools"
+[submodule "bad"]
+\tpath = ../evil
+[submodule "abs"]
+\tpath = /etc/passwd/..
+"""

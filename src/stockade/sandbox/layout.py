@@ -134,6 +134,23 @@ class RealHost:
         except OSError:
             return []
 
+    def read_text(self, path: str, limit: int = 1 << 16) -> str:
+        """The start of a small regular file (never a FIFO or a link), or ""."""
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+        except OSError:
+            return ""
+        try:
+            import stat
+
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                return ""
+            return os.read(fd, limit).decode("utf-8", "replace")
+        except OSError:
+            return ""
+        finally:
+            os.close(fd)
+
 
 # NamedTuple, not a dataclass: on `stockade run`'s start-up path (see seccomp.Insn)
 class Extra(NamedTuple):
@@ -360,16 +377,35 @@ def plan(layout: Layout, host: HostView | None = None) -> Plan:
         pass
     elif h.kind(f"{ws}/.git/modules") == "dir":
         args.extend(pin(f"{ws}/.git/modules"))
-        for name in sorted(h.listdir(f"{ws}/.git/modules")):
-            mdir = f"{ws}/.git/modules/{name}"
-            if h.kind(mdir) == "dir":
-                args.extend(pin(mdir))  # pinned: cannot be swapped out
+        # a submodule named a/b has its git directory at modules/a/b
+        todo = [(f"{ws}/.git/modules/{name}", 1)
+                for name in sorted(h.listdir(f"{ws}/.git/modules"))]
+        while todo:
+            mdir, depth = todo.pop(0)
+            if h.kind(mdir) != "dir":
+                continue
+            args.extend(pin(mdir))  # pinned: cannot be swapped out
+            if h.kind(f"{mdir}/HEAD") != "file":
+                if depth < _MAX_MODULE_DEPTH:
+                    todo += [(f"{mdir}/{n}", depth + 1) for n in sorted(h.listdir(mdir))]
+                continue
             for part in ("hooks", "config"):
-                t = f"{ws}/.git/modules/{name}/{part}"
+                t = f"{mdir}/{part}"
                 if h.kind(t) in ("dir", "file"):
                     args.extend(["--ro-bind", t, t])
+            for part, absent in (("commondir", "dot"), ("config.worktree", "file")):
+                guard(mdir, part, absent, on_host=True)
     else:
         guard(ws, ".git/modules", "dir", on_host=True)
+    # Submodule checkouts: the superproject's `git status` runs git in each,
+    # so a `.git` pointer rewritten (or one made where there was none) would
+    # have the user's own git read a config of the agent's making.  Their
+    # `.git` is read-only, and the folders up to it are pinned.
+    read_text = getattr(h, "read_text", None)
+    if not no_repo and read_text is not None:
+        for rel in submodule_paths(read_text(f"{ws}/.gitmodules")):
+            if h.kind(f"{ws}/{rel}") in ("dir", None):
+                guard(ws, f"{rel}/.git", "dir", on_host=True)
     if home:
         bound_home = [d for d in seen if _under(d, home) and d != home]
         for rel, absent in HOME_GUARDS:
@@ -415,6 +451,32 @@ def plan(layout: Layout, host: HostView | None = None) -> Plan:
                 tuple(create_dot_files), tuple(create_json_files))
 
 
+_MAX_SUBMODULES = 256
+_MAX_MODULE_DEPTH = 4  # submodule names with up to three "/"
+
+
+def submodule_paths(gitmodules: str) -> list[str]:
+    """The ``path =`` entries of a ``.gitmodules`` text that stay inside the
+    workspace (relative, no ``..``), at most :data:`_MAX_SUBMODULES`."""
+    out: list[str] = []
+    for line in gitmodules.splitlines():
+        key, eq, value = line.partition("=")
+        if not eq or key.strip().lower() != "path":
+            continue
+        rel = value.strip()
+        if len(rel) >= 2 and rel[0] == rel[-1] == '"':
+            rel = rel[1:-1]
+        rel = rel.strip("/")
+        parts = rel.split("/")
+        if not rel or any(p in ("", ".", "..") for p in parts) or "\0" in rel:
+            continue
+        if rel not in out:
+            out.append(rel)
+        if len(out) >= _MAX_SUBMODULES:
+            break
+    return out
+
+
 def namespace_args(*, hostname: str = "stockade") -> list[str]:
     """Every namespace bubblewrap can make; no capabilities, even for root."""
     return [
@@ -453,4 +515,5 @@ __all__ = [
     "build_argv",
     "namespace_args",
     "plan",
+    "submodule_paths",
 ]
