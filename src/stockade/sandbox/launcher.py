@@ -647,6 +647,7 @@ def _sandboxed(s: _Session, *, ws: str, bwrap: str, view: _deps.PolicyView, home
                  if b and os.path.isdir(b) and os.access(b, os.W_OK | os.X_OK)), None)
     opener: PortOpener | None = None
     proc: Proc | None = None
+    wall_start = time.time() - 1.0  # before anything of the agent's (ctime is in whole ticks)
     rt = make_runtime_dir(base)
     standins: StandIns | None = None
     acceptors: list[Acceptor] = []
@@ -845,11 +846,15 @@ def _sandboxed(s: _Session, *, ws: str, bwrap: str, view: _deps.PolicyView, home
         s.proxy.close()
         _drain(s, deadline=time.monotonic() + 0.5)
         st = s.stats
-        s.record("session.end", {
+        git_risks = _audit_git(ws, since=wall_start)
+        end = {
             "exit_status": rc, "duration_ms": int((time.monotonic() - t0) * 1000),
             "connections": st.connections, "denied": st.denied, "bytes_up": st.bytes_up,
             "bytes_down": st.bytes_down, "hosts": sorted(st.hosts)[:100],
-        })
+        }
+        if git_risks is not None:
+            end["git_repos_running_programs"] = git_risks
+        s.record("session.end", end)
         _tell_refusals(s)
         return rc
     finally:
@@ -869,6 +874,35 @@ def _sandboxed(s: _Session, *, ws: str, bwrap: str, view: _deps.PolicyView, home
         if opener is not None:
             opener.close()
         remove_tree(rt)
+
+
+def _audit_git(ws: str, *, since: float) -> list[dict[str, Any]] | None:
+    """Repositories the agent made or changed in the workspace whose config
+    or hooks run programs (sandbox/gitaudit.py): said on stderr, and
+    returned for the ledger (path components that look like credentials
+    masked); None when there is nothing to say."""
+    from stockade.sandbox.envscrub import has_url_password, high_entropy_token
+    from stockade.sandbox.gitaudit import audit, describe
+
+    try:
+        found = audit(ws, since=since)
+    except Exception as exc:  # noqa: BLE001 - said; the session itself is over
+        print(f"stockade: could not check the workspace for git repositories "
+              f"({type(exc).__name__})", file=sys.stderr)
+        return None
+
+    def masked(path: str) -> str:
+        return "/".join("<redacted>" if high_entropy_token(p) or has_url_password(p) else p
+                        for p in path.split("/"))
+
+    safe = found._replace(risky=tuple(r._replace(path=masked(r.path)) for r in found.risky))
+    note = describe(safe, ws)
+    if note:
+        print(note, file=sys.stderr)
+    if not found.risky and found.complete:
+        return None
+    return [{"path": r.path, "why": list(r.why)} for r in safe.risky] + (
+        [] if found.complete else [{"path": None, "why": ["not fully checked: too large"]}])
 
 
 def _forward_signals(proc: Proc, init_pid: int) -> dict[int, Any]:
