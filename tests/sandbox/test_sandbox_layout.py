@@ -273,6 +273,41 @@ def test_submodule_checkouts_keep_their_git_pointers() -> None:
     assert not any("evil" in a or a.startswith("/etc/passwd") for a in p.create_dirs)
 
 
+def test_a_gitmodules_entry_cannot_unguard_a_guarded_path() -> None:
+    # the agent edits .gitmodules in one session: the next must not pin
+    # (bind writable again) .git/hooks, .vscode or .git/modules under a guard
+    evil = ("[submodule \"a\"]\n\tpath = .git/hooks\n[submodule \"b\"]\n\tpath = .vscode\n"
+            "[submodule \"c\"]\n\tpath = .git/modules/m/hooks\n"
+            "[submodule \"d\"]\n\tpath = x/.git/y\n")
+
+    class WithFiles(FakeHost):
+        def read_text(self, path: str) -> str:
+            return evil if path.endswith("/.gitmodules") else ""
+
+    host: dict[str, Kind] = dict(BASE, **{
+        "/home/u/proj/.gitmodules": "file", "/home/u/proj/.git/modules": "dir",
+        "/home/u/proj/.git/modules/m": "dir", "/home/u/proj/.git/modules/m/HEAD": "file",
+        "/home/u/proj/.git/modules/m/hooks": "dir",
+        "/home/u/proj/.git/modules/m/modules": "dir",
+        "/home/u/proj/.git/modules/m/modules/n": "dir",
+        "/home/u/proj/.git/modules/m/modules/n/HEAD": "file",
+        "/home/u/proj/.git/modules/m/modules/n/config": "file",
+        "/home/u/proj/.git/worktrees": "dir", "/home/u/proj/.git/worktrees/wt": "dir",
+        "/home/u/proj/.git/worktrees/wt/commondir": "file",
+        "/home/u/proj/.git/worktrees/wt/gitdir": "file"})
+    p = plan(layout(), WithFiles(host))
+    proj = "/home/u/proj"
+    assert effective_mode(p.args, f"{proj}/.git/hooks/pre-commit") == "ro"
+    assert effective_mode(p.args, f"{proj}/.vscode/tasks.json") == "empty"
+    assert effective_mode(p.args, f"{proj}/.git/modules/m/hooks/post-checkout") == "ro"
+    # a submodule's own submodule, and a linked worktree's pointers
+    assert effective_mode(p.args, f"{proj}/.git/modules/m/modules/n/config") == "ro"
+    assert f"{proj}/.git/modules/m/modules/n/commondir" in p.create_dot_files
+    for part in ("commondir", "gitdir"):
+        assert effective_mode(p.args, f"{proj}/.git/worktrees/wt/{part}") == "ro"
+    assert effective_mode(p.args, f"{proj}/.git/worktrees/wt/config.worktree") == "empty"
+
+
 GITMODULES = """[submodule "lib"]
 \tpath = vendor/lib
 \turl = https://example.invalid/lib.git

@@ -377,14 +377,17 @@ def plan(layout: Layout, host: HostView | None = None) -> Plan:
         pass
     elif h.kind(f"{ws}/.git/modules") == "dir":
         args.extend(pin(f"{ws}/.git/modules"))
-        # a submodule named a/b has its git directory at modules/a/b
+        pinned.add(f"{ws}/.git/modules")
+        # a submodule named a/b has its git directory at modules/a/b, and a
+        # submodule's own submodules theirs at modules/a/modules/c
         todo = [(f"{ws}/.git/modules/{name}", 1)
                 for name in sorted(h.listdir(f"{ws}/.git/modules"))]
         while todo:
             mdir, depth = todo.pop(0)
-            if h.kind(mdir) != "dir":
+            if h.kind(mdir) != "dir" or mdir in pinned:
                 continue
             args.extend(pin(mdir))  # pinned: cannot be swapped out
+            pinned.add(mdir)
             if h.kind(f"{mdir}/HEAD") != "file":
                 if depth < _MAX_MODULE_DEPTH:
                     todo += [(f"{mdir}/{n}", depth + 1) for n in sorted(h.listdir(mdir))]
@@ -395,8 +398,25 @@ def plan(layout: Layout, host: HostView | None = None) -> Plan:
                     args.extend(["--ro-bind", t, t])
             for part, absent in (("commondir", "dot"), ("config.worktree", "file")):
                 guard(mdir, part, absent, on_host=True)
+            if h.kind(f"{mdir}/modules") == "dir" and depth < _MAX_MODULE_DEPTH:
+                args.extend(pin(f"{mdir}/modules"))
+                pinned.add(f"{mdir}/modules")
+                todo += [(f"{mdir}/modules/{n}", depth + 1)
+                         for n in sorted(h.listdir(f"{mdir}/modules"))]
     else:
         guard(ws, ".git/modules", "dir", on_host=True)
+    # Linked worktrees (outside the workspace, as a rule) read their
+    # commondir, gitdir and config.worktree here: the same redirection
+    if not no_repo and h.kind(f"{ws}/.git/worktrees") == "dir":
+        for name in sorted(h.listdir(f"{ws}/.git/worktrees")):
+            wdir = f"{ws}/.git/worktrees/{name}"
+            if h.kind(wdir) != "dir" or wdir in pinned:
+                continue
+            args.extend(pin(wdir))
+            pinned.add(wdir)
+            for part, absent in (("commondir", "none"), ("gitdir", "none"),
+                                 ("config.worktree", "file"), ("hooks", "none")):
+                guard(wdir, part, absent, on_host=True)
     # Submodule checkouts: the superproject's `git status` runs git in each,
     # so a `.git` pointer rewritten (or one made where there was none) would
     # have the user's own git read a config of the agent's making.  Their
@@ -452,6 +472,7 @@ def plan(layout: Layout, host: HostView | None = None) -> Plan:
 
 
 _MAX_SUBMODULES = 256
+_GUARD_TOPS = frozenset(rel.split("/")[0] for rel, _ in WORKSPACE_GUARDS)
 _MAX_MODULE_DEPTH = 4  # submodule names with up to three "/"
 
 
@@ -468,7 +489,10 @@ def submodule_paths(gitmodules: str) -> list[str]:
             rel = rel[1:-1]
         rel = rel.strip("/")
         parts = rel.split("/")
-        if not rel or any(p in ("", ".", "..") for p in parts) or "\0" in rel:
+        # git refuses a path through a .git; and none may overlap a guard (the
+        # folders up to a submodule are bound writable again, onto a guard)
+        if not rel or any(p in ("", ".", "..", ".git") for p in parts) or "\0" in rel \
+                or parts[0] in _GUARD_TOPS:
             continue
         if rel not in out:
             out.append(rel)
