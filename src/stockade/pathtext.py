@@ -81,4 +81,22 @@ def mkdir(path: str, *, mode: int = 0o777, parents: bool = False) -> None:
             raise
 
 
-__all__ = ["absolute", "exists", "expanduser", "join", "mkdir", "normpath"]
+def read_regular(path: str, limit: int) -> bytes | None:
+    """The first ``limit`` bytes of ``path`` if it is a regular file; None
+    otherwise.  Never follows a link at ``path``, never blocks on a FIFO or
+    a device (a file someone else may have planted)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        if os.fstat(fd).st_mode & 0o170000 != 0o100000:
+            return None
+        return os.read(fd, limit) if limit else b""
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
+__all__ = ["absolute", "exists", "expanduser", "join", "mkdir", "normpath", "read_regular"]

@@ -145,3 +145,27 @@ def test_a_session_that_plants_a_repository_says_so(
     assert end["details"]["git_repos_running_programs"] == [
         {"path": "tools/x/.git", "why": ["config: core.fsmonitor"]}]
     assert os.path.isdir(ws / "tools" / "x" / ".git")  # reported, not touched
+
+
+def test_a_folder_made_unreadable_is_not_called_checked(tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    repo(tmp_path / "hidden" / "r", '[core]\n\tfsmonitor = "x"\n')
+    real = os.scandir
+
+    def scandir(path: str) -> object:
+        if str(path).endswith("hidden"):
+            raise PermissionError(13, "Permission denied")
+        return real(path)
+
+    monkeypatch.setattr(gitaudit.os, "scandir", scandir)
+    found = audit(str(tmp_path), since=time.time() - 1)
+    assert found.risky == () and not found.complete
+
+
+def test_hook_names_that_look_like_credentials_are_not_repeated(tmp_path: Path) -> None:
+    from stockade.sandbox.launcher import _audit_git
+
+    token = "ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"
+    repo(tmp_path / "r", hooks={token: "#!/bin/sh\n"})
+    got = _audit_git(str(tmp_path), since=time.time() - 1)
+    assert got == [{"path": "r/.git", "why": ["hooks/<redacted>"]}]

@@ -23,6 +23,9 @@ from __future__ import annotations
 import os
 import time
 
+from stockade.pathtext import read_regular
+from stockade.sandbox.gitconfig import lenient_pairs
+
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: start-up path
 if TYPE_CHECKING:
     from typing import NamedTuple
@@ -83,6 +86,7 @@ def audit(workspace: str, *, since: float) -> Audit:
                         return Audit(tuple(risky), False)
                     found.append(e)
         except OSError:
+            complete = False  # a folder made unreadable hides what is in it: said
             continue
         names = {e.name for e in found}
         if folder != workspace and {"HEAD", "objects", "refs"} <= names:
@@ -163,18 +167,8 @@ def _check_gitdir(gitdir: str, since: float, *, also_changed: bool = False) -> t
 
 def _read_small(path: str, limit: int = 1 << 20) -> str | None:
     """A regular file's start, never through a link, never blocking."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
-    except OSError:
-        return None
-    try:
-        if os.fstat(fd).st_mode & 0o170000 != 0o100000:
-            return None
-        return os.read(fd, limit).decode("utf-8", "replace")
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
+    data = read_regular(path, limit)
+    return None if data is None else data.decode("utf-8", "replace")
 
 
 def _gitdir_target(path: str) -> str | None:
@@ -193,7 +187,7 @@ def program_keys(config: str) -> list[str]:
         return []
     pairs = _git_pairs(config)
     if pairs is None:
-        pairs = _lenient_pairs(_read_small(config) or "")
+        pairs = lenient_pairs(_read_small(config) or "")
     found = set()
     for key, value in pairs:
         for pattern in _patterns(key):
@@ -234,27 +228,6 @@ def _git_pairs(config: str) -> list[tuple[str, str]] | None:
         if item:
             key, _, value = item.decode("utf-8", "replace").partition("\n")
             pairs.append((key.lower(), value))
-    return pairs
-
-
-def _lenient_pairs(text: str) -> list[tuple[str, str]]:
-    """git's config format, roughly: headers (also with a key after them),
-    continuation lines, a BOM."""
-    text = text.lstrip("\ufeff").replace("\\\r\n", "").replace("\\\n", "")
-    section = ""
-    pairs = []
-    for raw in text.splitlines():
-        line = raw.strip()
-        while line.startswith("["):
-            end = line.find("]")
-            head = line[1:end] if end != -1 else line[1:]
-            name, _, sub = head.strip().partition(" ") if " " in head else head.strip().partition("\t")
-            section = name.lower() + (".x" if sub.strip() or "." in name else "")
-            line = line[end + 1:].strip() if end != -1 else ""
-        if not line or line[0] in "#;":
-            continue
-        key, _, value = line.partition("=")
-        pairs.append((f"{section}.{key.strip().lower()}", value.strip().strip('"')))
     return pairs
 
 

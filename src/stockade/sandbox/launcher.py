@@ -886,16 +886,21 @@ def _audit_git(ws: str, *, since: float) -> list[dict[str, Any]] | None:
 
     try:
         found = audit(ws, since=since)
-    except Exception as exc:  # noqa: BLE001 - said; the session itself is over
-        print(f"stockade: could not check the workspace for git repositories "
-              f"({type(exc).__name__})", file=sys.stderr)
-        return None
+    except Exception as exc:  # noqa: BLE001 - said and recorded; the session itself is over
+        why = f"not checked: {type(exc).__name__}"
+        print(f"stockade: could not check the workspace for git repositories ({why})",
+              file=sys.stderr)
+        return [{"path": None, "why": [why]}]
 
-    def masked(path: str) -> str:
+    def masked(text: str) -> str:
+        # folder and hook names are the agent's: one that looks like a
+        # credential is not repeated
         return "/".join("<redacted>" if high_entropy_token(p) or has_url_password(p) else p
-                        for p in path.split("/"))
+                        for p in text.split("/"))
 
-    safe = found._replace(risky=tuple(r._replace(path=masked(r.path)) for r in found.risky))
+    safe = found._replace(risky=tuple(
+        r._replace(path=masked(r.path), why=tuple(masked(w) for w in r.why))
+        for r in found.risky))
     try:
         note = describe(safe, ws)
         if note:

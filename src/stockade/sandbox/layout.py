@@ -136,20 +136,9 @@ class RealHost:
 
     def read_text(self, path: str, limit: int = 1 << 16) -> str:
         """The start of a small regular file (never a FIFO or a link), or ""."""
-        try:
-            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
-        except OSError:
-            return ""
-        try:
-            import stat
+        from stockade.pathtext import read_regular
 
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
-                return ""
-            return os.read(fd, limit).decode("utf-8", "replace")
-        except OSError:
-            return ""
-        finally:
-            os.close(fd)
+        return (read_regular(path, limit) or b"").decode("utf-8", "replace")
 
 
 # NamedTuple, not a dataclass: on `stockade run`'s start-up path (see seccomp.Insn)
@@ -510,17 +499,9 @@ def configured_hooks_path(config: str) -> str | None:
     """``core.hooksPath`` of a repository's config text, when it names a
     folder inside the work tree (relative, no ``..``); read leniently, the
     last one winning as in git."""
-    section = ""
-    found: str | None = None
-    for raw in config.lstrip("\ufeff").splitlines():
-        line = raw.strip()
-        while line.startswith("["):
-            end = line.find("]")
-            section = line[1:end].strip().lower() if end != -1 else ""
-            line = line[end + 1:].strip() if end != -1 else ""
-        key, eq, value = line.partition("=")
-        if eq and section == "core" and key.strip().lower() == "hookspath":
-            found = value.strip().strip('"')
+    from stockade.sandbox.gitconfig import lenient_pairs
+
+    found = next((v for k, v in reversed(lenient_pairs(config)) if k == "core.hookspath"), None)
     if not found or found.startswith(("/", "~")):
         return None
     parts = found.strip("/").split("/")

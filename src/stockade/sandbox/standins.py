@@ -139,11 +139,9 @@ def remove_listed(list_path: str) -> None:
 
 
 def _holds(path: str, want: bytes) -> bool:
-    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
-    try:
-        return os.read(fd, len(want) + 1) == want
-    finally:
-        os.close(fd)
+    from stockade.pathtext import read_regular
+
+    return read_regular(path, len(want) + 1) == want
 
 
 __all__ = ["StandIns", "remove_listed"]
