@@ -163,7 +163,8 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=5)
     args = ap.parse_args()
 
-    from stockade.deps.engine import Checker, DefaultActions
+    from stockade.config.model import DependencyPolicy
+    from stockade.deps.engine import Checker
     from stockade.deps.names import parse
     from stockade.deps.popular import index
     from stockade.deps.registry import Registry, Settings
@@ -181,7 +182,7 @@ def main() -> int:
     srv, base = serve(names)
     state = tempfile.mkdtemp(prefix="stockade-bench-")
     env = {"STOCKADE_DEPS_PYPI_URL": f"{base}/pypi", "STOCKADE_DEPS_NPM_URL": f"{base}/npm"}
-    checker = Checker(DefaultActions(), registry=Registry(Settings.from_env(env,
+    checker = Checker(DependencyPolicy(), registry=Registry(Settings.from_env(env,
                                                                            state_root=state)),
                       osv=None)
     tp = fp = fn = tn = 0

@@ -141,3 +141,24 @@ def test_a_toml_error_inside_the_file_names_line_and_column(tmp_path: Path) -> N
     p.write_text('[package]\nname = "x"\n[dependencies]\nserde = = "1"\n')
     with pytest.raises(ManifestError, match=r"Cargo.toml:4:\d+: not valid TOML"):
         read(p, display="Cargo.toml")
+
+
+def test_a_hash_pinned_lock_file_is_read(tmp_path: Path) -> None:
+    # pip-compile --generate-hashes: per-requirement options name no package
+    p = tmp_path / "requirements.txt"
+    p.write_text("cffi==1.17.1 \\\n    --hash=sha256:aaaa \\\n    --hash=sha256:bbbb\n"
+                 "pyyaml==6.0.2 --hash=sha256:cccc\n")
+    assert [(s.name, s.version, s.line) for s in read(p)] == [("cffi", "1.17.1", 1),
+                                                               ("pyyaml", "6.0.2", 4)]
+    # any other option on a requirement line is still refused, never skipped
+    p.write_text("requests --index-url=https://evil.example/simple\n")
+    with pytest.raises(ManifestError):
+        read(p)
+
+
+def test_a_specs_repr_never_shows_a_token_it_was_written_with() -> None:
+    from stockade.deps.names import parse
+
+    token = "ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"
+    spec = parse("pypi", f"pkg @ git+https://user:{token}@github.com/o/pkg.git")
+    assert spec is not None and token not in repr(spec)

@@ -109,6 +109,10 @@ def _opt(line: str, names: tuple[str, ...]) -> str | None:
     return None
 
 
+_PER_REQ_OPTION = re.compile(
+    r"\s+(?:--hash|--config-settings|-C|--global-option|--install-option)(?:=|\s+)\S+")
+
+
 def _requirements(text: str, source: str, *,
                   include: Callable[[str, int], list[Spec]] | None = None) -> list[Spec]:
     """A requirements file.  ``-e`` specs are read like any other (a URL one
@@ -138,6 +142,9 @@ def _requirements(text: str, source: str, *,
                 if s is not None:
                     out.append(s)
             continue  # -c constraints add nothing; other options change no name
+        # pip's per-requirement options (a hash-pinned lock file's --hash=...)
+        # name no package; any other option stays, and the line is refused
+        line = _PER_REQ_OPTION.sub("", line).strip()
         s = _spec("pypi", line, source=source, line=first)
         if s is not None:
             out.append(s)

@@ -30,7 +30,7 @@ class Spec:
     version: str | None = None
     source: str = ""
     line: int | None = None
-    raw: str = ""
+    raw: str = field(default="", repr=False)  # as written: may hold user:token@ too
     # a URL or VCS reference the package is fetched from instead of the
     # registry (``git+https://...``, ``name @ https://...``, ``x@github:u/r``):
     # nothing about it can be checked, so it is never an allow
