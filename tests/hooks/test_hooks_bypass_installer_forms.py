@@ -33,6 +33,13 @@ FORMS = [
     ("yarn global add evilpkg", "npm", ("evilpkg",)),
     ("yarn up evilpkg", "npm", ("evilpkg",)),
     ("corepack yarn add evilpkg", "npm", ("evilpkg",)),
+    # options before the subcommand, a versioned corepack tool, `-mpip` joined
+    # (found by the session-4 review)
+    ("npm --prefix /tmp install evilpkg", "npm", ("evilpkg",)),
+    ("yarn --cwd /tmp add evilpkg", "npm", ("evilpkg",)),
+    ("pnpm --dir sub add evilpkg", "npm", ("evilpkg",)),
+    ("corepack pnpm@8.15.0 add evilpkg", "npm", ("evilpkg",)),
+    ("python -mpip install evilpkg", "pypi", ("evilpkg",)),
 ]
 
 

@@ -175,7 +175,8 @@ _NPM_HANDED = {"--registry": "--registry"}
 # npm options that take a value (so the value is not read as a package); not
 # -p: for `npm install` it is --parseable, a flag (`npm i -p evil` installs evil)
 _NPM_VALUE_OPTS = frozenset({"--registry", "--tag", "--workspace", "-w", "--prefix", "-C",
-                             "--cache", "--userconfig"})
+                             "--cache", "--userconfig", "--cwd", "--dir", "--filter",
+                             "--modules-folder", "--cache-folder"})
 # Recursive readers that read the working directory when given no path.
 _READS_DOT = frozenset({"grep", "egrep", "fgrep", "rg", "ag", "find", "tree", "du", "ls"})
 _GREP_VALUE_OPTS = frozenset({
@@ -1135,13 +1136,17 @@ class _Check:
             if v == "-m" and k + 1 < len(args):
                 module = args[k + 1].value
                 break
+            if v.startswith("-m") and len(v) > 2 and _is_python(name):  # `python -mpip`
+                module = v[2:]
+                break
             if not v.startswith("-"):
                 break  # a script file: its code is not inspected here
             if v == "-":
                 break
         if module is not None:
             if _is_python(name) and _unversioned(module) in _INSTALLERS:
-                rest = [a for a in args[args.index(next(a for a in args if a.value == "-m")) + 2:]]
+                at = next(k for k, a in enumerate(args) if a.value in ("-m", f"-m{module}"))
+                rest = list(args[at + (2 if args[at].value == "-m" else 1):])
                 self.installs(module, rest)
             return
         if code is None:
@@ -1385,7 +1390,9 @@ class _Check:
             lead = [a for a in (inv.args if argv is None else argv) if not a.value.startswith("-")]
             if lead:
                 rest = list(inv.args if argv is None else argv)
-                self.installs(lead[0].value, rest[rest.index(lead[0]) + 1:])
+                # `corepack pnpm@8.15.0 add x`: the package manager, at a version
+                tool = lead[0].value.split("@", 1)[0] or lead[0].value
+                self.installs(tool, rest[rest.index(lead[0]) + 1:])
             return
         eco = _INSTALLERS.get(name)
         if eco is None:
@@ -1421,8 +1428,10 @@ class _Check:
             spec = _opt_value(args, ("--spec",))
             packages = (spec.value,) if spec is not None else tuple(pos[1:2])
         elif name in ("npm", "pnpm", "yarn", "bun") and (
-                (pos[:1] and pos[0] in _NPM_INSTALL_SUBS) or pos[:2] == ["global", "add"]):
-            pos = [a.value for a in _positional(args, value_opts=_NPM_VALUE_OPTS)]
+                (npm_pos := [a.value for a in _positional(args, value_opts=_NPM_VALUE_OPTS)])[:1]
+                and npm_pos[0] in _NPM_INSTALL_SUBS or npm_pos[:2] == ["global", "add"]):
+            # (the subcommand found past the options: `npm --prefix /tmp install x`)
+            pos = npm_pos
             if pos[:2] == ["global", "add"]:
                 pos = pos[1:]
             p = _opt_value(args, ("-p", "--package"))
