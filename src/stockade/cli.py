@@ -27,6 +27,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
     from collections.abc import Callable, Sequence
+    from types import ModuleType
 
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a killed writer
 
@@ -104,9 +105,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     def parse_and_run() -> int:
         import argparse
-        import importlib
 
-        module = importlib.import_module(module_name)
+        module = _module(module_name)
         parser = argparse.ArgumentParser(prog=f"stockade {name}", description=summary)
         module.build_parser(parser)
         return _run_parsed(module_name, parser.parse_args(rest))
@@ -125,10 +125,15 @@ def _exit_now(rc: int) -> None:
     os._exit(rc & 0xFF if rc >= 0 else 1)
 
 
-def _run_parsed(module_name: str, ns: object) -> int:
-    import importlib
+def _module(name: str) -> ModuleType:
+    """``importlib.import_module(name)`` for an absolute name, without
+    importing importlib (and warnings under it): start-up path."""
+    __import__(name)
+    return sys.modules[name]
 
-    return int(importlib.import_module(module_name).run(ns))
+
+def _run_parsed(module_name: str, ns: object) -> int:
+    return int(_module(module_name).run(ns))
 
 
 def _guarded(fn: Callable[[], int]) -> int:

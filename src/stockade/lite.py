@@ -14,15 +14,18 @@ that path write::
 
 so type checkers see the real ``typing.NamedTuple`` and the interpreter runs
 this one: the same class syntax (annotated fields, trailing defaults,
-methods, a docstring), built on ``collections.namedtuple``; the annotations
-are kept as the strings they are.  Only the class form is supported, and
+methods, a docstring), built as ``collections.namedtuple`` builds its
+classes, without importing ``collections`` (its module, with ``operator``,
+``keyword`` and ``reprlib``, is another ~4 ms); the annotations are kept as
+the strings they are.  Only the class form is supported, and
 methods may not use ``super()`` (as with ``typing.NamedTuple``).
 ``tests/core/test_lite.py`` holds it to ``typing.NamedTuple``'s behaviour.
 """
 
 from __future__ import annotations
 
-import collections
+import sys
+from _collections import _tuplegetter  # type: ignore[import-not-found]  # namedtuple's C field accessor
 
 _SKIP = frozenset({"__module__", "__qualname__", "__annotations__", "__slots__", "__dict__",
                    "__weakref__", "__orig_bases__"})
@@ -42,8 +45,8 @@ class _Meta(type):
             elif defaults:
                 raise TypeError(f"non-default namedtuple field {name} cannot follow "
                                 "default field(s)")
-        cls = collections.namedtuple(typename, fields, defaults=defaults,  # type: ignore[misc]
-                                     module=str(ns.get("__module__", __name__)))
+        cls = _namedtuple(typename, fields, defaults,
+                          module=str(ns.get("__module__", __name__)))
         cls.__annotations__ = annotations
         for key, value in ns.items():
             if key in _SKIP or key in annotations:
@@ -53,6 +56,63 @@ class _Meta(type):
                 raise AttributeError(f"cannot overwrite NamedTuple attribute {key}")
             setattr(cls, key, value)
         return cls
+
+
+def _namedtuple(typename: str, fields: list[str], defaults: list[object], *,
+                module: str) -> type:
+    """What ``collections.namedtuple(typename, fields, defaults=defaults,
+    module=module)`` makes, for the class form's valid field names."""
+    for name in fields:
+        if not name.isidentifier() or name.startswith("_"):
+            raise ValueError(f"invalid field name for a NamedTuple: {name!r}")
+    if len(set(fields)) != len(fields):
+        raise ValueError(f"duplicate field name in NamedTuple {typename}")
+    names = tuple(sys.intern(n) for n in fields)
+    count = len(names)
+    args = ", ".join(names)
+    # a real signature (keywords, defaults, "missing argument" errors), as
+    # collections.namedtuple makes it; the names are identifiers (above)
+    new = eval(f"lambda _cls, {args}: _tuple_new(_cls, ({args}{',' if count == 1 else ''}))",
+               {"_tuple_new": tuple.__new__, "__name__": f"namedtuple_{typename}"})
+    new.__name__ = "__new__"
+    new.__doc__ = f"Create new instance of {typename}({args})"
+    if defaults:
+        new.__defaults__ = tuple(defaults)
+
+    def _make(cls: type, iterable: object) -> object:
+        result: tuple[object, ...] = tuple.__new__(cls, iterable)  # type: ignore[arg-type]
+        if len(result) != count:
+            raise TypeError(f"Expected {count} arguments, got {len(result)}")
+        return result
+
+    def _replace(self: tuple[object, ...], /, **kwds: object) -> object:
+        result = _make(type(self), map(kwds.pop, names, self))
+        if kwds:
+            raise ValueError(f"Got unexpected field names: {list(kwds)!r}")
+        return result
+
+    def __repr__(self: tuple[object, ...]) -> str:
+        return f"{type(self).__name__}(" + ", ".join(
+            f"{n}={v!r}" for n, v in zip(names, self)) + ")"
+
+    def _asdict(self: tuple[object, ...]) -> dict[str, object]:
+        return dict(zip(names, self))
+
+    def __getnewargs__(self: tuple[object, ...]) -> tuple[object, ...]:
+        return tuple(self)
+
+    body: dict[str, object] = {
+        "__doc__": f"{typename}({args})", "__slots__": (), "_fields": names,
+        "_field_defaults": dict(zip(names[count - len(defaults):], defaults)) if defaults else {},
+        "__new__": new, "_make": classmethod(_make), "_replace": _replace,
+        "__repr__": __repr__, "_asdict": _asdict, "__getnewargs__": __getnewargs__,
+        "__match_args__": names,
+    }
+    for i, name in enumerate(names):
+        body[name] = _tuplegetter(i, f"Alias for field number {i}")
+    cls = type(typename, (tuple,), body)
+    cls.__module__ = module
+    return cls
 
 
 _Root = type.__new__(_Meta, "NamedTuple", (), {})

@@ -5,6 +5,8 @@ tuple equality and unpacking, immutability, pickling."""
 
 from __future__ import annotations
 
+import copy
+import os
 import pickle
 import subprocess
 import sys
@@ -59,6 +61,38 @@ def test_same_behaviour(base: typing.Any) -> None:
     assert list(point.__annotations__) == ["x", "y", "label"]
 
 
+@pytest.mark.parametrize("base", [typing.NamedTuple, lite.NamedTuple], ids=["typing", "lite"])
+def test_the_rest_of_namedtuple(base: typing.Any) -> None:
+    class Pair(base):  # type: ignore[misc, valid-type]
+        left: str
+        right: int = 2
+
+    p = Pair("a")
+    assert repr(p) == "Pair(left='a', right=2)"
+    assert Pair._make(["b", 3]) == Pair("b", 3) and type(Pair._make(["b", 3])) is Pair
+    with pytest.raises(TypeError):
+        Pair._make(["only one"])
+    with pytest.raises(ValueError, match="unexpected field names"):
+        p._replace(middle=1)
+    with pytest.raises(TypeError):
+        Pair("a", 1, 2)
+    with pytest.raises(TypeError):
+        Pair(right=1)
+    assert Pair(right=5, left="z") == ("z", 5)
+    match p:
+        case Pair(left, right):
+            assert (left, right) == ("a", 2)
+    assert copy.copy(p) == p and copy.deepcopy(p) == p
+    assert p.__getnewargs__() == ("a", 2)
+    assert not hasattr(p, "__dict__")
+    assert Pair.__new__.__defaults__ == (2,)
+
+    class One(base):  # type: ignore[misc, valid-type]
+        only: int
+
+    assert One(1) == (1,) and One(only=2).only == 2
+
+
 def test_errors_like_typing() -> None:
     with pytest.raises(TypeError, match="cannot follow"):
         class Bad(lite.NamedTuple):  # type: ignore[misc, valid-type]
@@ -93,3 +127,25 @@ def test_the_run_path_does_not_import_typing() -> None:
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == "False"
+
+
+def test_the_run_path_does_not_import_heavy_stdlib_modules() -> None:
+    """collections, functools, threading, contextlib, struct, importlib,
+    socket, enum: each costs ms of every `stockade run` start-up on a small
+    machine (see bench/sandbox.py), and the launcher needs none of them
+    before the agent's go."""
+    heavy = ("collections", "functools", "threading", "contextlib", "struct", "importlib",
+             "warnings", "socket", "enum", "selectors", "subprocess", "typing", "re", "json")
+    code = ("import sys\n"
+            "import stockade.cli, stockade.commands.run, stockade.sandbox.launcher\n"
+            "import stockade.sandbox.layout, stockade.sandbox.seccomp, stockade.sandbox.presets\n"
+            "import stockade.sandbox.envscrub, stockade.sandbox.netns, stockade.sandbox.ports\n"
+            "import stockade.sandbox.cmdcheck, stockade.sandbox.spawn, stockade.sandbox.viewcache\n"
+            "import stockade.sandbox.standins, stockade.sandbox.sessiongw\n"
+            "import stockade.sandbox.verdicts, stockade.sandbox.recorder\n"
+            "stockade.sandbox.seccomp.build_filter()\n"
+            f"print(' '.join(m for m in {heavy!r} if m in sys.modules))\n")
+    r = subprocess.run([sys.executable, "-S", "-c", code], capture_output=True, text=True, check=False,
+                       timeout=60, env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == []

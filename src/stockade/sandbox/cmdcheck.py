@@ -11,7 +11,10 @@ Pure but for ``os.path`` look-ups on the host.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: start-up path
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
 
 PRIVATE_INSIDE = ("/tmp", "/var/tmp", "/run", "/proc", "/dev")
 

@@ -18,13 +18,13 @@ what it uses.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping, Sequence
 from types import MappingProxyType
 
 from stockade.errors import EnvironmentProblem, UsageError
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: start-up path
 if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping, Sequence
     from typing import Any, NamedTuple, Protocol
 else:
     from stockade.lite import NamedTuple

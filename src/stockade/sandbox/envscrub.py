@@ -15,11 +15,11 @@ bypass all of this.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
 from itertools import pairwise
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: start-up path
 if TYPE_CHECKING:
+    from collections.abc import Callable, Collection, Mapping
     from typing import Any, NamedTuple
 else:
     from stockade.lite import NamedTuple

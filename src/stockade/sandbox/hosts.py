@@ -15,7 +15,9 @@ report``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: start-up path
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 # Model APIs: only ever reached through the gateway, never by CONNECT.
 MODEL_HOSTS = frozenset({

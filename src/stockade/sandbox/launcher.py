@@ -18,13 +18,10 @@ bridge threads hand their events over a queue.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
-import threading
 import time
 from _queue import Empty, SimpleQueue  # queue.SimpleQueue, without importing queue
-from collections.abc import Callable, Mapping, Sequence
 
 from stockade.errors import EnvironmentProblem, UsageError
 from stockade.sandbox import deps as _deps
@@ -35,11 +32,12 @@ from stockade.sandbox.hosts import (
     masked_host,
 )
 from stockade.sandbox.refusals import Refusals, reason_for
-from stockade.sandbox.threads import background
+from stockade.sandbox.threads import Flag, background
 from stockade.sandbox.verdicts import redact_argv
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: start-up path
 if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping, Sequence
     from typing import Any, NamedTuple
 
     from stockade.sandbox.spawn import Proc
@@ -432,8 +430,10 @@ def run_session(req: RunRequest, d: Any = _deps, *, recorder: Any = None) -> int
         return _run_session(req, d, recorder)
     finally:
         if recorder is not None:
-            with contextlib.suppress(Exception):
+            try:
                 recorder.close()
+            except Exception:  # noqa: BLE001, S110 - closing after the session, whatever it was
+                pass
 
 
 def _run_session(req: RunRequest, d: Any, recorder: Any) -> int:
@@ -471,8 +471,10 @@ def _run_session(req: RunRequest, d: Any, recorder: Any) -> int:
         s.closing = True
         for rec in (s.recorder, s.forked):
             if rec is not None:
-                with contextlib.suppress(Exception):
+                try:
                     rec.close()
+                except Exception:  # noqa: BLE001, S110 - closing after the session
+                    pass
 
 
 def _open_and_start(s: _Session, details: Mapping[str, Any]) -> None:
@@ -932,9 +934,12 @@ def _forward_signals(proc: Proc, init_pid: int) -> dict[int, Any]:
             pass
 
     old: dict[int, Any] = {}
-    if threading.current_thread() is threading.main_thread():
+    try:
         for sig in (_signal.SIGINT, _signal.SIGTERM, _signal.SIGHUP, _signal.SIGQUIT):
             old[sig] = _signal.signal(sig, forward)
+    except ValueError:  # not the main thread (a test's): nothing installed there
+        _restore_signals(old)
+        old = {}
     return old
 
 
@@ -1070,8 +1075,8 @@ def _supervise(s: _Session, proc: Proc, status_r: int, *, ack_r: int) -> tuple[i
     just before it becomes the agent.  Returns (exit status, whether the
     agent started)."""
 
-    status_done = threading.Event()
-    ack_done = threading.Event()
+    status_done = Flag()
+    ack_done = Flag()
 
     def read_status() -> None:
         # drained to the end: bubblewrap writes its exit code there last, and

@@ -25,10 +25,10 @@ The rules, in mount order (later mounts cover earlier ones):
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: start-up path
 if TYPE_CHECKING:
+    from collections.abc import Sequence
     from typing import Literal, NamedTuple, Protocol
 else:
     from stockade.lite import NamedTuple

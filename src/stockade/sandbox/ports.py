@@ -17,13 +17,13 @@ from __future__ import annotations
 # objects: the socket module builds enums on import (about 5 ms), which
 # neither start-up nor the agent's first connection should wait for.
 import _socket
-import threading
-from collections.abc import Callable
+import _thread
 
 from stockade.sandbox.threads import background
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: start-up path
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
 
 
@@ -67,7 +67,7 @@ class LazyProxy:
 
     def __init__(self, make: Callable[[], Any]) -> None:
         self._make = make
-        self._lock = threading.Lock()
+        self._lock = _thread.allocate_lock()
         self._proxy: Any = None
         self._refuse: str | None = None
         self._closed = False
@@ -152,7 +152,7 @@ def bridge(conn: _socket.socket, target: Callable[[], tuple[str, int] | None]) -
         up.settimeout(None)
         pump(conn, up)
 
-    threading.Thread(target=one, daemon=True).start()
+    background(one)
 
 
 __all__ = ["Acceptor", "LazyProxy", "bridge"]

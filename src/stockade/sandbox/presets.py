@@ -18,13 +18,13 @@ token refresh does then).
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
 from types import MappingProxyType
 
 from stockade.sandbox.layout import Extra
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: start-up path
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from typing import NamedTuple
 else:
     from stockade.lite import NamedTuple

@@ -9,7 +9,9 @@ drawn over).  Pure: the launcher feeds it proxy events and prints the lines.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: start-up path
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
 
 MAX_LINES = 20  # a session that probes hundreds of names gets a count, not a wall
 

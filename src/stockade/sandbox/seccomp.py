@@ -14,7 +14,7 @@ architecture and an unchecked table is an open door.
 
 from __future__ import annotations
 
-import struct
+import sys
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: start-up path
 if TYPE_CHECKING:
@@ -168,11 +168,13 @@ def assemble(items: list[Item]) -> bytes:
                 raise ValueError(f"jump to {target} out of range ({off})")
             return off
 
+        # struct sock_filter {u16 code; u8 jt; u8 jf; u32 k}, native byte
+        # order (struct.pack("=HBBI"), without importing struct)
         if it.code == _JA:
-            out += struct.pack("=HBBI", it.code, 0, 0, rel(it.k, 0xFFFFFFFF))
+            jt, jf, k = 0, 0, rel(it.k, 0xFFFFFFFF)
         else:
-            k = it.k if isinstance(it.k, int) else 0
-            out += struct.pack("=HBBI", it.code, rel(it.jt, 255), rel(it.jf, 255), k)
+            jt, jf, k = rel(it.jt, 255), rel(it.jf, 255), it.k if isinstance(it.k, int) else 0
+        out += it.code.to_bytes(2, sys.byteorder) + bytes((jt, jf)) + k.to_bytes(4, sys.byteorder)
         pos += 1
     if pos > 4096:  # BPF_MAXINSNS
         raise ValueError("seccomp program too long")

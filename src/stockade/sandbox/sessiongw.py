@@ -19,11 +19,14 @@ both, off the start-up path).
 
 from __future__ import annotations
 
+import _thread
 import os
 import sys
-import threading
 import time
-from collections.abc import Callable, Mapping
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: start-up path
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
 
 START_TIMEOUT = 60.0  # the DLP engine and asyncio load on a slow machine
 STOP_TIMEOUT = 5.0
@@ -47,7 +50,7 @@ class SessionGateway:
         self.on_start = on_start
         self.host = "127.0.0.1"
         self.port = 0
-        self._lock = threading.Lock()
+        self._lock = _thread.allocate_lock()  # not threading: start-up path
         self._proc: object = None
         self._dir: str | None = None
         self._addr: tuple[str, int] | None = None

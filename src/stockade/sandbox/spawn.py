@@ -8,12 +8,15 @@ inheritable ones this process has (Python opens everything close-on-exec).
 
 from __future__ import annotations
 
+import _thread
 import os
-import threading
 
 # the signal numbers, without the enum-built signal module (start-up path)
 from _signal import SIGKILL, SIGPIPE, SIGXFSZ  # type: ignore[import-not-found]
-from collections.abc import Mapping, Sequence
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: start-up path
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
 
 
 class Proc:
@@ -56,7 +59,7 @@ class Proc:
             for fd in temps:
                 os.close(fd)
         self.returncode: int | None = None
-        self._lock = threading.Lock()
+        self._lock = _thread.allocate_lock()  # not threading: start-up path
 
     def _set(self, status: int) -> None:
         self.returncode = os.waitstatus_to_exitcode(status)

@@ -14,12 +14,12 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
 
 from stockade.sandbox.envscrub import has_url_password, high_entropy_token, name_reason
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: start-up path
 if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
     from typing import Any
 
 REDACTED = "<redacted>"

@@ -26,10 +26,10 @@ from __future__ import annotations
 
 import marshal
 import os
-from collections.abc import Mapping
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: start-up path
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from typing import Any
 
 if TYPE_CHECKING:
