@@ -253,3 +253,26 @@ def test_the_port_opener_holds_none_of_the_launchers_descriptors() -> None:
     finally:
         os.close(go_r)
         opener.close()
+
+
+@pytest.mark.parametrize("native", [True, False], ids=["os.setns", "libc"])
+def test_setns_joins_and_reports_errors_by_errno(native: bool,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """Both ways of joining a namespace (Python 3.12's os.setns, libc's
+    through _ctypes before it) fail with the errno as OSError."""
+    import errno
+
+    from stockade.sandbox import netns
+
+    if native and not hasattr(os, "setns"):
+        pytest.skip("os.setns is Python 3.12+")
+    if not native:
+        monkeypatch.delattr(os, "setns", raising=False)
+    setns = netns._setns()
+    with pytest.raises(OSError) as bad:
+        setns(-1, netns.CLONE_NEWNET)  # type: ignore[operator]
+    assert bad.value.errno == errno.EBADF
+    with open("/proc/self/ns/uts") as f, pytest.raises(OSError) as wrong:
+        setns(f.fileno(), netns.CLONE_NEWNET)  # type: ignore[operator]  # not a net namespace
+    assert wrong.value.errno == errno.EINVAL
+    # joining for real: the listen_inside tests above, with bubblewrap

@@ -135,7 +135,7 @@ def listen_inside(pid: int, ports: Sequence[int], *,
 class PortOpener:
     """The forked child that joins the sandbox's namespaces, made ahead of
     time: forked while this process is still single-threaded and small, it
-    loads what joining needs (ctypes, on Python < 3.12) while bubblewrap
+    loads what joining needs (_ctypes, on Python < 3.12) while bubblewrap
     starts, then waits for :meth:`listen_inside` to hand it the namespaces."""
 
     def __init__(self) -> None:
@@ -308,19 +308,29 @@ def _reap(pid: int) -> None:
 
 
 def _setns() -> object:
-    """``os.setns`` (Python 3.12+), else libc's through ctypes."""
+    """``os.setns`` (Python 3.12+), else libc's, called through ``_ctypes``:
+    the ``ctypes`` package builds its types on import (~4 ms of the opener's,
+    on the start's critical path when bubblewrap is quick), its C core does
+    not."""
     fn = getattr(os, "setns", None)
     if fn is not None:
         return fn
-    import ctypes
+    import _ctypes
 
-    libc = ctypes.CDLL(None, use_errno=True)
-    raw = libc.setns
-    raw.argtypes = (ctypes.c_int, ctypes.c_int)
+    class _Int(_ctypes._SimpleCData):  # type: ignore[type-arg]  # ctypes.c_int
+        _type_ = "i"
+
+    class _Fn(_ctypes.CFuncPtr):  # ctypes.CFUNCTYPE(c_int, c_int, c_int, use_errno=True)
+        _flags_ = _ctypes.FUNCFLAG_CDECL | _ctypes.FUNCFLAG_USE_ERRNO
+        _restype_ = _Int
+        _argtypes_ = (_Int, _Int)
+
+    libc = _ctypes.dlopen(None, os.RTLD_NOW)  # type: ignore[arg-type]  # this process's symbols
+    raw = _Fn(_ctypes.dlsym(libc, "setns"))
 
     def setns(fd: int, nstype: int) -> None:
         if raw(fd, nstype) != 0:
-            err = ctypes.get_errno()
+            err = _ctypes.get_errno()
             raise OSError(err, os.strerror(err))
 
     return setns
