@@ -22,6 +22,11 @@ compare ratios from one run, not absolute figures from different runs.
 Bodies are sent compact and in raw UTF-8, as Claude Code's JSON.stringify and
 the OpenAI SDKs send them.
 
+Issue 4's targets (p50 added <= 2 ms, p99 <= 10 ms, stated where LiteLLM
+publishes 12 ms p50 / 29 ms p95 of overhead) are then read as shares of
+LiteLLM's overhead measured in the same run (its p95 for the p99 target),
+since absolute figures differ from machine to machine.
+
 Two more columns read the figures.  The floor peer (``floor``, unless
 --no-floor) is a bare asyncio pass-through proxy written here: no inspection,
 no ledger, no header handling; what any Python proxy costs on this machine, in
@@ -380,6 +385,20 @@ def run_rounds(cases: list[Case], *, rounds: int, n: int, loads: list[float]) ->
         print(f"  round {r + 1}/{rounds} done (load {loads[-1]:.2f})", flush=True)
 
 
+TARGET_P50, TARGET_P99 = 2.0, 10.0  # issue 4, ms added
+LITELLM_P50, LITELLM_P95 = 12.0, 29.0  # LiteLLM's published proxy overhead, ms
+
+
+def pooled_added(case: Case, conc: int, name: str, q: float) -> float:
+    """The q-th percentile over all rounds' samples, less direct's."""
+    def pick(s: Sample) -> list[float]:
+        return s.ttfbs if case.stream else s.totals
+
+    via = [x for s in case.results[(conc, name)] for x in pick(s)]
+    direct = [x for s in case.results[(conc, "direct")] for x in pick(s)]
+    return pct(via, q) - pct(direct, q)
+
+
 def report(case: Case) -> dict[tuple[int, str], float]:
     """Prints one line per (target, concurrency); returns the median added p50s."""
     added: dict[tuple[int, str], float] = {}
@@ -522,6 +541,26 @@ def main() -> int:
                     ratio = f"{l50 / s50:.1f}x" if s50 > 0.05 else "stockade adds ~nothing"
                     print(f"  {case.name:<12} c={conc:<3} LiteLLM {l50:+8.2f} ms, stockade "
                           f"{s50:+6.2f} ms: {ratio}")
+            # Issue 4: "LiteLLM publishes 12 ms p50 / 29 ms p95 proxy overhead.
+            # Targets: p50 added <= 2 ms and p99 <= 10 ms with DLP on."  Absolute
+            # figures differ from machine to machine; read as a share of LiteLLM's
+            # overhead measured here, in the same rounds.
+            print(f"\nIssue 4's targets (p50 added <= {TARGET_P50:g} ms, p99 <= {TARGET_P99:g} ms) "
+                  f"where LiteLLM publishes {LITELLM_P50:g} ms p50 / {LITELLM_P95:g} ms p95, read "
+                  "as shares of LiteLLM's overhead measured in this run:")
+            for case in chat:
+                for conc in (1, 64):
+                    s50 = added[case.name][(conc, "stockade")]
+                    l50 = added[case.name][(conc, "litellm")]
+                    s99 = pooled_added(case, conc, "stockade", 99)
+                    l95 = pooled_added(case, conc, "litellm", 95)
+                    want50, want99 = l50 * TARGET_P50 / LITELLM_P50, l95 * TARGET_P99 / LITELLM_P95
+                    print(f"  {case.name:<12} c={conc:<3} p50 {s50:+7.2f} ms, target here "
+                          f"<= {want50:6.2f} ms {'met' if s50 <= want50 else 'NOT met'};  p99 "
+                          f"{s99:+7.2f} ms, target here <= {want99:6.2f} ms "
+                          f"{'met' if s99 <= want99 else 'NOT met'}")
+            print("  (at c=64 on a small machine LiteLLM saturates and its overhead is queueing: "
+                  "read c=64 against the floor peer above, not as a share of LiteLLM's)")
     finally:
         for p in procs:
             p.terminate()
