@@ -73,7 +73,8 @@ def _namedtuple(typename: str, fields: list[str], defaults: list[object], *,
     # a real signature (keywords, defaults, "missing argument" errors), as
     # collections.namedtuple makes it; the names are identifiers (above)
     new = eval(f"lambda _cls, {args}: _tuple_new(_cls, ({args}{',' if count == 1 else ''}))",
-               {"_tuple_new": tuple.__new__, "__name__": f"namedtuple_{typename}"})
+               {"_tuple_new": tuple.__new__, "__name__": f"namedtuple_{typename}",
+                "__builtins__": {}})
     new.__name__ = "__new__"
     new.__doc__ = f"Create new instance of {typename}({args})"
     if defaults:
@@ -101,6 +102,8 @@ def _namedtuple(typename: str, fields: list[str], defaults: list[object], *,
     def __getnewargs__(self: tuple[object, ...]) -> tuple[object, ...]:
         return tuple(self)
 
+    for method in (new, _make, _replace, __repr__, _asdict, __getnewargs__):
+        method.__qualname__ = f"{typename}.{method.__name__}"  # as errors name them
     body: dict[str, object] = {
         "__doc__": f"{typename}({args})", "__slots__": (), "_fields": names,
         "_field_defaults": dict(zip(names[count - len(defaults):], defaults)) if defaults else {},
@@ -108,6 +111,8 @@ def _namedtuple(typename: str, fields: list[str], defaults: list[object], *,
         "__repr__": __repr__, "_asdict": _asdict, "__getnewargs__": __getnewargs__,
         "__match_args__": names,
     }
+    if sys.version_info >= (3, 13):
+        body["__replace__"] = _replace  # copy.replace(), as namedtuple has it there
     for i, name in enumerate(names):
         body[name] = _tuplegetter(i, f"Alias for field number {i}")
     cls = type(typename, (tuple,), body)

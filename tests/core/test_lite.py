@@ -86,6 +86,8 @@ def test_the_rest_of_namedtuple(base: typing.Any) -> None:
     assert p.__getnewargs__() == ("a", 2)
     assert not hasattr(p, "__dict__")
     assert Pair.__new__.__defaults__ == (2,)
+    with pytest.raises(TypeError, match=r"__new__\(\) missing"):
+        Pair()
 
     class One(base):  # type: ignore[misc, valid-type]
         only: int

@@ -37,14 +37,14 @@ class Flag:
         except RuntimeError:
             pass  # set already
 
-    def is_set(self) -> bool:
-        return not self._lock.locked()
-
     def wait(self, timeout: float | None = None) -> bool:
         """True once set; False if ``timeout`` seconds passed first."""
         if not self._lock.acquire(timeout=-1 if timeout is None else max(timeout, 0.0)):
             return False
-        self._lock.release()
+        try:
+            self._lock.release()
+        except RuntimeError:
+            pass  # a second set() came between the two: set all the same
         return True
 
 
