@@ -18,7 +18,7 @@ hook) never loads what only verifying needs.
 
 from __future__ import annotations
 
-import importlib
+import sys
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
 if TYPE_CHECKING:
@@ -60,7 +60,8 @@ def __getattr__(name: str) -> object:
     module = _WHERE.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    __import__(f"{__name__}.{module}")  # not importlib: it brings warnings (start-up path)
+    value = getattr(sys.modules[f"{__name__}.{module}"], name)
     globals()[name] = value  # once: later lookups do not come here
     return value
 

@@ -10,7 +10,6 @@ checkpoint --export`` prints it for a witness machine.
 from __future__ import annotations
 
 import binascii
-import json
 import os
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: the recorder's start
@@ -35,11 +34,26 @@ if TYPE_CHECKING:
     from stockade.state import StateDir
 
 # `cryptography` is imported where it is used: appending an event (hooks run
-# once per tool call) should not pay for loading it, nor for base64 or
-# OpenSSL's hashlib, which only checkpoints need.
+# once per tool call) should not pay for loading it, nor for OpenSSL's
+# hashlib, which only checkpoints need; base64 and json are not used at all
+# (binascii and stockade.canonical: both would bring re).
 
 FORMAT_VERSION = 1
 _DOMAIN = CHECKPOINT_PREFIX + b"stockade-ledger-checkpoint-v1\n"
+
+
+def _json_loads(raw: str | bytes) -> Any:
+    # not json's: the ledger's end-of-session path reads checkpoints, and
+    # json brings re and enum (see canonical.py)
+    from stockade.canonical import loads
+
+    return loads(raw)
+
+
+def _json_dumps(obj: Any, **options: Any) -> str:
+    import json
+
+    return json.dumps(obj, **options)
 
 
 class Checkpoint(NamedTuple):
@@ -60,8 +74,6 @@ class Checkpoint(NamedTuple):
         )
 
     def to_dict(self) -> dict[str, Any]:
-        import base64
-
         return {
             "version": FORMAT_VERSION,
             "ledger": self.ledger_id,
@@ -69,20 +81,22 @@ class Checkpoint(NamedTuple):
             "head": self.head.hex(),
             "ts": self.ts,
             "key_fingerprint": self.key_fingerprint,
-            "signature": base64.b64encode(self.signature).decode("ascii"),
+            # base64.b64encode, without base64 (it imports re)
+            "signature": binascii.b2a_base64(self.signature, newline=False).decode("ascii"),
         }
 
     @classmethod
     def from_dict(cls, data: object) -> Checkpoint:
         """Raises ValueError when ``data`` is not a checkpoint."""
-        import base64
-
         if not isinstance(data, dict) or data.get("version") != FORMAT_VERSION:
             raise ValueError("not a version 1 stockade checkpoint")
         try:
             seq, ledger, ts, fp = data["seq"], data["ledger"], data["ts"], data["key_fingerprint"]
             head = bytes.fromhex(data["head"])
-            signature = base64.b64decode(data["signature"], validate=True)
+            sig = data["signature"]
+            # base64.b64decode(sig, validate=True), without base64 (it imports re)
+            signature = binascii.a2b_base64(sig.encode("ascii") if isinstance(sig, str) else sig,
+                                            strict_mode=True)
         except (KeyError, TypeError, ValueError, binascii.Error) as exc:
             raise ValueError(f"malformed checkpoint ({type(exc).__name__})") from exc
         # seq 0 is the checkpoint a new ledger signs when it is created (head:
@@ -117,7 +131,7 @@ def load_public_key(pem: bytes) -> Ed25519PublicKey:
     text = pem.strip()
     if text.startswith(b"{"):
         try:
-            text = json.loads(text)["public_key_pem"].encode("ascii")
+            text = _json_loads(text)["public_key_pem"].encode("ascii")
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise LedgerError("the public key file is JSON without a public_key_pem field",
                               exit_code=2) from exc
@@ -238,7 +252,7 @@ def read_file(path: str | Path) -> Checkpoint | None:
     except OSError as exc:
         raise LedgerError(f"cannot read checkpoint file {path}: {exc.strerror}") from exc
     try:
-        return Checkpoint.from_dict(json.loads(raw))
+        return Checkpoint.from_dict(_json_loads(raw))
     except ValueError as exc:
         raise LedgerTamperError(
             f"checkpoint file {path} is not a valid checkpoint ({exc}): it was altered",
@@ -251,7 +265,7 @@ def write_file(path: Path, cp: Checkpoint, *, extra: dict[str, Any] | None = Non
     body = cp.to_dict()
     if extra:
         body.update(extra)
-    data = json.dumps(body, indent=2, sort_keys=True).encode("ascii") + b"\n"
+    data = _json_dumps(body, indent=2, sort_keys=True).encode("ascii") + b"\n"
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)

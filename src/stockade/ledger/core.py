@@ -7,9 +7,8 @@ processes may open the same ledger and append at once.
 
 from __future__ import annotations
 
-import json
+import _thread
 import os
-import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from types import MappingProxyType, TracebackType
@@ -22,6 +21,7 @@ else:
 
 from stockade import pathtext
 from stockade.actor import Actor
+from stockade.canonical import loads  # json.loads without importing json
 from stockade.errors import EXIT_USAGE, LedgerError, LedgerTamperError
 from stockade.ledger import checkpoint as ckpt
 from stockade.ledger.backend import LedgerBackend
@@ -65,7 +65,7 @@ class NoWait:
     __hash__ = None  # type: ignore[assignment]  # mutable
 
 
-_local = threading.local()
+_local = _thread._local()  # threading.local, without importing threading
 
 
 @contextmanager
@@ -153,7 +153,7 @@ class Ledger:
         self.checkpoint_every = checkpoint_every
         self.actor = actor or default_actor()
         self._actor_text = actor_json(self.actor)
-        self._lock = threading.RLock()
+        self._lock = _thread.RLock()
         self._seed: bytes | None = None
         self._key: Ed25519PrivateKey | None = None
         # Seq of the newest stored checkpoint this object knows of: None until
@@ -445,7 +445,7 @@ class Ledger:
             return None
         source = f"the stored checkpoint at seq {stored[0]}"
         try:
-            cp = Checkpoint.from_dict(json.loads(stored[1]))
+            cp = Checkpoint.from_dict(loads(stored[1]))
         except ValueError:
             raise LedgerTamperError(f"{source} is not a valid checkpoint: it was altered",
                                     seq=stored[0], hint="run `stockade ledger verify`") from None

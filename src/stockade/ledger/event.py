@@ -16,13 +16,10 @@ so the canonical text is ``head + str(seq) + tail + ts + '"}'``.
 
 from __future__ import annotations
 
-import json
 import os
-import re
 import sys
 import time
 from collections.abc import Mapping
-from json.encoder import encode_basestring
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: the recorder's start
 if TYPE_CHECKING:
@@ -33,6 +30,7 @@ else:
 from stockade.actor import Actor
 from stockade.canonical import canonical_json as canonical_json  # re-exported
 from stockade.canonical import dumps as _dumps
+from stockade.canonical import loads as _loads_canonical
 from stockade.errors import LedgerError, UsageError
 
 if TYPE_CHECKING:
@@ -42,7 +40,16 @@ if TYPE_CHECKING:
 # Event is no dataclass: appending needs neither (the sandbox's recorder and
 # every hook call append, and start-up is most of their time).
 
-KIND_RE = re.compile(r"[a-z][a-z0-9_-]*(?:\.[a-z][a-z0-9_-]*)+")
+_KIND_FIRST = frozenset("abcdefghijklmnopqrstuvwxyz")
+_KIND_REST = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_-")
+
+
+def _dotted_kind(kind: str) -> bool:
+    r"""``re.fullmatch(r"[a-z][a-z0-9_-]*(?:\.[a-z][a-z0-9_-]*)+", kind)``,
+    without importing re (tests/ledger holds the two equal)."""
+    parts = kind.split(".")
+    return len(parts) >= 2 and all(
+        p and p[0] in _KIND_FIRST and _KIND_REST.issuperset(p) for p in parts)
 MAX_KIND = 128
 MAX_LABEL = 256  # session ids, decisions
 MAX_DETAILS = 1 << 20  # bytes of canonical JSON
@@ -52,7 +59,15 @@ _ACTOR_FIELDS = ("user", "team", "agent", "host", "process", "pid")
 
 def _str_json(value: str | None) -> str:
     """JSON for an optional string, without the encoder's per-call overhead."""
-    return "null" if value is None else encode_basestring(value)
+    return "null" if value is None else _dumps(value)
+
+
+def _loads(raw: str | bytes) -> Any:
+    """json.loads, imported when something is read (the write path, which the
+    recorder and the hooks load, does without json and the re under it)."""
+    import json
+
+    return json.loads(raw)
 
 
 def format_ts(moment: datetime) -> str:
@@ -96,7 +111,7 @@ _valid_kinds: set[str] = set()  # kinds already checked; there are few
 
 
 def validate_kind(kind: object) -> str:
-    if not isinstance(kind, str) or len(kind) > MAX_KIND or not KIND_RE.fullmatch(kind):
+    if not isinstance(kind, str) or len(kind) > MAX_KIND or not _dotted_kind(kind):
         short = isinstance(kind, str) and len(kind) <= MAX_KIND
         shown = kind if short else "<too long or not text>"
         raise UsageError(
@@ -273,7 +288,7 @@ class Event:
     def from_bytes(cls, raw: bytes) -> Event:
         """Parse stored bytes.  Raises LedgerError if they are not an event."""
         try:
-            data = json.loads(raw)
+            data = _loads(raw)
             if not isinstance(data, dict):
                 raise ValueError("not an object")
             actor = data.get("actor") or {}
@@ -326,7 +341,7 @@ class PendingEvent(NamedTuple):
             actor=self.actor,
             kind=self.kind,
             decision=self.decision,
-            details=json.loads(self.details_json),
+            details=_loads_canonical(self.details_json),  # what dumps made: no json import
             raw=raw,
         )
 

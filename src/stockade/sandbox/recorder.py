@@ -357,17 +357,16 @@ def _serve(down_r: int, up_w: int, open_recorder: Callable[[Any], Any] | None) -
     # The slow part, done while the launcher works on the rest.  The ledger
     # package loads its names on first use, so name the modules opening and
     # appending need, or all of it would wait for the launcher's "open".
-    import importlib
-
     if open_recorder is None:
         from stockade.sandbox import deps
 
         open_recorder = deps.open_recorder
-    # (base64: reading a checkpoint, at the session's end)
+    # (__import__, not importlib: that would bring warnings; base64 for the
+    # checkpoint at the session's end is loaded after the launcher is gone)
     for name in ("stockade.ledgerconf", "stockade.ledger", "stockade.ledger.core",
-                 "stockade.ledger.sqlite", "sqlite3", "base64"):
+                 "stockade.ledger.sqlite", "sqlite3"):
         try:
-            importlib.import_module(name)
+            __import__(name)
         except Exception:  # noqa: BLE001, S112 - open_recorder reports it properly
             continue
     w = up_w
