@@ -27,6 +27,12 @@ from __future__ import annotations
 import sys
 from _collections import _tuplegetter  # type: ignore[import-not-found]  # namedtuple's C field accessor
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Generator
+    from types import TracebackType
+    from typing import Any
+
 _SKIP = frozenset({"__module__", "__qualname__", "__annotations__", "__slots__", "__dict__",
                    "__weakref__", "__orig_bases__"})
 
@@ -134,4 +140,74 @@ def _mro_entries(bases: tuple[object, ...]) -> tuple[type, ...]:
 
 NamedTuple.__mro_entries__ = _mro_entries  # type: ignore[attr-defined]
 
-__all__ = ["NamedTuple"]
+
+
+class _GeneratorContext:
+    """What :func:`contextmanager` returns: contextlib's
+    ``_GeneratorContextManager`` for the ``with`` statement (no decorator use,
+    no async), with its handling of exceptions thrown into the generator."""
+
+    __slots__ = ("_gen",)
+
+    def __init__(self, gen: Generator[Any, None, None]) -> None:
+        self._gen = gen
+
+    def __enter__(self) -> Any:
+        try:
+            return next(self._gen)
+        except StopIteration:
+            raise RuntimeError("generator didn't yield") from None
+
+    def __exit__(self, typ: type[BaseException] | None, value: BaseException | None,
+                 tb: TracebackType | None) -> bool:
+        if typ is None:
+            try:
+                next(self._gen)
+            except StopIteration:
+                return False
+            raise RuntimeError("generator didn't stop")
+        if value is None:
+            value = typ()
+        try:
+            self._gen.throw(value)
+        except StopIteration as exc:
+            return exc is not value  # suppressed, unless it was the StopIteration thrown in
+        except RuntimeError as exc:
+            if exc is value:
+                exc.__traceback__ = tb
+                return False
+            if isinstance(value, StopIteration) and exc.__cause__ is value:
+                value.__traceback__ = tb
+                return False
+            raise
+        except BaseException as exc:
+            if exc is not value:
+                raise
+            exc.__traceback__ = tb
+            return False
+        raise RuntimeError("generator didn't stop after throw()")
+
+
+def _contextmanager(func: Callable[..., Generator[Any, None, None]]) -> Callable[..., Any]:
+    """``contextlib.contextmanager`` for ``with`` blocks, without importing
+    contextlib (with functools and collections under it, ~4 ms of the
+    ledger's writers: the sandbox's recorder, every hook call).
+    ``tests/core/test_lite.py`` holds it to contextlib's behaviour."""
+
+    def helper(*args: Any, **kwds: Any) -> _GeneratorContext:
+        return _GeneratorContext(func(*args, **kwds))
+
+    helper.__name__ = func.__name__
+    helper.__qualname__ = func.__qualname__
+    helper.__doc__ = func.__doc__
+    helper.__module__ = func.__module__
+    helper.__wrapped__ = func  # type: ignore[attr-defined]
+    return helper
+
+
+if TYPE_CHECKING:  # type checkers see contextlib's, with its precise types
+    from contextlib import contextmanager
+else:
+    contextmanager = _contextmanager
+
+__all__ = ["NamedTuple", "contextmanager"]

@@ -151,3 +151,96 @@ def test_the_run_path_does_not_import_heavy_stdlib_modules() -> None:
                        timeout=60, env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
     assert r.returncode == 0, r.stderr
     assert r.stdout.split() == []
+
+
+def _cms(make: typing.Any) -> dict[str, typing.Any]:
+    log: list[str] = []
+
+    @make
+    def plain() -> typing.Iterator[int]:
+        log.append("in")
+        try:
+            yield 1
+        finally:
+            log.append("out")
+
+    @make
+    def commit_or_rollback() -> typing.Iterator[None]:
+        try:
+            yield
+        except BaseException:
+            log.append("rollback")
+            raise
+        log.append("commit")
+
+    @make
+    def suppressing() -> typing.Iterator[None]:
+        try:
+            yield
+        except KeyError:
+            log.append("suppressed")
+
+    @make
+    def translating() -> typing.Iterator[None]:
+        try:
+            yield
+        except KeyError as exc:
+            raise ValueError("translated") from exc
+
+    @make
+    def no_yield() -> typing.Iterator[None]:
+        if False:
+            yield
+
+    @make
+    def two_yields() -> typing.Iterator[None]:
+        yield
+        yield
+
+    @make
+    def swallow_then_yield() -> typing.Iterator[None]:
+        try:
+            yield
+        except KeyError:
+            pass
+        yield
+
+    return {"log": log, "plain": plain, "commit": commit_or_rollback, "suppress": suppressing,
+            "translate": translating, "no_yield": no_yield, "two": two_yields,
+            "swallow_then_yield": swallow_then_yield}
+
+
+def _outcome(cms: dict[str, typing.Any], name: str, raise_in: BaseException | None) -> object:
+    try:
+        with cms[name]() as got:
+            if raise_in is not None:
+                raise raise_in
+        return ("ok", got, list(cms["log"]))
+    except BaseException as exc:  # noqa: BLE001 - compared below
+        return ("raised", type(exc).__name__, str(exc), exc is raise_in,
+                type(exc.__cause__).__name__, list(cms["log"]))
+
+
+@pytest.mark.parametrize("name", ["plain", "commit", "suppress", "translate", "no_yield", "two",
+                                  "swallow_then_yield"])
+@pytest.mark.parametrize("raised", [None, KeyError("k"), ValueError("v"), StopIteration(),
+                                    RuntimeError("r"), KeyboardInterrupt(), GeneratorExit()],
+                         ids=repr)
+def test_contextmanager_behaves_as_contextlibs(name: str, raised: BaseException | None) -> None:
+    import contextlib
+
+    theirs = _outcome(_cms(contextlib.contextmanager), name, raised)
+    # a fresh exception object: the first run set its traceback and context
+    again = None if raised is None else type(raised)(*raised.args)
+    ours = _outcome(_cms(lite.contextmanager), name, again)
+    assert ours == theirs
+
+
+def test_contextmanager_keeps_the_functions_name_and_doc() -> None:
+    @lite.contextmanager
+    def named() -> typing.Iterator[None]:
+        """Doc."""
+        yield
+
+    assert named.__name__ == "named" and named.__doc__ == "Doc."
+    assert named.__wrapped__ is not None  # type: ignore[attr-defined]

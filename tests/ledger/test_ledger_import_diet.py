@@ -8,8 +8,8 @@ urllib.parse and ipaddress, hashlib and hmac bring OpenSSL), and
 cryptography, which only signing and checking checkpoints need.  These tests
 fail when one of them comes back on that path.
 
-(datetime cannot be kept out: sqlite3 imports it.)  The signing path may
-load more: see test_a_due_checkpoint_loads_what_it_needs.
+The signing path may load more: see
+test_a_due_checkpoint_loads_what_it_needs.
 """
 
 from __future__ import annotations
@@ -34,6 +34,10 @@ KEPT_OUT = (
     # json brings re and enum: the canonical encoder drives json's C encoder
     # itself (stockade/canonical.py), reading events imports json when needed
     "json", "re", "enum",
+    # the rest of the stdlib's costly modules: the ledger uses _thread,
+    # _sqlite3 (sqlite3 would bring datetime) and stockade.lite.contextmanager
+    # (functools and collections come anyway: _sqlite3's statement cache)
+    "threading", "contextlib", "datetime", "importlib", "warnings", "signal",
 )
 
 # What the sandbox's recorder does (sandbox/deps.open_recorder and the recorder's

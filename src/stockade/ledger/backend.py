@@ -10,11 +10,10 @@ nothing of what the bytes mean; the chain and checks live above it.
 
 from __future__ import annotations
 
-from collections.abc import Generator, Sequence
-from contextlib import AbstractContextManager
-
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: the recorder's start
 if TYPE_CHECKING:
+    from collections.abc import Generator, Sequence
+    from contextlib import AbstractContextManager
     from typing import Protocol
 else:
     Protocol = object

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import _thread
 import os
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
-from types import MappingProxyType, TracebackType
+from types import MappingProxyType
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: the recorder's start
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Iterator, Mapping
+    from types import TracebackType
     from typing import IO, Any, NamedTuple
 else:
     from stockade.lite import NamedTuple
@@ -37,6 +37,9 @@ from stockade.ledger.event import (
     parse_ts,
     prepare,
 )
+
+# contextlib's, without contextlib (functools and collections under it)
+from stockade.lite import contextmanager
 from stockade.state import StateDir
 
 _PAGE = 1000

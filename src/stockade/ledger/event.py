@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Mapping
+from _collections_abc import Mapping  # collections.abc's, without the collections package
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: the recorder's start
 if TYPE_CHECKING:

@@ -13,12 +13,18 @@ time) and come back as bytes (``text_factory``), untouched.
 
 from __future__ import annotations
 
-import contextlib
-import sqlite3
-from collections.abc import Callable, Generator, Iterator, Sequence
-from contextlib import contextmanager
-
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: the recorder's start
+if TYPE_CHECKING:
+    import sqlite3
+    from collections.abc import Callable, Generator, Iterator, Sequence
+else:
+    try:
+        # sqlite3's C core: the package adds datetime adapters (and imports
+        # datetime, ~4 ms of every ledger writer's start) that the ledger,
+        # which stores text, never uses; the classes and connect are these
+        import _sqlite3 as sqlite3
+    except ImportError:  # pragma: no cover
+        import sqlite3
 
 from stockade import pathtext
 from stockade.errors import EXIT_USAGE, LedgerError, LedgerTamperError
@@ -26,6 +32,7 @@ from stockade.ledger.backend import DURABILITIES, Row
 from stockade.ledger.chain import GENESIS, LEAF_PREFIX, sha256_impl
 from stockade.ledger.checkpoint import Checkpoint, read_file
 from stockade.ledger.event import PendingEvent, canonical_json, now_ts
+from stockade.lite import contextmanager  # contextlib's, without contextlib
 
 if TYPE_CHECKING:
     # Paths are text until someone asks for a Path: pathlib and urllib.parse
@@ -260,8 +267,10 @@ class SqliteBackend:
 
     def _rollback(self, conn: sqlite3.Connection | None = None) -> None:
         # SQLite may have rolled back already (e.g. after an I/O error).
-        with contextlib.suppress(sqlite3.Error):
+        try:
             (conn or self._conn).execute("ROLLBACK")
+        except sqlite3.Error:
+            pass
 
     def append(self, pending: Sequence[PendingEvent]) -> list[tuple[int, str, bytes]]:
         c = self._conn
