@@ -232,3 +232,21 @@ def test_the_next_append_after_a_cut_tail_reports_it(ledger: Ledger, home: State
         writer.append("a.b", details={})  # seq 16, inside an already signed block
     assert ledger.checkpoint_path is not None
     assert ckpt.read_file(ledger.checkpoint_path).seq == 20  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16", "utf-32"])
+def test_a_witness_file_saved_in_another_encoding_still_reads(home: StateDir, tmp_path: Path,
+                                                              encoding: str) -> None:
+    """Checkpoint files are read without json first; what that reader refuses
+    but json reads (an editor's byte-order mark, PowerShell's UTF-16) is read
+    by json, not called altered."""
+    with open_ledger(state=home, checkpoint_every=0) as led:
+        assert led.checkpoint_path is not None
+        original = ckpt.read_file(led.checkpoint_path)
+        text = led.checkpoint_path.read_text(encoding="utf-8")
+    copy = tmp_path / "witness.json"
+    copy.write_bytes(text.encode(encoding))
+    assert ckpt.read_file(copy) == original
+    copy.write_bytes(text.encode(encoding).replace(b"\x00", b"", 1)[:-4])  # truncated: altered
+    with pytest.raises(LedgerTamperError, match="altered"):
+        ckpt.read_file(copy)

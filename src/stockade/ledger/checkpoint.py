@@ -35,19 +35,28 @@ if TYPE_CHECKING:
 
 # `cryptography` is imported where it is used: appending an event (hooks run
 # once per tool call) should not pay for loading it, nor for OpenSSL's
-# hashlib, which only checkpoints need; base64 and json are not used at all
-# (binascii and stockade.canonical: both would bring re).
+# hashlib, which only checkpoints need.  base64 is not used (binascii does
+# the same without re); json only to write a checkpoint file, and to read one
+# stockade.canonical cannot (see _json_loads).
 
 FORMAT_VERSION = 1
 _DOMAIN = CHECKPOINT_PREFIX + b"stockade-ledger-checkpoint-v1\n"
 
 
 def _json_loads(raw: str | bytes) -> Any:
-    # not json's: the ledger's end-of-session path reads checkpoints, and
-    # json brings re and enum (see canonical.py)
+    """json.loads.  First without importing json: the ledger's end-of-session
+    path reads checkpoints, and json brings re and enum (see canonical.py);
+    what that reader refuses (a file saved as UTF-16 or with a byte-order
+    mark, which json reads) goes to json itself, so no witness file that
+    verified before is now called altered."""
     from stockade.canonical import loads
 
-    return loads(raw)
+    try:
+        return loads(raw)
+    except ValueError:
+        import json
+
+        return json.loads(raw)
 
 
 def _json_dumps(obj: Any, **options: Any) -> str:

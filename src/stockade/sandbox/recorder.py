@@ -362,8 +362,7 @@ def _serve(down_r: int, up_w: int, open_recorder: Callable[[Any], Any] | None) -
         from stockade.sandbox import deps
 
         open_recorder = deps.open_recorder
-    # (__import__, not importlib: that would bring warnings; base64 for the
-    # checkpoint at the session's end is loaded after the launcher is gone)
+    # (__import__, not importlib: that would bring warnings)
     for name in ("stockade.ledgerconf", "stockade.ledger", "stockade.ledger.core",
                  "stockade.ledger.sqlite", "_sqlite3"):
         try:
