@@ -353,22 +353,16 @@ class Ledger:
         if path is None:
             return
         import fcntl
-        import time
+
+        from stockade.filelock import flock_within
 
         try:
             fd = os.open(f"{path}.pending", os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
         except OSError:
             return  # never held: nothing pending
         try:
-            deadline = time.monotonic() + timeout
-            while True:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-                    return
-                except BlockingIOError:
-                    if time.monotonic() > deadline:
-                        return  # verify then reports the unanchored tail itself
-                    time.sleep(0.005)
+            # not held in time: verify then reports the unanchored tail itself
+            flock_within(fd, fcntl.LOCK_SH, within=timeout)
         finally:
             os.close(fd)
 

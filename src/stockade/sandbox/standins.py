@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import fcntl
 import os
-import time
+
+from stockade.filelock import flock_within
 
 LOCK = "standins.lock"
 LIST = "standins.list"
@@ -36,17 +37,10 @@ class StandIns:
         self._list = os.path.join(state, LIST)
         fd = os.open(os.path.join(state, LOCK), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         try:
-            deadline = time.monotonic() + WAIT
-            while True:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if time.monotonic() > deadline:
-                        raise TimeoutError(
-                            f"another stockade session has been removing its stand-ins for "
-                            f"{WAIT:.0f} s (lock {os.path.join(state, LOCK)})") from None
-                    time.sleep(0.01)
+            if not flock_within(fd, fcntl.LOCK_SH, within=WAIT, step=0.01):
+                raise TimeoutError(
+                    f"another stockade session has been removing its stand-ins for "
+                    f"{WAIT:.0f} s (lock {os.path.join(state, LOCK)})")
         except BaseException:
             os.close(fd)
             raise
