@@ -66,3 +66,17 @@ def stockade_wrapper(tmp_path: Path) -> Path:
     wrapper.write_text(f"#!{sys.executable}\n" + WRAPPER)
     wrapper.chmod(0o755)
     return wrapper
+
+
+def modules_after(code: str) -> set[str]:
+    """The modules a fresh interpreter has loaded once ``code`` has run: no
+    site (-S), so nothing but ``code`` and the interpreter's own start-up
+    counts; this process's sys.path, so the same stockade is found."""
+    import ast
+
+    script = code + "\nimport sys\nprint(repr(sorted(sys.modules)))\n"
+    r = subprocess.run([sys.executable, "-S", "-c", script], capture_output=True, text=True,
+                       check=False, timeout=60,
+                       env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    assert r.returncode == 0, r.stderr
+    return set(ast.literal_eval(r.stdout.strip().splitlines()[-1]))
