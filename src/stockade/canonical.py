@@ -63,28 +63,37 @@ class _Context:
     memo: dict[str, str] = {}  # noqa: RUF012 - the scanner's, cleared by it after each call
 
 
+class _JsonContext(_Context):
+    """json.loads's defaults: NaN and +-Infinity read as floats."""
+
+    parse_constant = staticmethod({"-Infinity": float("-inf"), "Infinity": float("inf"),  # type: ignore[assignment]
+                                   "NaN": float("nan")}.__getitem__)
+
+
 _scan = None if _c_make_scanner is None else _c_make_scanner(_Context())
+_scan_json = None if _c_make_scanner is None else _c_make_scanner(_JsonContext())
 
 
 _WHITESPACE = " \t\n\r"  # JSON's
 
 
-def loads(data: str | bytes) -> Any:
-    """``json.loads(data)`` for a UTF-8 document, without importing json, but
-    stricter: NaN and Infinity are refused (canonical JSON has none), and
-    bytes must be UTF-8.  Raises ValueError."""
+def loads(data: str | bytes, *, constants: bool = False) -> Any:
+    """``json.loads(data)`` for a UTF-8 document, without importing json.
+    NaN and Infinity are refused (canonical JSON has none) unless
+    ``constants``; bytes must be UTF-8.  Raises ValueError."""
     text = data.decode("utf-8") if isinstance(data, (bytes, bytearray)) else data
-    if _scan is None:  # pragma: no cover
+    scan = _scan_json if constants else _scan
+    if scan is None:  # pragma: no cover
         import json
 
         return json.loads(text)
     start = len(text) - len(text.lstrip(_WHITESPACE))
     try:
-        obj, end = _scan(text, start)
+        obj, end = scan(text, start)
     except StopIteration as exc:
-        raise ValueError(f"not JSON: expecting a value at character {exc.value}") from None
+        raise ValueError(f"expecting a JSON value at {exc.value}") from None
     if text[end:].strip(_WHITESPACE):
-        raise ValueError(f"not JSON: extra data at character {end}")
+        raise ValueError(f"extra data at {end}")
     return obj
 
 

@@ -12,46 +12,28 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+from stockade.canonical import loads as _loads
+
+_encode_str: Any
 try:
     import _json
 
-    class _Ctx:
-        strict = True
-        object_hook = None
-        object_pairs_hook = None
-        parse_float = float
-        parse_int = int
-        parse_constant = {"-Infinity": float("-inf"), "Infinity": float("inf"),
-                          "NaN": float("nan")}.__getitem__
-        memo: dict[str, str] = {}
-
-    _scan: Any = _json.make_scanner(_Ctx())  # type: ignore[arg-type]
     _encode_str = _json.encode_basestring
 except (ImportError, AttributeError):  # pragma: no cover - a Python without _json
-    _scan = None
+    _encode_str = None
 
 
 def loads(data: bytes | str) -> Any:
-    if _scan is None:  # pragma: no cover
-        import json
-
-        return json.loads(data)
+    """json.loads (NaN and Infinity included), on stockade.canonical's use of
+    the C scanner; a UTF-8 byte-order mark is refused, as json refuses it."""
     text = data.decode("utf-8") if isinstance(data, (bytes, bytearray)) else data
     if text.startswith("\ufeff"):
         raise ValueError("unexpected UTF-8 BOM")
-    start = len(text) - len(text.lstrip(" \t\n\r"))
-    try:
-        obj, end = _scan(text, start)
-    except StopIteration as exc:
-        raise ValueError(f"expecting a JSON value at {exc.value}") from None
-    rest = text[end:].strip(" \t\n\r")
-    if rest:
-        raise ValueError(f"extra data at {end}")
-    return obj
+    return _loads(text, constants=True)
 
 
 def dumps(obj: Any) -> str:
-    if _scan is None:  # pragma: no cover
+    if _encode_str is None:  # pragma: no cover
         import json
 
         return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
