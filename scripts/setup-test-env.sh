@@ -9,7 +9,11 @@ cd "$(dirname "$0")/.."
 # bubblewrap runs the sandbox; git, Node.js and npm the agent CLIs; the others are
 # driven by the sandbox red-team cases from inside the sandbox.
 scripts/system-deps.sh bwrap:bubblewrap git:git node:nodejs npm:npm curl:curl wget:wget \
-    nc:netcat-openbsd dig:bind9-dnsutils crontab:cron chromium:chromium
+    nc:netcat-openbsd dig:bind9-dnsutils crontab:cron
+# Chromium renders `stockade history --html` in one test.  On its own: Ubuntu has
+# no installable `chromium` package (a snap), and it must not stop the rest.
+scripts/system-deps.sh chromium:chromium \
+    || echo "warning: chromium not installed; the HTML report test is skipped (fails under CI=1)" >&2
 python3 -c 'import venv, ensurepip' 2>/dev/null || scripts/system-deps.sh no-such-cmd:python3-venv
 
 EXTRA_LOCK=requirements-test.lock scripts/bootstrap.sh

@@ -33,7 +33,7 @@ from stockade.sandbox.hosts import (
 )
 from stockade.sandbox.refusals import Refusals, reason_for
 from stockade.sandbox.threads import Flag, background
-from stockade.sandbox.verdicts import redact_argv
+from stockade.sandbox.verdicts import REDACTED, redact_argv
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: start-up path
 if TYPE_CHECKING:
@@ -897,7 +897,7 @@ def _audit_git(ws: str, *, since: float) -> list[dict[str, Any]] | None:
     def masked(text: str) -> str:
         # folder and hook names are the agent's: one that looks like a
         # credential is not repeated
-        return "/".join("<redacted>" if high_entropy_token(p) or has_url_password(p) else p
+        return "/".join(REDACTED if high_entropy_token(p) or has_url_password(p) else p
                         for p in text.split("/"))
 
     safe = found._replace(risky=tuple(

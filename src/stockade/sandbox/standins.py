@@ -21,12 +21,13 @@ import fcntl
 import os
 
 from stockade.filelock import flock_within
+from stockade.sandbox.layout import DOT_FILE, JSON_FILE
 
 LOCK = "standins.lock"
 LIST = "standins.list"
 WAIT = 30.0  # seconds a starting session waits for another's clean-up
 # what a stand-in file may hold (kind letter in the list -> content)
-_CONTENT = {b"f": b"", b".": b".\n", b"j": b"{}\n"}
+_CONTENT = {b"f": b"", b".": DOT_FILE.encode(), b"j": JSON_FILE.encode()}
 
 
 class StandIns:
