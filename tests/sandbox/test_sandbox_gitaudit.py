@@ -84,7 +84,8 @@ def test_links_fifos_bare_repositories_and_edited_hooks(tmp_path: Path) -> None:
     (bare / "config").write_text('[core]\n\tbare = false\n\tfsmonitor = "x"\n')
     got = {r.path: r.why for r in audit(str(tmp_path), since=later).risky}
     assert got == {"edited/.git": ("hooks/post-merge",), "linked/.git": ("a symbolic link",),
-                   "c": ("config: core.fsmonitor",)}
+                   "c": ("config: core.fsmonitor",),
+                   "fifo/.git": ("config: <unreadable>",)}  # not read, not taken for harmless
 
 
 def test_what_is_said_cannot_drive_the_terminal(tmp_path: Path) -> None:
@@ -169,3 +170,37 @@ def test_hook_names_that_look_like_credentials_are_not_repeated(tmp_path: Path) 
     repo(tmp_path / "r", hooks={token: "#!/bin/sh\n"})
     got = _audit_git(str(tmp_path), since=time.time() - 1)
     assert got == [{"path": "r/.git", "why": ["hooks/<redacted>"]}]
+
+
+def test_a_hook_that_is_a_symbolic_link_is_found(tmp_path: Path) -> None:
+    """git runs a hook through a link: a link to a payload elsewhere counts."""
+    since = time.time() - 1
+    git = repo(tmp_path / "sub")
+    (tmp_path / "payload.sh").write_text("#!/bin/sh\nid\n")
+    (git / "hooks" / "post-index-change").symlink_to("../../../payload.sh")
+    (git / "hooks" / "dangling").symlink_to("/nonexistent/hook")
+    found = audit(str(tmp_path), since=since)
+    assert {r.path: r.why for r in found.risky} == {
+        "sub/.git": ("hooks/dangling", "hooks/post-index-change")}
+
+
+def test_what_cannot_be_read_is_said_not_taken_for_harmless(tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """A hooks folder git may search but nobody may list, a config that is not
+    a regular file: reported as unreadable (root reads everything, so the
+    listing failure is simulated)."""
+    since = time.time() - 1
+    git = repo(tmp_path / "sub")
+    (git / "config").unlink()
+    os.mkfifo(git / "config")
+    real = os.scandir
+
+    def scandir(path: str) -> object:
+        if str(path).endswith(os.sep + "hooks"):
+            raise PermissionError(13, "Permission denied")
+        return real(path)
+
+    monkeypatch.setattr(gitaudit.os, "scandir", scandir)
+    found = audit(str(tmp_path), since=since)
+    assert {r.path: r.why for r in found.risky} == {
+        "sub/.git": ("config: <unreadable>", "hooks/<unreadable>")}

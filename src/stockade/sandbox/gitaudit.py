@@ -183,8 +183,10 @@ def program_keys(config: str) -> list[str]:
     """The keys of the config file ``config`` that name a program (aliases
     and submodule updates only when they start with "!"): read by git
     itself when it is installed, else leniently here."""
-    if _read_small(config, 0) is None:  # not a regular file of its own: nothing git reads
-        return []
+    if _read_small(config, 0) is None:
+        # missing (nothing git reads), or there but not a regular file this
+        # process can read: said, not taken for harmless
+        return [UNREADABLE] if os.path.lexists(config) else []
     pairs = _git_pairs(config)
     if pairs is None:
         pairs = lenient_pairs(_read_small(config) or "")
@@ -231,17 +233,26 @@ def _git_pairs(config: str) -> list[tuple[str, str]] | None:
     return pairs
 
 
+UNREADABLE = "<unreadable>"  # a hooks folder or config that could not be read
+
+
 def _hooks(folder: str, limit: int = 1000) -> list[str]:
+    """The hooks in ``folder``: every entry but a folder or a ``.sample``
+    (git runs a hook through a symbolic link too).  A folder that exists but
+    cannot be listed is reported as :data:`UNREADABLE`: git can still run a
+    hook it knows by name from a folder it may only search."""
     try:
         with os.scandir(folder) as it:
             names: list[str] = []
             for e in it:
                 if len(names) >= limit:
                     break
-                if not e.name.endswith(".sample") and e.is_file(follow_symlinks=False):
+                if not e.name.endswith(".sample") and not e.is_dir(follow_symlinks=False):
                     names.append(e.name)
-    except OSError:
+    except (FileNotFoundError, NotADirectoryError):
         return []
+    except OSError:
+        return [UNREADABLE]
     return sorted(names)
 
 

@@ -834,7 +834,9 @@ def _sandboxed(s: _Session, *, ws: str, bwrap: str, view: _deps.PolicyView, home
         finally:
             _restore_signals(old_signals)
         if s.recorder_gone:
-            # fail closed: the agent was stopped the moment its recorder died
+            # fail closed: the agent was stopped the moment its recorder died;
+            # what it left in the workspace is still said (it cannot be recorded)
+            _audit_git(ws, since=wall_start)
             raise EnvironmentProblem(
                 "the ledger recorder died during the session, so the agent was stopped "
                 f"(it would have run unrecorded; exit status {rc})",
@@ -912,7 +914,8 @@ def _audit_git(ws: str, *, since: float) -> list[dict[str, Any]] | None:
     if not found.risky and found.complete:
         return None
     return [{"path": r.path, "why": list(r.why)} for r in safe.risky] + (
-        [] if found.complete else [{"path": None, "why": ["not fully checked: too large"]}])
+        [] if found.complete else [{"path": None, "why": [
+            "not fully checked: too large, or a folder could not be read"]}])
 
 
 def _forward_signals(proc: Proc, init_pid: int) -> dict[int, Any]:
