@@ -333,6 +333,20 @@ def test_hooks_the_repositorys_config_points_into_the_work_tree_are_read_only() 
     assert effective_mode(p.args, "/home/u/proj/src/main.c") == "rw"
 
 
+def test_a_configured_hooks_folder_that_does_not_exist_yet_gets_a_read_only_stand_in() -> None:
+    """Else the agent could make .githooks/pre-commit, and the user's next
+    commit would run it on the host."""
+    class WithConfig(FakeHost):
+        def read_text(self, path: str) -> str:
+            return "[core]\n\thooksPath = ./.githooks # team hooks\n" \
+                if path.endswith("/.git/config") else ""
+
+    p = plan(layout(), WithConfig(dict(BASE)))
+    assert "/home/u/proj/.githooks" in p.create_dirs
+    # an empty read-only stand-in, as for a missing .git/hooks
+    assert effective_mode(p.args, "/home/u/proj/.githooks/pre-commit") == "empty"
+
+
 def test_configured_hooks_path_stays_inside_the_work_tree() -> None:
     from stockade.sandbox.layout import configured_hooks_path
 
@@ -340,3 +354,12 @@ def test_configured_hooks_path_stays_inside_the_work_tree() -> None:
     assert configured_hooks_path("[core]\n\thookspath = /etc/hooks\n") is None
     assert configured_hooks_path("[core]\n\thooksPath = ../x\n") is None
     assert configured_hooks_path("[user]\n\thooksPath = x\n") is None
+    # the spellings git accepts for a folder in the work tree
+    assert configured_hooks_path("[core]\n\thooksPath = ./.githooks\n") == ".githooks"
+    assert configured_hooks_path("[core]\n\thooksPath = .githooks # shared\n") == ".githooks"
+    assert configured_hooks_path("[core]\n\thooksPath = .githooks ; x\n") == ".githooks"
+    assert configured_hooks_path('[core]\n\thooksPath = "hooks dir"\n') == "hooks dir"
+    assert configured_hooks_path("[core]\n\thooksPath = /home/u/proj/tools/hooks\n",
+                                 "/home/u/proj") == "tools/hooks"
+    assert configured_hooks_path("[core]\n\thooksPath = /home/u/projX/h\n", "/home/u/proj") is None
+    assert configured_hooks_path("[core]\n\thooksPath = ./\n") is None

@@ -417,9 +417,11 @@ def plan(layout: Layout, host: HostView | None = None) -> Plan:
                 guard(ws, f"{rel}/.git", "dir", on_host=True)
         # the repository's own config may send git to hooks in the work tree
         # (core.hooksPath = .githooks): those run on the host like .git/hooks
-        hooks_path = configured_hooks_path(read_text(f"{ws}/.git/config"))
-        if hooks_path is not None and h.kind(f"{ws}/{hooks_path}") == "dir":
-            guard(ws, hooks_path, "none", on_host=True)
+        # (one that does not exist yet gets a read-only stand-in: the agent
+        # could otherwise make it and fill it)
+        hooks_path = configured_hooks_path(read_text(f"{ws}/.git/config"), ws)
+        if hooks_path is not None and h.kind(f"{ws}/{hooks_path}") in ("dir", None):
+            guard(ws, hooks_path, "dir", on_host=True)
     if home:
         bound_home = [d for d in seen if _under(d, home) and d != home]
         for rel, absent in HOME_GUARDS:
@@ -495,17 +497,23 @@ def submodule_paths(gitmodules: str) -> list[str]:
     return out
 
 
-def configured_hooks_path(config: str) -> str | None:
-    """``core.hooksPath`` of a repository's config text, when it names a
-    folder inside the work tree (relative, no ``..``); read leniently, the
-    last one winning as in git."""
+def configured_hooks_path(config: str, workspace: str | None = None) -> str | None:
+    """``core.hooksPath`` of a repository's config text, relative to the
+    work tree, when it names a folder inside it (``./x``, ``x/``, or an
+    absolute path under ``workspace``; no ``..``); read leniently, the last
+    one winning as in git, a trailing ``#``/``;`` comment and quotes cut."""
     from stockade.sandbox.gitconfig import lenient_pairs
 
     found = next((v for k, v in reversed(lenient_pairs(config)) if k == "core.hookspath"), None)
+    if found is not None and not found.lstrip().startswith('"'):
+        found = found.split("#", 1)[0].split(";", 1)[0]
+    found = (found or "").strip().strip('"').strip()
+    if workspace and found.startswith(workspace.rstrip("/") + "/"):
+        found = found[len(workspace.rstrip("/")) + 1:]
     if not found or found.startswith(("/", "~")):
         return None
-    parts = found.strip("/").split("/")
-    if any(p in ("", ".", "..") for p in parts):
+    parts = [p for p in found.split("/") if p not in ("", ".")]
+    if not parts or ".." in parts:
         return None
     return "/".join(parts)
 
