@@ -1,6 +1,7 @@
 """Gateway overhead: added latency over a direct call, and against LiteLLM's proxy.
 
-    .venv/bin/python bench/gateway.py [--rounds 5] [--n 100] [--no-litellm]
+    .venv/bin/python bench/gateway.py [--rounds 5] [--n 100] [--no-litellm] [--no-floor]
+                                      [--compare-src OLD/src]
 
 Everything runs on this machine against the same scripted upstream
 (tests/fakes/upstream.py, a separate process): direct, through

@@ -1,6 +1,7 @@
 """Benchmark `stockade run` against its peers, in one run on one machine.
 
-    .venv/bin/python bench/sandbox.py [--runs 20] [--mb 100]
+    .venv/bin/python bench/sandbox.py [--runs 20] [--mb 100] [--downloads 7]
+                                      [--baseline-src OLD/src]
 
 1. start-up: median / p90 wall time of `stockade run -- true` against bare
    bubblewrap with the same namespaces, the Python and CLI floors, `codex
