@@ -204,3 +204,31 @@ def test_what_cannot_be_read_is_said_not_taken_for_harmless(tmp_path: Path,
     found = audit(str(tmp_path), since=since)
     assert {r.path: r.why for r in found.risky} == {
         "sub/.git": ("config: <unreadable>", "hooks/<unreadable>")}
+
+
+@pytest.mark.parametrize("text", [
+    "[core]\n\thooksPath = .githooks # shared\n",
+    '[core]\n\tx = "a # b" ; c\n',
+    "[core]\n\tx = a  b   \n",
+    '[core]\n\tx = "p\\"q" tail\n',
+    "[core]\n\tx = a\\tb\\\\c\n",
+    '[alias]\n\tsh = "  !sh -c id"\n',
+    '[submodule "vendor/lib"] path = "vendor/lib" ; on the header line\n',
+])
+def test_the_lenient_reader_reads_values_as_git_does(text: str, tmp_path: Path) -> None:
+    """Where git is not asked (the sandbox's start-up: core.hooksPath and
+    .gitmodules paths), values are read as git reads them: comments, quotes,
+    escapes, whitespace."""
+    import shutil
+
+    from stockade.sandbox.gitconfig import lenient_pairs
+
+    git = shutil.which("git")
+    if git is None:
+        pytest.skip("git is not installed")
+    config = tmp_path / "config"
+    config.write_text(text)
+    out = subprocess.run([git, "config", "--file", str(config), "--list", "--null"],
+                         capture_output=True, check=True).stdout.decode()
+    theirs = [item.partition("\n")[2] for item in out.split("\0") if item]
+    assert [v for _, v in lenient_pairs(text)] == theirs

@@ -363,3 +363,14 @@ def test_configured_hooks_path_stays_inside_the_work_tree() -> None:
                                  "/home/u/proj") == "tools/hooks"
     assert configured_hooks_path("[core]\n\thooksPath = /home/u/projX/h\n", "/home/u/proj") is None
     assert configured_hooks_path("[core]\n\thooksPath = ./\n") is None
+
+
+def test_submodule_paths_are_read_as_git_reads_gitmodules() -> None:
+    """A path on the header line, after a comment, quoted; only submodule
+    sections; never one leaving the work tree or through .git."""
+    from stockade.sandbox.layout import submodule_paths
+
+    text = ('[submodule "a"] path = "vendor/a" # on the header line\n'
+            "[submodule \"b\"]\n\tpath = lib/b ; comment\n"
+            "[core]\n\tpath = not/a/submodule\n" + GITMODULES)
+    assert submodule_paths(text) == ["vendor/a", "lib/b", "vendor/lib", "tools"]

@@ -22,8 +22,40 @@ def lenient_pairs(text: str) -> list[tuple[str, str]]:
         if not line or line[0] in "#;":
             continue
         key, _, value = line.partition("=")
-        pairs.append((f"{section}.{key.strip().lower()}", value.strip().strip('"')))
+        pairs.append((f"{section}.{key.strip().lower()}", _value(value)))
     return pairs
+
+
+_ESCAPES = {"n": "\n", "t": "\t", "b": "\b"}
+
+
+def _value(raw: str) -> str:
+    """A value as git reads it: quotes removed (what they hold kept as it
+    is), ``\\`` escapes, a ``#`` or ``;`` outside quotes starting a comment,
+    whitespace outside quotes trimmed at both ends."""
+    out: list[str] = []
+    space = ""  # unquoted whitespace, kept only if more of the value follows
+    quoted = False
+    i = 0
+    while i < len(raw):
+        c = raw[i]
+        if c == "\\" and i + 1 < len(raw):
+            out += [space, _ESCAPES.get(raw[i + 1], raw[i + 1])]
+            space = ""
+            i += 2
+            continue
+        if c == '"':
+            quoted = not quoted
+        elif not quoted and c in "#;":
+            break
+        elif not quoted and c in " \t":
+            if out:
+                space += c
+        else:
+            out += [space, c]
+            space = ""
+        i += 1
+    return "".join(out)
 
 
 __all__ = ["lenient_pairs"]

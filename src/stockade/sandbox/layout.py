@@ -475,15 +475,13 @@ _MAX_MODULE_DEPTH = 4  # submodule names with up to three "/"
 def submodule_paths(gitmodules: str) -> list[str]:
     """The ``path =`` entries of a ``.gitmodules`` text that stay inside the
     workspace (relative, no ``..``), at most :data:`_MAX_SUBMODULES`."""
+    from stockade.sandbox.gitconfig import lenient_pairs
+
     out: list[str] = []
-    for line in gitmodules.splitlines():
-        key, eq, value = line.partition("=")
-        if not eq or key.strip().lower() != "path":
+    for key, value in lenient_pairs(gitmodules):
+        if key != "submodule.x.path":
             continue
-        rel = value.strip()
-        if len(rel) >= 2 and rel[0] == rel[-1] == '"':
-            rel = rel[1:-1]
-        rel = rel.strip("/")
+        rel = value.strip("/")
         parts = rel.split("/")
         # git refuses a path through a .git; and none may overlap a guard (the
         # folders up to a submodule are bound writable again, onto a guard)
@@ -501,13 +499,10 @@ def configured_hooks_path(config: str, workspace: str | None = None) -> str | No
     """``core.hooksPath`` of a repository's config text, relative to the
     work tree, when it names a folder inside it (``./x``, ``x/``, or an
     absolute path under ``workspace``; no ``..``); read leniently, the last
-    one winning as in git, a trailing ``#``/``;`` comment and quotes cut."""
+    one winning as in git."""
     from stockade.sandbox.gitconfig import lenient_pairs
 
-    found = next((v for k, v in reversed(lenient_pairs(config)) if k == "core.hookspath"), None)
-    if found is not None and not found.lstrip().startswith('"'):
-        found = found.split("#", 1)[0].split(";", 1)[0]
-    found = (found or "").strip().strip('"').strip()
+    found = next((v for k, v in reversed(lenient_pairs(config)) if k == "core.hookspath"), "")
     if workspace and found.startswith(workspace.rstrip("/") + "/"):
         found = found[len(workspace.rstrip("/")) + 1:]
     if not found or found.startswith(("/", "~")):
