@@ -74,6 +74,34 @@ def test_gitconfig_keeps_identity_only() -> None:
     assert "helper" not in out and "tok@" not in out
 
 
+@pytest.mark.parametrize("text", [
+    '[user] name = "Dev \\"D\\" Eloper" ; team\n\temail = d@example.invalid\n',
+    "[user]\n\tname = a \\\n  b\n[url \"https://tok@h/\"]\n\tinsteadOf = x\n",
+    "[User]\n\tname = tab\\there\n[user \"sub\"]\n\temail = not@this.one\n",
+])
+def test_the_sanitised_gitconfig_says_to_git_what_the_original_said(text: str,
+                                                                     tmp_path: Path) -> None:
+    """Identity read as git reads it (a key on the header line, continuation,
+    escapes) and written back so that git reads the same; nothing else."""
+    import shutil
+    import subprocess
+
+    git = shutil.which("git")
+    if git is None:
+        pytest.skip("git is not installed")
+
+    def identity(config_text: str) -> list[str]:
+        f = tmp_path / "c"
+        f.write_text(config_text)
+        out = subprocess.run([git, "config", "--file", str(f), "--list", "--null"],
+                             capture_output=True, check=True).stdout.decode()
+        return [i for i in out.split("\0") if i.startswith(("user.name\n", "user.email\n"))]
+
+    out = L.sanitised_gitconfig(text)
+    assert identity(out) == identity(text)
+    assert "tok@" not in out and "not@this.one" not in out
+
+
 def test_reprs_and_errors_never_show_the_environment_or_tokens() -> None:
     tok = "sk-stockade-" + secrets.token_hex(12)
     req = L.RunRequest(command=("true",), workspace="/w", env={"GITHUB_TOKEN": tok})

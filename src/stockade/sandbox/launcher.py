@@ -134,17 +134,16 @@ def gateway_env(gw: _deps.GatewayTarget | None, preset_env: Mapping[str, str],
 
 def sanitised_gitconfig(text: str) -> str:
     """Only ``user.name`` and ``user.email``: a real ~/.gitconfig may carry
-    credentials (``url.<token>.insteadOf``) or helpers that run host programs."""
-    section = ""
-    keep: list[str] = []
-    for raw in text.splitlines():
-        line = raw.strip()
-        if line.startswith("["):
-            section = line.strip("[]").strip().lower()
-            continue
-        key = line.split("=", 1)[0].strip().lower()
-        if section == "user" and key in ("name", "email") and "=" in line:
-            keep.append(f"\t{key} = {line.split('=', 1)[1].strip()}")
+    credentials (``url.<token>.insteadOf``) or helpers that run host programs.
+    Read with the lenient git-config reader, written back quoted."""
+    from stockade.sandbox.gitconfig import lenient_pairs
+
+    def quoted(value: str) -> str:
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace(
+            "\n", "\\n").replace("\t", "\\t").replace("\b", "\\b") + '"'
+
+    keep = [f"\t{k.split('.')[1]} = {quoted(v)}" for k, v in lenient_pairs(text)
+            if k in ("user.name", "user.email")]
     return "[user]\n" + "\n".join(keep) + "\n" if keep else ""
 
 
