@@ -13,13 +13,14 @@ import threading
 
 from stockade.sandbox.ports import LazyProxy
 
-COSTLY = ("encodings.idna", "asyncio", "socket", "selectors", "dataclasses", "typing")
+COSTLY = ("encodings.idna", "asyncio", "socket", "selectors", "dataclasses", "typing",
+          "ipaddress", "threading", "contextlib", "functools", "collections")
 
 # Runs in a fresh interpreter: the listener and every connection are the
 # launcher's plain _socket objects, as in `stockade run`.  Prints the modules
 # loaded once the connection is served and its event is out.
 PROXY_SIDE = r"""
-import _socket, sys, threading
+import _socket, _thread, sys
 from stockade.sandbox.ports import Acceptor, LazyProxy
 
 def make():
@@ -31,10 +32,11 @@ def make():
                                    private_ok=lambda h, ip: ip == "127.0.0.1",
                                    on_event=on_event))
 
-served = threading.Event()
+served = _thread.allocate_lock()
+served.acquire()
 def on_event(ev):
     if ev.kind == "net.connect":
-        served.set()
+        served.release()
 
 listener = _socket.socket(_socket.AF_INET, _socket.SOCK_STREAM)
 listener.bind(("127.0.0.1", 0))
@@ -42,7 +44,7 @@ listener.listen(4)
 lazy = LazyProxy(make)
 Acceptor(listener, lazy)
 print(listener.getsockname()[1], flush=True)
-if not served.wait(30):
+if not served.acquire(timeout=30):
     sys.exit("the connection was never served")
 print(" ".join(m for m in sys.argv[1:] if m in sys.modules), flush=True)
 """

@@ -16,6 +16,7 @@ from fakes.tcp import LoopbackServer
 from stockade.sandbox import pump
 from stockade.sandbox.proxy import EgressEvent, EgressProxy, ProxyConfig
 from stockade.sandbox.pump import FIRST_BUF, MAX_BUF, dial
+from stockade.sandbox.threads import Slots
 
 # Larger than the copy buffer's largest size, so every growth step is taken.
 BIG = 3 * MAX_BUF + 12345
@@ -117,7 +118,7 @@ def download(proxy: Proxy, size: int) -> None:
 
 def take_all_large_buffers() -> int:
     n = 0
-    while pump._BIG.acquire(blocking=False):
+    while pump._BIG.take():
         n += 1
     return n
 
@@ -128,17 +129,17 @@ def test_when_every_large_buffer_is_taken_a_download_still_arrives_whole(proxy: 
         download(proxy, BIG)
     finally:
         for _ in range(held):
-            pump._BIG.release()
+            pump._BIG.give()
 
 
 def test_large_buffers_are_given_back_when_a_connection_ends(proxy: Proxy) -> None:
     before = take_all_large_buffers()
     for _ in range(before):
-        pump._BIG.release()
+        pump._BIG.give()
     download(proxy, BIG)
     after = take_all_large_buffers()
     for _ in range(after):
-        pump._BIG.release()
+        pump._BIG.give()
     assert after == before > 0
 
 
@@ -209,15 +210,15 @@ def test_dial_tries_each_address_and_fails_with_the_last_error() -> None:
 def test_relays_beyond_the_cap_are_cut_and_the_slot_comes_back(
         monkeypatch: pytest.MonkeyPatch) -> None:
     # thousands of idle connections must not grow the launcher without end
-    monkeypatch.setattr(pump, "_RELAYS", threading.BoundedSemaphore(1))
+    monkeypatch.setattr(pump, "_RELAYS", Slots(1))
     x1, a1 = socket.socketpair()  # the test holds x1 and y1; the relay owns a1 and b1
     b1, y1 = socket.socketpair()
     a2, b2 = socket.socketpair()
     held = threading.Thread(target=pump.pump, args=(a1, b1), daemon=True)
     held.start()
     deadline = __import__("time").monotonic() + 5
-    while pump._RELAYS.acquire(blocking=False):  # wait until the first relay holds the slot
-        pump._RELAYS.release()
+    while pump._RELAYS.take():  # wait until the first relay holds the slot
+        pump._RELAYS.give()
         assert __import__("time").monotonic() < deadline
     got: list[tuple[int, int]] = []
     pump.pump(a2, b2, done=lambda up, down: got.append((up, down)))
@@ -227,5 +228,17 @@ def test_relays_beyond_the_cap_are_cut_and_the_slot_comes_back(
     y1.close()
     held.join(timeout=5)
     assert not held.is_alive()
-    assert pump._RELAYS.acquire(blocking=False)  # given back
-    pump._RELAYS.release()
+    assert pump._RELAYS.take()  # given back
+    pump._RELAYS.give()
+
+
+def test_slots_count_what_is_held_and_refuse_a_give_never_taken() -> None:
+    slots = Slots(2)
+    assert slots.take() and slots.take()
+    assert not slots.take()  # both held
+    slots.give()
+    assert slots.take()
+    slots.give()
+    slots.give()
+    with pytest.raises(ValueError):
+        slots.give()  # a bug in the caller, as BoundedSemaphore says

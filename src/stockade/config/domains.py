@@ -9,8 +9,6 @@ IDNA-encoded, so ``Bücher.example.`` and ``xn--bcher-kva.example`` are one host
 
 from __future__ import annotations
 
-import ipaddress
-
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: the proxy's first connection
 if TYPE_CHECKING:
     from typing import NamedTuple
@@ -174,7 +172,19 @@ def _idna(host: str) -> str:
         ) from exc
 
 
+def _ip_shaped(text: str) -> bool:
+    """Could ``text`` be an IP literal?  False for every host name with a
+    letter in it, so matching a name never imports ``ipaddress`` (milliseconds
+    of the sandbox proxy's first connection): IPv6 has a colon, IPv4 only
+    digits and dots."""
+    return ":" in text or text.replace(".", "").isdigit()
+
+
 def _ip(text: str) -> str | None:
+    if not _ip_shaped(text):
+        return None
+    import ipaddress
+
     try:
         return str(ipaddress.ip_address(text))
     except ValueError:
@@ -319,6 +329,8 @@ def parse_private(raw: str) -> str:
             "write the host, IP or CIDR only; credentials never belong in the policy",
         )
     if "/" in text and "://" not in text:
+        import ipaddress
+
         try:
             net = ipaddress.ip_network(text, strict=True)
         except ValueError as exc:
@@ -354,6 +366,8 @@ def private_covers(strong: str, weak: str) -> bool:
     """True when the private entry ``strong`` allows all that ``weak`` does."""
     if strong == weak:
         return True
+    import ipaddress
+
     try:
         s = ipaddress.ip_network(strong)
         w = ipaddress.ip_network(weak)
@@ -376,8 +390,12 @@ def private_allowed(entries: tuple[str, ...], host: str) -> bool:
     """Is ``host`` (an IP, or a name) listed in ``entries`` (``allow_private``:
     names, addresses and networks)?"""
     norm = normalise_host(host)
-    if norm is None:
+    if norm is None or not entries:
         return False
+    if not _ip_shaped(norm):
+        return norm in entries
+    import ipaddress
+
     try:
         ip = ipaddress.ip_address(norm)
     except ValueError:

@@ -39,7 +39,6 @@ def canonical_host(raw: str) -> str | None:
     # not socket: the same inet_aton without the socket module's enums (about
     # 5 ms of the agent's first connection).
     import _socket
-    import ipaddress
 
     from stockade.config.domains import normalise_host
 
@@ -50,20 +49,16 @@ def canonical_host(raw: str) -> str | None:
         # getaddrinfo takes inet_aton's forms (decimal, octal, hex, short
         # dotted) as addresses: compare and record them as the address.
         try:
-            return str(ipaddress.IPv4Address(_socket.inet_aton(host)))
+            return _socket.inet_ntoa(_socket.inet_aton(host))
         except OSError:
             pass
     return host
 
 
 def is_ip(host: str) -> bool:
-    import ipaddress
+    from stockade.sandbox.addrs import parse
 
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return True
+    return parse(host) is not None
 
 
 def is_localhost(host: str) -> bool:

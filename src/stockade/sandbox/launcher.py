@@ -812,11 +812,12 @@ def _sandboxed(s: _Session, *, ws: str, bwrap: str, view: _deps.PolicyView, home
                 extra.close()
             _watch_recorder(s)
             # The proxy is built while the agent starts (while bubblewrap
-            # mounts, even): the agent's first connection finds it ready (~10
-            # ms of its first byte otherwise).  Not before the go: on two
-            # cores it held the interpreter lock against the start-up itself.
-            # Not later either: it would then take that lock from the
-            # session's end (measured: ~9 ms more per `-- true` 25 ms later).
+            # mounts, even): the agent's first connection finds it ready (~2
+            # ms of its first byte otherwise, mostly loading _socket).  Not
+            # before the go: on two cores it held the interpreter lock
+            # against the start-up itself.  Not later either: it would then
+            # take that lock from the session's end (measured with the cheap
+            # build: ~3 ms more per `-- true` when built on the agent's start).
             # The probe loads the policy's matchers; the name never resolves
             # (RFC 2606) and is not recorded.
             background(_warm_proxy, s.proxy)

@@ -104,7 +104,7 @@ class LazyProxy:
             return
         # Imported outside the lock: a connection that arrives meanwhile waits
         # for the module (import lock), not for the whole warm-up.
-        import stockade.sandbox.proxy  # noqa: F401 - with ipaddress, most of the cost
+        import stockade.sandbox.proxy  # noqa: F401 - with _socket, most of the cost
 
         with self._lock:
             if self._closed or self._proxy is not None:

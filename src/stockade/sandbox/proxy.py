@@ -28,23 +28,28 @@ One thread per connection (see :mod:`stockade.sandbox.pump` for why).
 from __future__ import annotations
 
 import _socket
-import contextlib
-import ipaddress
+import _thread
 import os
-import threading
 import time
-from collections.abc import Callable
 
 # This module is imported while the agent's first connection may wait:
-# typing alone would be ~4 ms of it (see stockade.lite).
+# typing alone would be ~4 ms of it (see stockade.lite); ipaddress,
+# threading and contextlib (with functools and collections under them)
+# another ~6 ms, so addresses are judged by stockade.sandbox.addrs and
+# threads are _thread's.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import NamedTuple
+
+    Resolver = Callable[[str, int], list[str]]
 else:
     from stockade.lite import NamedTuple
 
+from stockade.sandbox.addrs import is_loopback, is_public
 from stockade.sandbox.hosts import canonical_host, is_ip, is_localhost
 from stockade.sandbox.pump import dial, pump
+from stockade.sandbox.threads import background
 
 MAX_HEAD = 64 * 1024
 HEAD_TIMEOUT = 30.0
@@ -85,9 +90,6 @@ class EgressEvent(NamedTuple):
         return d
 
 
-Resolver = Callable[[str, int], list[str]]
-
-
 def system_resolve(host: str, port: int) -> list[str]:
     # A canonical host is ASCII: as bytes, getaddrinfo skips the IDNA codec
     # (and its import on the agent's first connection).
@@ -99,46 +101,6 @@ def system_resolve(host: str, port: int) -> list[str]:
         if ip not in out:
             out.append(ip)
     return out
-
-
-# Ranges that never name a public host, whatever ``ipaddress`` says of them in
-# the running Python version.  IPv6: IPv4-compatible (deprecated;
-# ``::127.0.0.1``), IPv4-translated (``::ffff:0:a.b.c.d``), local-use NAT64
-# (RFC 8215), site-local (deprecated, still routed inside some networks).
-# IPv4: IETF protocol assignments (192.0.0.0/24), "this network" and CGNAT.
-_NEVER_PUBLIC = tuple(ipaddress.ip_network(n) for n in (
-    "::/96", "::ffff:0:0:0/96", "64:ff9b:1::/48", "fec0::/10",
-    "0.0.0.0/8", "100.64.0.0/10", "192.0.0.0/24",
-))
-_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
-
-
-def is_public(ip: str) -> bool:
-    """False for loopback, private, link-local, multicast, reserved, unspecified,
-    site-local and shared (CGNAT) addresses, and for IPv6 that carries a
-    non-public IPv4 address (mapped, compatible, 6to4, Teredo, NAT64).  Text
-    that is no address is not public."""
-    try:
-        addr = ipaddress.ip_address(ip.split("%", 1)[0])
-    except ValueError:
-        return False
-    if isinstance(addr, ipaddress.IPv6Address):
-        # Mapped, 6to4 and well-known NAT64 addresses reach the IPv4 address
-        # they carry (DNS64 networks hand out NAT64 for every public name).
-        carried = addr.ipv4_mapped or addr.sixtofour or (
-            ipaddress.IPv4Address(int(addr) & 0xFFFFFFFF) if addr in _NAT64 else None)
-        if carried is not None:
-            return is_public(str(carried))
-        if addr.teredo and not is_public(str(addr.teredo[1])):
-            return False
-        if addr.is_site_local:
-            return False
-    if any(addr in n for n in _NEVER_PUBLIC):
-        return False
-    if (addr.is_private or addr.is_loopback or addr.is_link_local or addr.is_reserved
-            or addr.is_multicast or addr.is_unspecified):
-        return False
-    return addr.is_global
 
 
 def split_hostport(text: str, default_port: int) -> tuple[str, int] | None:
@@ -236,7 +198,7 @@ class ProxyConfig(NamedTuple):
     private_ok: Callable[[str, str], bool] | None = None
     on_event: Callable[[EgressEvent], None] | None = None
     upstream: tuple[str, int] | None = None
-    resolve: Resolver = system_resolve
+    resolve: Resolver = system_resolve  # (host, port) -> addresses
 
 
 class EgressProxy:
@@ -245,7 +207,7 @@ class EgressProxy:
     def __init__(self, config: ProxyConfig) -> None:
         self.config = config
         self.refuse_all: str | None = None  # set when recording broke: fail closed
-        self._lock = threading.Lock()
+        self._lock = _thread.allocate_lock()
         self._open: set[_socket.socket] = set()
         self._listeners: list[_socket.socket] = []
         self._closed = False
@@ -258,7 +220,7 @@ class EgressProxy:
     # -- serving ---------------------------------------------------------
     def serve(self, listener: _socket.socket) -> None:
         self._listeners.append(listener)
-        threading.Thread(target=self._accept_loop, args=(listener,), daemon=True).start()
+        background(self._accept_loop, listener)
 
     def serve_unix(self, path: str) -> None:
         s = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
@@ -288,7 +250,7 @@ class EgressProxy:
         self._track(conn)
         with self._lock:
             self._busy += 1
-        threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
+        background(self._handle, conn)
 
     def close(self) -> None:
         """Stop accepting and cut every open connection (their events follow)."""
@@ -319,8 +281,10 @@ class EgressProxy:
     def _emit(self, ev: EgressEvent) -> None:
         if self.config.on_event is not None:
             # the recorder decides what a failure means
-            with contextlib.suppress(Exception):
+            try:
                 self.config.on_event(ev)
+            except Exception:  # noqa: BLE001, S110
+                pass
 
     # -- one connection --------------------------------------------------
     def _allowed(self, host: str, port: int) -> bool:
@@ -335,8 +299,10 @@ class EgressProxy:
         if self.refuse_all is not None:
             return self.refuse_all
         if self.config.explain is not None:
-            with contextlib.suppress(Exception):
+            try:
                 return self.config.explain(host, port)
+            except Exception:  # noqa: BLE001, S110 - the default text below
+                pass
         return f"stockade: {host} is not allowed"
 
     def _private_ok(self, host: str, ip: str) -> bool:
@@ -464,7 +430,7 @@ class EgressProxy:
                 f"stockade: {req.host} is a loopback name; it is not reached through the "
                 "upstream proxy")
             return None
-        if is_ip(req.host) and (ipaddress.ip_address(req.host).is_loopback or not (
+        if is_ip(req.host) and (is_loopback(req.host) or not (
                 is_public(req.host) or self._private_ok(req.host, req.host))):
             self._refuse_address(
                 req, conn, req.host,

@@ -24,18 +24,22 @@ would wait for.
 from __future__ import annotations
 
 import _socket
-import threading
-from collections.abc import Callable
+
+from stockade.sandbox.threads import Flag, Slots, background
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: first connection
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 FIRST_BUF = 16 * 1024
 MAX_BUF = 4 * 1024 * 1024
 # Directions that may hold a buffer larger than FIRST_BUF at once: bounds what
 # many parallel downloads (a package install) can pin in the launcher.
-_BIG = threading.BoundedSemaphore(16)
+_BIG = Slots(16)
 # Connections relayed at once: an agent opening thousands of idle connections
 # would otherwise grow the launcher (two threads and buffers each) without end.
 MAX_RELAYS = 512
-_RELAYS = threading.BoundedSemaphore(MAX_RELAYS)
+_RELAYS = Slots(MAX_RELAYS)
 
 
 def dial(host: str, port: int, *, timeout: float) -> _socket.socket:
@@ -67,7 +71,8 @@ def _nodelay(s: _socket.socket) -> None:
         pass  # not TCP
 
 
-def _copy(src: _socket.socket, dst: _socket.socket, count: list[int], idx: int) -> None:
+def _copy(src: _socket.socket, dst: _socket.socket, count: list[int], idx: int,
+          finished: Flag | None = None) -> None:
     size = FIRST_BUF
     buf = bytearray(size)
     view = memoryview(buf)
@@ -79,7 +84,7 @@ def _copy(src: _socket.socket, dst: _socket.socket, count: list[int], idx: int) 
                 return
             dst.sendall(view[:n])
             count[idx] += n
-            if n == size and size < MAX_BUF and (big or _BIG.acquire(blocking=False)):
+            if n == size and size < MAX_BUF and (big or _BIG.take()):
                 big = True
                 size *= 4
                 view.release()
@@ -89,11 +94,13 @@ def _copy(src: _socket.socket, dst: _socket.socket, count: list[int], idx: int) 
         return
     finally:
         if big:
-            _BIG.release()
+            _BIG.give()
         try:
             dst.shutdown(_socket.SHUT_WR)
         except OSError:
             pass
+        if finished is not None:
+            finished.set()
 
 
 def pump(
@@ -108,7 +115,7 @@ def pump(
     ``done(bytes_a_to_b, bytes_b_to_a)``.  ``first_*`` is data already read
     from one side that must go out before anything else."""
     count = [0, 0]
-    relayed = _RELAYS.acquire(blocking=False)
+    relayed = _RELAYS.take()
     try:
         if not relayed:
             return  # over the cap: cut at once, nothing relayed
@@ -122,15 +129,15 @@ def pump(
         if first_b_to_a:
             a.sendall(first_b_to_a)
             count[1] += len(first_b_to_a)
-        t = threading.Thread(target=_copy, args=(b, a, count, 1), daemon=True)
-        t.start()
+        back = Flag()
+        background(_copy, b, a, count, 1, back)
         _copy(a, b, count, 0)
-        t.join()
+        back.wait()
     except OSError:
         pass
     finally:
         if relayed:
-            _RELAYS.release()
+            _RELAYS.give()
         for s in (a, b):
             try:
                 s.close()

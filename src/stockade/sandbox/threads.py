@@ -48,6 +48,30 @@ class Flag:
         return True
 
 
+class Slots:
+    """A bounded count of things held at once (``threading.BoundedSemaphore``
+    taken without blocking): :meth:`take` says whether one was free."""
+
+    __slots__ = ("_free", "_lock", "_size")
+
+    def __init__(self, size: int) -> None:
+        self._size = self._free = size
+        self._lock = _thread.allocate_lock()
+
+    def take(self) -> bool:
+        with self._lock:
+            if self._free == 0:
+                return False
+            self._free -= 1
+            return True
+
+    def give(self) -> None:
+        with self._lock:
+            if self._free >= self._size:
+                raise ValueError("Slots given back more often than taken")
+            self._free += 1
+
+
 def background(fn: Callable[..., Any], *args: Any) -> None:
     """Run ``fn(*args)`` in a new daemon thread; return at once.  An
     exception in ``fn`` is reported as ``threading`` would (on stderr) and
@@ -55,4 +79,4 @@ def background(fn: Callable[..., Any], *args: Any) -> None:
     _thread.start_new_thread(fn, args)
 
 
-__all__ = ["Flag", "background"]
+__all__ = ["Flag", "Slots", "background"]
