@@ -242,3 +242,36 @@ def test_slots_count_what_is_held_and_refuse_a_give_never_taken() -> None:
     slots.give()
     with pytest.raises(ValueError):
         slots.give()  # a bug in the caller, as BoundedSemaphore says
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # the MemoryError
+def test_a_direction_that_dies_at_once_does_not_hang_the_relay(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Review: the other direction waits for the background one; if that one
+    failed before copying anything (no memory for its first buffer), the wait
+    never ended, holding the relay slot, both sockets and the event."""
+    real = pump._copy_until_eof
+
+    def failing(src: socket.socket, dst: socket.socket, count: list[int], idx: int) -> None:
+        if idx == 1:
+            raise MemoryError
+        real(src, dst, count, idx)
+
+    monkeypatch.setattr(pump, "_copy_until_eof", failing)
+    monkeypatch.setattr(pump, "_RELAYS", Slots(1))
+    x, a = socket.socketpair()
+    b, y = socket.socketpair()
+    got: list[tuple[int, int]] = []
+    relay = threading.Thread(target=pump.pump, args=(a, b),
+                             kwargs={"done": lambda up, down: got.append((up, down))},
+                             daemon=True)
+    relay.start()
+    x.sendall(b"hi")
+    x.shutdown(socket.SHUT_WR)
+    assert y.recv(16) == b"hi"
+    relay.join(timeout=5)
+    assert not relay.is_alive(), "the relay waits for a direction that is gone"
+    assert got == [(2, 0)]
+    assert pump._RELAYS.take()  # the slot came back
+    for s in (x, y):
+        s.close()

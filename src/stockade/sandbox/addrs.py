@@ -26,17 +26,22 @@ def parse(text: str) -> tuple[int, int] | None:
     """``(4 or 6, the address as an integer)``, or None when ``text`` is no IP
     address: what ``ipaddress.ip_address`` accepts, no more (an IPv6 scope id,
     ``fe80::1%eth0``, is accepted and ignored; an IPv4 one is not)."""
+    if "/" in text:
+        return None  # a network, never an address (ipaddress refuses it anywhere)
     base, scoped, scope = text.partition("%")
-    if not scoped:
-        try:
-            return _V4, int.from_bytes(_socket.inet_pton(_socket.AF_INET, text), "big")
-        except OSError:
-            pass
-    if ":" in base and (not scoped or (scope and "%" not in scope)):
-        try:
-            return _V6, int.from_bytes(_socket.inet_pton(_socket.AF_INET6, base), "big")
-        except OSError:
-            pass
+    try:
+        if not scoped:
+            try:
+                return _V4, int.from_bytes(_socket.inet_pton(_socket.AF_INET, text), "big")
+            except OSError:
+                pass
+        if ":" in base and (not scoped or (scope and "%" not in scope)):
+            try:
+                return _V6, int.from_bytes(_socket.inet_pton(_socket.AF_INET6, base), "big")
+            except OSError:
+                pass
+    except ValueError:  # a NUL or a lone surrogate: no address
+        return None
     if ":" not in text and not text.replace(".", "").isdigit():
         return None  # no form of address (the common case: a host name)
     import ipaddress  # forms the C parser refuses, if any: ipaddress decides

@@ -73,6 +73,17 @@ def _nodelay(s: _socket.socket) -> None:
 
 def _copy(src: _socket.socket, dst: _socket.socket, count: list[int], idx: int,
           finished: Flag | None = None) -> None:
+    """One direction; ``finished`` is set when it is over, however it ends (the
+    other direction waits for it)."""
+    try:
+        _copy_until_eof(src, dst, count, idx)
+    finally:
+        if finished is not None:
+            finished.set()
+
+
+def _copy_until_eof(src: _socket.socket, dst: _socket.socket, count: list[int],
+                    idx: int) -> None:
     size = FIRST_BUF
     buf = bytearray(size)
     view = memoryview(buf)
@@ -99,8 +110,6 @@ def _copy(src: _socket.socket, dst: _socket.socket, count: list[int], idx: int,
             dst.shutdown(_socket.SHUT_WR)
         except OSError:
             pass
-        if finished is not None:
-            finished.set()
 
 
 def pump(
