@@ -7,7 +7,9 @@ from __future__ import annotations
 import hashlib
 import os
 import socket
+import sys
 import threading
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -244,7 +246,6 @@ def test_slots_count_what_is_held_and_refuse_a_give_never_taken() -> None:
         slots.give()  # a bug in the caller, as BoundedSemaphore says
 
 
-@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # the MemoryError
 def test_a_direction_that_dies_at_once_does_not_hang_the_relay(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """Review: the other direction waits for the background one; if that one
@@ -259,6 +260,8 @@ def test_a_direction_that_dies_at_once_does_not_hang_the_relay(
 
     monkeypatch.setattr(pump, "_copy_until_eof", failing)
     monkeypatch.setattr(pump, "_RELAYS", Slots(1))
+    reported: list[object] = []  # the thread's error, as the launcher would print it
+    monkeypatch.setattr(sys, "unraisablehook", lambda u: reported.append(u.exc_type))
     x, a = socket.socketpair()
     b, y = socket.socketpair()
     got: list[tuple[int, int]] = []
@@ -275,3 +278,7 @@ def test_a_direction_that_dies_at_once_does_not_hang_the_relay(
     assert pump._RELAYS.take()  # the slot came back
     for s in (x, y):
         s.close()
+    deadline = time.monotonic() + 5
+    while not reported and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert reported == [MemoryError]
