@@ -10,7 +10,9 @@ custom rules are part of both the engine and the digest.
 
 from __future__ import annotations
 
+import os
 import secrets
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -69,3 +71,41 @@ def test_custom_rule_added_after_a_session_drops_the_value(stockade, tmp_path: P
     r = stockade("run", "--policy", str(strict), "--", *show, cwd=ws, env={"PROJECT_REF": value})
     assert r.returncode == 0, r.stderr
     assert value not in r.stdout and "REF=" in r.stdout
+
+
+def _engine_copy(tmp_path: Path) -> Path:
+    import shutil
+
+    import stockade.dlp
+
+    folder = tmp_path / "dlp"
+    shutil.copytree(Path(stockade.dlp.__file__).parent, folder,
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    return folder
+
+
+def test_the_rule_set_digest_changes_with_any_write_to_the_engine(tmp_path: Path) -> None:
+    """The digest is taken from what stat says of the engine's files (reading
+    them was ~2 ms of every start): any write to one (an upgrade, an edit, even
+    one that keeps the size and sets the modification time back) changes it."""
+    from stockade.sandbox.deps import dlp_rules_digest
+
+    folder = _engine_copy(tmp_path)
+    first = dlp_rules_digest(folder=str(folder))
+    assert dlp_rules_digest(folder=str(folder)) == first  # nothing written: verdicts kept
+    assert dlp_rules_digest(("custom",), folder=str(folder)) != first
+
+    rule = folder / "rules_tokens.py"
+    text = rule.read_bytes()
+    before = rule.stat()
+    time.sleep(0.02)  # the kernel's file times move in clock ticks (up to ~4 ms)
+    rule.write_bytes(text.replace(b"a", b"b", 1))  # same size
+    os.utime(rule, ns=(before.st_atime_ns, before.st_mtime_ns))  # and the old mtime
+    assert rule.stat().st_size == before.st_size
+    assert dlp_rules_digest(folder=str(folder)) != first
+
+    (folder / "rules_extra.py").write_text("RULES = ()\n")
+    with_extra = dlp_rules_digest(folder=str(folder))
+    assert with_extra not in (first,)
+    (folder / "rules_extra.py").unlink()
+    assert dlp_rules_digest(folder=str(folder)) != with_extra
