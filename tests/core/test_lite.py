@@ -5,6 +5,7 @@ tuple equality and unpacking, immutability, pickling."""
 
 from __future__ import annotations
 
+import collections
 import copy
 import pickle
 import typing
@@ -227,3 +228,25 @@ def test_contextmanager_keeps_the_functions_name_and_doc() -> None:
 
     assert named.__name__ == "named" and named.__doc__ == "Doc."
     assert named.__wrapped__ is not None  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("arity", range(1, 15))
+def test_every_arity_builds_by_position_and_keyword(arity: int) -> None:
+    """Up to 12 fields __new__ comes from a template compiled with the module
+    (its arguments renamed), beyond from compiled source: alike either way."""
+    names = [f"f{i}" for i in range(arity)]
+    ns: dict[str, typing.Any] = {"__annotations__": {n: "int" for n in names},
+                                 "__module__": __name__, names[-1]: -1}
+    cls = lite._Meta("Wide", (lite._Root,), ns)  # the class statement's call
+    ref = collections.namedtuple("Wide", names, defaults=[-1])
+    values = list(range(arity))
+    assert cls(*values) == ref(*values) == tuple(values)
+    assert cls(**dict(zip(names, values))) == tuple(values)
+    assert cls(*values[:-1]) == (*values[:-1], -1)
+    if arity > 1:
+        with pytest.raises(TypeError, match=rf"__new__\(\) missing 1 required positional "
+                                            rf"argument: 'f0'"):
+            cls(**{n: 0 for n in names[1:]})
+    with pytest.raises(TypeError, match="unexpected keyword argument 'zz'"):
+        cls(*values, zz=1)
+    assert cls.__new__.__defaults__ == (-1,)
