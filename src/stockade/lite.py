@@ -64,11 +64,11 @@ class _Meta(type):
         return cls
 
 
-_Function = type(lambda: None)
+_Function: Any = type(lambda: None)
 _tuple_new = tuple.__new__
 # __new__ for 1..12 fields: what _namedtuple's eval would compile, but in
 # this module's bytecode (the argument names are replaced per class)
-_NEW_TEMPLATES = (
+_NEW_TEMPLATES: tuple[Any, ...] = (
     None,
     lambda _cls, a: _tuple_new(_cls, (a,)),
     lambda _cls, a, b: _tuple_new(_cls, (a, b)),

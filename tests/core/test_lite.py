@@ -244,8 +244,8 @@ def test_every_arity_builds_by_position_and_keyword(arity: int) -> None:
     assert cls(**dict(zip(names, values))) == tuple(values)
     assert cls(*values[:-1]) == (*values[:-1], -1)
     if arity > 1:
-        with pytest.raises(TypeError, match=rf"__new__\(\) missing 1 required positional "
-                                            rf"argument: 'f0'"):
+        with pytest.raises(TypeError, match=r"__new__\(\) missing 1 required positional "
+                                            r"argument: 'f0'"):
             cls(**{n: 0 for n in names[1:]})
     with pytest.raises(TypeError, match="unexpected keyword argument 'zz'"):
         cls(*values, zz=1)
