@@ -222,9 +222,9 @@ def test_relays_beyond_the_cap_are_cut_and_the_slot_comes_back(
     while pump._RELAYS.take():  # wait until the first relay holds the slot
         pump._RELAYS.give()
         assert __import__("time").monotonic() < deadline
-    got: list[tuple[int, int]] = []
-    pump.pump(a2, b2, done=lambda up, down: got.append((up, down)))
-    assert got == [(0, 0)]  # cut at once, nothing relayed
+    got: list[tuple[int, int, str | None]] = []
+    pump.pump(a2, b2, done=lambda up, down, cut: got.append((up, down, cut)))
+    assert got == [(0, 0, "relay-cap")]  # cut at once, nothing relayed, and why
     assert a2.fileno() == -1 and b2.fileno() == -1
     x1.close()  # both outer ends hang up: the relay ends and closes its own sockets
     y1.close()
@@ -266,7 +266,7 @@ def test_a_direction_that_dies_at_once_does_not_hang_the_relay(
     b, y = socket.socketpair()
     got: list[tuple[int, int]] = []
     relay = threading.Thread(target=pump.pump, args=(a, b),
-                             kwargs={"done": lambda up, down: got.append((up, down))},
+                             kwargs={"done": lambda up, down, cut: got.append((up, down))},
                              daemon=True)
     relay.start()
     x.sendall(b"hi")
@@ -282,3 +282,26 @@ def test_a_direction_that_dies_at_once_does_not_hang_the_relay(
     while not reported and time.monotonic() < deadline:
         time.sleep(0.01)
     assert reported == [MemoryError]
+
+
+def test_a_connection_over_the_relay_cap_is_refused_said_and_recorded(
+        proxy: Proxy, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With every relay slot taken, a new request is refused before any
+    upstream connection is opened: the agent reads why, the ledger says
+    ``relay-cap`` (it used to be cut silently, recorded with no reason)."""
+    monkeypatch.setattr(pump, "_RELAYS", Slots(1))
+    assert pump._RELAYS.take()  # another connection holds the only slot
+    dialled: list[object] = []
+    origin = Origin(lambda c: dialled.append(c))
+    try:
+        with proxy.client() as c:
+            c.sendall(b"GET http://127.0.0.1:%d/ HTTP/1.1\r\n\r\n" % origin.port)
+            got = read_all(c)
+    finally:
+        pump._RELAYS.give()
+    assert got.startswith(b"HTTP/1.1 503 ") and b"connections are open" in got
+    deny = [e for e in proxy.events if e.kind == "net.deny"]
+    assert [(e.reason, e.port) for e in deny] == [("relay-cap", origin.port)]
+    assert not [e for e in proxy.events if e.kind in ("net.open", "net.connect")]
+    time.sleep(0.1)
+    assert dialled == []  # nothing was opened upstream for it

@@ -72,3 +72,12 @@ def test_names_are_printable_and_a_flood_is_summed_up() -> None:
     assert "\x1b" not in "".join(lines) and "\x07" not in "".join(lines)
     assert len(lines) == 21 and lines[-1].startswith("stockade: ... and 11 more destinations")
     assert not any("ok.example" in ln for ln in lines)  # a clean connection is no refusal
+
+
+def test_a_connection_refused_or_cut_over_the_relay_cap_says_so() -> None:
+    """Not "not in network.allow": the host may well be allowed."""
+    for kind, verb in (("net.deny", "refused"), ("net.connect", "cut")):
+        got = reason_for({"host": "pypi.org", "reason": "relay-cap"}, kind=kind,
+                         source="policy.yaml", is_model=lambda h: False)
+        assert got is not None and got[0] == verb
+        assert "too many connections" in got[1] and "network.allow" not in got[1]

@@ -48,7 +48,7 @@ else:
 
 from stockade.sandbox.addrs import is_loopback, is_public
 from stockade.sandbox.hosts import canonical_host, is_ip, is_localhost
-from stockade.sandbox.pump import dial, pump
+from stockade.sandbox.pump import MAX_RELAYS, RELAY_CAP, dial, pump, relays_free
 from stockade.sandbox.threads import background
 
 MAX_HEAD = 64 * 1024
@@ -333,6 +333,15 @@ class EgressProxy:
                                        reason="not-allowed"))
                 _reply(conn, "403 Forbidden", text)
                 return
+            if not relays_free():
+                # an agent with hundreds of connections open already: said,
+                # recorded, and no upstream connection is opened for it
+                self._emit(EgressEvent("net.deny", req.host, req.port, req.method,
+                                       reason=RELAY_CAP))
+                _reply(conn, "503 Service Unavailable",
+                       f"stockade: {MAX_RELAYS} connections are open through the proxy "
+                       "already; close some and retry")
+                return
             start = time.monotonic()
             got_up = self._connect(req, conn)
             if got_up is None:
@@ -345,10 +354,10 @@ class EgressProxy:
             first = req.head + rest
             opened = req
 
-            def done(n_up: int, n_down: int) -> None:
+            def done(n_up: int, n_down: int, cut: str | None) -> None:
                 self._emit(EgressEvent(
-                    "net.connect", opened.host, opened.port, opened.method, address=address,
-                    bytes_up=n_up, bytes_down=n_down,
+                    "net.connect", opened.host, opened.port, opened.method, reason=cut,
+                    address=address, bytes_up=n_up, bytes_down=n_down,
                     duration_ms=int((time.monotonic() - start) * 1000)))
 
             conn.settimeout(None)

@@ -40,6 +40,13 @@ _BIG = Slots(16)
 # would otherwise grow the launcher (two threads and buffers each) without end.
 MAX_RELAYS = 512
 _RELAYS = Slots(MAX_RELAYS)
+RELAY_CAP = "relay-cap"  # why a connection over the cap was refused or cut
+
+
+def relays_free() -> bool:
+    """Is a relay slot free now (a connection about to be opened would be
+    relayed, unless another takes the slot first)?"""
+    return _RELAYS.free > 0
 
 
 def dial(host: str, port: int, *, timeout: float) -> _socket.socket:
@@ -116,18 +123,20 @@ def pump(
     a: _socket.socket,
     b: _socket.socket,
     *,
-    done: Callable[[int, int], None] | None = None,
+    done: Callable[[int, int, str | None], None] | None = None,
     first_a_to_b: bytes = b"",
     first_b_to_a: bytes = b"",
 ) -> None:
     """Copy a->b and b->a (blocking), then close both and report
-    ``done(bytes_a_to_b, bytes_b_to_a)``.  ``first_*`` is data already read
-    from one side that must go out before anything else."""
+    ``done(bytes_a_to_b, bytes_b_to_a, why cut or None)``.  ``first_*`` is
+    data already read from one side that must go out before anything else."""
     count = [0, 0]
     relayed = _RELAYS.take()
+    cut: str | None = None
     try:
         if not relayed:
-            return  # over the cap: cut at once, nothing relayed
+            cut = RELAY_CAP  # over the cap: cut at once, nothing relayed
+            return
         a.setblocking(True)
         b.setblocking(True)
         _nodelay(a)
@@ -153,7 +162,7 @@ def pump(
             except OSError:
                 pass
         if done is not None:
-            done(count[0], count[1])
+            done(count[0], count[1], cut)
 
 
-__all__ = ["dial", "pump"]
+__all__ = ["MAX_RELAYS", "RELAY_CAP", "dial", "pump", "relays_free"]

@@ -14,6 +14,8 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
 MAX_LINES = 20  # a session that probes hundreds of names gets a count, not a wall
+_RELAY_CAP_WHY = ("too many connections open through the proxy at once "
+                  "(stockade.sandbox.pump.MAX_RELAYS)")
 
 
 def _shown(host: str) -> str:
@@ -37,11 +39,15 @@ def reason_for(details: Mapping[str, object], *, kind: str, source: str,
                                "was not even looked up")
         if reason.startswith("proxy-error"):
             return ("refused", "the proxy could not handle the request")
+        if reason == "relay-cap":
+            return ("refused", _RELAY_CAP_WHY)
         if reason == "not-allowed" and is_model(host):
             return ("refused", "a model API, reached only through the stockade gateway: "
                                "ANTHROPIC_BASE_URL / OPENAI_BASE_URL")
         return ("refused", f"not in network.allow of {source}")
     if kind == "net.connect" and reason:
+        if reason == "relay-cap":
+            return ("cut", _RELAY_CAP_WHY)
         if reason == "name-not-resolved":
             return ("could not reach", "the name does not resolve: DNS lookup failed")
         if reason == "upstream-proxy-failed":

@@ -58,6 +58,10 @@ class Slots:
         self._size = self._free = size
         self._lock = _thread.allocate_lock()
 
+    @property
+    def free(self) -> int:
+        return self._free
+
     def take(self) -> bool:
         with self._lock:
             if self._free == 0:
