@@ -11,6 +11,8 @@ import subprocess
 import sys
 import threading
 
+import pytest
+
 from stockade.sandbox.ports import LazyProxy
 
 COSTLY = ("encodings.idna", "asyncio", "socket", "selectors", "dataclasses", "typing",
@@ -26,10 +28,10 @@ from stockade.sandbox.ports import Acceptor, LazyProxy
 def make():
     from stockade.sandbox.proxy import EgressProxy, ProxyConfig
     # a cached view matches network.allow with the policy's own primitives
-    from stockade.config.domains import host_allowed, parse_pattern
+    from stockade.config.domains import host_allowed, parse_pattern, private_allowed
     allowed = (parse_pattern("*.example.com"),)
-    return EgressProxy(ProxyConfig(allow=lambda h, p: h == "localhost" or host_allowed(allowed, h, p),
-                                   private_ok=lambda h, ip: ip == "127.0.0.1",
+    return EgressProxy(ProxyConfig(allow=lambda h, p: h in ("localhost", "127.0.0.1") or host_allowed(allowed, h, p),
+                                   private_ok=lambda h, ip: private_allowed(("127.0.0.0/8",), ip),
                                    on_event=on_event))
 
 served = _thread.allocate_lock()
@@ -50,7 +52,11 @@ print(" ".join(m for m in sys.argv[1:] if m in sys.modules), flush=True)
 """
 
 
-def test_serving_the_first_connection_loads_no_costly_module() -> None:
+@pytest.mark.parametrize("target", ["localhost", "127.0.0.1"])
+def test_serving_the_first_connection_loads_no_costly_module(target: str) -> None:
+    """A name is resolved by the proxy itself; an address is parsed and
+    judged (stockade.sandbox.addrs, config.domains' IPv4 path): neither
+    imports ipaddress."""
     origin = socket.socket()
     origin.bind(("127.0.0.1", 0))
     origin.listen(1)
@@ -70,11 +76,9 @@ def test_serving_the_first_connection_loads_no_costly_module() -> None:
     try:
         assert proc.stdout is not None
         port = int(proc.stdout.readline())
-        # a name, resolved by the proxy itself (an IP literal would be parsed
-        # by stockade.sandbox.hosts, which is not what this test is about)
         with socket.create_connection(("127.0.0.1", port), timeout=20) as c:
-            c.sendall(b"GET http://localhost:%d/ HTTP/1.1\r\nHost: localhost\r\n\r\n"
-                      % origin_port)
+            c.sendall(b"GET http://%s:%d/ HTTP/1.1\r\nHost: %s\r\n\r\n"
+                      % (target.encode(), origin_port, target.encode()))
             got = b""
             while chunk := c.recv(4096):
                 got += chunk
