@@ -280,15 +280,14 @@ def dlp_rules_digest(custom_rules: Sequence[Any] = (), *, folder: str | None = N
     under another, so a rule added or changed takes effect at once.
     Raises :class:`DlpUnavailable` when the engine is not installed.
 
-    The files are identified by what ``stat`` says of them (size, inode,
-    modification and change times to the nanosecond), not by their bytes:
-    reading and hashing the ~200 KB of source was ~2 ms of every start-up.
-    An upgrade, a reinstall or an edit writes the file, which changes its
-    change time (the kernel sets it; no user can set it back)."""
+    The files' bytes are hashed, not what ``stat`` says of them: on read-only
+    images (squashfs, erofs: Apptainer, snaps, composefs) and on FUSE or NFS
+    mounts, two releases that differ in a same-size edit can show the same
+    size, inode and times, and a verdict of the old rules would stand."""
     import stockade
     from stockade.sandbox.viewcache import sha256
 
-    h = sha256(b"stockade-dlp-rules-stat\0")
+    h = sha256(b"stockade-dlp-rules\0")
     # the package's files, found without importing it (its __init__ and
     # pathlib are not needed to read them)
     if folder is None:
@@ -298,9 +297,8 @@ def dlp_rules_digest(custom_rules: Sequence[Any] = (), *, folder: str | None = N
         if "__init__.py" not in names:
             raise FileNotFoundError(folder)
         for name in names:
-            st = os.stat(os.path.join(folder, name))
-            h.update(f"{name}\0{st.st_size}:{st.st_ino}:{st.st_dev}:{st.st_mtime_ns}:"
-                     f"{st.st_ctime_ns}\0".encode("utf-8", "surrogatepass"))
+            with open(os.path.join(folder, name), "rb") as f:
+                h.update(name.encode() + b"\0" + f.read() + b"\0")
     except OSError as exc:
         raise DlpUnavailable(f"the DLP engine is not installed ({type(exc).__name__})",
                              hint=DLP_HINT) from exc
