@@ -305,3 +305,76 @@ def test_a_connection_over_the_relay_cap_is_refused_said_and_recorded(
     assert not [e for e in proxy.events if e.kind in ("net.open", "net.connect")]
     time.sleep(0.1)
     assert dialled == []  # nothing was opened upstream for it
+
+
+def test_the_relay_slot_is_taken_before_connecting_so_a_race_is_refused_not_cut(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Review: checking for a free slot and taking it only in the relay left
+    the lookup and the connect between the two; two requests for the last
+    slot were both told "200 Connection established", both opened upstream,
+    and one was then cut. Now the slot is taken first: one is refused."""
+    monkeypatch.setattr(pump, "_RELAYS", Slots(1))
+    events: list[EgressEvent] = []
+    accepted: list[object] = []
+    origin = Origin(lambda c: (accepted.append(c), read_all(c)))
+
+    def slow_resolve(host: str, port: int) -> list[str]:
+        time.sleep(0.3)
+        return ["127.0.0.1"]
+
+    proxy = EgressProxy(ProxyConfig(allow=lambda h, p: True, resolve=slow_resolve,
+                                    private_ok=lambda h, ip: True, on_event=events.append))
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    proxy.serve(listener)
+    answers: list[bytes] = []
+    clients: list[socket.socket] = []
+
+    def ask() -> None:
+        c = socket.create_connection(listener.getsockname(), timeout=10)
+        clients.append(c)
+        c.sendall(b"CONNECT origin.example:%d HTTP/1.1\r\n\r\n" % origin.port)
+        answers.append(read_head(c)[0].split(b"\r\n")[0])
+
+    try:
+        askers = [threading.Thread(target=ask) for _ in range(2)]
+        for t in askers:
+            t.start()
+        for t in askers:
+            t.join(10)
+        assert sorted(answers) == [b"HTTP/1.1 200 Connection established",
+                                   b"HTTP/1.1 503 Service Unavailable"]
+        time.sleep(0.2)
+        assert len(accepted) == 1  # one upstream connection, for the one relayed
+        assert [e.reason for e in events if e.kind == "net.deny"] == ["relay-cap"]
+    finally:
+        for c in clients:
+            c.close()
+        proxy.close()
+
+
+def test_a_slot_taken_for_a_connection_that_never_opens_comes_back(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pump, "_RELAYS", Slots(1))
+
+    def no_name(host: str, port: int) -> list[str]:
+        raise OSError("no such name")
+
+    proxy = EgressProxy(ProxyConfig(allow=lambda h, p: True, resolve=no_name))
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    proxy.serve(listener)
+    try:
+        for _ in range(3):  # the one slot, every time
+            with socket.create_connection(listener.getsockname(), timeout=10) as c:
+                c.sendall(b"CONNECT nowhere.example:443 HTTP/1.1\r\n\r\n")
+                status = read_all(c).split(b"\r\n")[0]
+            assert status.startswith(b"HTTP/1.1 502"), status
+        deadline = time.monotonic() + 5
+        while proxy.busy() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert pump._RELAYS.take()
+    finally:
+        proxy.close()

@@ -80,4 +80,4 @@ def test_a_connection_refused_or_cut_over_the_relay_cap_says_so() -> None:
         got = reason_for({"host": "pypi.org", "reason": "relay-cap"}, kind=kind,
                          source="policy.yaml", is_model=lambda h: False)
         assert got is not None and got[0] == verb
-        assert "too many connections" in got[1] and "network.allow" not in got[1]
+        assert "512 connections" in got[1] and "network.allow" not in got[1]

@@ -26,3 +26,20 @@ def test_model_calls_are_counted_by_path_model_and_upstream() -> None:
         ("anthropic", "/v1/messages", "small", "local"): 1,
     }
     assert model_calls([Ev("llm.request", {})]) == {("-", "-", "-", "-"): 1}
+
+
+def test_a_refusal_for_the_relay_cap_does_not_count_against_the_policy() -> None:
+    """Review: one relay-cap refusal marked an allowed host "not in policy"."""
+    from types import SimpleNamespace
+
+    from stockade.commands.report import aggregate
+
+    ok = {"host": "pypi.org", "port": 443, "in_policy": True, "bytes_up": 1, "bytes_down": 2}
+    events = [SimpleNamespace(kind="net.connect", details=ok),
+              SimpleNamespace(kind="net.deny",
+                              details={"host": "pypi.org", "port": 443, "reason": "relay-cap"})]
+    dest = aggregate(events)[("pypi.org", 443)]
+    assert dest.in_policy is not False and dest.denied == 1 and "relay-cap" in dest.reasons
+    refused = [SimpleNamespace(kind="net.deny", details={"host": "evil.example", "port": 443,
+                                                         "reason": "not-allowed"})]
+    assert aggregate(refused)[("evil.example", 443)].in_policy is False

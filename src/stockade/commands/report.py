@@ -74,7 +74,8 @@ def aggregate(events: Iterable[Any]) -> dict[tuple[str, int], Dest]:
         elif ev.kind == "net.deny":
             dest.denied += 1
             dest.reasons.add(str(d.get("reason", "")))
-            dest.in_policy = False
+            if d.get("reason") != "relay-cap":  # refused for the load, not for the policy
+                dest.in_policy = False
         else:
             dest.connections += 1
             dest.bytes_up += int(d.get("bytes_up", 0))

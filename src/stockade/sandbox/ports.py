@@ -19,7 +19,7 @@ from __future__ import annotations
 import _socket
 import _thread
 
-from stockade.sandbox.threads import background
+from stockade.sandbox.threads import Slots, background
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: start-up path
 if TYPE_CHECKING:
@@ -132,6 +132,12 @@ class LazyProxy:
             proxy.close()
 
 
+# Connections to the gateway relayed at once: a count of their own, so that
+# an agent holding every egress relay (sandbox.pump.MAX_RELAYS) still reaches
+# its model, whose gateway records every request.
+_BRIDGED = Slots(512)
+
+
 def bridge(conn: _socket.socket, target: Callable[[], tuple[str, int] | None]) -> None:
     """Relay one connection to the gateway, in its own thread.  ``target()``
     says where the gateway listens (and may start it); None cuts the
@@ -150,7 +156,7 @@ def bridge(conn: _socket.socket, target: Callable[[], tuple[str, int] | None]) -
             conn.close()
             return
         up.settimeout(None)
-        pump(conn, up)
+        pump(conn, up, slots=_BRIDGED)
 
     background(one)
 

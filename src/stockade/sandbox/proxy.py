@@ -48,7 +48,14 @@ else:
 
 from stockade.sandbox.addrs import is_loopback, is_public
 from stockade.sandbox.hosts import canonical_host, is_ip, is_localhost
-from stockade.sandbox.pump import MAX_RELAYS, RELAY_CAP, dial, pump, relays_free
+from stockade.sandbox.pump import (
+    MAX_RELAYS,
+    RELAY_CAP,
+    dial,
+    pump,
+    release_relay,
+    reserve_relay,
+)
 from stockade.sandbox.threads import background
 
 MAX_HEAD = 64 * 1024
@@ -316,6 +323,7 @@ class EgressProxy:
     def _handle(self, conn: _socket.socket) -> None:
         up: _socket.socket | None = None
         req: Request | None = None
+        slot = False  # a relay slot held for this connection, not yet handed to pump
         try:
             got = _read_head(conn)
             if got is None:
@@ -333,7 +341,8 @@ class EgressProxy:
                                        reason="not-allowed"))
                 _reply(conn, "403 Forbidden", text)
                 return
-            if not relays_free():
+            slot = reserve_relay()
+            if not slot:
                 # an agent with hundreds of connections open already: said,
                 # recorded, and no upstream connection is opened for it
                 self._emit(EgressEvent("net.deny", req.host, req.port, req.method,
@@ -362,7 +371,8 @@ class EgressProxy:
 
             conn.settimeout(None)
             up.settimeout(None)
-            pump(conn, up, done=done, first_a_to_b=first)
+            slot = False  # pump gives it back
+            pump(conn, up, done=done, first_a_to_b=first, reserved=True)
         except OSError:
             pass
         except Exception as exc:  # noqa: BLE001 - one bad request must not kill the thread unseen
@@ -373,6 +383,8 @@ class EgressProxy:
             if up is None:
                 _reply(conn, "502 Bad Gateway", "stockade: the proxy could not handle this request")
         finally:
+            if slot:
+                release_relay()
             self._untrack(conn, *(() if up is None else (up,)))
             # every event of this connection is out: not busy any more, and
             # said so before the agent sees the connection close

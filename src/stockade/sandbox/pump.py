@@ -43,10 +43,15 @@ _RELAYS = Slots(MAX_RELAYS)
 RELAY_CAP = "relay-cap"  # why a connection over the cap was refused or cut
 
 
-def relays_free() -> bool:
-    """Is a relay slot free now (a connection about to be opened would be
-    relayed, unless another takes the slot first)?"""
-    return _RELAYS.free > 0
+def reserve_relay() -> bool:
+    """Take a relay slot for a connection about to be opened (False: none is
+    free); hand it to :func:`pump` (``reserved=True``), or give it back with
+    :func:`release_relay` if the connection is never relayed."""
+    return _RELAYS.take()
+
+
+def release_relay() -> None:
+    _RELAYS.give()
 
 
 def dial(host: str, port: int, *, timeout: float) -> _socket.socket:
@@ -126,12 +131,18 @@ def pump(
     done: Callable[[int, int, str | None], None] | None = None,
     first_a_to_b: bytes = b"",
     first_b_to_a: bytes = b"",
+    reserved: bool = False,
+    slots: Slots | None = None,
 ) -> None:
     """Copy a->b and b->a (blocking), then close both and report
     ``done(bytes_a_to_b, bytes_b_to_a, why cut or None)``.  ``first_*`` is
-    data already read from one side that must go out before anything else."""
+    data already read from one side that must go out before anything else.
+    ``reserved``: the caller holds a slot of :func:`reserve_relay`'s, given
+    back here; ``slots``: a count of relays of the caller's own (the
+    gateway bridge's), instead of the egress relays'."""
     count = [0, 0]
-    relayed = _RELAYS.take()
+    pool = _RELAYS if slots is None else slots
+    relayed = reserved or pool.take()
     cut: str | None = None
     try:
         if not relayed:
@@ -155,7 +166,7 @@ def pump(
         pass
     finally:
         if relayed:
-            _RELAYS.give()
+            pool.give()
         for s in (a, b):
             try:
                 s.close()
@@ -165,4 +176,4 @@ def pump(
             done(count[0], count[1], cut)
 
 
-__all__ = ["MAX_RELAYS", "RELAY_CAP", "dial", "pump", "relays_free"]
+__all__ = ["MAX_RELAYS", "RELAY_CAP", "dial", "pump", "release_relay", "reserve_relay"]

@@ -14,8 +14,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
 MAX_LINES = 20  # a session that probes hundreds of names gets a count, not a wall
-_RELAY_CAP_WHY = ("too many connections open through the proxy at once "
-                  "(stockade.sandbox.pump.MAX_RELAYS)")
+_RELAY_CAP_WHY = "512 connections were open through the proxy at once; close some and retry"
 
 
 def _shown(host: str) -> str:
