@@ -33,18 +33,19 @@ def _wait_for(path: Path, what: str, timeout: float = 30.0) -> None:
         time.sleep(0.05)
 
 
+@pytest.mark.parametrize("second_state", ["same", "another"])
 def test_a_session_ending_first_leaves_the_others_guards_in_place(
-        stockade: Callable[..., object], tmp_path: Path) -> None:
+        stockade: Callable[..., object], tmp_path: Path, second_state: str) -> None:
     ws = tmp_path / "ws"
     (ws / "sig").mkdir(parents=True)
     env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": str(stockade.home),  # type: ignore[attr-defined]
            "LANG": "C.UTF-8", "STOCKADE_HOME": str(tmp_path / "state"),
            "XDG_CACHE_HOME": str(tmp_path / "cache")}
 
-    def start(script: str) -> subprocess.Popen[str]:
+    def start(script: str, state: str = "state") -> subprocess.Popen[str]:
         return subprocess.Popen([sys.executable, "-m", "stockade", "run", "--", "sh", "-c",
-                                 script], cwd=ws, env=env, text=True,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                                 script], cwd=ws, env={**env, "STOCKADE_HOME": str(tmp_path / state)},
+                                text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
     first = start("touch sig/first-up; while [ ! -f sig/first-may-end ]; do sleep 0.05; done")
     try:
@@ -52,7 +53,8 @@ def test_a_session_ending_first_leaves_the_others_guards_in_place(
         assert (ws / ".vscode").is_dir()  # its stand-in, on the host
         second = start("touch sig/second-up; while [ ! -f sig/first-ended ]; do sleep 0.05; "
                        "done; (mkdir -p .vscode && echo planted > .vscode/tasks.json) "
-                       "2>/dev/null && echo WROTE; true")
+                       "2>/dev/null && echo WROTE; true",
+                       "state" if second_state == "same" else "state-2")
         try:
             _wait_for(ws / "sig" / "second-up", "the second session")
             (ws / "sig" / "first-may-end").touch()
@@ -83,6 +85,40 @@ def test_the_last_session_out_removes_every_empty_stand_in(tmp_path: Path) -> No
     assert not (tmp_path / "d1").exists() and not (tmp_path / "f1").exists()
     assert (tmp_path / "kept" / "user-file").exists()  # no longer empty: left alone
     assert not (tmp_path / "state" / "standins.list").exists()
+
+
+def test_sessions_with_different_state_directories_share_the_lock(tmp_path: Path) -> None:
+    """Leftover: the lock was the state directory's, so a session with another
+    STOCKADE_HOME in the same workspace ended "alone" and removed a stand-in
+    the other had bound read-only (detaching it there).  The lock is now the
+    user's; each state directory still keeps its own list (it outlives /dev/shm)."""
+    shared = str(tmp_path / "shm")
+    os.mkdir(shared, 0o700)
+    a = StandIns(str(tmp_path / "state-a"), shared=shared)
+    b = StandIns(str(tmp_path / "state-b"), shared=shared)
+    assert a.create_dir(str(tmp_path / ".vscode"))  # a's stand-in, which b relies on too
+    a.release()  # b still runs: nothing goes
+    assert (tmp_path / ".vscode").is_dir()
+    assert (tmp_path / "state-a" / "standins.list").exists()
+    b.release()  # the last one out removes it, from the shared list
+    assert not (tmp_path / ".vscode").exists()
+    assert not (tmp_path / "shm" / "standins.list").exists()
+
+
+def test_a_list_left_in_a_state_directory_is_cleared_by_its_next_session(
+        tmp_path: Path) -> None:
+    """After a reboot (the shared list gone with /dev/shm), the state
+    directory's own list still names what a killed session left."""
+    state = str(tmp_path / "state")
+    first_shm, second_shm = str(tmp_path / "shm1"), str(tmp_path / "shm2")
+    for d in (first_shm, second_shm):
+        os.mkdir(d, 0o700)
+    killed = StandIns(state, shared=first_shm)
+    assert killed.create_dir(str(tmp_path / ".idea"))
+    os.close(killed._fd)  # type: ignore[arg-type]  # killed: its lock went with it
+    later = StandIns(state, shared=second_shm)
+    later.release()
+    assert not (tmp_path / ".idea").exists()
 
 
 def test_a_session_starting_waits_while_the_last_one_cleans_up(tmp_path: Path) -> None:

@@ -683,7 +683,11 @@ def _sandboxed(s: _Session, *, ws: str, bwrap: str, view: _deps.PolicyView, home
         # no other session's stand-ins either (spawn.runtime_parent)
         rt_parent = os.path.dirname(rt)
         own = (rt_parent,) if os.path.basename(rt_parent) == f"stockade-{os.getuid()}" else ()
-        hidden = set(resolved_paths((state, rt, *own, *(preset.hidden if preset else ()))))
+        # the stand-in lock: one for all of this user's sessions, whatever
+        # their state directory or runtime base (sandbox/standins.py)
+        shared = _standins_folder()
+        hidden = set(resolved_paths((state, rt, *own, *((shared,) if shared else ()),
+                                     *(preset.hidden if preset else ()))))
         hidden |= {p for p in resolved_paths(view.policy_files) if not _inside(p, ws)}
         layout = Layout(
             workspace=ws, home=home, runtime_dir=rt, empty_dir=f"{rt}/empty",
@@ -696,7 +700,7 @@ def _sandboxed(s: _Session, *, ws: str, bwrap: str, view: _deps.PolicyView, home
         # held shared until the session is over: no other session removes a
         # stand-in while this one relies on it (sandbox/standins.py)
         try:
-            standins = StandIns(state)
+            standins = StandIns(state, shared=shared)
         except TimeoutError as exc:
             raise EnvironmentProblem(f"{exc}; not starting the agent",
                                      hint="try again; if it persists, look for a hung stockade "
@@ -985,6 +989,18 @@ def _stop_sandbox(fd: int, *, within: float = 1.0) -> None:
         pass
     finally:
         os.close(fd)
+
+
+def _standins_folder() -> str | None:
+    """This user's own folder in /dev/shm (0700, hidden from every sandbox),
+    where all of the user's sessions keep the stand-in lock; None when there
+    is none to be had (the state directory's lock is used then)."""
+    from stockade.sandbox.spawn import runtime_parent
+
+    if not (os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK | os.X_OK)):
+        return None
+    folder = runtime_parent("/dev/shm")
+    return folder if os.path.basename(folder) == f"stockade-{os.getuid()}" else None
 
 
 def _warm_proxy(proxy: Any) -> None:

@@ -9,10 +9,17 @@ read-only; removing a directory detaches what is mounted on it in every
 other mount namespace, so the other agent could then create
 ``.vscode/tasks.json`` on the host after all.
 
-So every session holds the state directory's stand-in lock shared while it
-runs, and lists what it creates; whoever ends alone (the lock exclusive,
-without waiting) removes every listed stand-in that is still empty, and a
-session starting meanwhile waits for that before it looks at the host.
+So every session holds the stand-in lock shared while it runs, and lists
+what it creates; whoever ends alone (the lock exclusive, without waiting)
+removes every listed stand-in that is still empty, and a session starting
+meanwhile waits for that before it looks at the host.
+
+The lock is this user's, not the state directory's (``shared``: the user's
+runtime folder, /dev/shm/stockade-UID, which every sandbox hides): two
+sessions with different ``STOCKADE_HOME`` in one workspace are sessions all
+the same.  The list is kept there too, for whoever ends last, and in the
+state directory, which outlives a reboot (a session killed outright leaves
+its stand-ins to the next session of that state directory that ends alone).
 """
 
 from __future__ import annotations
@@ -33,15 +40,18 @@ _CONTENT = {b"f": b"", b".": DOT_FILE.encode(), b"j": JSON_FILE.encode()}
 class StandIns:
     """The state directory's stand-in lock, held shared from here on."""
 
-    def __init__(self, state: str) -> None:
+    def __init__(self, state: str, *, shared: str | None = None) -> None:
+        """``shared``: this user's folder for the lock and a second list (see
+        above); None: the state directory's."""
         os.makedirs(state, mode=0o700, exist_ok=True)
-        self._list = os.path.join(state, LIST)
-        fd = os.open(os.path.join(state, LOCK), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        self._lists = tuple(dict.fromkeys(os.path.join(d, LIST) for d in (state, shared) if d))
+        lock = os.path.join(shared or state, LOCK)
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600)
         try:
             if not flock_within(fd, fcntl.LOCK_SH, within=WAIT, step=0.01):
                 raise TimeoutError(
                     f"another stockade session has been removing its stand-ins for "
-                    f"{WAIT:.0f} s (lock {os.path.join(state, LOCK)})")
+                    f"{WAIT:.0f} s (lock {lock})")
         except BaseException:
             os.close(fd)
             raise
@@ -77,12 +87,14 @@ class StandIns:
         # listed before it exists: a crash in between leaves a name to
         # try, never a stand-in nobody knows of.  One append per record.
         record = kind + b"\0" + os.fsencode(path) + b"\0"
-        fd = os.open(self._list, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o600)
-        try:
-            if os.write(fd, record) != len(record):
-                raise OSError(f"a short write to {self._list}")
-        finally:
-            os.close(fd)
+        for listed in self._lists:
+            fd = os.open(listed, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC
+                         | os.O_NOFOLLOW, 0o600)
+            try:
+                if os.write(fd, record) != len(record):
+                    raise OSError(f"a short write to {listed}")
+            finally:
+                os.close(fd)
 
     def release(self) -> None:
         """The session is over (its sandbox gone): if no other session runs,
@@ -98,7 +110,8 @@ class StandIns:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 return  # another session still runs: the last one out removes them
-            remove_listed(self._list)
+            for listed in self._lists:
+                remove_listed(listed)
         finally:
             os.close(fd)
 
