@@ -69,6 +69,12 @@ def test_a_session_ending_first_leaves_the_others_guards_in_place(
     assert second.returncode == 0, err
     assert "WROTE" not in out
     assert not (ws / ".vscode" / "tasks.json").exists()
+    if second_state == "another":
+        # the stand-in is on the first state directory's list: its next
+        # session that ends alone removes it
+        assert (ws / ".vscode").is_dir() and not any((ws / ".vscode").iterdir())
+        again = start("true")
+        assert again.wait(timeout=30) == 0
     assert not (ws / ".vscode").exists()  # the last one out removed it
 
 
@@ -87,11 +93,13 @@ def test_the_last_session_out_removes_every_empty_stand_in(tmp_path: Path) -> No
     assert not (tmp_path / "state" / "standins.list").exists()
 
 
-def test_sessions_with_different_state_directories_share_the_lock(tmp_path: Path) -> None:
-    """Leftover: the lock was the state directory's, so a session with another
-    STOCKADE_HOME in the same workspace ended "alone" and removed a stand-in
-    the other had bound read-only (detaching it there).  The lock is now the
-    user's; each state directory still keeps its own list (it outlives /dev/shm)."""
+def test_sessions_with_different_state_directories_keep_each_others_guards(
+        tmp_path: Path) -> None:
+    """Leftover: the lock was the state directory's alone, so a session with
+    another STOCKADE_HOME in the same workspace ended "alone" and removed a
+    stand-in the other had bound read-only (detaching it there).  The user's
+    lock is now held too; what the first leaves, its state directory's next
+    session that ends alone removes."""
     shared = str(tmp_path / "shm")
     os.mkdir(shared, 0o700)
     a = StandIns(str(tmp_path / "state-a"), shared=shared)
@@ -99,26 +107,55 @@ def test_sessions_with_different_state_directories_share_the_lock(tmp_path: Path
     assert a.create_dir(str(tmp_path / ".vscode"))  # a's stand-in, which b relies on too
     a.release()  # b still runs: nothing goes
     assert (tmp_path / ".vscode").is_dir()
-    assert (tmp_path / "state-a" / "standins.list").exists()
-    b.release()  # the last one out removes it, from the shared list
+    b.release()  # alone, but .vscode is on a's list, not b's
+    assert (tmp_path / ".vscode").is_dir()
+    StandIns(str(tmp_path / "state-a"), shared=shared).release()
     assert not (tmp_path / ".vscode").exists()
-    assert not (tmp_path / "shm" / "standins.list").exists()
 
 
-def test_a_list_left_in_a_state_directory_is_cleared_by_its_next_session(
-        tmp_path: Path) -> None:
-    """After a reboot (the shared list gone with /dev/shm), the state
-    directory's own list still names what a killed session left."""
+@pytest.mark.parametrize("how", ["other shared folder", "no shared folder", "lock deleted"])
+def test_sessions_of_one_state_directory_still_share_its_lock(tmp_path: Path,
+                                                              how: str) -> None:
+    """Review: with the user's lock instead of (not as well as) the state
+    directory's, two sessions of one STOCKADE_HOME that did not see the same
+    /dev/shm folder (a container, PrivateDevices, no /dev/shm, logind's
+    RemoveIPC deleting it meanwhile) each thought they were alone."""
+    import shutil
+
     state = str(tmp_path / "state")
-    first_shm, second_shm = str(tmp_path / "shm1"), str(tmp_path / "shm2")
-    for d in (first_shm, second_shm):
-        os.mkdir(d, 0o700)
-    killed = StandIns(state, shared=first_shm)
-    assert killed.create_dir(str(tmp_path / ".idea"))
-    os.close(killed._fd)  # type: ignore[arg-type]  # killed: its lock went with it
-    later = StandIns(state, shared=second_shm)
-    later.release()
-    assert not (tmp_path / ".idea").exists()
+    shm_a, shm_b = str(tmp_path / "shm-a"), str(tmp_path / "shm-b")
+    os.mkdir(shm_a, 0o700)
+    os.mkdir(shm_b, 0o700)
+    a = StandIns(state, shared=shm_a)
+    if how == "lock deleted":
+        shutil.rmtree(shm_a)
+        os.mkdir(shm_a, 0o700)
+        b = StandIns(state, shared=shm_a)
+    else:
+        b = StandIns(state, shared=shm_b if how == "other shared folder" else None)
+    assert a.create_dir(str(tmp_path / ".vscode"))
+    a.release()
+    assert (tmp_path / ".vscode").is_dir()  # b still runs
+    b.release()
+    assert not (tmp_path / ".vscode").exists()
+
+
+def test_a_deleted_user_lock_is_not_taken_for_being_alone(tmp_path: Path) -> None:
+    """A session that started after the user's lock file was deleted holds
+    another file: the one that held the old file must not take itself for
+    the last one out (of another state directory: nothing else joins them)."""
+    import shutil
+
+    shm = str(tmp_path / "shm")
+    os.mkdir(shm, 0o700)
+    a = StandIns(str(tmp_path / "state-a"), shared=shm)
+    shutil.rmtree(shm)
+    os.mkdir(shm, 0o700)
+    b = StandIns(str(tmp_path / "state-b"), shared=shm)
+    assert a.create_dir(str(tmp_path / ".idea"))
+    a.release()
+    assert (tmp_path / ".idea").is_dir()  # b may rely on it
+    b.release()
 
 
 def test_a_session_starting_waits_while_the_last_one_cleans_up(tmp_path: Path) -> None:

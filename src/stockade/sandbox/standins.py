@@ -14,12 +14,15 @@ what it creates; whoever ends alone (the lock exclusive, without waiting)
 removes every listed stand-in that is still empty, and a session starting
 meanwhile waits for that before it looks at the host.
 
-The lock is this user's, not the state directory's (``shared``: the user's
-runtime folder, /dev/shm/stockade-UID, which every sandbox hides): two
-sessions with different ``STOCKADE_HOME`` in one workspace are sessions all
-the same.  The list is kept there too, for whoever ends last, and in the
-state directory, which outlives a reboot (a session killed outright leaves
-its stand-ins to the next session of that state directory that ends alone).
+Two locks, both held shared: the state directory's (sessions of one
+``STOCKADE_HOME``) and this user's (``shared``: /dev/shm/stockade-UID, which
+every sandbox hides), so that sessions with different ``STOCKADE_HOME`` in
+one workspace keep each other's guards too.  Alone means alone on both; a
+lock file that was deleted or replaced meanwhile (logind's RemoveIPC, a
+clean-up of /dev/shm) means not alone.  The list stays the state
+directory's: what a session leaves because another (of another state
+directory) still ran is removed by the next session of its own state
+directory that ends alone.
 """
 
 from __future__ import annotations
@@ -38,24 +41,29 @@ _CONTENT = {b"f": b"", b".": DOT_FILE.encode(), b"j": JSON_FILE.encode()}
 
 
 class StandIns:
-    """The state directory's stand-in lock, held shared from here on."""
+    """The stand-in locks, held shared from here on."""
 
     def __init__(self, state: str, *, shared: str | None = None) -> None:
-        """``shared``: this user's folder for the lock and a second list (see
-        above); None: the state directory's."""
+        """``shared``: this user's folder for the second lock (see above);
+        None, or a lock there that cannot be used: the state directory's
+        alone."""
         os.makedirs(state, mode=0o700, exist_ok=True)
-        self._lists = tuple(dict.fromkeys(os.path.join(d, LIST) for d in (state, shared) if d))
-        lock = os.path.join(shared or state, LOCK)
-        fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600)
-        try:
-            if not flock_within(fd, fcntl.LOCK_SH, within=WAIT, step=0.01):
-                raise TimeoutError(
-                    f"another stockade session has been removing its stand-ins for "
-                    f"{WAIT:.0f} s (lock {lock})")
-        except BaseException:
+        self._list = os.path.join(state, LIST)
+        self._locks: list[tuple[int, str]] = []
+        self._locks.append(_lock_shared(os.path.join(state, LOCK)))
+        if shared is not None:
+            try:
+                self._locks.append(_lock_shared(os.path.join(shared, LOCK)))
+            except TimeoutError:
+                self._let_go()
+                raise
+            except OSError:
+                pass  # the state directory's lock still guards its own sessions
+
+    def _let_go(self) -> None:
+        locks, self._locks = self._locks, []
+        for fd, _ in locks:
             os.close(fd)
-            raise
-        self._fd: int | None = fd
 
     def create_dir(self, path: str) -> bool:
         """Make the empty directory ``path`` (listed first); False if it exists."""
@@ -87,42 +95,68 @@ class StandIns:
         # listed before it exists: a crash in between leaves a name to
         # try, never a stand-in nobody knows of.  One append per record.
         record = kind + b"\0" + os.fsencode(path) + b"\0"
-        for listed in self._lists:
-            fd = os.open(listed, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC
-                         | os.O_NOFOLLOW, 0o600)
-            try:
-                if os.write(fd, record) != len(record):
-                    raise OSError(f"a short write to {listed}")
-            finally:
-                os.close(fd)
+        fd = os.open(self._list, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC
+                     | os.O_NOFOLLOW, 0o600)
+        try:
+            if os.write(fd, record) != len(record):
+                raise OSError(f"a short write to {self._list}")
+        finally:
+            os.close(fd)
 
     def release(self) -> None:
         """The session is over (its sandbox gone): if no other session runs,
         remove every listed stand-in that is still empty; then let go."""
-        fd, self._fd = self._fd, None
-        if fd is None:
+        locks, self._locks = self._locks, []
+        if not locks:
             return
         try:
             # let go first: a shared lock kept through a failed upgrade (NFS's
             # emulation) would leave two sessions ending together both failing
-            fcntl.flock(fd, fcntl.LOCK_UN)
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                return  # another session still runs: the last one out removes them
-            for listed in self._lists:
-                remove_listed(listed)
+            for fd, _ in locks:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+            for fd, path in locks:
+                if not _still_there(fd, path):
+                    return  # a session that started since locked another file
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    return  # another session still runs: the last one out removes them
+            remove_listed(self._list)
         finally:
-            os.close(fd)
+            for fd, _ in locks:
+                os.close(fd)
+
+
+def _lock_shared(path: str) -> tuple[int, str]:
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600)
+    try:
+        if not flock_within(fd, fcntl.LOCK_SH, within=WAIT, step=0.01):
+            raise TimeoutError(
+                f"another stockade session has been removing its stand-ins for "
+                f"{WAIT:.0f} s (lock {path})")
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd, path
+
+
+def _still_there(fd: int, path: str) -> bool:
+    """Is the lock file held on ``fd`` still the one at ``path``?"""
+    try:
+        held, there = os.fstat(fd), os.stat(path, follow_symlinks=False)
+    except OSError:
+        return False
+    return held.st_nlink > 0 and (held.st_dev, held.st_ino) == (there.st_dev, there.st_ino)
 
 
 def remove_listed(list_path: str) -> None:
     """Remove the listed stand-ins still empty (deepest first), then the list."""
     try:
-        with open(list_path, "rb") as f:
+        fd = os.open(list_path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
+        with open(fd, "rb") as f:
             fields = f.read().split(b"\0")
-    except FileNotFoundError:
-        return
+    except OSError:
+        return  # none, or unreadable: whatever is listed stays (never the unsafe way)
     entries = [(fields[i], os.fsdecode(fields[i + 1])) for i in range(0, len(fields) - 1, 2)]
     done: set[str] = set()
     for kind, path in reversed(entries):
