@@ -648,6 +648,8 @@ def _sandboxed(s: _Session, *, ws: str, bwrap: str, view: _deps.PolicyView, home
                  if b and os.path.isdir(b) and os.access(b, os.W_OK | os.X_OK)), None)
     opener: PortOpener | None = None
     proc: Proc | None = None
+    sandbox_fd: int | None = None  # a pidfd of the sandbox's first process, once known
+    clean_end = False  # bubblewrap exited by itself: its first process (and all) too
     wall_start = time.time() - 1.0  # before anything of the agent's (ctime is in whole ticks)
     rt = make_runtime_dir(base)
     standins: StandIns | None = None
@@ -795,8 +797,7 @@ def _sandboxed(s: _Session, *, ws: str, bwrap: str, view: _deps.PolicyView, home
                                              "error": err.message, "mode": "failed"})
                 raise err from None
             raise
-        if child_fd is not None:
-            os.close(child_fd)
+        sandbox_fd, child_fd = child_fd, None
         # session.start is recorded: the go first, the threads after (each
         # start is a hand-over of the interpreter lock); the agent's first
         # connections wait in the listening sockets' backlog meanwhile
@@ -864,6 +865,7 @@ def _sandboxed(s: _Session, *, ws: str, bwrap: str, view: _deps.PolicyView, home
             end["git_repos_running_programs"] = git_risks
         s.record("session.end", end)
         _tell_refusals(s)
+        clean_end = True
         return rc
     finally:
         if gw is not None and hasattr(gw, "close"):
@@ -877,6 +879,14 @@ def _sandboxed(s: _Session, *, ws: str, bwrap: str, view: _deps.PolicyView, home
         if proc is not None and proc.poll() is None:
             proc.kill()  # whatever went wrong: the sandbox goes before its stand-ins do
             proc.wait()
+        if sandbox_fd is not None:
+            if clean_end:
+                os.close(sandbox_fd)
+            else:
+                # killed or cut short: the first process dies of bubblewrap's
+                # death (--die-with-parent) only asynchronously; it and the
+                # agent are gone before their stand-ins are removed
+                _stop_sandbox(sandbox_fd)
         if standins is not None:
             standins.release()
         if opener is not None:
