@@ -649,7 +649,6 @@ def _sandboxed(s: _Session, *, ws: str, bwrap: str, view: _deps.PolicyView, home
     opener: PortOpener | None = None
     proc: Proc | None = None
     sandbox_fd: int | None = None  # a pidfd of the sandbox's first process, once known
-    clean_end = False  # bubblewrap exited by itself: its first process (and all) too
     wall_start = time.time() - 1.0  # before anything of the agent's (ctime is in whole ticks)
     rt = make_runtime_dir(base)
     standins: StandIns | None = None
@@ -865,7 +864,6 @@ def _sandboxed(s: _Session, *, ws: str, bwrap: str, view: _deps.PolicyView, home
             end["git_repos_running_programs"] = git_risks
         s.record("session.end", end)
         _tell_refusals(s)
-        clean_end = True
         return rc
     finally:
         if gw is not None and hasattr(gw, "close"):
@@ -879,16 +877,18 @@ def _sandboxed(s: _Session, *, ws: str, bwrap: str, view: _deps.PolicyView, home
         if proc is not None and proc.poll() is None:
             proc.kill()  # whatever went wrong: the sandbox goes before its stand-ins do
             proc.wait()
-        if sandbox_fd is not None:
-            if clean_end:
-                os.close(sandbox_fd)
-            else:
-                # killed or cut short: the first process dies of bubblewrap's
-                # death (--die-with-parent) only asynchronously; it and the
-                # agent are gone before their stand-ins are removed
-                _stop_sandbox(sandbox_fd)
-        if standins is not None:
+        # bubblewrap's outer process exits when the agent does (or dies of a
+        # signal, Ctrl-C): the sandbox's first process, and whatever the agent
+        # left running, die of it (--die-with-parent) only asynchronously.
+        # All of them are gone before their stand-ins are removed; if they
+        # cannot be seen gone, the stand-ins stay (listed for the next
+        # session that ends alone).
+        gone = _stop_sandbox(sandbox_fd) if sandbox_fd is not None else True
+        if standins is not None and gone:
             standins.release()
+        elif standins is not None:
+            print("stockade: the sandbox did not end within 1 s; its guard stand-ins are left "
+                  "in the workspace for the next session to remove", file=sys.stderr)
         if opener is not None:
             opener.close()
         remove_tree(rt)
@@ -985,18 +985,23 @@ def _pidfd(pid: int) -> int | None:
         return None  # already gone
 
 
-def _stop_sandbox(fd: int, *, within: float = 1.0) -> None:
+def _stop_sandbox(fd: int, *, within: float = 1.0) -> bool:
     """Kill the sandbox's first process (and so its pid namespace) and wait
     until it is gone; by a pidfd opened while it was known to be alive, so a
-    recycled pid is never signalled.  Closes ``fd``."""
+    recycled pid is never signalled.  True once it is gone (at once when it
+    was); closes ``fd``.  _signal, not signal: the enums' import is ~1 ms of
+    every session's end."""
+    import _signal
     import select
-    import signal
 
     try:
-        signal.pidfd_send_signal(fd, signal.SIGKILL)
-        select.select([fd], [], [], within)
+        try:
+            _signal.pidfd_send_signal(fd, _signal.SIGKILL)
+        except ProcessLookupError:
+            pass  # gone already (a zombie, or reaped)
+        return bool(select.select([fd], [], [], within)[0])
     except OSError:
-        pass
+        return False
     finally:
         os.close(fd)
 
