@@ -23,7 +23,7 @@ import pytest
 pytestmark = pytest.mark.e2e
 
 ORPHAN = ("(while :; do mkdir -p .vscode 2>/dev/null && echo planted > .vscode/tasks.json "
-          "2>/dev/null; done) & sleep 0.3; exit 0")
+          "; done) 2>/dev/null & sleep 0.3; exit 0")
 
 
 def _sandboxed_in(ws: Path) -> list[int]:
@@ -52,30 +52,36 @@ def test_an_orphan_of_the_agent_is_gone_before_the_guards_are(stockade, tmp_path
         assert _sandboxed_in(ws) == []
 
 
-def test_ctrl_c_cuts_the_session_and_the_guards_hold_to_the_end(stockade, tmp_path: Path) -> None:
-    """The terminal's SIGINT reaches bubblewrap too (same process group): it
-    dies of it, and the launcher must not take that for a clean end."""
+def test_ctrl_c_reaches_the_agent_and_the_guards_hold_to_the_end(stockade,
+                                                                  tmp_path: Path) -> None:
+    """The terminal's SIGINT goes to the launcher's process group: bubblewrap
+    has one of its own, so it does not die of it (ending the session under
+    the agent); the launcher hands it to the agent, which decides."""
     ws = tmp_path / "ws"
     ws.mkdir()
     env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": str(stockade.home),  # type: ignore[attr-defined]
            "LANG": "C.UTF-8", "STOCKADE_HOME": str(tmp_path / "state"),
            "XDG_CACHE_HOME": str(tmp_path / "cache")}
-    proc = subprocess.Popen([sys.executable, "-m", "stockade", "run", "--", "sh", "-c",
-                             "touch up; " + ORPHAN.replace("sleep 0.3", "sleep 30")],
+    agent = ("trap 'echo GOT-INT; exit 3' INT; touch up; "
+             "(while :; do mkdir -p .vscode 2>/dev/null && echo planted > .vscode/tasks.json "
+             "; done) 2>/dev/null & while :; do sleep 0.05; done")
+    proc = subprocess.Popen([sys.executable, "-m", "stockade", "run", "--", "sh", "-c", agent],
                             cwd=ws, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            start_new_session=True)
+                            text=True, start_new_session=True)
     try:
         deadline = time.monotonic() + 30
         while not (ws / "up").exists():
             assert time.monotonic() < deadline, "the session never started"
             time.sleep(0.05)
         time.sleep(0.2)
-        os.killpg(proc.pid, signal.SIGINT)  # as a terminal's Ctrl-C: the whole group
-        proc.wait(timeout=30)
+        os.killpg(proc.pid, signal.SIGINT)  # as a terminal's Ctrl-C: the foreground group
+        out, err = proc.communicate(timeout=30)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+    assert "GOT-INT" in out, err[-500:]  # the agent's own handler ran
+    assert proc.returncode == 3, err[-500:]
     assert not (ws / ".vscode" / "tasks.json").exists()
     assert not (ws / ".vscode").exists()
     assert _sandboxed_in(ws) == []

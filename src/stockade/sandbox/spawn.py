@@ -49,8 +49,12 @@ class Proc:
         try:
             # Python ignores SIGPIPE and SIGXFSZ; the agent must get the
             # defaults (`yes | head` ends), as subprocess's restore_signals does.
+            # A process group of its own: the terminal's Ctrl-C (SIGINT to the
+            # foreground group) reaches the launcher, which hands it to the
+            # agent, not bubblewrap, which would die of it and end the session
+            # under an agent that handles it.
             self.pid = os.posix_spawn(
-                argv[0], list(argv), dict(env), setsigdef=(SIGPIPE, SIGXFSZ),
+                argv[0], list(argv), dict(env), setsigdef=(SIGPIPE, SIGXFSZ), setpgroup=0,
                 file_actions=[(os.POSIX_SPAWN_DUP2, src, dst)
                               for src, dst in moves.items() if src != dst] or None)
         finally:
