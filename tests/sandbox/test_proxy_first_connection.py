@@ -55,7 +55,7 @@ print(" ".join(m for m in sys.argv[1:] if m in sys.modules), flush=True)
 @pytest.mark.parametrize("target", ["localhost", "127.0.0.1"])
 def test_serving_the_first_connection_loads_no_costly_module(target: str) -> None:
     """A name is resolved by the proxy itself; an address is parsed and
-    judged (stockade.sandbox.addrs, config.domains' IPv4 path): neither
+    judged (stockade.netaddr, from the proxy and config.domains): neither
     imports ipaddress."""
     origin = socket.socket()
     origin.bind(("127.0.0.1", 0))

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from stockade.errors import UsageError
+from stockade.sandbox.pump import RELAY_CAP
 
 
 @dataclass
@@ -74,7 +75,7 @@ def aggregate(events: Iterable[Any]) -> dict[tuple[str, int], Dest]:
         elif ev.kind == "net.deny":
             dest.denied += 1
             dest.reasons.add(str(d.get("reason", "")))
-            if d.get("reason") != "relay-cap":  # refused for the load, not for the policy
+            if d.get("reason") != RELAY_CAP:  # refused for the load, not for the policy
                 dest.in_policy = False
         else:
             dest.connections += 1

@@ -180,56 +180,15 @@ def _ip_shaped(text: str) -> bool:
     return ":" in text or text.replace(".", "").isdigit()
 
 
-def _v4(text: str) -> int | None:
-    """An IPv4 address in dotted-quad text as ``ipaddress`` accepts it (four
-    decimal octets, no leading zeros), as an integer; else None.  Such text is
-    already ``str(ipaddress.IPv4Address(text))``: IPv4 literals (the agent's
-    loopback servers, a private registry by address) are compared without
-    importing ``ipaddress``."""
-    parts = text.split(".")
-    if len(parts) != 4:
-        return None
-    n = 0
-    for part in parts:
-        if not (part.isascii() and part.isdigit()) or len(part) > 3 or (
-                len(part) > 1 and part[0] == "0"):
-            return None
-        octet = int(part)
-        if octet > 255:
-            return None
-        n = n << 8 | octet
-    return n
-
-
-def _v4_network(entry: str) -> tuple[int, int] | bool:
-    """What ``ipaddress.ip_network(entry)`` (strict) is for an IPv4 address:
-    ``(first, last)``; False when it is no IPv4 network (invalid, host bits
-    set, IPv6, a name: an IPv4 address is never in it); True when only
-    ``ipaddress`` can say (a netmask written as an address)."""
-    if ":" in entry:
-        return False
-    addr, slash, prefix = entry.partition("/")
-    first = _v4(addr)
-    if first is None:
-        return False
-    if not slash:
-        return first, first
-    if not (prefix.isascii() and prefix.isdigit()):
-        return True  # "10.0.0.0/255.0.0.0", or invalid: ipaddress decides
-    bits = int(prefix)
-    if bits > 32:
-        return False
-    host = (1 << (32 - bits)) - 1
-    if first & host:
-        return False  # host bits set: ipaddress refuses it (strict)
-    return first, first | host
-
-
 def _ip(text: str) -> str | None:
     if not _ip_shaped(text):
         return None
     if ":" not in text:
-        return text if _v4(text) is not None else None
+        # an IPv4 text ipaddress takes is already its own str() (no leading
+        # zeros): no need to import it (milliseconds of a first connection)
+        from stockade.netaddr import parse
+
+        return text if parse(text) is not None else None
     import ipaddress
 
     try:
@@ -409,18 +368,6 @@ def parse_private(raw: str) -> str:
     return host
 
 
-def _ipaddress_v4_network(entry: str) -> tuple[int, int] | bool:
-    import ipaddress
-
-    try:
-        net = ipaddress.ip_network(entry)
-    except ValueError:
-        return False
-    if net.version != 4:
-        return False
-    return int(net.network_address), int(net.broadcast_address)
-
-
 def private_covers(strong: str, weak: str) -> bool:
     """True when the private entry ``strong`` allows all that ``weak`` does."""
     if strong == weak:
@@ -453,15 +400,14 @@ def private_allowed(entries: tuple[str, ...], host: str) -> bool:
         return False
     if not _ip_shaped(norm):
         return norm in entries
-    v4 = _v4(norm)
-    if v4 is not None:
-        for entry in entries:
-            net = _v4_network(entry)
-            if net is True:
-                net = _ipaddress_v4_network(entry)
-            if net is not False and net is not True and net[0] <= v4 <= net[1]:
-                return True
-        return False
+    if ":" not in norm:  # IPv4, compared without importing ipaddress
+        from stockade.netaddr import ipv4_network, parse
+
+        got = parse(norm)
+        if got is None:
+            return norm in entries
+        return any(net is not None and net[0] <= got[1] <= net[1]
+                   for net in map(ipv4_network, entries))
     import ipaddress
 
     try:

@@ -1,61 +1,131 @@
-"""git's config format, read leniently (no git process, no imports)."""
+"""git's config format, read leniently (no git process, no imports).
+
+Read character by character as git's own parser does (config.c): lines end
+at ``\\n`` only; a comment runs to the end of its line (a backslash there
+continues nothing); a header's subsection is quoted and may hold ``]``; the
+old ``[section.sub]`` form names a subsection too; a backslash-newline
+continues a value.  Held to ``git config --list`` in
+``tests/sandbox/test_sandbox_gitaudit.py``.
+"""
 
 from __future__ import annotations
 
+_ESCAPES = {"n": "\n", "t": "\t", "b": "\b"}
+_SPACE = " \t\r\v\f"
+
 
 def lenient_pairs(text: str) -> list[tuple[str, str]]:
-    """``(section[.x].key, value)`` of a git config text, read roughly as
-    git reads it: headers (also with a key after them on the same line),
-    continuation lines, a BOM; a subsection shows as ``x``, keys in lower
-    case.  For where git itself cannot be asked (start-up; no git)."""
-    text = text.lstrip("\ufeff").replace("\\\r\n", "").replace("\\\n", "")
+    """``(section[.x].key, value)`` of a git config text: a subsection shows
+    as ``x``, keys in lower case; a key without ``=`` has the value ``""``.
+    For where git itself cannot be asked (start-up; no git).  What git would
+    refuse is skipped to the end of its line, never taken further."""
+    text = text.lstrip("\ufeff")
+    n = len(text)
+    pairs: list[tuple[str, str]] = []
     section = ""
-    pairs = []
-    for raw in text.splitlines():
-        line = raw.strip()
-        while line.startswith("["):
-            end = line.find("]")
-            head = line[1:end] if end != -1 else line[1:]
-            name, _, sub = head.strip().partition(" ") if " " in head else head.strip().partition("\t")
-            section = name.lower() + (".x" if sub.strip() or "." in name else "")
-            line = line[end + 1:].strip() if end != -1 else ""
-        if not line or line[0] in "#;":
-            continue
-        key, _, value = line.partition("=")
-        pairs.append((f"{section}.{key.strip().lower()}", _value(value)))
+    i = 0
+    while i < n:
+        c = text[i]
+        if c in _SPACE or c == "\n":
+            i += 1
+        elif c in "#;":
+            i = _end_of_line(text, i)
+        elif c == "[":
+            head, i = _header(text, i + 1)
+            if head is None:
+                i = _end_of_line(text, i)
+            else:
+                section = head
+        elif c.isascii() and c.isalpha():
+            j = i
+            while j < n and text[j].isascii() and (text[j].isalnum() or text[j] == "-"):
+                j += 1
+            key = text[i:j].lower()
+            while j < n and text[j] in _SPACE:
+                j += 1
+            if j < n and text[j] == "=":
+                value, i = _value(text, j + 1)
+            elif j >= n or text[j] in "\n#;":
+                value, i = "", j
+            else:  # junk after a key: git refuses the file; skip the line
+                i = _end_of_line(text, j)
+                continue
+            pairs.append((f"{section}.{key}", value))
+        else:
+            i = _end_of_line(text, i)
     return pairs
 
 
-_ESCAPES = {"n": "\n", "t": "\t", "b": "\b"}
+def _end_of_line(text: str, i: int) -> int:
+    end = text.find("\n", i)
+    return len(text) if end == -1 else end + 1
 
 
-def _value(raw: str) -> str:
-    """A value as git reads it: quotes removed (what they hold kept as it
-    is), ``\\`` escapes, a ``#`` or ``;`` outside quotes starting a comment,
-    whitespace outside quotes trimmed at both ends."""
+def _header(text: str, i: int) -> tuple[str | None, int]:
+    """The section of a header that starts after ``[`` at ``i`` (``name`` or
+    ``name.x``) and the index after its ``]``; None when git would refuse it."""
+    n = len(text)
+    j = i
+    while j < n and text[j].isascii() and (text[j].isalnum() or text[j] in "-."):
+        j += 1
+    name = text[i:j].lower()
+    if not name:
+        return None, j
+    if j < n and text[j] == "]":
+        # [section] or the old [section.sub]
+        base, dot, _ = name.partition(".")
+        return (base + ".x" if dot else name), j + 1
+    while j < n and text[j] in " \t":
+        j += 1
+    if j >= n or text[j] != '"' or "." in name:
+        return None, j
+    j += 1
+    while j < n and text[j] != '"':
+        if text[j] == "\n":
+            return None, j
+        j += 2 if text[j] == "\\" else 1
+    if j + 1 >= n or text[j + 1] != "]":
+        return None, j
+    return name + ".x", j + 2
+
+
+def _value(text: str, i: int) -> tuple[str, int]:
+    """The value that starts at ``i`` as git reads it (quotes removed, what
+    they hold kept as it is; ``\\`` escapes; a backslash-newline continues;
+    ``#`` or ``;`` outside quotes starts a comment; whitespace outside quotes
+    trimmed at both ends) and the index after its line."""
+    n = len(text)
     out: list[str] = []
     space = ""  # unquoted whitespace, kept only if more of the value follows
     quoted = False
-    i = 0
-    while i < len(raw):
-        c = raw[i]
-        if c == "\\" and i + 1 < len(raw):
-            out += [space, _ESCAPES.get(raw[i + 1], raw[i + 1])]
+    while i < n:
+        c = text[i]
+        if c == "\\" and i + 1 < n:
+            nxt = text[i + 1]
+            if nxt == "\n":
+                i += 2
+                continue
+            if nxt == "\r" and i + 2 < n and text[i + 2] == "\n":
+                i += 3
+                continue
+            out += [space, _ESCAPES.get(nxt, nxt)]
             space = ""
             i += 2
             continue
+        if c == "\n":
+            return "".join(out), i + 1
         if c == '"':
             quoted = not quoted
         elif not quoted and c in "#;":
-            break
-        elif not quoted and c in " \t":
+            return "".join(out), _end_of_line(text, i)
+        elif not quoted and c in _SPACE:
             if out:
                 space += c
         else:
             out += [space, c]
             space = ""
         i += 1
-    return "".join(out)
+    return "".join(out), n
 
 
 __all__ = ["lenient_pairs"]

@@ -56,7 +56,7 @@ def canonical_host(raw: str) -> str | None:
 
 
 def is_ip(host: str) -> bool:
-    from stockade.sandbox.addrs import parse
+    from stockade.netaddr import parse
 
     return parse(host) is not None
 

@@ -35,7 +35,7 @@ import time
 # This module is imported while the agent's first connection may wait:
 # typing alone would be ~4 ms of it (see stockade.lite); ipaddress,
 # threading and contextlib (with functools and collections under them)
-# another ~6 ms, so addresses are judged by stockade.sandbox.addrs and
+# another ~6 ms, so addresses are judged by stockade.netaddr and
 # threads are _thread's.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -46,7 +46,7 @@ if TYPE_CHECKING:
 else:
     from stockade.lite import NamedTuple
 
-from stockade.sandbox.addrs import is_loopback, is_public
+from stockade.netaddr import is_loopback, is_public
 from stockade.sandbox.hosts import canonical_host, is_ip, is_localhost
 from stockade.sandbox.pump import (
     MAX_RELAYS,

@@ -14,7 +14,6 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
 MAX_LINES = 20  # a session that probes hundreds of names gets a count, not a wall
-_RELAY_CAP_WHY = "512 connections were open through the proxy at once; close some and retry"
 
 
 def _shown(host: str) -> str:
@@ -27,6 +26,12 @@ def _shown(host: str) -> str:
 def reason_for(details: Mapping[str, object], *, kind: str, source: str,
                is_model: Callable[[str], bool]) -> tuple[str, str] | None:
     """(verb, why) for one proxy event, or None when it is no refusal or failure."""
+    # here, not at the top: the launcher imports this module before the sandbox
+    # starts, the relay only once the proxy runs
+    from stockade.sandbox.pump import MAX_RELAYS, RELAY_CAP
+
+    relay_cap_why = f"{MAX_RELAYS} connections were open through the proxy at once; close some " \
+        "and retry"
     reason = str(details.get("reason") or "")
     host = str(details.get("host", "?"))
     if kind == "net.deny":
@@ -38,15 +43,15 @@ def reason_for(details: Mapping[str, object], *, kind: str, source: str,
                                "was not even looked up")
         if reason.startswith("proxy-error"):
             return ("refused", "the proxy could not handle the request")
-        if reason == "relay-cap":
-            return ("refused", _RELAY_CAP_WHY)
+        if reason == RELAY_CAP:
+            return ("refused", relay_cap_why)
         if reason == "not-allowed" and is_model(host):
             return ("refused", "a model API, reached only through the stockade gateway: "
                                "ANTHROPIC_BASE_URL / OPENAI_BASE_URL")
         return ("refused", f"not in network.allow of {source}")
     if kind == "net.connect" and reason:
-        if reason == "relay-cap":
-            return ("cut", _RELAY_CAP_WHY)
+        if reason == RELAY_CAP:
+            return ("cut", relay_cap_why)
         if reason == "name-not-resolved":
             return ("could not reach", "the name does not resolve: DNS lookup failed")
         if reason == "upstream-proxy-failed":

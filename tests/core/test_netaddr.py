@@ -1,4 +1,4 @@
-"""stockade.sandbox.addrs is held to ``ipaddress``: the same texts are
+"""stockade.netaddr is held to ``ipaddress``: the same texts are
 addresses, with the same value, and no address it calls public is one that
 ``ipaddress`` (with the ranges it calls global wrongly) would refuse.
 
@@ -13,8 +13,8 @@ import random
 
 import pytest
 
-from stockade.sandbox import addrs
-from stockade.sandbox.addrs import STRICTER, is_loopback, is_public, parse
+from stockade import netaddr as addrs
+from stockade.netaddr import STRICTER, is_loopback, is_public, parse
 
 _NEVER_PUBLIC = tuple(ipaddress.ip_network(n) for n in (
     "::/96", "::ffff:0:0:0/96", "64:ff9b:1::/48", "fec0::/10",

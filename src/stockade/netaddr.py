@@ -1,8 +1,11 @@
-"""IP addresses as the egress proxy judges them: is this address public?
+"""IP addresses without ``ipaddress``: parsed, judged public or not, and
+IPv4 networks of a policy's ``allow_private``.  Shared by the egress proxy
+(``sandbox/proxy.py``) and ``config/domains.py``; imports nothing of
+stockade's.
 
 Addresses are parsed with the C library's ``inet_pton`` and judged on their
 integer value against one table of every range that never names a public
-host.  ``ipaddress`` says the same (``tests/sandbox/test_addrs.py`` holds this
+host.  ``ipaddress`` says the same (``tests/core/test_netaddr.py`` holds this
 module to it, range by range) but costs the agent's first connection
 milliseconds of imports (functools, and its classes are built on first use);
 it is still asked, lazily, for the rare text ``inet_pton`` refuses (an IPv6
@@ -42,9 +45,9 @@ def parse(text: str) -> tuple[int, int] | None:
                 pass
     except ValueError:  # a NUL or a lone surrogate: no address
         return None
-    if ":" not in text and not text.replace(".", "").isdigit():
-        return None  # no form of address (the common case: a host name)
-    import ipaddress  # forms the C parser refuses, if any: ipaddress decides
+    if ":" not in text:
+        return None  # inet_pton and ipaddress take the same IPv4 texts (held by tests)
+    import ipaddress  # IPv6 forms the C parser refuses, if any: ipaddress decides
 
     try:
         addr = ipaddress.ip_address(text)
@@ -129,6 +132,42 @@ def is_loopback(text: str) -> bool:
     return n >> 24 == 127
 
 
+def ipv4_network(entry: str) -> tuple[int, int] | None:
+    """``(first, last)`` of what ``ipaddress.ip_network(entry)`` (strict) is
+    when that is an IPv4 network (an address alone is a /32); None when it
+    is none (invalid, host bits set, IPv6, a name)."""
+    if ":" in entry:
+        return None
+    addr, slash, prefix = entry.partition("/")
+    got = parse(addr)
+    if got is None or got[0] != _V4:
+        return None
+    first = got[1]
+    if not slash:
+        return first, first
+    if not (prefix.isascii() and prefix.isdigit()):
+        return _ipaddress_v4_network(entry)  # a netmask written as an address
+    bits = int(prefix)
+    if bits > 32:
+        return None
+    host = (1 << (32 - bits)) - 1
+    if first & host:
+        return None  # host bits set: ipaddress refuses it (strict)
+    return first, first | host
+
+
+def _ipaddress_v4_network(entry: str) -> tuple[int, int] | None:
+    import ipaddress
+
+    try:
+        net = ipaddress.ip_network(entry)
+    except ValueError:
+        return None
+    if net.version != _V4:
+        return None
+    return int(net.network_address), int(net.broadcast_address)
+
+
 def _carried_v4(n: int) -> int | None:
     for first, last in (_MAPPED, _NAT64):
         if first <= n <= last:
@@ -139,4 +178,4 @@ def _carried_v4(n: int) -> int | None:
     return None
 
 
-__all__ = ["STRICTER", "is_loopback", "is_public", "parse"]
+__all__ = ["STRICTER", "ipv4_network", "is_loopback", "is_public", "parse"]
