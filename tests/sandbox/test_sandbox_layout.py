@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+
 from stockade.sandbox.layout import Extra, Kind, Layout, build_argv, plan
 
 
@@ -374,3 +378,44 @@ def test_submodule_paths_are_read_as_git_reads_gitmodules() -> None:
             "[submodule \"b\"]\n\tpath = lib/b ; comment\n"
             "[core]\n\tpath = not/a/submodule\n" + GITMODULES)
     assert submodule_paths(text) == ["vendor/a", "lib/b", "vendor/lib", "tools"]
+
+
+def test_a_hooks_path_is_found_as_git_finds_it(tmp_path: Path) -> None:
+    """Review (fail open): "x/../hooks", "//" and an absolute path through a
+    symbolic link to the workspace named a folder git would use, and were left
+    unguarded."""
+    from stockade.sandbox.layout import configured_hooks_path
+
+    ws = tmp_path / "ws"
+    (ws / "tools" / "hooks").mkdir(parents=True)
+    alias = tmp_path / "alias"
+    alias.symlink_to(ws)
+    w = str(ws)
+    assert configured_hooks_path("[core]\n\thooksPath = x/../hooks\n", w) == "hooks"
+    assert configured_hooks_path(f"[core]\n\thooksPath = {w}//tools/hooks\n", w) == "tools/hooks"
+    assert configured_hooks_path(f"[core]\n\thooksPath = {w}/x/../tools/hooks\n", w) == "tools/hooks"
+    assert configured_hooks_path(f"[core]\n\thooksPath = {alias}/tools/hooks\n", w) == "tools/hooks"
+    assert configured_hooks_path(f"[core]\n\thooksPath = {w}/../elsewhere\n", w) is None
+
+
+def test_a_hooks_path_through_a_link_guards_the_folder_it_names(tmp_path: Path) -> None:
+    import shutil
+    import subprocess
+
+    from stockade.sandbox.layout import Layout, RealHost, plan
+
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    ws = tmp_path / "ws"
+    subprocess.run(["git", "init", "-q", str(ws)], check=True)
+    (ws / "real-hooks").mkdir()
+    (ws / "hooks-link").symlink_to("real-hooks")
+    with open(ws / ".git" / "config", "a") as f:
+        f.write("[core]\n\thooksPath = hooks-link\n")
+    rt = tmp_path / "rt"
+    rt.mkdir()
+    lay = Layout(workspace=str(ws), home=None, runtime_dir=str(rt), empty_dir=f"{rt}/empty",
+                 empty_json=f"{rt}/empty.json", empty_file=f"{rt}/empty.file")
+    p = plan(lay, RealHost())
+    real = str(ws / "real-hooks")
+    assert any(tuple(p.args[i:i + 3]) == ("--ro-bind", real, real) for i in range(len(p.args)))

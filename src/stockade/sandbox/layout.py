@@ -420,7 +420,12 @@ def plan(layout: Layout, host: HostView | None = None) -> Plan:
         # (one that does not exist yet gets a read-only stand-in: the agent
         # could otherwise make it and fill it)
         hooks_path = configured_hooks_path(read_text(f"{ws}/.git/config"), ws)
-        if hooks_path is not None and h.kind(f"{ws}/{hooks_path}") in ("dir", None):
+        if hooks_path is not None:
+            # git follows symbolic links on the way: the folder it ends at is
+            # what must not change
+            real = os.path.realpath(f"{ws}/{hooks_path}")
+            hooks_path = real[len(ws) + 1:] if _under(real, ws) and real != ws else None
+        if hooks_path is not None and h.kind(f"{ws}/{hooks_path}") in ("dir", "file", None):
             guard(ws, hooks_path, "dir", on_host=True)
     if home:
         bound_home = [d for d in seen if _under(d, home) and d != home]
@@ -503,14 +508,19 @@ def configured_hooks_path(config: str, workspace: str | None = None) -> str | No
     from stockade.sandbox.gitconfig import lenient_pairs
 
     found = next((v for k, v in reversed(lenient_pairs(config)) if k == "core.hookspath"), "")
-    if workspace and found.startswith(workspace.rstrip("/") + "/"):
-        found = found[len(workspace.rstrip("/")) + 1:]
-    if not found or found.startswith(("/", "~")):
+    if not found or found.startswith("~"):
         return None
-    parts = [p for p in found.split("/") if p not in ("", ".")]
-    if not parts or ".." in parts:
+    if found.startswith("/"):
+        # as git finds it: "..", "//" and symbolic links in the way resolved
+        ws = os.path.realpath(workspace) if workspace else None
+        real = os.path.realpath(found)
+        if not ws or not real.startswith(ws.rstrip("/") + "/"):
+            return None
+        found = real[len(ws.rstrip("/")) + 1:]
+    rel = os.path.normpath(found)
+    if rel in (".", "") or rel.startswith(("../", "/")) or rel == "..":
         return None
-    return "/".join(parts)
+    return rel
 
 
 def namespace_args(*, hostname: str = "stockade") -> list[str]:
