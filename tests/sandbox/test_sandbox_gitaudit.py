@@ -247,3 +247,17 @@ def test_the_lenient_reader_reads_values_as_git_does(text: str, tmp_path: Path) 
         # a subsection shows as x here (it may hold dots in git's output)
         theirs.append((f"{parts[0]}.x.{parts[-1]}" if len(parts) > 2 else key, value))
     assert lenient_pairs(text) == theirs
+
+
+def test_a_config_git_refuses_partway_is_still_read_whole(tmp_path: Path) -> None:
+    """Review (fail open): git lists what it read before an error and exits
+    non-zero; that partial list was taken as the whole config."""
+    import shutil
+
+    from stockade.sandbox.gitaudit import program_keys
+
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    config = tmp_path / "config"
+    config.write_text("[core]\n\tbare = false\n[oops\n[core]\n\tfsmonitor = ./watch.sh\n")
+    assert "core.fsmonitor" in program_keys(str(config))

@@ -218,13 +218,16 @@ def _git_pairs(config: str) -> list[tuple[str, str]] | None:
         return None
     try:
         # outside any repository, with no other config: git reads this file only
-        out = subprocess.run([git, "config", "--file", config, "--list", "--null"],
-                             capture_output=True, timeout=2, check=False, cwd="/",
-                             env={"PATH": os.defpath, "GIT_CONFIG_NOSYSTEM": "1",
-                                  "GIT_CONFIG_GLOBAL": os.devnull,
-                                  "HOME": "/nonexistent"}).stdout
+        done = subprocess.run([git, "config", "--file", config, "--list", "--null"],
+                              capture_output=True, timeout=2, check=False, cwd="/",
+                              env={"PATH": os.defpath, "GIT_CONFIG_NOSYSTEM": "1",
+                                   "GIT_CONFIG_GLOBAL": os.devnull,
+                                   "HOME": "/nonexistent"})
     except (OSError, subprocess.SubprocessError):
         return None
+    if done.returncode != 0:
+        return None  # refused partway (what it listed is not all): the lenient reader reads on
+    out = done.stdout
     pairs = []
     for item in out.split(b"\0"):
         if item:
