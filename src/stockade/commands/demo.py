@@ -29,12 +29,22 @@ def build_parser(parser: argparse.ArgumentParser) -> None:
 
 
 def _fake_aws_pair() -> tuple[str, str]:
-    """Random values in the real format, made now: nothing secret-looking is shipped."""
+    """Random values in the real format, made now: nothing secret-looking is
+    shipped.  Drawn again when the DLP engine would take a draw for a
+    placeholder (a key ID ending in "XXXX" is one): the demo shows what
+    happens to a real-looking key, not to a stand-in."""
+    from stockade.dlp import Engine
+
+    engine = Engine.default()
     upper = string.ascii_uppercase + "234567"
-    key_id = "AKIA" + "".join(secrets.choice(upper) for _ in range(16))
     alphabet = string.ascii_letters + string.digits + "+/"
-    secret = "".join(secrets.choice(alphabet) for _ in range(40))
-    return key_id, secret
+    while True:
+        key_id = "AKIA" + "".join(secrets.choice(upper) for _ in range(16))
+        secret = "".join(secrets.choice(alphabet) for _ in range(40))
+        text = f"AWS_ACCESS_KEY_ID={key_id}\nAWS_SECRET_ACCESS_KEY={secret}\n"
+        flagged = {text[f.start:f.end] for f in engine.scan(text)}
+        if {key_id, secret} <= flagged:
+            return key_id, secret
 
 
 class _Demo:
