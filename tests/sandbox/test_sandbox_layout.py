@@ -91,10 +91,23 @@ def test_guards_are_read_only_and_pinned_even_when_absent() -> None:
     assert last_mount(p.args, "/home/u/proj/stockade.yaml")[0] == "--ro-bind"
     assert last_mount(p.args, "/home/u/proj/.vscode") == ("--ro-bind", "/rt/empty")
     assert last_mount(p.args, "/home/u/proj/.mcp.json") == ("--ro-bind", "/rt/empty.json")
-    assert last_mount(p.args, "/home/u/proj/.claude/settings.json") == ("--ro-bind", "/rt/empty.json")
+    # the project's .claude: all of it (hook scripts, commands, agents, skills)
+    assert last_mount(p.args, "/home/u/proj/.claude") == ("--ro-bind", "/rt/empty")
     assert "/home/u/proj/.vscode" in p.create_dirs and "/home/u/proj/.claude" in p.create_dirs
+    assert not [f for f in (*p.create_files, *p.create_json_files) if "/.claude/" in f]
     assert "/home/u/proj/.mcp.json" in p.create_json_files  # "{}": valid to tools on the host
     assert last_mount(p.args, "/home/u/.bashrc") == ("--ro-bind", "/rt/empty.file")
+
+
+def test_an_existing_project_claude_folder_is_shown_read_only_as_it_is() -> None:
+    host = dict(BASE, **{"/home/u/proj/.claude": "dir", "/home/u/proj/.claude/hooks": "dir",
+                         "/home/u/proj/.claude/settings.json": "file"})
+    p = plan(layout(), FakeHost(host))
+    assert last_mount(p.args, "/home/u/proj/.claude") == ("--ro-bind", "/home/u/proj/.claude")
+    # one mount: nothing inside needs its own, and nothing is made on the host
+    assert sum("/proj/.claude" in d for _, _, d in triples(p.args)) == 1
+    assert not [x for x in (*p.create_dirs, *p.create_files, *p.create_json_files)
+                if "/.claude" in x]
 
 
 def test_not_yet_a_repo_still_gets_read_only_hooks_and_config() -> None:

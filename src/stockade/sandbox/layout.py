@@ -80,8 +80,10 @@ WORKSPACE_GUARDS: tuple[tuple[str, Absent], ...] = (
     (".idea", "dir"),
     (".devcontainer", "dir"),
     (".husky", "dir"),
-    (".claude/settings.json", "json"),
-    (".claude/settings.local.json", "json"),
+    # all of it, not only settings*.json: the hook scripts a settings file
+    # names, commands, subagents and skills run or instruct the user's own
+    # Claude Code on the host (tests/redteam/test_rt_project_claude_folder.py)
+    (".claude", "dir"),
     (".mcp.json", "json"),
     ("stockade.yaml", "none"),  # only when it exists: an empty one would not load
 )
