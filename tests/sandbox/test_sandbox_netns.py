@@ -17,15 +17,8 @@ from pathlib import Path
 import pytest
 
 from stockade.sandbox.layout import namespace_args
-from stockade.sandbox.netns import (
-    EXIT_NO_GO,
-    GO_TRAMPOLINE,
-    NetnsError,
-    first_status_line,
-    listen_inside,
-    shell_fds,
-)
-from stockade.sandbox.spawn import Proc
+from stockade.sandbox.netns import NetnsError, first_status_line, listen_inside
+from stockade.sandbox.spawn import EXIT_NO_GO, GO_TRAMPOLINE, Proc, shell_fds
 
 BWRAP = shutil.which("bwrap")
 needs_bwrap = pytest.mark.skipif(BWRAP is None, reason="bubblewrap is not installed")

@@ -628,16 +628,7 @@ def _sandboxed(s: _Session, *, ws: str, bwrap: str, view: _deps.PolicyView, home
                start_details: Mapping[str, Any], deny_read: tuple[str, ...]) -> int:
     from stockade.sandbox.cmdcheck import unreachable
     from stockade.sandbox.layout import DOT_FILE, JSON_FILE, Layout, build_argv, plan
-    from stockade.sandbox.netns import (
-        GO_TRAMPOLINE,
-        NetnsError,
-        PortOpener,
-        first_status_line,
-        shell_fds,
-    )
-    from stockade.sandbox.ports import Acceptor, LazyProxy, bridge
-    from stockade.sandbox.seccomp import build_filter
-    from stockade.sandbox.spawn import Proc, make_runtime_dir, remove_tree
+    from stockade.sandbox.spawn import GO_TRAMPOLINE, Proc, make_runtime_dir, remove_tree, shell_fds
     from stockade.sandbox.standins import StandIns
 
     req = s.req
@@ -734,9 +725,10 @@ def _sandboxed(s: _Session, *, ws: str, bwrap: str, view: _deps.PolicyView, home
         ports = [PROXY_PORT] + ([GATEWAY_PORT] if gw is not None else [])
         go_r, go_w = os.pipe()
         ack_r, ack_w = os.pipe()
-        seccomp_fd = os.memfd_create("stockade-seccomp", 0)
-        os.write(seccomp_fd, build_filter())
-        os.lseek(seccomp_fd, 0, os.SEEK_SET)
+        # bubblewrap reads its seccomp filter last, after the mounts, just
+        # before it runs the command: the filter is built and written while
+        # they are made (_send_filter), not before the spawn
+        seccomp_fd, seccomp_w = os.pipe()
         status_r, status_w = os.pipe()
         go_at, ack_at = shell_fds((seccomp_fd, status_w))
         command = ["/bin/sh", "-c", GO_TRAMPOLINE.format(go=go_at, ack=ack_at), "stockade-go",
@@ -754,6 +746,17 @@ def _sandboxed(s: _Session, *, ws: str, bwrap: str, view: _deps.PolicyView, home
             os.close(status_w)
             os.close(go_r)
             os.close(ack_w)
+            # before any fork (the port opener's): a copy of the pipe's end
+            # left open would keep bubblewrap waiting for the rest
+            if proc is None:
+                os.close(seccomp_w)
+            else:
+                _send_filter(seccomp_w)
+        # What serves the started sandbox loads while bubblewrap mounts (~1.3
+        # ms, with _socket): the agent waits for the mounts, not for the go.
+        from stockade.sandbox.netns import NetnsError, PortOpener, first_status_line
+        from stockade.sandbox.ports import Acceptor, LazyProxy, bridge
+
         s.proxy = LazyProxy(lambda: _make_proxy(s, view))
         child_fd: int | None = None
         child_pid: int | None = None
@@ -1016,6 +1019,29 @@ def _standins_folder() -> str | None:
         return None
     folder = runtime_parent("/dev/shm")
     return folder if os.path.basename(folder) == f"stockade-{os.getuid()}" else None
+
+
+def _send_filter(fd: int) -> None:
+    """Write the seccomp filter on the pipe bubblewrap reads it from, then
+    close it.  One write of at most PIPE_BUF bytes: all of it or none.  A
+    program cut short could not weaken the sandbox anyway (the kernel
+    refuses one that does not end in a return), and without one (this
+    process died first, or never wrote) bubblewrap's prctl fails, and the
+    go never comes."""
+    try:
+        from stockade.sandbox.seccomp import build_filter
+
+        program = build_filter()
+        if len(program) > _PIPE_BUF:
+            raise ValueError(f"the seccomp filter ({len(program)} bytes) is over PIPE_BUF")
+        os.write(fd, program)
+    except BrokenPipeError:
+        pass  # bubblewrap is gone: its status pipe says so next
+    finally:
+        os.close(fd)
+
+
+_PIPE_BUF = 4096  # Linux: a pipe write up to this size is atomic
 
 
 def _warm_proxy(proxy: Any) -> None:

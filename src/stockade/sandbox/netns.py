@@ -7,7 +7,7 @@ before any process of the agent's runs:
 
 * bubblewrap reports the sandbox's first process on its status descriptor
   (``child-pid``); the agent is not started yet (it waits for the launcher's
-  go, see :data:`GO_TRAMPOLINE`);
+  go, see :data:`stockade.sandbox.spawn.GO_TRAMPOLINE`);
 * a forked child of the launcher joins that process's user namespace (ours:
   bubblewrap made it as this user, so we hold every capability in it) and
   then its network namespace, binds and listens on each port, sends the
@@ -39,31 +39,6 @@ if TYPE_CHECKING:
 CLONE_NEWUSER = 0x10000000
 CLONE_NEWNET = 0x40000000
 BACKLOG = 128
-
-# The sandbox's first command: wait for the launcher's go on descriptor N
-# (a pipe only the launcher can write), close it, and become the agent.
-# EOF (the launcher died) or anything but "1" means no: exit 125 without
-# running anything.  A POSIX shell is in every sandbox (/usr is bound) and
-# starts in about a millisecond.
-# Just before the exec it writes a line on descriptor M (read by the launcher:
-# the agent started, so a non-zero exit is the agent's, not bubblewrap's) and
-# closes it too.
-GO_TRAMPOLINE = ('read -r go <&{go}; exec {go}<&-; '
-                 '[ "$go" = 1 ] || {{ echo "stockade: the session could not be recorded; '
-                 'not starting" >&2; exit 125; }}; echo >&{ack}; exec {ack}>&-; '
-                 'command -v "$1" >/dev/null || {{ echo "stockade: cannot run $1: '
-                 'No such file or directory" >&2; exit 127; }}; exec "$@"')
-EXIT_NO_GO = 125
-
-
-def shell_fds(taken: Sequence[int], count: int = 2) -> list[int]:
-    """``count`` descriptor numbers in 3-9 (all a POSIX shell can name) that
-    are not ``taken`` (the others bubblewrap inherits)."""
-    free = [n for n in range(3, 10) if n not in taken]
-    if len(free) < count:
-        raise NetnsError("no free descriptor numbers below 10 for the sandbox's go pipe")
-    return free[:count]
-
 
 class NetnsError(Exception):
     """The ports could not be opened in the sandbox's network namespace."""
@@ -336,5 +311,4 @@ def _setns() -> object:
     return setns
 
 
-__all__ = ["EXIT_NO_GO", "GO_TRAMPOLINE", "NetnsError", "PortOpener", "first_status_line",
-           "listen_inside", "shell_fds"]
+__all__ = ["NetnsError", "PortOpener", "first_status_line", "listen_inside"]

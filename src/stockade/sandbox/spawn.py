@@ -1,4 +1,5 @@
-"""Start bubblewrap with ``posix_spawn`` and wait for it; the runtime folder.
+"""Start bubblewrap with ``posix_spawn`` and wait for it; the go gate its first
+command waits on; the runtime folder.
 
 ``subprocess`` costs more to import than ``posix_spawn`` costs to call, and
 ``stockade run`` needs none of its features: bubblewrap changes directory
@@ -17,6 +18,31 @@ from _signal import SIGKILL, SIGPIPE, SIGXFSZ  # type: ignore[import-not-found]
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: start-up path
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
+
+
+# The sandbox's first command: wait for the launcher's go on descriptor N
+# (a pipe only the launcher can write), close it, and become the agent.
+# EOF (the launcher died) or anything but "1" means no: exit 125 without
+# running anything.  A POSIX shell is in every sandbox (/usr is bound) and
+# starts in about a millisecond.
+# Just before the exec it writes a line on descriptor M (read by the launcher:
+# the agent started, so a non-zero exit is the agent's, not bubblewrap's) and
+# closes it too.
+GO_TRAMPOLINE = ('read -r go <&{go}; exec {go}<&-; '
+                 '[ "$go" = 1 ] || {{ echo "stockade: the session could not be recorded; '
+                 'not starting" >&2; exit 125; }}; echo >&{ack}; exec {ack}>&-; '
+                 'command -v "$1" >/dev/null || {{ echo "stockade: cannot run $1: '
+                 'No such file or directory" >&2; exit 127; }}; exec "$@"')
+EXIT_NO_GO = 125
+
+
+def shell_fds(taken: Sequence[int], count: int = 2) -> list[int]:
+    """``count`` descriptor numbers in 3-9 (all a POSIX shell can name) that
+    are not ``taken`` (the others bubblewrap inherits)."""
+    free = [n for n in range(3, 10) if n not in taken]
+    if len(free) < count:
+        raise ValueError("no free descriptor numbers below 10 for the sandbox's go pipe")
+    return free[:count]
 
 
 class Proc:
@@ -196,4 +222,5 @@ def copy_file(src: str, dst: str) -> None:
         os.close(fd)
 
 
-__all__ = ["Proc", "close_inherited", "copy_file", "make_runtime_dir", "remove_tree"]
+__all__ = ["EXIT_NO_GO", "GO_TRAMPOLINE", "Proc", "close_inherited", "copy_file", "make_runtime_dir",
+           "remove_tree", "shell_fds"]
