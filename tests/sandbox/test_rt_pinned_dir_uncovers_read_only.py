@@ -63,3 +63,37 @@ def test_a_read_only_grant_pinned_by_a_guard_inside_stays_read_only(
     assert "WROTE" not in r.stdout and "ADDED" not in r.stdout and "RC" not in r.stdout, r.stdout
     assert (home / ".config" / "app.toml").read_text() == "original\n"
     assert not (home / ".config" / "new").exists()
+
+
+def test_what_the_hosts_claude_code_runs_later_is_read_only_even_when_absent(
+        stockade: Stockade, tmp_path: Path) -> None:
+    # found in review: only hooks, commands and agents were read-only, and
+    # only when they existed; skills, plugins (with hooks of their own),
+    # output styles and the user's memory file were the agent's to write,
+    # and a missing hooks folder could be made - on the host, for the user's
+    # next Claude Code session outside any sandbox
+    home: Path = stockade.home  # type: ignore[attr-defined]
+    (home / ".claude" / "plugins" / "fmt" / "hooks").mkdir(parents=True)
+    (home / ".claude" / "plugins" / "fmt" / "hooks" / "run.sh").write_text("original\n")
+    (home / ".claude" / "CLAUDE.md").write_text("be careful\n")
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    agent = ws / "claude"
+    agent.write_text(
+        "#!/bin/sh\n"
+        "(echo planted >> ~/.claude/plugins/fmt/hooks/run.sh) 2>/dev/null && echo PLUGIN\n"
+        "(echo planted >> ~/.claude/CLAUDE.md) 2>/dev/null && echo MEMORY\n"
+        "for d in hooks commands agents skills output-styles; do\n"
+        "  (mkdir -p ~/.claude/$d/x && echo planted > ~/.claude/$d/x/a.md) 2>/dev/null "
+        "&& echo MADE $d\n"
+        "done\n"
+        "(mkdir -p ~/.claude/todos && echo ok > ~/.claude/todos/t.json) && echo RW-OK\n")
+    agent.chmod(0o755)
+    r = stockade("run", "--", "./claude", cwd=ws, timeout=45)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["RW-OK"], r.stdout
+    assert (home / ".claude" / "plugins" / "fmt" / "hooks" / "run.sh").read_text() == "original\n"
+    assert (home / ".claude" / "CLAUDE.md").read_text() == "be careful\n"
+    # the stand-ins are gone again; what the agent may write is kept
+    assert sorted(p.name for p in (home / ".claude").iterdir()) == \
+        ["CLAUDE.md", "plugins", "todos"]

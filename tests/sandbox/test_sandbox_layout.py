@@ -432,3 +432,30 @@ def test_a_hooks_path_through_a_link_guards_the_folder_it_names(tmp_path: Path) 
     p = plan(lay, RealHost())
     real = str(ws / "real-hooks")
     assert any(tuple(p.args[i:i + 3]) == ("--ro-bind", real, real) for i in range(len(p.args)))
+
+
+def test_a_hooks_path_inside_a_read_only_guard_folder_pins_nothing() -> None:
+    # Husky v9: core.hooksPath = .husky/_; a pin of .husky would be a writable
+    # bind over its read-only guard (tests/redteam/test_rt_guard_folders_stay_read_only.py)
+    class WithConfig(FakeHost):
+        def read_text(self, path: str) -> str:
+            return "[core]\n\thooksPath = .husky/_\n" if path.endswith("/.git/config") else ""
+
+    host = dict(BASE, **{"/home/u/proj/.husky": "dir", "/home/u/proj/.husky/_": "dir"})
+    p = plan(layout(), WithConfig(host))
+    assert last_mount(p.args, "/home/u/proj/.husky") == ("--ro-bind", "/home/u/proj/.husky")
+    assert [d for _, _, d in triples(p.args) if "/.husky" in d] == ["/home/u/proj/.husky"]
+    assert len(p.create_dirs) == len(set(p.create_dirs))
+
+
+def test_a_guard_that_is_a_link_guards_its_target_in_the_workspace() -> None:
+    host = dict(BASE, **{"/home/u/proj/.vscode": "link", "/home/u/proj/cfg": "dir",
+                         "/home/u/proj/cfg/vscode": "dir"})
+    links = {"/bin": "usr/bin", "/lib": "usr/lib", "/home/u/proj/.vscode": "cfg/vscode"}
+    p = plan(layout(), FakeHost(host, links))
+    assert last_mount(p.args, "/home/u/proj/cfg/vscode") == ("--ro-bind", "/home/u/proj/cfg/vscode")
+    assert last_mount(p.args, "/home/u/proj/cfg") == ("--bind", "/home/u/proj/cfg")  # pinned
+    # one that points out of the workspace: hidden or read-only there, nothing to add
+    links["/home/u/proj/.vscode"] = "/etc/vscode"
+    p = plan(layout(), FakeHost(host, links))
+    assert not [d for _, _, d in triples(p.args) if d.startswith("/home/u/proj/cfg")]

@@ -96,6 +96,15 @@ HOME_GUARDS: tuple[tuple[str, Absent], ...] = (
     (".codex", "dir"), (".claude/settings.json", "json"), (".claude/settings.local.json", "json"),
     (".config/git/config", "file"), (".gitconfig", "file"),
 )
+# Guarded relative to $HOME only where they persist: inside a folder shown
+# from the host (a preset's ~/.claude).  The host's Claude Code runs or
+# follows each later, outside any sandbox: hook scripts, slash commands,
+# subagents, skills, plugins (with their own hooks), output styles, memory.
+HOME_BOUND_GUARDS: tuple[tuple[str, Absent], ...] = (
+    (".claude/hooks", "dir"), (".claude/commands", "dir"), (".claude/agents", "dir"),
+    (".claude/skills", "dir"), (".claude/plugins", "dir"), (".claude/output-styles", "dir"),
+    (".claude/CLAUDE.md", "file"),
+)
 
 
 class HostView(Protocol):
@@ -124,6 +133,9 @@ class RealHost:
 
     def readlink(self, path: str) -> str:
         return os.readlink(path)
+
+    def realpath(self, path: str) -> str:
+        return os.path.realpath(path)
 
     def readable(self, path: str) -> bool:
         """Could this user read it (a directory: list and enter it)?  Root
@@ -305,6 +317,10 @@ def plan(layout: Layout, host: HostView | None = None) -> Plan:
 
     def guard(base: str, rel: str, absent: str, *, on_host: bool) -> None:
         target = f"{base}/{rel}"
+        if any(_under(target, d) for d in whole):
+            # read-only as a whole already (core.hooksPath = .husky/_): pinning
+            # the folders up to it would make that folder writable again
+            return
         k = h.kind(target)
         # pin intermediate directories (e.g. .git, .claude) so they cannot be
         # renamed away and recreated with a writable guard file inside
@@ -326,6 +342,10 @@ def plan(layout: Layout, host: HostView | None = None) -> Plan:
             pinned.add(d)
         if k in ("dir", "file"):
             args.extend(["--ro-bind", target, target])
+            if k == "dir":
+                whole.append(target)
+                if on_host and base == ws:
+                    follow_links_in(target)
         elif k is None:
             if absent == "none":
                 return
@@ -338,15 +358,57 @@ def plan(layout: Layout, host: HostView | None = None) -> Plan:
                 if on_host:
                     create_dirs.append(target)
                 args.extend(["--ro-bind", layout.empty_dir, target])
+                whole.append(target)
             else:
                 if on_host:
                     (create_json_files if absent == "json" else create_files).append(target)
                 src = layout.empty_json if absent == "json" else layout.empty_file
                 args.extend(["--ro-bind", src, target])
-        # a symlink at a guard path: leave it (it resolves inside the sandbox,
-        # where its target is either a guarded path or not visible)
+        elif k == "link" and on_host and base == ws:
+            # a guard path that is a symbolic link (.vscode -> config/vscode):
+            # the user's tools follow it on the host, so what it ends at in
+            # the workspace is guarded in its place (elsewhere it is either
+            # hidden or read-only)
+            guard_link_target(target, absent)
+
+    def guard_link_target(link: str, absent: str) -> None:
+        real = resolve(link)
+        if real in followed or not _under(real, ws) or real == ws:
+            return
+        followed.add(real)
+        guard(ws, real[len(ws) + 1:], absent if absent != "none" else "dir", on_host=True)
+
+    def follow_links_in(folder: str) -> None:
+        """Symbolic links inside a folder shown read-only as a whole
+        (.claude/skills -> ../.agents/skills) lead to what the host's tools
+        read through it: guarded too.  A few levels and entries only (a
+        .claude/worktrees checkout is not walked)."""
+        todo, seen = [(folder, 0)], 0
+        while todo and seen < _MAX_GUARD_WALK:
+            d, depth = todo.pop(0)
+            for name in sorted(h.listdir(d)):
+                seen += 1
+                p = f"{d}/{name}"
+                kind = h.kind(p)
+                if kind == "link":
+                    guard_link_target(p, "dir")
+                elif kind == "dir" and depth < 2 and name != "worktrees":
+                    todo.append((p, depth + 1))
+
+    def resolve(path: str) -> str:
+        real = getattr(h, "realpath", None)
+        if real is not None:
+            return str(real(path))
+        for _ in range(40):  # a HostView without realpath: the final link chain
+            if h.kind(path) != "link":
+                break
+            to = h.readlink(path)
+            path = os.path.normpath(to if to.startswith("/") else f"{os.path.dirname(path)}/{to}")
+        return path
 
     pinned: set[str] = set()
+    whole: list[str] = []  # guarded read-only as a whole (nothing inside needs its own)
+    followed: set[str] = set()  # symbolic links' targets guarded
     git_kind = h.kind(f"{ws}/.git")
     # not a repository (yet), or only a stand-in another session left: all
     # of .git is one read-only stand-in, its hooks and config with it (`git
@@ -356,6 +418,7 @@ def plan(layout: Layout, host: HostView | None = None) -> Plan:
         if git_kind is None:
             create_dirs.append(f"{ws}/.git")
         args.extend(["--ro-bind", layout.empty_dir, f"{ws}/.git"])
+        whole.append(f"{ws}/.git")
     elif git_kind == "file":
         # a linked worktree's or a submodule's pointer to its git directory:
         # read-only, or the agent points it at a directory of its making
@@ -442,6 +505,9 @@ def plan(layout: Layout, host: HostView | None = None) -> Plan:
             else:  # in the tmpfs home: an empty read-only stand-in
                 src = {"dir": layout.empty_dir, "json": layout.empty_json}.get(absent, layout.empty_file)
                 args += ["--ro-bind", src, target]
+        for rel, absent in HOME_BOUND_GUARDS:
+            if any(_under(f"{home}/{rel}", d) for d in bound_home):
+                guard(home, rel, absent, on_host=True)
 
     # 4b. a guard pins a directory (~/.claude) by binding it again, which
     # covers every read-only bind made inside it before (~/.claude/hooks, the
@@ -475,6 +541,7 @@ def plan(layout: Layout, host: HostView | None = None) -> Plan:
 
 
 _MAX_SUBMODULES = 256
+_MAX_GUARD_WALK = 256  # entries looked at for links in one read-only guard folder
 _GUARD_TOPS = frozenset(rel.split("/")[0] for rel, _ in WORKSPACE_GUARDS)
 _MAX_MODULE_DEPTH = 4  # submodule names with up to three "/"
 
@@ -551,6 +618,7 @@ def build_argv(
 
 __all__ = [
     "DOT_FILE",
+    "HOME_BOUND_GUARDS",
     "HOME_GUARDS",
     "JSON_FILE",
     "RUN_DIR",

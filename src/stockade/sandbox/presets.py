@@ -59,8 +59,9 @@ def preset_for(command: tuple[str, ...], *, home: str | None,
         return Preset(
             "claude",
             extras=_home_extras(home, (
-                (".claude", "rw"), (".claude.json", "rw"), (".claude/hooks", "ro"),
-                (".claude/commands", "ro"), (".claude/agents", "ro"),
+                # hooks, commands, agents, skills, plugins ... under it are
+                # guards (layout.HOME_BOUND_GUARDS): read-only even when absent
+                (".claude", "rw"), (".claude.json", "rw"),
                 (".local/share/claude", "ro"), (".npm-global", "ro"),
                 *((login,) if login else ()),
             )),
