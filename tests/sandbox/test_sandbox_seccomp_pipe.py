@@ -8,7 +8,6 @@ the filter fits one atomic pipe write."""
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import threading
 import time
@@ -18,18 +17,19 @@ import pytest
 
 from stockade.sandbox import launcher
 from stockade.sandbox.layout import namespace_args
+from stockade.sandbox.netns import first_status_line
 from stockade.sandbox.seccomp import build_filter
 
-BWRAP = shutil.which("bwrap")
-pytestmark = pytest.mark.skipif(BWRAP is None, reason="needs bubblewrap")
 
+def _bwrap(seccomp_fd: int, marker: Path, status_fd: int = -1) -> subprocess.Popen[bytes]:
+    from conftest import need_bwrap
 
-def _bwrap(seccomp_fd: int, marker: Path) -> subprocess.Popen[bytes]:
-    argv = [BWRAP or "bwrap", *namespace_args(), "--ro-bind", "/", "/", "--bind",
-            str(marker.parent), str(marker.parent), "--seccomp", str(seccomp_fd), "--",
+    status = ["--json-status-fd", str(status_fd)] if status_fd >= 0 else []
+    argv = [need_bwrap(), *namespace_args(), "--ro-bind", "/", "/", "--bind",
+            str(marker.parent), str(marker.parent), "--seccomp", str(seccomp_fd), *status, "--",
             "/bin/sh", "-c", f"touch {marker}; grep ^Seccomp: /proc/self/status"]
-    return subprocess.Popen(argv, pass_fds=(seccomp_fd,), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)
+    keep = (seccomp_fd, status_fd) if status_fd >= 0 else (seccomp_fd,)
+    return subprocess.Popen(argv, pass_fds=keep, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
 def test_the_filter_fits_one_atomic_pipe_write() -> None:
@@ -40,26 +40,31 @@ def test_the_filter_fits_one_atomic_pipe_write() -> None:
 def test_the_command_waits_for_the_filter_and_runs_under_it(tmp_path: Path) -> None:
     marker = tmp_path / "ran"
     r, w = os.pipe()
-    proc = _bwrap(r, marker)
+    status_r, status_w = os.pipe()
+    proc = _bwrap(r, marker, status_w)
     os.close(r)
+    os.close(status_w)
     try:
-        time.sleep(0.5)  # bubblewrap has long mounted everything by now
+        first, _ = first_status_line(status_r)  # the sandbox's process exists
+        assert int(first["child-pid"]) > 0  # type: ignore[call-overload]
+        time.sleep(0.5)  # and has long mounted everything by now (~20 ms)
         assert not marker.exists() and proc.poll() is None
         launcher._send_filter(w)  # writes and closes
         out, err = proc.communicate(timeout=30)
     finally:
         proc.kill()
+        os.close(status_r)
     assert proc.returncode == 0, err
     assert marker.exists()
     assert out.decode().split() == ["Seccomp:", "2"]  # filter mode
 
 
-@pytest.mark.parametrize("cut", ["none", "half", "all-but-the-last"])
+@pytest.mark.parametrize("cut", ["none", "half", "all-but-the-last", "whole"])
 def test_a_missing_or_cut_filter_fails_bubblewrap(tmp_path: Path, cut: str) -> None:
     marker = tmp_path / "ran"
     program = build_filter()
     data = {"none": b"", "half": program[:len(program) // 16 * 8],
-            "all-but-the-last": program[:-8]}[cut]
+            "all-but-the-last": program[:-8], "whole": program}[cut]
     r, w = os.pipe()
     proc = _bwrap(r, marker)
     os.close(r)
@@ -70,5 +75,11 @@ def test_a_missing_or_cut_filter_fails_bubblewrap(tmp_path: Path, cut: str) -> N
     finally:
         proc.kill()
         writer.join()
+    if cut == "whole":  # the control: the same way, with all of it
+        assert proc.returncode == 0, err
+        assert marker.exists()
+        return
     assert proc.returncode != 0
     assert not marker.exists(), (out, err)
+    # refused by the kernel (bubblewrap's prctl), not failed some other way
+    assert b"PR_SET_SECCOMP" in err and b"EINVAL" in err, err

@@ -746,21 +746,22 @@ def _sandboxed(s: _Session, *, ws: str, bwrap: str, view: _deps.PolicyView, home
             os.close(status_w)
             os.close(go_r)
             os.close(ack_w)
-            # before any fork (the port opener's): a copy of the pipe's end
-            # left open would keep bubblewrap waiting for the rest
             if proc is None:
                 os.close(seccomp_w)
-            else:
-                _send_filter(seccomp_w)
         # What serves the started sandbox loads while bubblewrap mounts (~1.3
         # ms, with _socket): the agent waits for the mounts, not for the go.
-        from stockade.sandbox.netns import NetnsError, PortOpener, first_status_line
-        from stockade.sandbox.ports import Acceptor, LazyProxy, bridge
+        from stockade.sandbox.netns import NetnsError
 
-        s.proxy = LazyProxy(lambda: _make_proxy(s, view))
         child_fd: int | None = None
         child_pid: int | None = None
         try:
+            # before any fork (the port opener's): a copy of the pipe's end
+            # left open would keep bubblewrap waiting for the rest
+            _send_filter(seccomp_w)
+            from stockade.sandbox.netns import PortOpener, first_status_line
+            from stockade.sandbox.ports import Acceptor, LazyProxy, bridge
+
+            s.proxy = LazyProxy(lambda: _make_proxy(s, view))
             # forked now, while bubblewrap mounts (and this process still has
             # one thread): it gets ready to join the sandbox's namespaces off
             # the start's critical path (~1-5 ms of it when forked earlier)
@@ -1023,18 +1024,19 @@ def _standins_folder() -> str | None:
 
 def _send_filter(fd: int) -> None:
     """Write the seccomp filter on the pipe bubblewrap reads it from, then
-    close it.  One write of at most PIPE_BUF bytes: all of it or none.  A
-    program cut short could not weaken the sandbox anyway (the kernel
-    refuses one that does not end in a return), and without one (this
-    process died first, or never wrote) bubblewrap's prctl fails, and the
-    go never comes."""
+    close it.  One write of at most PIPE_BUF bytes into an empty pipe: all
+    of it or none (so no prefix of it, which the kernel could accept as a
+    weaker program, is ever loaded).  Without it (this process died first)
+    bubblewrap's prctl fails on the empty program, and the go never comes
+    (tests/sandbox/test_sandbox_seccomp_pipe.py)."""
     try:
         from stockade.sandbox.seccomp import build_filter
 
         program = build_filter()
         if len(program) > _PIPE_BUF:
             raise ValueError(f"the seccomp filter ({len(program)} bytes) is over PIPE_BUF")
-        os.write(fd, program)
+        if os.write(fd, program) != len(program):
+            raise OSError("a short write of the seccomp filter")  # not on Linux (PIPE_BUF)
     except BrokenPipeError:
         pass  # bubblewrap is gone: its status pipe says so next
     finally:
