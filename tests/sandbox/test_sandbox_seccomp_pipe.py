@@ -19,11 +19,10 @@ from stockade.sandbox import launcher
 from stockade.sandbox.layout import namespace_args
 from stockade.sandbox.netns import first_status_line
 from stockade.sandbox.seccomp import build_filter
+from tests.conftest import need_bwrap
 
 
 def _bwrap(seccomp_fd: int, marker: Path, status_fd: int = -1) -> subprocess.Popen[bytes]:
-    from conftest import need_bwrap
-
     status = ["--json-status-fd", str(status_fd)] if status_fd >= 0 else []
     argv = [need_bwrap(), *namespace_args(), "--ro-bind", "/", "/", "--bind",
             str(marker.parent), str(marker.parent), "--seccomp", str(seccomp_fd), *status, "--",
