@@ -448,14 +448,17 @@ def test_a_hooks_path_inside_a_read_only_guard_folder_pins_nothing() -> None:
     assert len(p.create_dirs) == len(set(p.create_dirs))
 
 
-def test_a_guard_that_is_a_link_guards_its_target_in_the_workspace() -> None:
-    host = dict(BASE, **{"/home/u/proj/.vscode": "link", "/home/u/proj/cfg": "dir",
-                         "/home/u/proj/cfg/vscode": "dir"})
-    links = {"/bin": "usr/bin", "/lib": "usr/lib", "/home/u/proj/.vscode": "cfg/vscode"}
-    p = plan(layout(), FakeHost(host, links))
-    assert last_mount(p.args, "/home/u/proj/cfg/vscode") == ("--ro-bind", "/home/u/proj/cfg/vscode")
-    assert last_mount(p.args, "/home/u/proj/cfg") == ("--bind", "/home/u/proj/cfg")  # pinned
-    # one that points out of the workspace: hidden or read-only there, nothing to add
-    links["/home/u/proj/.vscode"] = "/etc/vscode"
-    p = plan(layout(), FakeHost(host, links))
-    assert not [d for _, _, d in triples(p.args) if d.startswith("/home/u/proj/cfg")]
+
+def test_a_folder_bound_already_is_not_pinned_again() -> None:
+    # a preset's ~/.claude (bound read-write) holding the workspace: a second
+    # bind of it, made for the settings guard after the workspace's guards,
+    # would cover them (.git/config writable again)
+    from stockade.sandbox.layout import Extra
+
+    host = {k.replace("/home/u/proj", "/home/u/.claude"): v for k, v in BASE.items()}
+    p = plan(layout(workspace="/home/u/.claude", deny_read=(),
+                    extras=(Extra("/home/u/.claude", "rw"),)), FakeHost(host))
+    binds = [(op, d) for op, _, d in triples(p.args)]
+    guard_at = binds.index(("--ro-bind", "/home/u/.claude/.git/config"))
+    assert ("--bind", "/home/u/.claude") not in binds[guard_at:]
+    assert last_mount(p.args, "/home/u/.claude/.git/config")[0] == "--ro-bind"

@@ -134,9 +134,6 @@ class RealHost:
     def readlink(self, path: str) -> str:
         return os.readlink(path)
 
-    def realpath(self, path: str) -> str:
-        return os.path.realpath(path)
-
     def readable(self, path: str) -> bool:
         """Could this user read it (a directory: list and enter it)?  Root
         always can, so root's sandboxes mask everything."""
@@ -329,6 +326,14 @@ def plan(layout: Layout, host: HostView | None = None) -> Plan:
             d = f"{base}/{'/'.join(parts[:i])}"
             if d in pinned:
                 continue
+            if d in seen:
+                # bound already (the workspace, a preset's ~/.claude): a mount
+                # point cannot be renamed, and binding it again would cover
+                # every guard made inside it so far (the workspace's, when it
+                # lies in there)
+                pinned.add(d)
+                not_rebound.add(d)
+                continue
             dk = h.kind(d)
             if dk not in ("dir", None):
                 return  # e.g. .git is a file (a worktree): its git dir lives elsewhere
@@ -344,8 +349,6 @@ def plan(layout: Layout, host: HostView | None = None) -> Plan:
             args.extend(["--ro-bind", target, target])
             if k == "dir":
                 whole.append(target)
-                if on_host and base == ws:
-                    follow_links_in(target)
         elif k is None:
             if absent == "none":
                 return
@@ -364,51 +367,12 @@ def plan(layout: Layout, host: HostView | None = None) -> Plan:
                     (create_json_files if absent == "json" else create_files).append(target)
                 src = layout.empty_json if absent == "json" else layout.empty_file
                 args.extend(["--ro-bind", src, target])
-        elif k == "link" and on_host and base == ws:
-            # a guard path that is a symbolic link (.vscode -> config/vscode):
-            # the user's tools follow it on the host, so what it ends at in
-            # the workspace is guarded in its place (elsewhere it is either
-            # hidden or read-only)
-            guard_link_target(target, absent)
-
-    def guard_link_target(link: str, absent: str) -> None:
-        real = resolve(link)
-        if real in followed or not _under(real, ws) or real == ws:
-            return
-        followed.add(real)
-        guard(ws, real[len(ws) + 1:], absent if absent != "none" else "dir", on_host=True)
-
-    def follow_links_in(folder: str) -> None:
-        """Symbolic links inside a folder shown read-only as a whole
-        (.claude/skills -> ../.agents/skills) lead to what the host's tools
-        read through it: guarded too.  A few levels and entries only (a
-        .claude/worktrees checkout is not walked)."""
-        todo, seen = [(folder, 0)], 0
-        while todo and seen < _MAX_GUARD_WALK:
-            d, depth = todo.pop(0)
-            for name in sorted(h.listdir(d)):
-                seen += 1
-                p = f"{d}/{name}"
-                kind = h.kind(p)
-                if kind == "link":
-                    guard_link_target(p, "dir")
-                elif kind == "dir" and depth < 2 and name != "worktrees":
-                    todo.append((p, depth + 1))
-
-    def resolve(path: str) -> str:
-        real = getattr(h, "realpath", None)
-        if real is not None:
-            return str(real(path))
-        for _ in range(40):  # a HostView without realpath: the final link chain
-            if h.kind(path) != "link":
-                break
-            to = h.readlink(path)
-            path = os.path.normpath(to if to.startswith("/") else f"{os.path.dirname(path)}/{to}")
-        return path
+        # a symlink at a guard path: left as it is (a mount would follow it);
+        # see docs/sandbox.md, Known gaps
 
     pinned: set[str] = set()
     whole: list[str] = []  # guarded read-only as a whole (nothing inside needs its own)
-    followed: set[str] = set()  # symbolic links' targets guarded
+    not_rebound: set[str] = set()  # pinned by the bind that showed them, not bound again
     git_kind = h.kind(f"{ws}/.git")
     # not a repository (yet), or only a stand-in another session left: all
     # of .git is one read-only stand-in, its hooks and config with it (`git
@@ -501,20 +465,25 @@ def plan(layout: Layout, host: HostView | None = None) -> Plan:
                 continue
             if any(_under(target, d) for d in bound_home):
                 # inside a directory shown from the host (a preset's ~/.claude)
-                guard(home, rel, absent, on_host=True)
+                if not _under(ws, target):  # never the workspace itself
+                    guard(home, rel, absent, on_host=True)
             else:  # in the tmpfs home: an empty read-only stand-in
                 src = {"dir": layout.empty_dir, "json": layout.empty_json}.get(absent, layout.empty_file)
                 args += ["--ro-bind", src, target]
         for rel, absent in HOME_BOUND_GUARDS:
-            if any(_under(f"{home}/{rel}", d) for d in bound_home):
+            target = f"{home}/{rel}"
+            # not one that holds the workspace (a skill developed in place)
+            if any(_under(target, d) for d in bound_home) and not _under(ws, target):
                 guard(home, rel, absent, on_host=True)
 
-    # 4b. a guard pins a directory (~/.claude) by binding it again, which
-    # covers every read-only bind made inside it before (~/.claude/hooks, the
-    # login file): those would be writable.  Bind them read-only once more,
-    # on top (tests/sandbox/test_rt_pinned_dir_uncovers_read_only.py).
+    # 4b. a guard pins a directory (~/.config under a read-only grant) by
+    # binding it again, which covers every read-only bind made inside it
+    # before: those would be writable.  Bind them read-only once more, on top
+    # (tests/sandbox/test_rt_pinned_dir_uncovers_read_only.py).  A directory
+    # bound in step 3 (a preset's ~/.claude) is a mount point already, and
+    # is not bound again.
     for dest, src in read_only:
-        if any(_under(dest, d) and dest != d for d in pinned):
+        if any(_under(dest, d) and dest != d for d in pinned - not_rebound):
             args += ["--ro-bind", src, dest]
 
     # 5. masks over whatever became visible
@@ -541,7 +510,6 @@ def plan(layout: Layout, host: HostView | None = None) -> Plan:
 
 
 _MAX_SUBMODULES = 256
-_MAX_GUARD_WALK = 256  # entries looked at for links in one read-only guard folder
 _GUARD_TOPS = frozenset(rel.split("/")[0] for rel, _ in WORKSPACE_GUARDS)
 _MAX_MODULE_DEPTH = 4  # submodule names with up to three "/"
 
