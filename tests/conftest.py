@@ -68,6 +68,15 @@ def stockade_wrapper(tmp_path: Path) -> Path:
     return wrapper
 
 
+def fake_agent(ws: Path, script: str, name: str = "claude") -> str:
+    """An executable shell ``script`` in ``ws`` named like an agent (the
+    preset is chosen by the command's name); returns the command to run."""
+    agent = ws / name
+    agent.write_text("#!/bin/sh\n" + script)
+    agent.chmod(0o755)
+    return f"./{name}"
+
+
 def modules_after(code: str) -> set[str]:
     """The modules a fresh interpreter has loaded once ``code`` has run: no
     site (-S), so nothing but ``code`` and the interpreter's own start-up

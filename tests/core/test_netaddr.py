@@ -63,13 +63,20 @@ def _networks() -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
     return nets
 
 
-def _v4_samples() -> list[int]:
+def _edges(version: int) -> set[int]:
+    """Each table network's first and last address, their neighbours and middle."""
+    top = 2 ** (32 if version == 4 else 128)
     out: set[int] = set()
     for net in _networks():
-        if net.version == 4:
+        if net.version == version:
             first, last = int(net.network_address), int(net.broadcast_address)
             out.update(n for n in (first - 1, first, first + 1, (first + last) // 2, last - 1,
-                                   last, last + 1) if 0 <= n < 2**32)
+                                   last, last + 1) if 0 <= n < top)
+    return out
+
+
+def _v4_samples() -> list[int]:
+    out = _edges(4)
     rnd = random.Random(6)
     out.update(rnd.randrange(2**32) for _ in range(3000))
     out.update(((8 << 24) | 0x080808, (93 << 24) | 0xB8D70E))
@@ -77,12 +84,7 @@ def _v4_samples() -> list[int]:
 
 
 def _v6_samples(v4: list[int]) -> list[int]:
-    out: set[int] = set()
-    for net in _networks():
-        if net.version == 6:
-            first, last = int(net.network_address), int(net.broadcast_address)
-            out.update(n for n in (first - 1, first, first + 1, (first + last) // 2, last - 1,
-                                   last, last + 1) if 0 <= n < 2**128)
+    out = _edges(6)
     for n in v4:  # every IPv6 form that carries an IPv4 address
         out.update((0xFFFF << 32 | n, 0x2002 << 112 | n << 80, 0x64FF9B << 96 | n, n,
                     0xFFFF << 48 | n, 0x64FF9B0001 << 80 | n))

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import fake_agent
+
 pytestmark = pytest.mark.e2e
 
 GIT = ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid"]
@@ -57,10 +59,8 @@ def test_a_skill_developed_in_place_stays_writable(stockade, tmp_path: Path) -> 
     home: Path = stockade.home  # type: ignore[attr-defined]
     ws = home / ".claude" / "skills" / "mine"
     ws.mkdir(parents=True)
-    agent = ws / "claude"
-    agent.write_text("#!/bin/sh\necho '# my skill' > SKILL.md && echo WROTE\n")
-    agent.chmod(0o755)
-    r = stockade("run", "--", "./claude", cwd=ws, timeout=45)
+    agent = fake_agent(ws, "echo '# my skill' > SKILL.md && echo WROTE\n")
+    r = stockade("run", "--", agent, cwd=ws, timeout=45)
     assert r.returncode == 0, r.stderr
     assert r.stdout.split() == ["WROTE"]
     assert (ws / "SKILL.md").read_text() == "# my skill\n"

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import fake_agent
+
 pytestmark = pytest.mark.e2e
 
 Stockade = Callable[..., subprocess.CompletedProcess[str]]
@@ -28,13 +30,11 @@ def test_a_presets_read_only_dirs_stay_read_only_under_a_pinned_dir(
         (home / ".claude" / sub / "x.sh").write_text("original\n")
     ws = tmp_path / "ws"
     ws.mkdir()
-    agent = ws / "claude"
-    agent.write_text("#!/bin/sh\nfor d in hooks commands agents; do\n"
-                     "  (echo planted > ~/.claude/$d/x.sh) 2>/dev/null && echo WROTE $d\n"
-                     "  (echo planted > ~/.claude/$d/new.sh) 2>/dev/null && echo ADDED $d\n"
-                     "done\n(echo ok > ~/.claude/notes.txt) && echo RW-OK\n")
-    agent.chmod(0o755)
-    r = stockade("run", "--", "./claude", cwd=ws, timeout=45)
+    agent = fake_agent(ws, "for d in hooks commands agents; do\n"
+                           "  (echo planted > ~/.claude/$d/x.sh) 2>/dev/null && echo WROTE $d\n"
+                           "  (echo planted > ~/.claude/$d/new.sh) 2>/dev/null && echo ADDED $d\n"
+                           "done\n(echo ok > ~/.claude/notes.txt) && echo RW-OK\n")
+    r = stockade("run", "--", agent, cwd=ws, timeout=45)
     assert r.returncode == 0, r.stderr
     assert "WROTE" not in r.stdout and "ADDED" not in r.stdout, r.stdout
     assert "RW-OK" in r.stdout  # ~/.claude itself stays writable for the agent's state
@@ -78,9 +78,8 @@ def test_what_the_hosts_claude_code_runs_later_is_read_only_even_when_absent(
     (home / ".claude" / "CLAUDE.md").write_text("be careful\n")
     ws = tmp_path / "ws"
     ws.mkdir()
-    agent = ws / "claude"
-    agent.write_text(
-        "#!/bin/sh\n"
+    agent = fake_agent(
+        ws,
         "(echo planted >> ~/.claude/plugins/fmt/hooks/run.sh) 2>/dev/null && echo PLUGIN\n"
         "(echo planted >> ~/.claude/CLAUDE.md) 2>/dev/null && echo MEMORY\n"
         "for d in hooks commands agents skills output-styles; do\n"
@@ -88,8 +87,7 @@ def test_what_the_hosts_claude_code_runs_later_is_read_only_even_when_absent(
         "&& echo MADE $d\n"
         "done\n"
         "(mkdir -p ~/.claude/todos && echo ok > ~/.claude/todos/t.json) && echo RW-OK\n")
-    agent.chmod(0o755)
-    r = stockade("run", "--", "./claude", cwd=ws, timeout=45)
+    r = stockade("run", "--", agent, cwd=ws, timeout=45)
     assert r.returncode == 0, r.stderr
     assert r.stdout.split() == ["RW-OK"], r.stdout
     assert (home / ".claude" / "plugins" / "fmt" / "hooks" / "run.sh").read_text() == "original\n"
