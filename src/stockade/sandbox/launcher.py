@@ -1030,10 +1030,12 @@ def _send_filter(fd: int) -> None:
     bubblewrap's prctl fails on the empty program, and the go never comes
     (tests/sandbox/test_sandbox_seccomp_pipe.py)."""
     try:
+        from select import PIPE_BUF
+
         from stockade.sandbox.seccomp import build_filter
 
         program = build_filter()
-        if len(program) > _PIPE_BUF:
+        if len(program) > PIPE_BUF:
             raise ValueError(f"the seccomp filter ({len(program)} bytes) is over PIPE_BUF")
         if os.write(fd, program) != len(program):
             raise OSError("a short write of the seccomp filter")  # not on Linux (PIPE_BUF)
@@ -1041,9 +1043,6 @@ def _send_filter(fd: int) -> None:
         pass  # bubblewrap is gone: its status pipe says so next
     finally:
         os.close(fd)
-
-
-_PIPE_BUF = 4096  # Linux: a pipe write up to this size is atomic
 
 
 def _warm_proxy(proxy: Any) -> None:
