@@ -250,7 +250,15 @@ def plan(layout: Layout, host: HostView | None = None) -> Plan:
         if name.startswith("ssh_host_") and name.endswith("_key") and \
                 (readable is None or readable(key)):
             etc_masks.append((layout.empty_file, key))
-    args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--tmpfs", "/var/tmp",
+    # /proc/sys and /proc/sysrq-trigger read-only: bubblewrap makes them so
+    # only where access(W_OK) says they are writable, which it does not say
+    # of the 0555 /proc/sys; yet a global sysctl is writable by host uid 0,
+    # whatever the capabilities, and stockade run as root maps the agent to
+    # it: kernel.core_pattern = "|/workspace/evil" ran the agent's program
+    # as host root (tests/redteam/test_rt_proc_sys_read_only.py)
+    args += ["--proc", "/proc", "--ro-bind", "/proc/sys", "/proc/sys",
+             "--ro-bind-try", "/proc/sysrq-trigger", "/proc/sysrq-trigger",
+             "--dev", "/dev", "--tmpfs", "/tmp", "--tmpfs", "/var/tmp",
              "--dir", "/run", "--symlink", "../run", "/var/run"]
     if h.kind("/sys/devices/system/cpu") == "dir":  # CPU count for build tools
         args += ["--ro-bind", "/sys/devices/system/cpu", "/sys/devices/system/cpu"]
