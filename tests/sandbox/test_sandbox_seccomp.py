@@ -95,3 +95,27 @@ def test_assembler_refuses_out_of_range_jumps() -> None:
     items += [sc.Insn(0x06, k=0)] * 300 + [sc.Label("far"), sc.Insn(0x06, k=0)]
     with pytest.raises(ValueError, match="out of range"):
         sc.assemble(items)
+
+
+@pytest.mark.parametrize(("arch", "table"), ARCHES)
+def test_no_setuid_or_setgid_file_can_be_made(arch: int, table: dict[str, int]) -> None:
+    suid, sgid, plain = 0o4755, 0o2775, 0o755
+    for name, at in sc.MODE_ARG.items():
+        if name not in table:
+            continue  # x86_64 only: chmod, creat, mknod
+        for mode, want in ((suid, EPERM), (sgid, EPERM), (plain, ALLOW), (0o1777, ALLOW)):
+            args = tuple(mode if i == at else 0 for i in range(at + 1))
+            assert run_bpf(PROG, arch=arch, nr=table[name], args=args) == want, (name, oct(mode))
+    creat, tmpfile = sc.O_CREAT | 0o1, sc.O_TMPFILE_BIT | 0o200000 | 0o1
+    calls = [("openat", 2)] + ([("open", 1)] if "open" in table else [])
+    for name, at in calls:
+        def call(flags: int, mode: int, at: int = at, name: str = name) -> int:
+            args = [0] * (at + 2)
+            args[at], args[at + 1] = flags, mode
+            return run_bpf(PROG, arch=arch, nr=table[name], args=tuple(args))
+        assert call(creat, suid) == EPERM, name
+        assert call(tmpfile, sgid) == EPERM, name
+        assert call(creat, 0o644) == ALLOW, name
+        assert call(0, suid) == ALLOW, name  # no file made: the mode is ignored (garbage)
+    # openat2's mode is in memory seccomp cannot read: ENOSYS, callers fall back
+    assert run_bpf(PROG, arch=arch, nr=table["openat2"]) == ENOSYS

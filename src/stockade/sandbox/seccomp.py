@@ -74,6 +74,21 @@ SOCK_TYPE_MASK: Final = 0xF
 TIOCSTI: Final = 0x5412
 TIOCLINUX: Final = 0x541C
 
+# A file made setuid or setgid inside stays so on the host, where nosuid no
+# longer applies: run as root, a setuid-root copy of python3 in the
+# workspace is root for any local user; run as a developer, that
+# developer's uid (tests/redteam/test_rt_setuid_file_in_workspace.py).
+S_ISUID: Final = 0o4000
+S_ISGID: Final = 0o2000
+O_CREAT: Final = 0o100  # the same on x86_64 and aarch64
+O_TMPFILE_BIT: Final = 0o20000000  # __O_TMPFILE, ditto
+# syscall -> index of its mode argument: refused when the mode sets either
+# bit (chmod family, and making a regular file by mknod)
+MODE_ARG: Final[dict[str, int]] = {
+    "chmod": 1, "fchmod": 1, "creat": 1, "mknod": 1,
+    "fchmodat": 2, "fchmodat2": 2, "mknodat": 2,
+}
+
 # Refused with EPERM whatever their arguments.
 DENIED: Final = (
     # tracing / reading other processes
@@ -107,6 +122,8 @@ SYSCALLS_X86_64: Final[dict[str, int]] = {
     "syslog": 103, "acct": 163, "quotactl": 179, "quotactl_fd": 443, "vhangup": 153,
     "settimeofday": 164, "clock_settime": 227, "clock_adjtime": 305, "adjtimex": 159,
     "clone": 56, "clone3": 435, "unshare": 272, "socket": 41, "socketpair": 53, "ioctl": 16,
+    "open": 2, "creat": 85, "chmod": 90, "fchmod": 91, "mknod": 133, "openat": 257,
+    "mknodat": 259, "fchmodat": 268, "openat2": 437, "fchmodat2": 452,
 }
 SYSCALLS_AARCH64: Final[dict[str, int]] = {
     "ptrace": 117, "process_vm_readv": 270, "process_vm_writev": 271, "pidfd_getfd": 438,
@@ -121,6 +138,8 @@ SYSCALLS_AARCH64: Final[dict[str, int]] = {
     "swapoff": 225, "syslog": 116, "acct": 89, "quotactl": 60, "quotactl_fd": 443,
     "settimeofday": 170, "clock_settime": 112, "clock_adjtime": 266, "adjtimex": 171,
     "clone": 220, "clone3": 435, "unshare": 97, "socket": 198, "socketpair": 199, "ioctl": 29,
+    "mknodat": 33, "fchmod": 52, "fchmodat": 53, "openat": 56, "openat2": 437,
+    "fchmodat2": 452,
 }
 
 
@@ -205,6 +224,13 @@ def _arch_body(p: str, table: dict[str, int]) -> list[Item]:
         Insn(_JEQ_K, jt=f"{p}socket", jf=0, k=table["socket"]),
         Insn(_JEQ_K, jt=f"{p}socket", jf=0, k=table["socketpair"]),
         Insn(_JEQ_K, jt=f"{p}ioctl", jf=0, k=table["ioctl"]),
+        *(Insn(_JEQ_K, jt=f"{p}mode{MODE_ARG[name]}", jf=0, k=table[name])
+          for name in MODE_ARG if name in table),
+        *((Insn(_JEQ_K, jt=f"{p}open", jf=0, k=table["open"]),) if "open" in table else ()),
+        Insn(_JEQ_K, jt=f"{p}openat", jf=0, k=table["openat"]),
+        # openat2 passes its mode in memory seccomp cannot read: ENOSYS makes
+        # callers fall back to openat
+        Insn(_JEQ_K, jt=nosys, jf=0, k=table["openat2"]),
         _ret(RET_ALLOW),
         Label(f"{p}clone"),  # no new namespace of any kind (user namespaces above all)
         _ld(_arg_lo(0)),
@@ -228,6 +254,23 @@ def _arch_body(p: str, table: dict[str, int]) -> list[Item]:
         Insn(_JEQ_K, jt=deny, jf=0, k=TIOCSTI),
         Insn(_JEQ_K, jt=deny, jf=0, k=TIOCLINUX),
         _ret(RET_ALLOW),
+        # no setuid or setgid file: open/openat only when they create one
+        # (the mode argument is garbage otherwise)
+        Label(f"{p}open"),
+        _ld(_arg_lo(1)),
+        Insn(_JSET_K, jt=f"{p}mode2", jf=allow, k=O_CREAT | O_TMPFILE_BIT),
+        Label(f"{p}openat"),
+        _ld(_arg_lo(2)),
+        Insn(_JSET_K, jt=f"{p}mode3", jf=allow, k=O_CREAT | O_TMPFILE_BIT),
+        Label(f"{p}mode1"),
+        _ld(_arg_lo(1)),
+        Insn(_JSET_K, jt=deny, jf=allow, k=S_ISUID | S_ISGID),
+        Label(f"{p}mode2"),
+        _ld(_arg_lo(2)),
+        Insn(_JSET_K, jt=deny, jf=allow, k=S_ISUID | S_ISGID),
+        Label(f"{p}mode3"),
+        _ld(_arg_lo(3)),
+        Insn(_JSET_K, jt=deny, jf=allow, k=S_ISUID | S_ISGID),
         Label(deny),
         _ret(RET_ERRNO | EPERM),
         Label(nosys),
