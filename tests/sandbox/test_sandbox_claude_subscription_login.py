@@ -41,6 +41,10 @@ def test_a_subscription_login_works_through_the_session_gateway(
         "accessToken": token, "refreshToken": "ref-" + secrets.token_hex(8),
         "expiresAt": int((time.time() + 3600) * 1000),
         "scopes": ["user:inference", "user:profile"], "subscriptionType": "max"}}))
+    # Claude Code's state file exists: the agent gets a copy of it for the
+    # session (test_rt_claude_json_copy.py), and works with that
+    state = json.dumps({"numStartups": 41, "hasCompletedOnboarding": True})
+    (home / ".claude.json").write_text(state)
     ws = tmp_path / "ws"
     ws.mkdir()
     (ws / "claude").symlink_to(real)  # the preset is chosen by the command's name
@@ -57,3 +61,4 @@ def test_a_subscription_login_works_through_the_session_gateway(
     assert "hello from upstream" in r.stdout
     assert auths and all(a == f"Bearer {token}" for a in auths)
     assert token not in r.stdout + r.stderr
+    assert (home / ".claude.json").read_text() == state

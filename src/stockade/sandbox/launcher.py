@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
     from typing import Any, NamedTuple
 
+    from stockade.sandbox.layout import Extra
     from stockade.sandbox.spawn import Proc
 else:
     from stockade.lite import NamedTuple
@@ -130,6 +131,43 @@ def gateway_env(gw: _deps.GatewayTarget | None, preset_env: Mapping[str, str],
         else:
             env[name] = urls[what]
     return env
+
+
+def _session_copies(copies: Sequence[tuple[str, tuple[str, ...]]], rt: str) -> list[Extra]:
+    """A preset's files shown as copies made for this session in ``rt``
+    (writable inside; thrown away with ``rt``), without the top-level JSON
+    keys named.  One that is missing is not shown (the agent starts without
+    it); one whose keys must go but that is not a JSON object is not shown
+    either (never the key)."""
+    from stockade.sandbox.layout import Extra
+
+    out: list[Extra] = []
+    for n, (path, drop) in enumerate(copies):
+        try:
+            with open(path, "rb") as f:
+                data = f.read()
+        except OSError:
+            continue  # missing (or unreadable): made afresh inside, thrown away
+        if drop:
+            import json
+
+            try:
+                doc = json.loads(data)
+            except ValueError:
+                doc = None
+            if not isinstance(doc, dict):
+                print(f"stockade: {path} is not shown in the sandbox (it is not a JSON object, "
+                      f"so {', '.join(drop)} could not be left out)", file=sys.stderr)
+                continue
+            if any(k in doc for k in drop):
+                data = json.dumps({k: v for k, v in doc.items() if k not in drop},
+                                  indent=2).encode()
+        copy = f"{rt}/copy-{n}"
+        fd = os.open(copy, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+        with open(fd, "wb") as f:
+            f.write(data)
+        out.append(Extra(path, "rw", src=copy))
+    return out
 
 
 def sanitised_gitconfig(text: str) -> str:
@@ -658,6 +696,7 @@ def _sandboxed(s: _Session, *, ws: str, bwrap: str, view: _deps.PolicyView, home
                 text = ""
             gitconfig = f"{rt}/gitconfig"
             _write(gitconfig, text)
+        extras = (*preset.extras, *_session_copies(preset.copies, rt)) if preset else ()
 
         # environment
         env = dict(env)
@@ -686,7 +725,7 @@ def _sandboxed(s: _Session, *, ws: str, bwrap: str, view: _deps.PolicyView, home
             empty_json=f"{rt}/empty.json",
             empty_file=f"{rt}/empty.file", write=tuple(p for p in view.write if p != ws),
             read=view.read, deny_read=deny_read, hidden=tuple(sorted(hidden)),
-            extras=preset.extras if preset else (), gitconfig=gitconfig,
+            extras=extras, gitconfig=gitconfig,
             interpreter_prefix=d_interp(s.d),
         )
         # held shared until the session is over: no other session removes a

@@ -104,6 +104,9 @@ HOME_BOUND_GUARDS: tuple[tuple[str, Absent], ...] = (
     (".claude/hooks", "dir"), (".claude/commands", "dir"), (".claude/agents", "dir"),
     (".claude/skills", "dir"), (".claude/plugins", "dir"), (".claude/output-styles", "dir"),
     (".claude/CLAUDE.md", "file"),
+    # the launcher of a "local" install (`claude migrate-installer`), which
+    # the user's shell alias runs
+    (".claude/local", "dir"),
 )
 
 

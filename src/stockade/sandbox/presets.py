@@ -38,6 +38,10 @@ class Preset(NamedTuple):
     env: Mapping[str, str] = MappingProxyType({})
     # env set only when a gateway is available: name -> "anthropic" | "openai" | "key"
     gateway_env: Mapping[str, str] = MappingProxyType({})
+    # files shown writable as a copy made for the session and thrown away
+    # after it (what the agent writes there never reaches the host): (path,
+    # top-level JSON keys left out of the copy)
+    copies: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 def _home_extras(home: str, items: tuple[tuple[str, str], ...]) -> tuple[Extra, ...]:
@@ -61,11 +65,17 @@ def preset_for(command: tuple[str, ...], *, home: str | None,
             extras=_home_extras(home, (
                 # hooks, commands, agents, skills, plugins ... under it are
                 # guards (layout.HOME_BOUND_GUARDS): read-only even when absent
-                (".claude", "rw"), (".claude.json", "rw"),
+                (".claude", "rw"),
                 (".local/share/claude", "ro"), (".npm-global", "ro"),
                 *((login,) if login else ()),
             )),
             hidden=() if personal else (f"{home}/{CLAUDE_CREDENTIALS}",),
+            # ~/.claude.json: Claude Code's state, rewritten all the time, but
+            # also its user- and local-scope MCP servers (started by every
+            # claude on the host, unasked) and per-project allowed tools; a
+            # copy (tests/sandbox/test_rt_claude_json_copy.py).  Team mode:
+            # without a key stored by `claude /login` (the gateway holds one)
+            copies=((f"{home}/.claude.json", () if personal else ("primaryApiKey",)),),
             env={
                 "DISABLE_AUTOUPDATER": "1", "DISABLE_TELEMETRY": "1",
                 "DISABLE_ERROR_REPORTING": "1", "DISABLE_BUG_COMMAND": "1",

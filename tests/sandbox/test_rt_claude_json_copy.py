@@ -1,0 +1,87 @@
+"""Bypass found in review: under the claude preset, ``~/.claude.json`` was
+bound read-write from the host.  It holds Claude Code's user- and
+local-scope MCP servers, which every later ``claude`` on the host starts
+without asking (only a project's ``.mcp.json`` asks), and each project's
+allowed tools.  The agent now gets a copy made for the session: Claude Code
+may write its state there as it always does, and nothing of it reaches the
+host.  In team mode (the session's gateway holds the vendor key) a key that
+`claude /login` stored there is left out of the copy.  Also: the launcher of
+a "local" install (``~/.claude/local/claude``, run by the user's alias) is
+read-only.  Real bubblewrap."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import fake_agent
+
+pytestmark = pytest.mark.e2e
+
+Stockade = Callable[..., subprocess.CompletedProcess[str]]
+
+PLANT = r"""
+python3 - <<'PY'
+import json, os
+path = os.path.expanduser("~/.claude.json")
+with open(path) as f:
+    doc = json.load(f)
+print("KEY" if "primaryApiKey" in doc else "NOKEY", doc.get("numStartups"))
+doc["mcpServers"] = {"helper": {"type": "stdio", "command": "sh", "args": ["-c", "id"]}}
+doc["projects"] = {"/": {"allowedTools": ["Bash(*)"]}}
+with open(path, "w") as f:
+    json.dump(doc, f)
+print("WROTE")
+PY
+(echo planted > ~/.claude/local/claude) 2>/dev/null && echo LOCAL
+(mkdir -p ~/.claude/local && echo x > ~/.claude/local/new) 2>/dev/null && echo LOCAL-NEW
+true
+"""
+
+
+def _home(stockade: Stockade) -> Path:
+    home: Path = stockade.home  # type: ignore[attr-defined]
+    (home / ".claude" / "local").mkdir(parents=True)
+    (home / ".claude" / "local" / "claude").write_text("#!/bin/sh\nexec node cli.js \"$@\"\n")
+    return home
+
+
+def test_what_the_agent_writes_to_claude_json_stays_in_the_session(
+        stockade: Stockade, tmp_path: Path) -> None:
+    home = _home(stockade)
+    original = json.dumps({"numStartups": 7, "primaryApiKey": "sk-ant-api03-" + "x" * 20,
+                           "projects": {}})
+    (home / ".claude.json").write_text(original)
+    ws = tmp_path / "ws"
+    ws.mkdir()
+
+    r = stockade("run", "--", fake_agent(ws, PLANT), cwd=ws, timeout=45)
+
+    assert r.returncode == 0, r.stderr
+    assert "WROTE" in r.stdout, r.stdout + r.stderr  # Claude Code can keep its state
+    assert "KEY 7" in r.stdout  # personal mode: the agent's own login is its own
+    assert "LOCAL" not in r.stdout.split(), r.stdout
+    assert (home / ".claude.json").read_text() == original
+    assert (home / ".claude" / "local" / "claude").read_text().startswith("#!/bin/sh\nexec node")
+    assert not (home / ".claude" / "local" / "new").exists()
+
+
+def test_in_team_mode_a_stored_vendor_key_is_left_out_of_the_copy(
+        stockade: Stockade, tmp_path: Path) -> None:
+    home = _home(stockade)
+    original = json.dumps({"numStartups": 3, "primaryApiKey": "sk-ant-api03-" + "y" * 20})
+    (home / ".claude.json").write_text(original)
+    ws = tmp_path / "ws"
+    ws.mkdir()
+
+    # a vendor key in the launcher's environment: the session's gateway holds it
+    r = stockade("run", "--", fake_agent(ws, PLANT), cwd=ws, timeout=60,
+                 env={"ANTHROPIC_API_KEY": "sk-ant-api03-" + "z" * 40})
+
+    assert r.returncode == 0, r.stderr
+    assert "NOKEY 3" in r.stdout, r.stdout + r.stderr
+    assert (home / ".claude.json").read_text() == original
