@@ -96,3 +96,29 @@ def test_ca_bundle_paths_under_credential_prefixes_are_kept() -> None:
     reasons = {d.name: d.reason for d in res.dropped}
     assert reasons["AWS_SECRET_ACCESS_KEY"] == "name" and reasons["AWS_PROFILE"] == "name"
     assert reasons["GITHUB_CA_CERT"].startswith("value:")  # a token, whatever its name
+
+
+def test_numbered_and_run_together_credential_names_are_dropped() -> None:
+    # found in review: the name words matched only whole and unnumbered
+    env = {n: "hunter2" for n in ("MY_PASSWORD1", "DB_PWD", "XSECRET", "SECRETVALUE",
+                                  "ACCESS_KEY2", "APPPASSWORD")}
+    env.update({"PWD": "/work/app", "OLDPWD": "/work", "TOKENIZERS_PARALLELISM": "false",
+                "GIT_AUTHOR_NAME": "Dev Person", "KEYBOARD_LAYOUT": "us"})
+    res = scrub(env)
+    assert set(res.kept) == {"PWD", "OLDPWD", "TOKENIZERS_PARALLELISM", "GIT_AUTHOR_NAME",
+                             "KEYBOARD_LAYOUT"}
+    assert all(d.reason == "name" for d in res.dropped)
+
+
+def test_ordinary_names_still_get_the_value_checks() -> None:
+    # found in review: TZ, EDITOR, LS_COLORS ... skipped every value check
+    ghp = "ghp_" + secrets.token_hex(18)
+    env = {"TZ": "sk-ant-api03-" + secrets.token_urlsafe(30), "EDITOR": f"vim {ghp}",
+           "PAGER": "less", "LS_COLORS": "rs=0:di=01;34:ln=01;36:mh=00:pi=40;33:so=01;35",
+           "USER": "https://u:" + secrets.token_hex(4) + "@git.internal/x",
+           # paths are not checked: a folder named by a hash is no key
+           "PWD": "/src/build-" + secrets.token_hex(16), "PATH": "/usr/bin"}
+    res = scrub(env, looks_secret=lambda v: (_ for _ in ()).throw(AssertionError(v)))
+    assert set(res.kept) == {"PAGER", "LS_COLORS", "PWD", "PATH"}
+    assert {d.name: d.reason for d in res.dropped} == {
+        "TZ": "value:entropy", "EDITOR": "value:entropy", "USER": "value:url-password"}

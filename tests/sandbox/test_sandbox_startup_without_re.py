@@ -36,7 +36,7 @@ def high_entropy_token_re(value: str) -> bool:
 
 WORDS = ["KEY", "TOKEN", "PWD", "FILE", "CONN", "STR", "ACCESS", "CLIENT", "SECRET", "PASS",
          "MY", "PATH", "X", "", "ſECRET", "TO\u212aEN", "ıd", "KEY\n", "\nKEY", "PASS\n\n",
-         "A\rB", "TOKEN "]
+         "A\rB", "TOKEN ", "PASSWORD1", "KEY22", "XSECRET", "2", "PWD1", "CREDENTIALS9"]
 ODD = "_:/@ \t\n\x1c\x0b;,.+-=~%ſ\u212aéı\udcff0123456789"
 
 
@@ -44,7 +44,7 @@ def _names(rng: random.Random) -> list[str]:
     out = [w for w in WORDS]
     for _ in range(4000):
         out.append("_".join(rng.choice(WORDS) for _ in range(rng.randint(1, 4))))
-        out.append("".join(rng.choice("AKEYTOPS_ſ\u212a\n") for _ in range(rng.randint(1, 9))))
+        out.append("".join(rng.choice("AKEYTOPS_ſ\u212a\n12") for _ in range(rng.randint(1, 9))))
     return out
 
 

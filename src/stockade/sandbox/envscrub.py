@@ -33,14 +33,21 @@ _SECRET_WORDS = frozenset({
     "KEY", "KEYS", "APIKEY", "TOKEN", "TOKENS", "SECRET", "SECRETS", "PASSWORD", "PASSWD", "PASS",
     "PWDFILE", "PWD_FILE", "CREDENTIAL", "CREDENTIALS", "CREDS", "AUTH", "AUTHTOKEN", "COOKIE",
     "SESSION", "PRIVATE", "SIGNING", "SIG", "PASSPHRASE", "DSN", "CONNECTION_STRING", "CONN_STR",
-    "WEBHOOK", "BEARER", "OTP", "TOTP", "SALT", "ACCESS_KEY", "CLIENT_SECRET",
+    "WEBHOOK", "BEARER", "OTP", "TOTP", "SALT", "ACCESS_KEY", "CLIENT_SECRET", "PWD",
 })
+# ... and these anywhere in a name, run together with other words or not
+# (XSECRET, SECRETVALUE, DBPASSWORD)
+_SECRET_INFIXES = ("SECRET", "PASSWORD", "PASSWD", "APIKEY", "CREDENTIAL")
+# a word may be numbered (DB_PASSWORD2, TOKEN_1 is "TOKEN" and "1" anyway)
 _SECRET_NAME_PATTERN = (
     r"(?:^|_)(?:KEY|KEYS|APIKEY|TOKEN|TOKENS|SECRET|SECRETS|PASSWORD|PASSWD|PASS|PWD_?FILE|"
     r"CREDENTIAL|CREDENTIALS|CREDS|AUTH|AUTHTOKEN|COOKIE|SESSION|PRIVATE|SIGNING|SIG|"
     r"PASSPHRASE|DSN|CONNECTION_STRING|CONN_STR|WEBHOOK|BEARER|OTP|TOTP|SALT|"
-    r"ACCESS_KEY|CLIENT_SECRET)(?:_|$)"
+    r"ACCESS_KEY|CLIENT_SECRET|PWD)[0-9]*(?:_|$)"
+    r"|SECRET|PASSWORD|PASSWD|APIKEY|CREDENTIAL"
 )
+# the shell's own, not a database's password
+_NOT_SECRET_NAMES = frozenset({"PWD", "OLDPWD"})
 # Whole prefixes that belong to credential-bearing tools.
 _SECRET_PREFIXES = (
     "AWS_", "AZURE_", "ARM_", "GOOGLE_", "GCLOUD_", "CLOUDSDK_", "GH_", "GITHUB_", "GITLAB_",
@@ -77,15 +84,23 @@ _PROXY_NAMES = frozenset({
     "YARN_HTTP_PROXY", "YARN_HTTPS_PROXY", "CARGO_HTTP_PROXY", "GLOBAL_AGENT_HTTP_PROXY",
     "GLOBAL_AGENT_HTTPS_PROXY", "GLOBAL_AGENT_NO_PROXY", "JAVA_TOOL_OPTIONS", "NODE_OPTIONS",
 })
-# Names whose values are ordinary and never worth a DLP pass.
+# Names whose values are ordinary: never worth a DLP pass (their values
+# change from one session to the next, and a new value loads the engine).
+# They still get the cheap checks (a URL's password, a high-entropy token):
+# TZ=sk-ant-... or EDITOR="vim ghp_..." is a key all the same.
 _PLAIN = frozenset({
-    "PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "LANGUAGE", "TERM", "COLORTERM",
-    "TERM_PROGRAM", "TERM_PROGRAM_VERSION", "TZ", "EDITOR", "VISUAL", "PAGER", "PWD", "OLDPWD",
-    "SHLVL", "_", "COLUMNS", "LINES", "NO_COLOR", "FORCE_COLOR", "CLICOLOR", "LS_COLORS",
-    "HOSTNAME", "MAIL", "MANPATH", "INFOPATH", "XDG_CONFIG_HOME", "XDG_CACHE_HOME",
-    "XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_DATA_DIRS", "XDG_CONFIG_DIRS", "VIRTUAL_ENV",
-    "CONDA_PREFIX", "GOPATH", "GOROOT", "CARGO_HOME", "RUSTUP_HOME", "JAVA_HOME", "PYENV_ROOT",
-    "NVM_DIR", "PNPM_HOME", "BUN_INSTALL", "DENO_DIR",
+    "USER", "LOGNAME", "SHELL", "LANG", "LANGUAGE", "TERM", "COLORTERM",
+    "TERM_PROGRAM", "TERM_PROGRAM_VERSION", "TZ", "EDITOR", "VISUAL", "PAGER",
+    "SHLVL", "COLUMNS", "LINES", "NO_COLOR", "FORCE_COLOR", "CLICOLOR", "LS_COLORS",
+    "HOSTNAME", "MAIL",
+})
+# ... and paths, not checked at all: a folder may be named by a hash, and
+# the agent needs its PATH
+_PLAIN_PATHS = frozenset({
+    "PATH", "HOME", "PWD", "OLDPWD", "_", "MANPATH", "INFOPATH", "XDG_CONFIG_HOME",
+    "XDG_CACHE_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_DATA_DIRS", "XDG_CONFIG_DIRS",
+    "VIRTUAL_ENV", "CONDA_PREFIX", "GOPATH", "GOROOT", "CARGO_HOME", "RUSTUP_HOME", "JAVA_HOME",
+    "PYENV_ROOT", "NVM_DIR", "PNPM_HOME", "BUN_INSTALL", "DENO_DIR",
 })
 
 _URL_WITH_PASSWORD_PATTERN = r"[a-z][a-z0-9+.-]*://[^/\s:@]*:[^/\s@]+@"
@@ -97,6 +112,7 @@ _TOKEN_BYTES = bytes(
     c if chr(c) in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+_=.~-"
     else 0x20 for c in range(256))
 _TOKEN_MIN = 20
+_DIGITS = "0123456789"
 
 
 # NamedTuple, not a dataclass: on `stockade run`'s start-up path (see seccomp.Insn)
@@ -117,7 +133,7 @@ def name_reason(name: str) -> str | None:
         return "proxy"
     if upper in _HOST_HANDLES or upper.startswith(("LD_", "DYLD_")):
         return "host-handle"
-    if _secret_name(upper):
+    if upper not in _NOT_SECRET_NAMES and _secret_name(upper):
         return "name"
     if upper.startswith(_SECRET_PREFIXES) and not upper.endswith(_TRUST_STORE_SUFFIXES):
         return "name"
@@ -130,10 +146,13 @@ def _secret_name(upper: str) -> bool:
     # "=" and NUL)
     if not upper.isascii() or "\n" in upper:
         return _secret_name_re().search(upper) is not None
+    if any(w in upper for w in _SECRET_INFIXES):
+        return True
     parts = upper.split("_")
-    # each word holds at most one underscore: one part, or two joined
-    return any(p in _SECRET_WORDS for p in parts) or any(
-        f"{a}_{b}" in _SECRET_WORDS for a, b in pairwise(parts))
+    # each word holds at most one underscore: one part, or two joined; and
+    # may be numbered
+    return any(p.rstrip(_DIGITS) in _SECRET_WORDS for p in parts) or any(
+        f"{a}_{b.rstrip(_DIGITS)}" in _SECRET_WORDS for a, b in pairwise(parts))
 
 
 def _secret_name_re() -> Any:
@@ -224,12 +243,13 @@ def scrub(
             kept[name] = value
             continue
         reason = name_reason(name)
-        if reason is None and name.upper() not in _PLAIN:
+        upper = name.upper()
+        if reason is None and upper not in _PLAIN_PATHS:
             if has_url_password(value):
                 reason = "value:url-password"
             elif high_entropy_token(value):
                 reason = "value:entropy"
-            elif looks_secret is not None and len(value) >= 8:
+            elif looks_secret is not None and len(value) >= 8 and upper not in _PLAIN:
                 try:
                     if looks_secret(value):
                         reason = "value:dlp"
