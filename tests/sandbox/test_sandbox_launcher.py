@@ -40,6 +40,25 @@ def test_names_carrying_data_are_not_even_resolved() -> None:
         assert not L.looks_like_encoded_data(ok), ok
 
 
+def test_padding_or_letters_only_do_not_hide_the_data_in_a_name() -> None:
+    # found in review: a label padded with one repeated letter fell below
+    # the entropy line (every time, over 1000 canaries), and an encoding in
+    # letters only had no digits to count
+    import random
+    import string
+
+    rng = random.Random(7)
+    for _ in range(200):
+        canary = "rtcenv" + secrets.token_hex(10)
+        padded = canary + "a" * (50 - len(canary))
+        assert L.looks_like_encoded_data(f"{padded}.{'a' * 34}.github.com"), padded
+        letters = "".join(rng.choice(string.ascii_lowercase) for _ in range(48))
+        assert L.looks_like_encoded_data(f"{letters}.githubusercontent.com"), letters
+    for ok in ("private-user-images.githubusercontent.com", "internationalization.github.com",
+               "github-registry-files.githubusercontent.com", "productionresourcesbucket.github.com"):
+        assert not L.looks_like_encoded_data(ok), ok
+
+
 def test_model_apis_are_recognised() -> None:
     assert L.is_model_host("API.Anthropic.com.")
     assert L.is_model_host("myorg.openai.azure.com")

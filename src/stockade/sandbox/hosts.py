@@ -79,19 +79,35 @@ def looks_like_encoded_data(host: str) -> bool:
     labels = host.lower().rstrip(".").split(".")
     if len(host) > 120 or any(len(lab) > 50 for lab in labels):
         return True
-    left = labels[:-2]
+    # a run of one character says nothing: collapsed, so that padding
+    # (<secret>aaaaaaaa...) does not dilute the data it carries
+    left = [_collapse_runs(lab) for lab in labels[:-2]]
 
     def dataish(text: str) -> bool:
         from stockade.sandbox.envscrub import shannon
 
         letters = sum(c.isalpha() for c in text)
         digits = sum(c.isdigit() for c in text)
-        return bool(letters and digits >= 0.15 * len(text) and shannon(text) >= 3.3)
+        if not letters:
+            return False
+        if digits >= 0.15 * len(text):
+            return shannon(text) >= 3.3
+        # letters only, in one run (a letter encoding): the names of servers
+        # that long are words joined by "-", and repeat their letters
+        return not digits and letters == len(text) >= 24 and shannon(text) >= 3.7
 
     if any(len(lab) >= 20 and dataish(lab) for lab in left):
         return True
     joined = "".join(left)
     return len(joined) >= 20 and dataish(joined)
+
+
+def _collapse_runs(text: str) -> str:
+    out: list[str] = []
+    for c in text:
+        if not (len(out) >= 2 and out[-1] == c and out[-2] == c):
+            out.append(c)
+    return "".join(out)
 
 
 def masked_host(host: str) -> str:
