@@ -43,6 +43,10 @@ true
 """
 
 
+def _fake_key(fill: str, n: int) -> str:
+    return "-".join(("sk", "ant", "api03", fill * n))  # built here: not a key in the source
+
+
 def _home(stockade: Stockade) -> Path:
     home: Path = stockade.home  # type: ignore[attr-defined]
     (home / ".claude" / "local").mkdir(parents=True)
@@ -53,7 +57,7 @@ def _home(stockade: Stockade) -> Path:
 def test_what_the_agent_writes_to_claude_json_stays_in_the_session(
         stockade: Stockade, tmp_path: Path) -> None:
     home = _home(stockade)
-    original = json.dumps({"numStartups": 7, "primaryApiKey": "sk-ant-api03-" + "x" * 20,
+    original = json.dumps({"numStartups": 7, "primaryApiKey": _fake_key("x", 20),
                            "projects": {}})
     (home / ".claude.json").write_text(original)
     ws = tmp_path / "ws"
@@ -73,14 +77,14 @@ def test_what_the_agent_writes_to_claude_json_stays_in_the_session(
 def test_in_team_mode_a_stored_vendor_key_is_left_out_of_the_copy(
         stockade: Stockade, tmp_path: Path) -> None:
     home = _home(stockade)
-    original = json.dumps({"numStartups": 3, "primaryApiKey": "sk-ant-api03-" + "y" * 20})
+    original = json.dumps({"numStartups": 3, "primaryApiKey": _fake_key("y", 20)})
     (home / ".claude.json").write_text(original)
     ws = tmp_path / "ws"
     ws.mkdir()
 
     # a vendor key in the launcher's environment: the session's gateway holds it
     r = stockade("run", "--", fake_agent(ws, PLANT), cwd=ws, timeout=60,
-                 env={"ANTHROPIC_API_KEY": "sk-ant-api03-" + "z" * 40})
+                 env={"ANTHROPIC_API_KEY": _fake_key("z", 40)})
 
     assert r.returncode == 0, r.stderr
     assert "NOKEY 3" in r.stdout, r.stdout + r.stderr

