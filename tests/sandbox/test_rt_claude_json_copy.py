@@ -25,6 +25,7 @@ pytestmark = pytest.mark.e2e
 Stockade = Callable[..., subprocess.CompletedProcess[str]]
 
 PLANT = r"""
+cat ~/.claude/backups/.claude* 2>/dev/null
 python3 - <<'PY'
 import json, os
 path = os.path.expanduser("~/.claude.json")
@@ -79,6 +80,9 @@ def test_in_team_mode_a_stored_vendor_key_is_left_out_of_the_copy(
     home = _home(stockade)
     original = json.dumps({"numStartups": 3, "primaryApiKey": _fake_key("y", 20)})
     (home / ".claude.json").write_text(original)
+    # found in review: Claude Code's own backups of the file hold the key too
+    (home / ".claude" / "backups").mkdir()
+    (home / ".claude" / "backups" / ".claude.json.backup.1").write_text(original)
     ws = tmp_path / "ws"
     ws.mkdir()
 
@@ -88,4 +92,24 @@ def test_in_team_mode_a_stored_vendor_key_is_left_out_of_the_copy(
 
     assert r.returncode == 0, r.stderr
     assert "NOKEY 3" in r.stdout, r.stdout + r.stderr
+    assert "y" * 20 not in r.stdout
     assert (home / ".claude.json").read_text() == original
+
+
+def test_a_linked_claude_json_is_not_followed(stockade: Stockade, tmp_path: Path) -> None:
+    # found in review: the launcher read through a link, whose target the
+    # agent could write (inside ~/.claude), or point at another host file
+    home = _home(stockade)
+    secret = tmp_path / "host-only.txt"
+    secret.write_text("TOPSECRET-host-only\n")
+    (home / ".claude" / "state.json").symlink_to(secret)
+    (home / ".claude.json").symlink_to(home / ".claude" / "state.json")
+    ws = tmp_path / "ws"
+    ws.mkdir()
+
+    r = stockade("run", "--", fake_agent(ws, "cat ~/.claude.json 2>/dev/null; true\n"), cwd=ws,
+                 timeout=45)
+
+    assert r.returncode == 0, r.stderr
+    assert "TOPSECRET" not in r.stdout + r.stderr
+    assert "is not shown in the sandbox (it is a symbolic link)" in r.stderr

@@ -48,8 +48,8 @@ def test_padding_or_letters_only_do_not_hide_the_data_in_a_name() -> None:
     import string
 
     rng = random.Random(7)
-    for _ in range(200):
-        canary = "rtcenv" + secrets.token_hex(10)
+    for _ in range(200):  # seeded: a heuristic, which a rare canary could slip (see docs)
+        canary = "rtcenv" + "%020x" % rng.getrandbits(80)
         padded = canary + "a" * (50 - len(canary))
         assert L.looks_like_encoded_data(f"{padded}.{'a' * 34}.github.com"), padded
         letters = "".join(rng.choice(string.ascii_lowercase) for _ in range(48))

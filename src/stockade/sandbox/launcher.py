@@ -133,21 +133,37 @@ def gateway_env(gw: _deps.GatewayTarget | None, preset_env: Mapping[str, str],
     return env
 
 
+COPY_MAX = 64 << 20  # bytes of a file a preset shows as a session copy
+
+
 def _session_copies(copies: Sequence[tuple[str, tuple[str, ...]]], rt: str) -> list[Extra]:
     """A preset's files shown as copies made for this session in ``rt``
     (writable inside; thrown away with ``rt``), without the top-level JSON
     keys named.  One that is missing is not shown (the agent starts without
     it); one whose keys must go but that is not a JSON object is not shown
     either (never the key)."""
+    import stat
+
     from stockade.sandbox.layout import Extra
 
     out: list[Extra] = []
     for n, (path, drop) in enumerate(copies):
         try:
-            with open(path, "rb") as f:
-                data = f.read()
-        except OSError:
-            continue  # missing (or unreadable): made afresh inside, thrown away
+            # not through a link (its target may be one the agent could
+            # write, or point it at another file of the host's next time),
+            # only a regular file, and only so much of it
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+            with open(fd, "rb") as f:
+                if not stat.S_ISREG(os.fstat(fd).st_mode):
+                    raise OSError(f"{path} is not a regular file")
+                data = f.read(COPY_MAX + 1)
+            if len(data) > COPY_MAX:
+                raise OSError(f"{path} is over {COPY_MAX >> 20} MiB")
+        except OSError as exc:
+            if os.path.lexists(path):
+                why = "it is a symbolic link" if os.path.islink(path) else exc.strerror or exc
+                print(f"stockade: {path} is not shown in the sandbox ({why})", file=sys.stderr)
+            continue  # missing: made afresh inside, thrown away
         if drop:
             import json
 

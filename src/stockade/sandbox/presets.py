@@ -69,7 +69,10 @@ def preset_for(command: tuple[str, ...], *, home: str | None,
                 (".local/share/claude", "ro"), (".npm-global", "ro"),
                 *((login,) if login else ()),
             )),
-            hidden=() if personal else (f"{home}/{CLAUDE_CREDENTIALS}",),
+            # team mode: Claude Code's backups of ~/.claude.json hold what the
+            # copy leaves out
+            hidden=() if personal else (f"{home}/{CLAUDE_CREDENTIALS}",
+                                        f"{home}/.claude/backups"),
             # ~/.claude.json: Claude Code's state, rewritten all the time, but
             # also its user- and local-scope MCP servers (started by every
             # claude on the host, unasked) and per-project allowed tools; a
