@@ -49,7 +49,7 @@ def test_padding_or_letters_only_do_not_hide_the_data_in_a_name() -> None:
 
     rng = random.Random(7)
     for _ in range(200):  # seeded: a heuristic, which a rare canary could slip (see docs)
-        canary = "rtcenv" + "%020x" % rng.getrandbits(80)
+        canary = "rtcenv" + f"{rng.getrandbits(80):020x}"
         padded = canary + "a" * (50 - len(canary))
         assert L.looks_like_encoded_data(f"{padded}.{'a' * 34}.github.com"), padded
         letters = "".join(rng.choice(string.ascii_lowercase) for _ in range(48))
