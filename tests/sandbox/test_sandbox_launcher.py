@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import secrets
 from pathlib import Path
 
@@ -134,3 +136,28 @@ def test_reprs_and_errors_never_show_the_environment_or_tokens() -> None:
     with pytest.raises(UsageError) as err:
         ensure_gateway(url=f"http://user:{tok}@127.0.0.1:8787", env={}, session="s")
     assert tok not in str(err.value) + (err.value.hint or "")
+
+
+def test_session_copies_never_show_what_they_must_leave_out(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rt = tmp_path / "rt"
+    rt.mkdir()
+    key = "-".join(("sk", "ant", "api03", secrets.token_hex(12)))
+    good = tmp_path / "good.json"
+    good.write_text(json.dumps({"primaryApiKey": key, "n": 1}))
+    broken = tmp_path / "broken.json"
+    broken.write_text(json.dumps({"primaryApiKey": key})[:-1])  # cut: not JSON
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100_000)  # nested too deep for the parser
+    fifo = tmp_path / "fifo.json"
+    os.mkfifo(fifo)  # would block a plain open
+    drop = ("primaryApiKey",)
+
+    extras = L._session_copies([(str(p), drop) for p in (good, broken, deep, fifo)]
+                               + [(str(tmp_path / "missing.json"), drop)], str(rt))
+
+    assert [e.path for e in extras] == [str(good)]
+    assert json.loads(Path(extras[0].src).read_text()) == {"n": 1}
+    err = capsys.readouterr().err
+    assert key not in err and err.count("is not shown in the sandbox") == 3, err
+    assert "missing.json" not in err

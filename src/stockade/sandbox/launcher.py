@@ -142,26 +142,20 @@ def _session_copies(copies: Sequence[tuple[str, tuple[str, ...]]], rt: str) -> l
     keys named.  One that is missing is not shown (the agent starts without
     it); one whose keys must go but that is not a JSON object is not shown
     either (never the key)."""
-    import stat
-
+    from stockade.pathtext import read_regular
     from stockade.sandbox.layout import Extra
 
     out: list[Extra] = []
     for n, (path, drop) in enumerate(copies):
-        try:
-            # not through a link (its target may be one the agent could
-            # write, or point it at another file of the host's next time),
-            # only a regular file, and only so much of it
-            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
-            with open(fd, "rb") as f:
-                if not stat.S_ISREG(os.fstat(fd).st_mode):
-                    raise OSError(f"{path} is not a regular file")
-                data = f.read(COPY_MAX + 1)
-            if len(data) > COPY_MAX:
-                raise OSError(f"{path} is over {COPY_MAX >> 20} MiB")
-        except OSError as exc:
+        # not through a link (its target may be one the agent could write,
+        # or point it at another file of the host's next time), only a
+        # regular file, and only so much of it
+        data = read_regular(path, COPY_MAX + 1)
+        if data is None or len(data) > COPY_MAX:
             if os.path.lexists(path):
-                why = "it is a symbolic link" if os.path.islink(path) else exc.strerror or exc
+                why = ("it is a symbolic link" if os.path.islink(path)
+                       else f"it is over {COPY_MAX >> 20} MiB" if data is not None
+                       else "it is not a regular file that can be read")
                 print(f"stockade: {path} is not shown in the sandbox ({why})", file=sys.stderr)
             continue  # missing: made afresh inside, thrown away
         if drop:
@@ -169,7 +163,7 @@ def _session_copies(copies: Sequence[tuple[str, tuple[str, ...]]], rt: str) -> l
 
             try:
                 doc = json.loads(data)
-            except ValueError:
+            except (ValueError, RecursionError):  # not JSON, or nested too deep
                 doc = None
             if not isinstance(doc, dict):
                 print(f"stockade: {path} is not shown in the sandbox (it is not a JSON object, "
