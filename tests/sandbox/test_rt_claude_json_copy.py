@@ -113,3 +113,51 @@ def test_a_linked_claude_json_is_not_followed(stockade: Stockade, tmp_path: Path
     assert r.returncode == 0, r.stderr
     assert "TOPSECRET" not in r.stdout + r.stderr
     assert "is not shown in the sandbox (it is a symbolic link)" in r.stderr
+
+
+# Found in review: where ~/.claude/.config.json exists, Claude Code reads it as
+# its global config (MCP servers included) instead of ~/.claude.json, and
+# ~/.claude is writable: the agent could make one, and the host's claude would
+# start its servers.
+CONFIG_JSON = r"""
+stat -c 'MODE %a SIZE %s' ~/.claude/.config.json
+(echo '{"mcpServers": {"helper": {"command": "sh"}}}' > ~/.claude/.config.json) 2>/dev/null \
+  && echo MADE
+(rm -f ~/.claude/.config.json) 2>/dev/null && echo REMOVED
+(mv ~/.claude ~/.claude-old) 2>/dev/null && echo MOVED
+true
+"""
+
+
+def test_an_absent_config_json_cannot_be_made(stockade: Stockade, tmp_path: Path) -> None:
+    home = _home(stockade)
+    (home / ".claude.json").write_text(json.dumps({"numStartups": 2}))
+    ws = tmp_path / "ws"
+    ws.mkdir()
+
+    r = stockade("run", "--", fake_agent(ws, CONFIG_JSON), cwd=ws, timeout=45)
+
+    assert r.returncode == 0, r.stderr
+    # no write bits, nothing in it: what Claude Code passes over (it reads
+    # ~/.claude.json then), inside and on the host while the session runs
+    assert "MODE 444 SIZE 0" in r.stdout, r.stdout + r.stderr
+    assert not {"MADE", "REMOVED", "MOVED"} & set(r.stdout.split()), r.stdout
+    assert not (home / ".claude" / ".config.json").exists()  # the stand-in is gone
+
+
+def test_a_present_config_json_is_a_copy(stockade: Stockade, tmp_path: Path) -> None:
+    home = _home(stockade)
+    original = json.dumps({"numStartups": 5, "primaryApiKey": _fake_key("w", 20)})
+    (home / ".claude" / ".config.json").write_text(original)
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    agent = PLANT.replace("~/.claude.json", "~/.claude/.config.json")
+
+    r = stockade("run", "--", fake_agent(ws, agent), cwd=ws, timeout=60,
+                 env={"ANTHROPIC_API_KEY": _fake_key("z", 40)})
+
+    assert r.returncode == 0, r.stderr
+    assert "WROTE" in r.stdout, r.stdout + r.stderr
+    assert "NOKEY 5" in r.stdout  # team mode: the stored key is left out here too
+    assert "w" * 20 not in r.stdout
+    assert (home / ".claude" / ".config.json").read_text() == original

@@ -235,6 +235,22 @@ def test_a_dot_stand_in_is_removed_only_as_it_was_made(tmp_path: Path) -> None:
     assert (tmp_path / "kept").exists() and not (tmp_path / "gone").exists()
 
 
+def test_an_inert_stand_in_has_no_write_bits_whatever_the_umask(tmp_path: Path) -> None:
+    # Claude Code adopts a ~/.claude/.config.json that is non-empty or
+    # writable as its global config: the stand-in must be neither
+    s = StandIns(str(tmp_path / "state"))
+    old = os.umask(0)
+    try:
+        assert s.create_file(str(tmp_path / "inert"), inert=True)
+    finally:
+        os.umask(old)
+    st = (tmp_path / "inert").stat()
+    assert (st.st_mode & 0o777, st.st_size) == (0o444, 0)
+    assert not s.create_file(str(tmp_path / "inert"), inert=True)  # there: not ours twice
+    s.release()
+    assert not (tmp_path / "inert").exists()
+
+
 def test_another_sessions_runtime_folder_stays_hidden_with_dev_shm_granted(
         stockade: Callable[..., subprocess.CompletedProcess[str]], tmp_path: Path) -> None:
     # a policy may grant /dev/shm (browsers want it); the runtime folders of

@@ -27,8 +27,11 @@ REPO = Path(__file__).resolve().parents[2]
 CLAUDE = Path(os.environ.get("STOCKADE_E2E_DIR", REPO / ".e2e")) / "node_modules" / ".bin" / "claude"
 
 
+# Claude Code's global config: ~/.claude.json, or ~/.claude/.config.json
+# where that exists (read instead; test_rt_claude_json_copy.py)
+@pytest.mark.parametrize("config", [".claude.json", ".claude/.config.json"])
 def test_a_subscription_login_works_through_the_session_gateway(
-        stockade: Stockade, tmp_path: Path) -> None:
+        stockade: Stockade, tmp_path: Path, config: str) -> None:
     if not CLAUDE.exists():
         if os.environ.get("CI"):
             pytest.fail(f"claude is not installed at {CLAUDE}: run tests/e2e/install_agents.sh")
@@ -44,7 +47,7 @@ def test_a_subscription_login_works_through_the_session_gateway(
     # Claude Code's state file exists: the agent gets a copy of it for the
     # session (test_rt_claude_json_copy.py), and works with that
     state = json.dumps({"numStartups": 41, "hasCompletedOnboarding": True})
-    (home / ".claude.json").write_text(state)
+    (home / config).write_text(state)
     ws = tmp_path / "ws"
     ws.mkdir()
     (ws / "claude").symlink_to(real)  # the preset is chosen by the command's name
@@ -61,4 +64,8 @@ def test_a_subscription_login_works_through_the_session_gateway(
     assert "hello from upstream" in r.stdout
     assert auths and all(a == f"Bearer {token}" for a in auths)
     assert token not in r.stdout + r.stderr
-    assert (home / ".claude.json").read_text() == state
+    assert (home / config).read_text() == state
+    # the stand-in of an absent ~/.claude/.config.json is gone: the host's
+    # Claude Code keeps reading ~/.claude.json
+    assert {p.name for p in (home / ".claude").iterdir() if p.name.endswith(".json")} == {
+        ".credentials.json", *((".config.json",) if config == ".claude/.config.json" else ())}

@@ -765,6 +765,8 @@ def _sandboxed(s: _Session, *, ws: str, bwrap: str, view: _deps.PolicyView, home
             standins.create_file(fpath, DOT_FILE.encode())
         for fpath in p.create_json_files:
             standins.create_file(fpath, JSON_FILE.encode())
+        for fpath in p.create_inert_files:
+            standins.create_file(fpath, inert=True)
 
         # The sandbox's first command waits for a go on a pipe only this
         # process can write (GO_TRAMPOLINE); meanwhile the proxy ports are

@@ -65,7 +65,7 @@ TOOLCHAINS_RO = (
 
 # Guarded relative to the workspace: (path, kind when absent).
 if TYPE_CHECKING:
-    Absent = Literal["dir", "json", "file", "dot", "none"]
+    Absent = Literal["dir", "json", "file", "dot", "inert", "none"]
 else:
     Absent = str
 WORKSPACE_GUARDS: tuple[tuple[str, Absent], ...] = (
@@ -107,6 +107,12 @@ HOME_BOUND_GUARDS: tuple[tuple[str, Absent], ...] = (
     # the launcher of a "local" install (`claude migrate-installer`), which
     # the user's shell alias runs
     (".claude/local", "dir"),
+    # Claude Code's global config wherever it exists (MCP servers included),
+    # instead of ~/.claude.json.  Absent: an empty stand-in without write
+    # bits, which Claude Code passes over, on the host and inside.  Present:
+    # the preset shows a copy (presets.py), and the guard leaves it be
+    # (tests/sandbox/test_rt_claude_json_copy.py)
+    (".claude/.config.json", "inert"),
 )
 
 
@@ -193,12 +199,16 @@ class Plan(NamedTuple):
     # files created holding "{}\n" (JSON_FILE): valid to the user's own tools
     # (Claude Code on the host reads .mcp.json) while the session runs
     create_json_files: tuple[str, ...] = ()
+    # empty files created without write bits (INERT_MODE): what a program
+    # that only adopts a writable or non-empty file passes over
+    create_inert_files: tuple[str, ...] = ()
 
 
 # What a missing ``.git/commondir`` stands in as: "the common directory is
 # this one", what git assumes without the file (an empty one breaks git).
 DOT_FILE = ".\n"
 JSON_FILE = "{}\n"
+INERT_MODE = 0o444
 
 
 RUN_DIR = "/run/stockade"
@@ -220,6 +230,7 @@ def plan(layout: Layout, host: HostView | None = None) -> Plan:
     create_files: list[str] = []
     create_dot_files: list[str] = []
     create_json_files: list[str] = []
+    create_inert_files: list[str] = []
     ws = layout.workspace
 
     # 1. system, fresh /proc and /dev, private tmp, empty home
@@ -325,6 +336,8 @@ def plan(layout: Layout, host: HostView | None = None) -> Plan:
 
     def guard(base: str, rel: str, absent: str, *, on_host: bool) -> None:
         target = f"{base}/{rel}"
+        if target in copied:
+            return  # a copy made for the session: nothing of it reaches the host
         if any(_under(target, d) for d in whole):
             # read-only as a whole already (core.hooksPath = .husky/_): pinning
             # the folders up to it would make that folder writable again
@@ -375,12 +388,15 @@ def plan(layout: Layout, host: HostView | None = None) -> Plan:
                 whole.append(target)
             else:
                 if on_host:
-                    (create_json_files if absent == "json" else create_files).append(target)
+                    {"json": create_json_files, "inert": create_inert_files}.get(
+                        absent, create_files).append(target)
+                # (empty_file has no write bits: inert inside too)
                 src = layout.empty_json if absent == "json" else layout.empty_file
                 args.extend(["--ro-bind", src, target])
         # a symlink at a guard path: left as it is (a mount would follow it);
         # see docs/sandbox.md, Known gaps
 
+    copied = {dest for dest, src, _ in applied if src != dest}
     pinned: set[str] = set()
     whole: list[str] = []  # guarded read-only as a whole (nothing inside needs its own)
     not_rebound: set[str] = set()  # pinned by the bind that showed them, not bound again
@@ -517,7 +533,7 @@ def plan(layout: Layout, host: HostView | None = None) -> Plan:
 
     args += ["--ro-bind", layout.runtime_dir, RUN_DIR, "--chdir", ws]
     return Plan(tuple(args), tuple(create_dirs), tuple(create_files), tuple(visible),
-                tuple(create_dot_files), tuple(create_json_files))
+                tuple(create_dot_files), tuple(create_json_files), tuple(create_inert_files))
 
 
 _MAX_SUBMODULES = 256
@@ -599,6 +615,7 @@ __all__ = [
     "DOT_FILE",
     "HOME_BOUND_GUARDS",
     "HOME_GUARDS",
+    "INERT_MODE",
     "JSON_FILE",
     "RUN_DIR",
     "WORKSPACE_GUARDS",

@@ -77,8 +77,11 @@ def preset_for(command: tuple[str, ...], *, home: str | None,
             # also its user- and local-scope MCP servers (started by every
             # claude on the host, unasked) and per-project allowed tools; a
             # copy (tests/sandbox/test_rt_claude_json_copy.py).  Team mode:
-            # without a key stored by `claude /login` (the gateway holds one)
-            copies=((f"{home}/.claude.json", () if personal else ("primaryApiKey",)),),
+            # without a key stored by `claude /login` (the gateway holds one).
+            # ~/.claude/.config.json, where it exists, is that file under its
+            # older name, read instead (absent: an inert guard in layout.py)
+            copies=tuple((f"{home}/{rel}", () if personal else ("primaryApiKey",))
+                         for rel in (".claude.json", ".claude/.config.json")),
             env={
                 "DISABLE_AUTOUPDATER": "1", "DISABLE_TELEMETRY": "1",
                 "DISABLE_ERROR_REPORTING": "1", "DISABLE_BUG_COMMAND": "1",

@@ -31,13 +31,14 @@ import fcntl
 import os
 
 from stockade.filelock import flock_within
-from stockade.sandbox.layout import DOT_FILE, JSON_FILE
+from stockade.sandbox.layout import DOT_FILE, INERT_MODE, JSON_FILE
 
 LOCK = "standins.lock"
 LIST = "standins.list"
 WAIT = 30.0  # seconds a starting session waits for another's clean-up
-# what a stand-in file may hold (kind letter in the list -> content)
-_CONTENT = {b"f": b"", b".": DOT_FILE.encode(), b"j": JSON_FILE.encode()}
+# what a stand-in file may hold (kind letter in the list -> content); "i":
+# an empty one without write bits (layout.INERT_MODE)
+_CONTENT = {b"f": b"", b".": DOT_FILE.encode(), b"j": JSON_FILE.encode(), b"i": b""}
 
 
 class StandIns:
@@ -74,18 +75,21 @@ class StandIns:
             return False
         return True
 
-    def create_file(self, path: str, content: bytes = b"") -> bool:
+    def create_file(self, path: str, content: bytes = b"", *, inert: bool = False) -> bool:
         """Make the file ``path`` holding ``content`` (empty, ``.\n`` or
-        ``{}\n``; listed first); False if it exists."""
-        kind = next(k for k, v in _CONTENT.items() if v == content)
+        ``{}\n``; listed first); False if it exists.  ``inert``: empty and
+        without write bits (``layout.INERT_MODE``)."""
+        kind = b"i" if inert else next(k for k, v in _CONTENT.items() if v == content)
         self._note(kind, path)
         try:
             fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY | os.O_NOFOLLOW | os.O_CLOEXEC,
-                         0o644)
+                         INERT_MODE if inert else 0o644)
         except FileExistsError:
             return False
         try:
-            if content:
+            if inert:
+                os.fchmod(fd, INERT_MODE)  # whatever the umask
+            elif content:
                 os.write(fd, content)
         finally:
             os.close(fd)
