@@ -462,3 +462,27 @@ def test_a_folder_bound_already_is_not_pinned_again() -> None:
     guard_at = binds.index(("--ro-bind", "/home/u/.claude/.git/config"))
     assert ("--bind", "/home/u/.claude") not in binds[guard_at:]
     assert last_mount(p.args, "/home/u/.claude/.git/config")[0] == "--ro-bind"
+
+
+def test_the_config_chain_reads_includes_in_place_and_stops_at_loops() -> None:
+    from stockade.sandbox.gitconfig import MAX_CONFIG_FILES, chain_pairs
+
+    files = {
+        "/etc/gitconfig": "[core]\n\thooksPath = sys\n",
+        "/h/.gitconfig": '[includeIf "gitdir:/w/"]\n\tpath = ~/team.cfg\n[core]\n\tx = 1\n',
+        "/h/team.cfg": "[include]\n\tpath = sub/more.cfg\n\tpath = ~other/x\n",
+        "/h/sub/more.cfg": "[core]\n\thooksPath = team\n[include]\n\tpath = ../team.cfg\n",
+        "/w/.git/config": "[include]\n\tpath = ../shared.cfg\n",
+    }
+    pairs, included = chain_pairs(
+        ("/etc/gitconfig", "/h/.gitconfig", "/w/.git/config"),
+        lambda p: files.get(p, ""), home="/h")
+    # in git's order, included files read where they are included
+    hooks = [v for k, v in pairs if k == "core.hookspath"]
+    assert hooks[0] == "sys" and hooks[1] == "team"
+    assert pairs[-1] == ("include.path", "../shared.cfg")
+    assert included[:2] == ["/h/team.cfg", "/h/sub/more.cfg"]
+    assert "/w/shared.cfg" in included  # absent, but the agent could make it
+    assert not any(p.startswith("~") for p in included)  # another user's: not ours
+    # a loop ends, within the bound on files read
+    assert len(included) <= MAX_CONFIG_FILES

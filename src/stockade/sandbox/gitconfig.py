@@ -10,6 +10,12 @@ continues a value.  Held to ``git config --list`` in
 
 from __future__ import annotations
 
+import os
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: start-up path
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
 _ESCAPES = {"n": "\n", "t": "\t", "b": "\b"}
 _SPACE = " \t\r\v\f"
 
@@ -128,4 +134,50 @@ def _value(text: str, i: int) -> tuple[str, int]:
     return "".join(out), n
 
 
-__all__ = ["lenient_pairs"]
+# git's own limit on nested includes; and a bound on the files read in all
+MAX_INCLUDE_DEPTH = 10
+MAX_CONFIG_FILES = 64
+
+
+def chain_pairs(files: Sequence[str], read_text: Callable[[str], str], *,
+                home: str | None) -> tuple[list[tuple[str, str]], list[str]]:
+    """The pairs of the config ``files`` read in git's order, each file's
+    ``include.path`` and ``includeIf.*.path`` files read in place, and the
+    paths of every file so included (normalised, whether it exists or not).
+    Conditions are not weighed: an ``includeIf`` counts as if it held (what
+    the user's git reads in some repository, never less).  Relative include
+    paths are taken from the including file's folder, ``~/`` from ``home``
+    (a file not there is taken from where its link points, as git does)."""
+    pairs: list[tuple[str, str]] = []
+    included: list[str] = []
+    budget = [MAX_CONFIG_FILES]
+
+    def read(path: str, depth: int) -> None:
+        if budget[0] <= 0:
+            return
+        budget[0] -= 1
+        real = os.path.realpath(path)
+        for key, value in lenient_pairs(read_text(real)):
+            pairs.append((key, value))
+            if not value or depth >= MAX_INCLUDE_DEPTH or not (
+                    key == "include.path"
+                    or (key.startswith("includeif.") and key.endswith(".path"))):
+                continue
+            if value.startswith("~/"):
+                if not home:
+                    continue
+                target = home + value[1:]
+            elif value.startswith("~"):
+                continue  # another user's home: not this one's to guard
+            else:
+                target = os.path.join(os.path.dirname(real), value)
+            target = os.path.normpath(target)
+            included.append(target)
+            read(target, depth + 1)
+
+    for f in files:
+        read(f, 0)
+    return pairs, included
+
+
+__all__ = ["chain_pairs", "lenient_pairs"]

@@ -471,11 +471,26 @@ def plan(layout: Layout, host: HostView | None = None) -> Plan:
         for rel in submodule_paths(read_text(f"{ws}/.gitmodules")):
             if h.kind(f"{ws}/{rel}") in ("dir", None):
                 guard(ws, f"{rel}/.git", "dir", on_host=True)
-        # the repository's own config may send git to hooks in the work tree
-        # (core.hooksPath = .githooks): those run on the host like .git/hooks
-        # (one that does not exist yet gets a read-only stand-in: the agent
-        # could otherwise make it and fill it)
-        hooks_path = configured_hooks_path(read_text(f"{ws}/.git/config"), ws)
+        # git's config (system, the user's, the repository's, with every
+        # file they include) may send git to hooks in the work tree
+        # (core.hooksPath = .githooks): those run on the host like
+        # .git/hooks (one that does not exist yet gets a read-only stand-in:
+        # the agent could otherwise make it and fill it).  And a file it
+        # includes from the workspace (include.path = ../.gitconfig, a
+        # shared project config) is config the host's git reads: read-only,
+        # a stand-in where absent (tests/redteam/test_rt_git_config_chain.py)
+        from stockade.sandbox.gitconfig import chain_pairs
+
+        pairs, included = chain_pairs(
+            ("/etc/gitconfig", *((f"{home}/.config/git/config", f"{home}/.gitconfig")
+                                 if home else ()),
+             f"{ws}/.git/config", f"{ws}/.git/config.worktree"), read_text, home=home)
+        real_ws = os.path.realpath(ws)
+        for inc in dict.fromkeys(included):
+            real = os.path.realpath(inc)
+            if _under(real, real_ws) and real != real_ws:
+                guard(ws, real[len(real_ws) + 1:], "file", on_host=True)
+        hooks_path = configured_hooks_path(pairs, ws)
         if hooks_path is not None:
             # git follows symbolic links on the way: the folder it ends at is
             # what must not change
@@ -564,14 +579,16 @@ def submodule_paths(gitmodules: str) -> list[str]:
     return out
 
 
-def configured_hooks_path(config: str, workspace: str | None = None) -> str | None:
-    """``core.hooksPath`` of a repository's config text, relative to the
+def configured_hooks_path(config: str | Sequence[tuple[str, str]],
+                          workspace: str | None = None) -> str | None:
+    """``core.hooksPath`` of a config text (or its pairs), relative to the
     work tree, when it names a folder inside it (``./x``, ``x/``, or an
     absolute path under ``workspace``; no ``..``); read leniently, the last
     one winning as in git."""
     from stockade.sandbox.gitconfig import lenient_pairs
 
-    found = next((v for k, v in reversed(lenient_pairs(config)) if k == "core.hookspath"), "")
+    pairs = lenient_pairs(config) if isinstance(config, str) else config
+    found = next((v for k, v in reversed(pairs) if k == "core.hookspath"), "")
     if not found or found.startswith("~"):
         return None
     if found.startswith("/"):
