@@ -176,6 +176,7 @@ class _Handler(BaseHTTPRequestHandler):
         with fake.lock:
             fake.requests.append({"method": self.command, "path": self.path,
                                   "headers": {k.lower(): v for k, v in self.headers.items()},
+                                  "raw_headers": list(self.headers.items()),
                                   "body": body, "raw": raw})
 
     def do_POST(self) -> None:

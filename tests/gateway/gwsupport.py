@@ -96,12 +96,21 @@ class RunningGateway:
         return f"http://{self.host}:{self.port}"
 
     def request(self, method: str, path: str, body: Any = None, *,
-                headers: dict[str, str] | None = None, raw: bytes | None = None,
+                headers: dict[str, str] | list[tuple[str, str]] | None = None,
+                raw: bytes | None = None,
                 timeout: float = 10) -> tuple[int, dict[str, str], bytes]:
+        """``headers`` as a list: sent as they are, repeated names included."""
         conn = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
         data = raw if raw is not None else (None if body is None else json.dumps(body).encode())
-        hdrs = {"content-type": "application/json", **(headers or {})}
-        conn.request(method, path, body=data, headers=hdrs)
+        if isinstance(headers, list):
+            conn.putrequest(method, path, skip_accept_encoding=True)
+            for k, v in [("content-type", "application/json"),
+                         ("content-length", str(len(data or b""))), *headers]:
+                conn.putheader(k, v)
+            conn.endheaders(data)
+        else:
+            hdrs = {"content-type": "application/json", **(headers or {})}
+            conn.request(method, path, body=data, headers=hdrs)
         resp = conn.getresponse()
         out = resp.read()
         h = {k.lower(): v for k, v in resp.getheaders()}

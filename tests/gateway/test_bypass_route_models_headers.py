@@ -43,3 +43,27 @@ def test_models_refuses_an_upstream_list_past_the_size_cap() -> None:
         finally:
             server.MAX_MODELS_BYTES = old
             g.stop()
+
+
+def test_models_refuses_a_protected_value_in_what_it_passes_on() -> None:
+    # found in review: the paging ids, anthropic-beta and the user agent went
+    # on unscanned (a value of up to 128 characters each)
+    key = fake_aws_key()
+    with FakeUpstream() as vendor:
+        g = start_gateway(make_config(anthropic=vendor.url))
+        try:
+            for path, headers in ((f"/v1/models?after_id={key}", {}),
+                                  ("/v1/models", {"anthropic-beta": key}),
+                                  ("/v1/models", {"anthropic-version": "a\tb"})):
+                st, _, out = g.request("GET", path, headers={"x-api-key": "sk-client", **headers})
+                message = json.loads(out)["error"]["message"]
+                assert st == 400 and message.startswith("stockade: GET /v1/models"), out
+                assert key not in message
+            st, _, _ = g.request("GET", "/v1/models?limit=5", headers={
+                "x-api-key": "sk-client", "user-agent": key,
+                "anthropic-beta": "oauth-2025-04-20,claude-code-20250219"})
+            assert st == 200
+            assert vendor.requests and key not in json.dumps({**vendor.requests[-1], "raw": ""})
+            assert len(vendor.requests) == 1  # the refused ones never left
+        finally:
+            g.stop()

@@ -62,3 +62,33 @@ def test_team_mode_injects_each_upstreams_own_key(
         assert vendor_key not in repr(seen) and key not in repr(seen)
     finally:
         g.stop()
+
+
+def test_personal_mode_passes_only_the_credential_headers_the_vendor_takes() -> None:
+    # found in review: every credential-named header went on uninspected -
+    # a cookie, a second x-api-key, another vendor's key header - and an
+    # Anthropic key sent to the OpenAI path reached the OpenAI upstream
+    client_key = "sk-client-" + os.urandom(8).hex()
+    other = "other-" + os.urandom(8).hex()
+    with FakeUpstream([{"text": "a"}]) as anth, FakeUpstream([{"text": "o"}]) as oai:
+        g = start_gateway(make_config(anthropic=anth.url, openai=oai.url))
+        try:
+            st, _, _ = g.request(
+                "POST", "/v1/messages",
+                {"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": "hi"}]},
+                headers=[("x-api-key", client_key), ("x-api-key", other), ("cookie", f"k={other}"),
+                         ("api-key", other), ("x-goog-api-key", other)])
+            assert st == 200
+            seen = anth.posts()[-1]["raw_headers"]
+            assert [(k.lower(), v) for k, v in seen if v in (client_key, other)
+                    or other in v] == [("x-api-key", client_key)]
+            st, _, _ = g.request("POST", "/v1/chat/completions",
+                                 {"model": "m", "messages": [{"role": "user", "content": "hi"}]},
+                                 headers=[("x-api-key", other), ("authorization",
+                                                                 f"Bearer {client_key}")])
+            assert st == 200
+            seen = oai.posts()[-1]["raw_headers"]
+            assert [(k.lower(), v) for k, v in seen if client_key in v or other in v] == [
+                ("authorization", f"Bearer {client_key}")]
+        finally:
+            g.stop()

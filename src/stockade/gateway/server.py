@@ -81,6 +81,10 @@ _DROP_REQUEST_HEADERS = HOP_BY_HOP | {"host", "content-length", "accept-encoding
 _DROP_RESPONSE_HEADERS = HOP_BY_HOP | {"content-length", "content-encoding"}
 # Credentials a client may send; they only ever go to the upstream they were meant for.
 _AUTH_HEADERS = frozenset({"x-api-key", "authorization", "api-key", "x-goog-api-key", "cookie"})
+# ... and of those, what each protocol's vendor takes (once each); the rest
+# (a cookie, another vendor's key header) never go on
+_PROTOCOL_AUTH = {"anthropic": ("x-api-key", "authorization"),
+                  "chat": ("authorization", "api-key"), "responses": ("authorization", "api-key")}
 _SESSION_HEADERS = ("x-claude-code-session-id", "session-id", "x-stockade-session")
 MAX_VAULTS = 1024
 
@@ -533,7 +537,21 @@ class Gateway:
             if key:
                 headers.append(("x-api-key", key) if up.protocol == "anthropic"
                                else ("Authorization", f"Bearer {key}"))
-        return headers
+            return headers
+        # personal mode, the client's own vendor: only the credential headers
+        # that vendor's API takes, the first of each (they are not inspected:
+        # anything else named like a credential would be an uninspected
+        # channel, and another vendor's key would reach the wrong vendor)
+        wanted = set(_PROTOCOL_AUTH.get(up.protocol, ()))
+        kept: list[tuple[str, str]] = []
+        for k, v in headers:
+            lk = k.lower()
+            if lk in _AUTH_HEADERS:
+                if lk not in wanted:
+                    continue
+                wanted.discard(lk)
+            kept.append((k, v))
+        return kept
 
     async def _forward(self, req: Request, ctx: Ctx, up: Upstream, body: bytes | None,
                        vault: Vault | None, writer: asyncio.StreamWriter) -> bool:
@@ -832,6 +850,19 @@ class Gateway:
         writer.write(full_response(200 if ok else 503, body, head_only=head_only))
         return True
 
+    def _models_refusal(self, values: list[tuple[str, str]]) -> str | None:
+        """Why a model list request is not passed on, or None."""
+        for where, value in values:
+            if not _MODELS_VALUE.fullmatch(value):
+                return f"the {where} is not a value a model list takes"
+            try:
+                found = self.cache.scan_uncached(value)
+            except Exception:  # noqa: BLE001 - fail closed: an unscanned value is not sent
+                return f"the {where} could not be inspected"
+            if found:
+                return f"the {where} holds what rule {found[0].rule_id} protects"
+        return None
+
     async def _models(self, req: Request, writer: asyncio.StreamWriter) -> bool:
         protocol = guess_protocol(req)
         ctx = Ctx(request_id=_new_id(), protocol=protocol, path=req.path,
@@ -851,12 +882,23 @@ class Gateway:
             writer.write(full_response(200, b'{"object":"list","data":[]}'))
             return True
         scheme, host, port, path = up.target(req.path)
-        # Nothing of this request is inspected: only what a model list needs goes on
-        # (credentials per _upstream_headers, API version, paging), never free text.
+        # Only what a model list needs goes on (credentials per _upstream_headers,
+        # API version and beta flags, paging), and each of those only when it is
+        # short, of the characters such a value has, and scanned clean: a
+        # model list must not be a channel around the inspection.
         query = "&".join(p for p in req.query.split("&")
                          if p.split("=", 1)[0] in _MODELS_QUERY and len(p) <= 128)
         headers = [(k, v) for k, v in self._upstream_headers(req, up, protocol)
                    if k.lower() in _MODELS_HEADERS]
+        refused = self._models_refusal(
+            [(f"query parameter {p.split('=', 1)[0]}", p.split("=", 1)[-1])
+             for p in query.split("&") if p]
+            + [(f"header {k.lower()}", v) for k, v in headers if k.lower() not in _AUTH_HEADERS])
+        if refused:
+            writer.write(full_response(400, error_body(
+                protocol, status=400, message=f"stockade: GET {req.path}: {refused}; "
+                                              "nothing was sent upstream")))
+            return True
         try:
             resp = await upstream_client.request(
                 self.pool, scheme=scheme, host=host, port=port, method="GET",
@@ -881,10 +923,12 @@ class Gateway:
         return True
 
 
-# GET /v1/models: the headers and query parameters passed on (see Gateway._models).
+# GET /v1/models: the headers and query parameters passed on (see Gateway._models),
+# and what their values may hold
 _MODELS_HEADERS = frozenset({"x-api-key", "authorization", "api-key", "anthropic-version",
-                             "anthropic-beta", "accept", "accept-encoding", "user-agent"})
+                             "anthropic-beta", "accept", "accept-encoding"})
 _MODELS_QUERY = frozenset({"limit", "after_id", "before_id"})
+_MODELS_VALUE = re.compile(r"[A-Za-z0-9._:,/*+=; -]{0,128}")
 MAX_MODELS_BYTES = 4 * 1024 * 1024
 
 
