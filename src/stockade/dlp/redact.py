@@ -68,7 +68,7 @@ class Vault:
     Values live only in this object's memory.  ``repr`` shows counts only.
     """
 
-    __slots__ = ("_by_placeholder", "_by_value", "_nonce", "_version")
+    __slots__ = ("_by_placeholder", "_by_value", "_nonce", "_origin", "_version")
 
     def __init__(self, *, nonce: str | None = None) -> None:
         if nonce is None:
@@ -78,6 +78,7 @@ class Vault:
         self._nonce = nonce
         self._by_value: dict[str, str] = {}
         self._by_placeholder: dict[str, str] = {}
+        self._origin: dict[str, tuple[str, str]] = {}  # value -> (rule id, label)
         self._version = 0
 
     # -- the map ---------------------------------------------------------
@@ -88,16 +89,26 @@ class Vault:
     def __len__(self) -> int:
         return len(self._by_placeholder)
 
-    def placeholder_for(self, value: str, *, kind: str) -> str:
-        """The placeholder for ``value``; the same value always gets the same one."""
+    def placeholder_for(self, value: str, *, kind: str,
+                        origin: tuple[str, str] | None = None) -> str:
+        """The placeholder for ``value``; the same value always gets the same one.
+        ``origin``: (rule id, label) of the finding it was (see :meth:`known`)."""
         existing = self._by_value.get(value)
         if existing is not None:
             return existing
         placeholder = f"{PREFIX}{kind}_{len(self._by_placeholder) + 1}_{self._nonce}"
         self._by_value[value] = placeholder
         self._by_placeholder[placeholder] = value
+        if origin is not None:
+            self._origin[value] = origin
         self._version += 1
         return placeholder
+
+    def known(self) -> list[tuple[str, str, str]]:
+        """(value, rule id, label) of every value this vault holds with its
+        origin: a value restored into a response comes back in the next
+        request's history, where the context that found it may be gone."""
+        return [(v, *o) for v, o in self._origin.items()]
 
     def value_of(self, placeholder: str) -> str | None:
         return self._by_placeholder.get(placeholder)
@@ -205,7 +216,8 @@ def redact(
     pos = 0
     for start, end, finding in merged_spans(findings, len(text)):
         parts.append(text[pos:start])
-        parts.append(vault.placeholder_for(text[start:end], kind=_kind(finding)))
+        parts.append(vault.placeholder_for(text[start:end], kind=_kind(finding),
+                                           origin=(finding.rule_id, finding.label)))
         pos = end
     if not parts:
         return text, vault

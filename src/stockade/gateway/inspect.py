@@ -179,8 +179,11 @@ def _position(text: str, offset: int) -> tuple[int, int]:
     return text.count("\n", 0, offset) + 1, offset - (text.rfind("\n", 0, offset) + 1) + 1
 
 
-def inspect(exchange: Exchange, cache: ScanCache) -> list[SegmentFinding]:
-    """Every finding in every segment, with a location safe to show and record."""
+def inspect(exchange: Exchange, cache: ScanCache,
+            known: Sequence[tuple[str, str, str]] = ()) -> list[SegmentFinding]:
+    """Every finding in every segment, with a location safe to show and record.
+    ``known``: (value, rule id, label) of the values the conversation's vault
+    holds; each is found wherever it appears, whatever the rules say now."""
     segments = exchange.segments
     found: list[tuple[int, Finding]] = []
     loose: list[int] = []
@@ -195,6 +198,8 @@ def inspect(exchange: Exchange, cache: ScanCache) -> list[SegmentFinding]:
             found.extend(cache.resolved(segments))
         else:
             found.extend((loose[i], f) for i, f in cache.resolved([segments[j] for j in loose]))
+    if known:
+        found.extend(known_values(segments, known, found))
     if not found:
         return []
     found.sort(key=lambda p: p[0])
@@ -205,6 +210,55 @@ def inspect(exchange: Exchange, cache: ScanCache) -> list[SegmentFinding]:
         if seg.part == "header" and f.start < seg.text.index(":") + 2:
             masks[seg.path] = f"#{seg.path[1]}"
     return [SegmentFinding(seg, f, location(seg, masks)) for seg, f in pairs]
+
+
+def known_values(segments: Sequence[Segment], known: Sequence[tuple[str, str, str]],
+                 found: Sequence[tuple[int, Finding]]) -> list[tuple[int, Finding]]:
+    """Where each known value appears in ``segments`` (context segments aside:
+    their value has a segment of its own), less the spans ``found`` has.  A
+    value this gateway restored into a response comes back in the next
+    request's history, where the context that found it may be gone (a key
+    name's "aws_secret_access_key = " before it, say): it is redacted again
+    (or blocked, where it cannot be rewritten) all the same."""
+    from bisect import bisect_right
+
+    from stockade.dlp.mask import mask
+
+    idx = [i for i, seg in enumerate(segments) if seg.part != "context"]
+    # one text, a NUL between segments (no value holds one: each was found in text)
+    joined = "\0".join(segments[i].text for i in idx)
+    starts: list[int] = []
+    pos = 0
+    for i in idx:
+        starts.append(pos)
+        pos += len(segments[i].text) + 1
+    have = {(i, f.start, f.end) for i, f in found}
+    taken: dict[int, list[tuple[int, int]]] = {}
+    for i, f in found:
+        taken.setdefault(i, []).append((f.start, f.end))
+    out: list[tuple[int, Finding]] = []
+    for value, rule_id, label in known:
+        if not value or "\0" in value:
+            continue
+        at = joined.find(value)
+        while at >= 0:
+            k = bisect_right(starts, at) - 1
+            i = idx[k]
+            start = at - starts[k]
+            end = start + len(value)
+            at = joined.find(value, at + len(value))
+            if (i, start, end) in have or any(a <= start and end <= b
+                                             for a, b in taken.get(i, ())):
+                continue
+            text = segments[i].text
+            line, col = _position(text, start)
+            end_line, end_col = _position(text, end - 1)
+            out.append((i, Finding(rule_id=rule_id, label=label, start=start, end=end,
+                                   line=line, column=col, end_line=end_line,
+                                   end_column=end_col + 1, confidence=1.0,
+                                   preview=mask(value))))
+            have.add((i, start, end))
+    return out
 
 
 def location(seg: Segment, masks: dict[Path, str]) -> str:

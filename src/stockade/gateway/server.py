@@ -310,7 +310,7 @@ class Gateway:
         if ex.uninspected:
             ctx.details["uninspected_media_types"] = sorted(set(ex.uninspected))
         try:
-            verdict, findings = self._inspect(ex)
+            verdict, findings = self._inspect(ex, ctx)
             # the ledger records the model name, unless something was found in it
             in_model = any(sf.segment.path == ("model",) for sf in findings)
             ctx.model = "<withheld: finding>" if in_model else ex.model
@@ -417,8 +417,11 @@ class Gateway:
                             "Bearer); ask your administrator for one (`stockade keys create`)")
         return Actor(user=rec.user, team=rec.team, agent=_agent(req))
 
-    def _inspect(self, ex: Exchange) -> tuple[Verdict, list[SegmentFinding]]:
-        findings = active(inspect(ex, self.cache))
+    def _inspect(self, ex: Exchange, ctx: Ctx) -> tuple[Verdict, list[SegmentFinding]]:
+        # the values this conversation's vault holds: found again wherever
+        # they come back (tests/gateway/test_bypass_restored_value_resent.py)
+        vault = self._vaults.get(self._vault_key(ctx)) if ctx.session is not None else None
+        findings = active(inspect(ex, self.cache, vault.known() if vault else ()))
         verdict = decide(self.cfg, findings)
         for sf in findings:
             self.metrics.finding(sf.finding.rule_id)
@@ -463,9 +466,7 @@ class Gateway:
         values restored into their responses."""
         if ctx.session is None:
             return Vault()
-        actor = ctx.actor
-        owner = json.dumps([actor.user, actor.team] if actor else None)
-        key = (owner, ctx.session)
+        key = self._vault_key(ctx)
         vault = self._vaults.get(key)
         if vault is None:
             vault = self._vaults[key] = Vault()
@@ -474,6 +475,12 @@ class Gateway:
         else:
             self._vaults.move_to_end(key)
         return vault
+
+    @staticmethod
+    def _vault_key(ctx: Ctx) -> tuple[str, str]:
+        actor = ctx.actor
+        owner = json.dumps([actor.user, actor.team] if actor else None)
+        return owner, ctx.session or ""
 
     def _findings_for_ledger(self, ex: Exchange, findings: list[SegmentFinding],
                              verdict: Verdict) -> list[dict[str, Any]]:
