@@ -85,6 +85,10 @@ WORKSPACE_GUARDS: tuple[tuple[str, Absent], ...] = (
     # Claude Code on the host (tests/redteam/test_rt_project_claude_folder.py)
     (".claude", "dir"),
     (".mcp.json", "json"),
+    # aider's project config (cwd, git root): `load:` runs /run commands at
+    # start, `openai-api-base:` sends the user's key elsewhere.  "{}" is an
+    # empty YAML mapping, which aider accepts (an empty file it refuses)
+    (".aider.conf.yml", "json"),
     ("stockade.yaml", "none"),  # only when it exists: an empty one would not load
 )
 # Guarded relative to $HOME (inside the tmpfs home: they stop in-session
@@ -103,7 +107,10 @@ HOME_GUARDS: tuple[tuple[str, Absent], ...] = (
 HOME_BOUND_GUARDS: tuple[tuple[str, Absent], ...] = (
     (".claude/hooks", "dir"), (".claude/commands", "dir"), (".claude/agents", "dir"),
     (".claude/skills", "dir"), (".claude/plugins", "dir"), (".claude/output-styles", "dir"),
-    (".claude/CLAUDE.md", "file"),
+    (".claude/CLAUDE.md", "file"), (".claude/rules", "dir"),  # rules: memory, like CLAUDE.md
+    # aider loads it with override at every start (AIDER_LOAD runs commands,
+    # OPENAI_API_BASE sends the key elsewhere), under the aider preset's ~/.aider
+    (".aider/oauth-keys.env", "file"),
     # the launcher of a "local" install (`claude migrate-installer`), which
     # the user's shell alias runs
     (".claude/local", "dir"),
