@@ -61,3 +61,21 @@ def test_ordinary_floats_pass(blocking: RunningGateway, fake: FakeUpstream) -> N
             '"lon": 2.3522, "ratio": 0.333333333333}}').encode()
     st, _, out = blocking.request("POST", "/v1/messages", raw=body)
     assert st == 200, out[:300]
+
+
+@pytest.mark.parametrize("setting", ["seed", "max_tokens", "temperature"])
+def test_card_number_in_a_scalar_setting_is_found(fake: FakeUpstream, setting: str) -> None:
+    # found in review: the settings whose numbers "carry no content" were
+    # never scanned, so a card number passed as the seed
+    card = _card()
+    number = card if setting != "temperature" else f"0.{card}"
+    fields = {"model": '"m"', "max_tokens": "5",
+              "messages": '[{"role": "user", "content": "go"}]', setting: number}
+    body = ("{" + ", ".join(f'"{k}": {v}' for k, v in fields.items()) + "}").encode()
+    g = start_gateway(make_config(anthropic=fake.url, actions={"pii": "redact"}),
+                      scanner=real_scanner())
+    try:
+        ev, _ = g.assert_blocked(fake, "/v1/messages", raw=body, value=card)
+        assert {f["location"] for f in ev["details"]["findings"]} == {f"$.{setting}"}
+    finally:
+        g.stop()

@@ -293,6 +293,13 @@ class Gateway:
         protocol = ctx.protocol
         if not await self._authenticate_or_answer(req, ctx, writer):
             return True
+        encoding = (req.header("content-encoding") or "identity").strip().lower()
+        if encoding != "identity":
+            # what is inspected must be what the vendor reads: one reading only
+            await self._error(ctx, writer, status=415, decision="reject",
+                              message=f"stockade: a request body with Content-Encoding "
+                                      f"{encoding[:32]!r} is not accepted; send it uncompressed")
+            return True
         try:
             ex = parse_request(protocol, req.body, memo=self.cache.memo,
                                headers=_inspected_headers(req), query=req.query)
