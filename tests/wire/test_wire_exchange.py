@@ -166,12 +166,14 @@ def test_data_urls_are_decoded_skipped_or_kept() -> None:
     assert ex.uninspected == ("image/png",)
 
 
-def test_large_integers_are_segments_but_settings_are_not() -> None:
-    body = {"model": "m", "seed": 123456789, "messages": [
+def test_large_integers_are_segments_settings_included() -> None:
+    # a setting's number carries digits too (a card number as the seed); a
+    # short one (max_tokens, n) makes no segment
+    body = {"model": "m", "seed": 123456789, "max_tokens": 32000, "messages": [
         {"role": "user", "content": "x", "metadata": {"card": 4111111111111111, "n": 12}}]}
     ex = parse_request("chat", json.dumps(body).encode())
     nums = [(s.location, s.text) for s in ex.segments if s.part == "number"]
-    assert nums == [("$.messages[0].metadata.card", "4111111111111111")]
+    assert nums == [("$.seed", "123456789"), ("$.messages[0].metadata.card", "4111111111111111")]
 
 
 def test_duplicate_keys_are_refused_with_a_path_but_not_the_key() -> None:
