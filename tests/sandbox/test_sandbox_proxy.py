@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from fakes.tcp import LoopbackServer, read_head
+from test_sandbox_tlshello import real_hello
 
 from stockade.sandbox.proxy import (
     EgressEvent,
@@ -146,7 +147,21 @@ def test_loopback_destination_refused_unless_private_allowed(tmp_path: Path, ori
         proxy.close()
 
 
-def test_connect_tunnel_counts_bytes_both_ways(tmp_path: Path, origin: Origin) -> None:
+def test_connect_tunnel_counts_bytes_both_ways(tmp_path: Path) -> None:
+    # relayed once it starts with a ClientHello naming the CONNECT host; the
+    # origin answers whatever comes and closes
+    hello = real_hello("origin.test")
+    received: list[bytes] = []
+
+    def serve(c: socket.socket) -> None:
+        data = b""
+        while len(data) < len(hello):
+            data += c.recv(65536)
+        received.append(data)
+        c.sendall(b"tls would start here")
+        c.close()
+
+    origin = LoopbackServer(serve)
     proxy, path, events = start(tmp_path, allow=lambda h, p: True,
                                 private_ok=lambda h, ip: True, resolve=lambda h, p: ["127.0.0.1"])
     try:
@@ -155,7 +170,7 @@ def test_connect_tunnel_counts_bytes_both_ways(tmp_path: Path, origin: Origin) -
         c.connect(path)
         c.sendall(b"CONNECT origin.test:%d HTTP/1.1\r\n\r\n" % origin.port)
         assert c.recv(100).startswith(b"HTTP/1.1 200")
-        c.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        c.sendall(hello)
         got = b""
         while True:
             chunk = c.recv(65536)
@@ -163,12 +178,13 @@ def test_connect_tunnel_counts_bytes_both_ways(tmp_path: Path, origin: Origin) -
                 break
             got += chunk
         c.close()
-        assert got.endswith(b"hello from origin")
+        assert got == b"tls would start here" and received == [hello]
         wait_events(proxy, events, 2)
-        assert events[1].bytes_up == len(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert events[1].bytes_up == len(hello)
         assert events[1].bytes_down == len(got)
     finally:
         proxy.close()
+        origin.close()
 
 
 @pytest.mark.parametrize("line", [

@@ -81,3 +81,15 @@ def test_a_connection_refused_or_cut_over_the_relay_cap_says_so() -> None:
                          source="policy.yaml", is_model=lambda h: False)
         assert got is not None and got[0] == verb
         assert "512 connections" in got[1] and "network.allow" not in got[1]
+
+
+def test_a_refusal_by_the_proxys_request_checks_says_what_it_found() -> None:
+    # not "not in network.allow": the name was allowed, the request was not
+    got = reason_for({"host": "allowed.test", "reason": "sni-mismatch: TLS server name "
+                      "api.openai.com does not match CONNECT host allowed.test"},
+                     kind="net.deny", source="p.yaml", is_model=lambda h: False)
+    assert got == ("refused", ("TLS server name api.openai.com does not match CONNECT host "
+                               "allowed.test"))
+    got = reason_for({"host": "x", "reason": "not-tls: \x1b[2Jescape"}, kind="net.deny",
+                     source="p.yaml", is_model=lambda h: False)
+    assert got is not None and "\x1b" not in got[1]

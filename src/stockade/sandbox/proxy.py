@@ -22,6 +22,14 @@ from the policy, never from the environment) it tunnels every allowed request
 through that proxy with ``CONNECT`` instead; IP literals are then checked as
 resolved addresses are, and loopback names are refused.
 
+What goes upstream is what was checked.  A plain HTTP request goes with the
+URL's host as its Host (another one is refused: domain fronting), alone,
+with exactly the body its Content-Length states (nothing after it is
+forwarded; heads two parsers could read differently are refused).  A
+``CONNECT`` tunnel is relayed once it starts with a TLS ClientHello naming
+the ``CONNECT`` host (:mod:`stockade.sandbox.tlshello`); that check is made
+once per tunnel, the relay after it is the same byte pump.
+
 One thread per connection (see :mod:`stockade.sandbox.pump` for why).
 """
 
@@ -42,6 +50,8 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import NamedTuple
 
+    from _typeshed import WriteableBuffer
+
     Resolver = Callable[[str, int], list[str]]
 else:
     from stockade.lite import NamedTuple
@@ -57,14 +67,25 @@ from stockade.sandbox.pump import (
     reserve_relay,
 )
 from stockade.sandbox.threads import background
+from stockade.sandbox.tlshello import (
+    MAX_RAW,
+    ClientHello,
+    parse_client_hello,
+    server_name_problem,
+)
 
 MAX_HEAD = 64 * 1024
 HEAD_TIMEOUT = 30.0
+HELLO_TIMEOUT = 10.0  # a TLS client sends its hello at once; a server-first protocol never does
+# fatal TLS alerts, so a refused TLS client says why in its own words
+_ALERT_UNRECOGNIZED_NAME = b"\x15\x03\x03\x00\x02\x02\x70"
+_ALERT_DECODE_ERROR = b"\x15\x03\x03\x00\x02\x02\x32"
 CONNECT_TIMEOUT = 15.0
 _HOP_HEADERS = frozenset({
     b"proxy-connection", b"proxy-authorization", b"connection", b"keep-alive", b"te",
     b"trailer", b"upgrade",
 })
+_TCHAR = frozenset(b"!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
 
 
 # NamedTuples, not dataclasses: the proxy is built on the agent's first
@@ -131,18 +152,120 @@ def split_hostport(text: str, default_port: int) -> tuple[str, int] | None:
     return norm, port
 
 
+class Refusal(NamedTuple):
+    """A request the proxy answers itself, and records: ``reason`` goes to the
+    ledger (``slug: text``), ``text`` to the agent."""
+
+    status: str
+    reason: str
+    text: str
+
+
 class Request(NamedTuple):
     method: str
     host: str
     port: int
     head: bytes  # what to send upstream (rewritten for plain HTTP; empty for CONNECT)
+    body: int = 0  # plain HTTP: the Content-Length bytes forwarded after the head, and no more
+    refused: Refusal | None = None  # plain HTTP: a head that is not forwarded, and why
+
+
+def _refusal(status: str, slug: str, text: str) -> Refusal:
+    return Refusal(status, f"{slug}: {text}", f"stockade: {text}")
+
+
+def _smuggling(what: str) -> Refusal:
+    # a head that two HTTP parsers could read differently: the upstream one
+    # might see a request (or a host) this one did not check
+    return _refusal("400 Bad Request", "request-smuggling",
+                    f"refusing a request with {what} (request smuggling)")
+
+
+def _has_port(authority: str) -> bool:
+    after = authority.rsplit("]", 1)[-1] if authority.startswith("[") else authority
+    return after.count(":") == 1
+
+
+def _plain_headers(lines: list[bytes], host: str, port: int) -> tuple[list[bytes], int] | Refusal:
+    """The header lines to send upstream for a plain HTTP request to
+    ``host:port`` (the URL's), and its body's length; or why it is refused.
+
+    The Host sent is the URL's: a client's Host naming anything else is
+    refused (domain fronting: another site behind the same CDN address).
+    Only a body of a stated length is forwarded, so nothing the client sends
+    after it can become a second request upstream."""
+    out: list[bytes] = []
+    hosts: list[bytes] = []
+    lengths: list[bytes] = []
+    encoded = False
+    for line in lines:
+        if not line:
+            continue
+        if line[:1] in (b" ", b"\t"):
+            return _smuggling("a folded header line")
+        name, colon, value = line.partition(b":")
+        if not colon or not name or not all(c in _TCHAR for c in name):
+            return _smuggling("a malformed header line")
+        lname = name.lower()
+        value = value.strip(b" \t")
+        if lname in _HOP_HEADERS:
+            continue
+        if lname == b"host":
+            hosts.append(value)
+            out.append(b"")  # where the Host line goes, written below
+            continue
+        if lname == b"content-length":
+            lengths.append(value)
+        elif lname == b"transfer-encoding":
+            encoded = True
+        out.append(line)
+    if len(hosts) > 1:
+        return _smuggling("several Host headers")
+    if lengths and encoded:
+        return _smuggling("both Content-Length and Transfer-Encoding")
+    if len(lengths) > 1:
+        return _smuggling("several Content-Length headers")
+    if encoded:
+        return _refusal("411 Length Required", "chunked-body",
+                        "request bodies without a Content-Length (Transfer-Encoding) are not "
+                        "forwarded over plain http://; send a Content-Length, or use https://")
+    body = 0
+    if lengths:
+        if not lengths[0].isdigit() or len(lengths[0]) > 18:
+            return _smuggling("an invalid Content-Length")
+        body = int(lengths[0])
+    shown = f"[{host}]" if ":" in host else host
+    if hosts:
+        text = hosts[0].decode("latin-1")
+        # no port in Host is taken as the URL's: the port is where the
+        # request goes, not which site it asks for
+        if split_hostport(text, port) != (host, port):
+            from stockade.sandbox.tlshello import shown_name
+
+            named = shown_name(text.rsplit(":", 1)[0] if _has_port(text) else text)
+            return _refusal("403 Forbidden", "host-mismatch",
+                            f"the Host header names {named} but the URL names {host}; they "
+                            "must be the same site")
+        if _has_port(text):
+            shown = f"{shown}:{port}"
+        out[out.index(b"")] = b"Host: " + shown.encode("ascii")
+    else:
+        if port != 80:
+            shown = f"{shown}:{port}"
+        out.insert(0, b"Host: " + shown.encode("ascii"))
+    return out, body
 
 
 def parse_request(head: bytes) -> Request | str:
-    """A proxy request head (up to and including the blank line), or an error text."""
+    """A proxy request head (up to and including the blank line), or an error
+    text.  A plain HTTP request the proxy will not forward comes back with
+    ``refused`` set (its host is known, so the refusal is recorded)."""
     lines = head.split(b"\r\n")
+    if any(b"\r" in line or b"\n" in line or b"\0" in line for line in lines):
+        # a bare LF ends a line for some servers: a header this parser never saw
+        return "a bare CR, LF or NUL in the request head"
     parts = lines[0].split(b" ")
-    if len(parts) != 3 or not parts[2].startswith(b"HTTP/1."):
+    if len(parts) != 3 or parts[2] not in (b"HTTP/1.0", b"HTTP/1.1"):
         return "malformed request line"
     method = parts[0].decode("latin-1").upper()
     target = parts[1].decode("latin-1")
@@ -161,15 +284,13 @@ def parse_request(head: bytes) -> Request | str:
     hp = split_hostport(authority, 80)
     if hp is None:
         return "bad host in URL"
-    out = [b"%s %s %s" % (parts[0], path.encode("latin-1"), parts[2])]
-    for line in lines[1:]:
-        if not line:
-            continue
-        name = line.split(b":", 1)[0].strip().lower()
-        if name not in _HOP_HEADERS:
-            out.append(line)
-    out.append(b"Connection: close")
-    return Request(method, hp[0], hp[1], b"\r\n".join(out) + b"\r\n\r\n")
+    checked = _plain_headers(lines[1:], hp[0], hp[1])
+    if isinstance(checked, Refusal):
+        return Request(method, hp[0], hp[1], b"", refused=checked)
+    headers, body = checked
+    out = [b"%s %s %s" % (parts[0], path.encode("latin-1"), parts[2]), *headers,
+           b"Connection: close"]
+    return Request(method, hp[0], hp[1], b"\r\n".join(out) + b"\r\n\r\n", body=body)
 
 
 def _read_head(conn: _socket.socket) -> tuple[bytes, bytes] | None:
@@ -184,6 +305,53 @@ def _read_head(conn: _socket.socket) -> tuple[bytes, bytes] | None:
         data += chunk
     head, _, rest = data.partition(b"\r\n\r\n")
     return head + b"\r\n\r\n", rest
+
+
+def _read_hello(conn: _socket.socket, data: bytes) -> tuple[bytes, ClientHello | str | None]:
+    """Read from a tunnel just opened until its first bytes are a whole
+    ClientHello or certainly not one: (what was read, the hello or why not);
+    None when the client closed it without a byte."""
+    deadline = time.monotonic() + HELLO_TIMEOUT
+    while (hello := parse_client_hello(data)) is None:
+        if len(data) > MAX_RAW:  # parse_client_hello decides before this
+            return data, "no complete TLS ClientHello in its size limit"
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return data, (f"no TLS ClientHello within {HELLO_TIMEOUT:.0f} s (protocols where "
+                          "the server speaks first are not tunnelled)")
+        conn.settimeout(left)
+        try:
+            chunk = conn.recv(16384)
+        except TimeoutError:
+            continue
+        if not chunk:
+            return data, "the tunnel closed before the TLS ClientHello was complete" if data else None
+        data += chunk
+    return data, hello
+
+
+class _OneRequest(_socket.socket):
+    """The agent's side of a plain HTTP relay: reads give the request's body
+    (``left`` bytes), then only the agent's close.  Whatever it sends after
+    the body is read and dropped (``extra`` is told), never forwarded: a
+    second request on the same connection would reach the server unchecked.
+    No end is signalled upstream before the agent closes, as before: some
+    servers drop a request whose client half-closes."""
+
+    left = 0
+    extra: Callable[[], None] | None = None
+
+    def recv_into(self, buffer: WriteableBuffer, nbytes: int = 0, flags: int = 0) -> int:
+        if self.left > 0:
+            size = len(memoryview(buffer))
+            n = super().recv_into(buffer, min(nbytes or size, self.left), flags)
+            self.left -= n
+            return n
+        while True:
+            if not super().recv_into(buffer, nbytes, flags):
+                return 0
+            if self.extra is not None:
+                self.extra()
 
 
 def _reply(conn: _socket.socket, status: str, text: str) -> None:
@@ -341,6 +509,11 @@ class EgressProxy:
                                        reason="not-allowed"))
                 _reply(conn, "403 Forbidden", text)
                 return
+            if req.refused is not None:
+                self._emit(EgressEvent("net.deny", req.host, req.port, req.method,
+                                       reason=req.refused.reason))
+                _reply(conn, req.refused.status, req.refused.text)
+                return
             slot = reserve_relay()
             if not slot:
                 # an agent with hundreds of connections open already: said,
@@ -357,10 +530,23 @@ class EgressProxy:
                 return
             up, address = got_up
             self._track(up)
-            self._emit(EgressEvent("net.open", req.host, req.port, req.method, address=address))
+            client = conn
             if req.method == "CONNECT":
                 conn.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
-            first = req.head + rest
+                hello = self._client_hello(conn, req, rest, address, start)
+                if hello is None:
+                    return  # refused or closed, and recorded: nothing went upstream
+                first = hello
+            else:
+                first = req.head + rest[:req.body]
+                # the agent's side, read only for the body's remaining bytes
+                # (its own thread reads and drops whatever follows)
+                client = _OneRequest(fileno=os.dup(conn.fileno()))
+                client.left = req.body - len(rest[:req.body])
+                client.extra = self._pipelined(req, address)
+            self._emit(EgressEvent("net.open", req.host, req.port, req.method, address=address))
+            if isinstance(client, _OneRequest) and len(rest) > req.body and client.extra:
+                client.extra()
             opened = req
 
             def done(n_up: int, n_down: int, cut: str | None) -> None:
@@ -372,7 +558,7 @@ class EgressProxy:
             conn.settimeout(None)
             up.settimeout(None)
             slot = False  # pump gives it back
-            pump(conn, up, done=done, first_a_to_b=first, reserved=True)
+            pump(client, up, done=done, first_a_to_b=first, reserved=True)
         except OSError:
             pass
         except Exception as exc:  # noqa: BLE001 - one bad request must not kill the thread unseen
@@ -396,6 +582,52 @@ class EgressProxy:
                         sock.close()
                     except OSError:
                         pass
+
+    def _pipelined(self, req: Request, address: str) -> Callable[[], None]:
+        said = [False]
+
+        def note() -> None:
+            if not said[0]:
+                said[0] = True
+                self._emit(EgressEvent(
+                    "net.deny", req.host, req.port, req.method, address=address,
+                    reason="pipelined-request: bytes after the request were not forwarded (one "
+                           "request per connection; the next one must open its own)"))
+
+        return note
+
+    def _client_hello(self, conn: _socket.socket, req: Request, data: bytes, address: str,
+                      start: float) -> bytes | None:
+        """The tunnel's first bytes, once they are a ClientHello asking for
+        the CONNECT host; else None, the refusal said and recorded (or the
+        agent closed the tunnel without a byte)."""
+        got, hello = _read_hello(conn, data)
+        if hello is None:  # closed at once: nothing refused, nothing relayed
+            self._emit(EgressEvent("net.connect", req.host, req.port, req.method,
+                                   address=address,
+                                   duration_ms=int((time.monotonic() - start) * 1000)))
+            return None
+        alert = _ALERT_DECODE_ERROR
+        if isinstance(hello, ClientHello):
+            problem = server_name_problem(hello, req.host)
+            if problem is None:
+                return got
+            slug, text = problem
+            alert = _ALERT_UNRECOGNIZED_NAME
+        else:
+            slug, text = "not-tls" if got[:1] != b"\x16" else "bad-tls-hello", hello
+        self._emit(EgressEvent("net.deny", req.host, req.port, req.method, address=address,
+                               reason=f"{slug}: {text}"))
+        try:
+            if got[:1] == b"\x16":
+                conn.sendall(alert)  # what a TLS client can show: "unrecognized name"
+            else:
+                # plain text in a tunnel (or none): the client may well read HTTP back
+                _reply(conn, "403 Forbidden", f"stockade: {text}; a CONNECT tunnel must start "
+                       f"with TLS naming {req.host}")
+        except OSError:
+            pass
+        return None
 
     def _refuse_address(self, req: Request, conn: _socket.socket, address: str,
                         why: str) -> None:

@@ -13,6 +13,9 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: start-up
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
+# net.deny reasons "slug: text" of the proxy's request checks (sandbox/proxy.py)
+_CHECKED = frozenset({"host-mismatch", "request-smuggling", "chunked-body", "pipelined-request",
+                      "not-tls", "bad-tls-hello", "sni-mismatch"})
 MAX_LINES = 20  # a session that probes hundreds of names gets a count, not a wall
 
 
@@ -45,6 +48,9 @@ def reason_for(details: Mapping[str, object], *, kind: str, source: str,
             return ("refused", "the proxy could not handle the request")
         if reason == RELAY_CAP:
             return ("refused", relay_cap_why)
+        slug, sep, text = reason.partition(": ")
+        if sep and slug in _CHECKED:  # what the proxy's checks of a request found
+            return ("refused", _shown(text))
         if reason == "not-allowed" and is_model(host):
             return ("refused", "a model API, reached only through the stockade gateway: "
                                "ANTHROPIC_BASE_URL / OPENAI_BASE_URL")
