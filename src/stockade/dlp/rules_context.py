@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 from stockade.dlp.assign import assignment, separator_ok
-from stockade.dlp.rule import PRIORITY_CONTEXT, PRIORITY_VENDOR, Rule
+from stockade.dlp.rule import PRIORITY_CONTEXT, PRIORITY_VENDOR, Check, Rule
 from stockade.dlp.suppress import is_documented_example, is_placeholder, plausible_secret
 from stockade.dlp.validators import shannon
 
@@ -33,14 +33,14 @@ CONTEXT: tuple[tuple[str, str, str, str, tuple[str, ...]], ...] = (
      r"[A-Za-z0-9/+]{40}", ("secret_access", "secretaccess", "secret-access", "secret.access",
                             "aws_secret", "aws-secret", "awssecret", "aws_sk", "aws.secret")),
     ("azure_storage_key", "Azure storage account key",
-     rf"account{_S}key|azure{_S}(?:storage{_S})?(?:account{_S})?key|storage{_S}(?:account{_S})?key|"
-     rf"(?:primary|secondary){_S}(?:access{_S})?key|shared{_S}key|cosmos{_S}(?:db{_S})?key",
+     (rf"account{_S}key|azure{_S}(?:storage{_S})?(?:account{_S})?key|storage{_S}(?:account{_S})?key|"
+      rf"(?:primary|secondary){_S}(?:access{_S})?key|shared{_S}key|cosmos{_S}(?:db{_S})?key"),
      r"[A-Za-z0-9+/]{86}==", ("accountkey", "account_key", "account-key", "account.key", "azure",
                               "storage_key", "storagekey", "storage-key", "primary", "secondary",
                               "sharedkey", "shared_key", "cosmos")),
     ("alibaba_access_key_secret", "Alibaba Cloud AccessKey secret",
-     rf"(?:ali(?:baba|yun|cloud)?|oss|acs)?[A-Za-z0-9_.\-]{{0,24}}?access{_S}key{_S}secret|"
-     rf"(?:alibaba|aliyun|alicloud|oss|acs){_S}(?:cloud{_S})?(?:secret(?:{_S}key)?|sk)",
+     (rf"(?:ali(?:baba|yun|cloud)?|oss|acs)?[A-Za-z0-9_.\-]{{0,24}}?access{_S}key{_S}secret|"
+      rf"(?:alibaba|aliyun|alicloud|oss|acs){_S}(?:cloud{_S})?(?:secret(?:{_S}key)?|sk)"),
      r"[A-Za-z0-9]{30}", ("access_key_secret", "accesskeysecret", "access-key-secret",
                           "access.key.secret", "alibaba", "aliyun",
                           "alicloud", "oss_", "oss.", "acs_")),
@@ -51,16 +51,16 @@ CONTEXT: tuple[tuple[str, str, str, str, tuple[str, ...]], ...] = (
      rf"(?:huawei(?:cloud)?|hwcloud|hw|obs){_S}(?:cloud{_S})?(?:sdk{_S})?(?:access{_S}key(?:{_S}id)?|ak)",
      r"[A-Z0-9]{20}", ("huawei", "hwcloud", "hw_", "obs_", "obs.", "hw.")),
     ("huawei_secret_key", "Huawei Cloud secret key (SK)",
-     rf"(?:huawei(?:cloud)?|hwcloud|hw|obs){_S}(?:cloud{_S})?(?:sdk{_S})?"
-     rf"(?:secret{_S}(?:access{_S})?key|sk)",
+     (rf"(?:huawei(?:cloud)?|hwcloud|hw|obs){_S}(?:cloud{_S})?(?:sdk{_S})?"
+      rf"(?:secret{_S}(?:access{_S})?key|sk)"),
      r"[A-Za-z0-9]{40}", ("huawei", "hwcloud", "hw_", "obs_", "obs.", "hw.")),
     ("baidu_api_key", "Baidu Cloud / Qianfan API key (AK)",
-     rf"(?:baidu|bce|qianfan|ernie|wenxin|bd){_S}(?:cloud{_S}|ai{_S})?"
-     rf"(?:api{_S}key|ak|access{_S}key(?:{_S}id)?|client{_S}id)",
+     (rf"(?:baidu|bce|qianfan|ernie|wenxin|bd){_S}(?:cloud{_S}|ai{_S})?"
+      rf"(?:api{_S}key|ak|access{_S}key(?:{_S}id)?|client{_S}id)"),
      r"[A-Za-z0-9]{24,32}", ("baidu", "bce", "qianfan", "ernie", "wenxin", "bd_")),
     ("baidu_secret_key", "Baidu Cloud / Qianfan secret key (SK)",
-     rf"(?:baidu|bce|qianfan|ernie|wenxin|bd){_S}(?:cloud{_S}|ai{_S})?"
-     rf"(?:secret{_S}(?:access{_S})?key|sk|client{_S}secret)",
+     (rf"(?:baidu|bce|qianfan|ernie|wenxin|bd){_S}(?:cloud{_S}|ai{_S})?"
+      rf"(?:secret{_S}(?:access{_S})?key|sk|client{_S}secret)"),
      r"[A-Za-z0-9]{32}", ("baidu", "bce", "qianfan", "ernie", "wenxin", "bd_")),
     ("wechat_app_secret", "WeChat official account / mini program AppSecret",
      rf"(?:wechat|weixin|wx|mp|miniprogram|wxapp|wxa){_S}(?:app{_S}|mp{_S})?secret",
@@ -95,17 +95,97 @@ CONTEXT: tuple[tuple[str, str, str, str, tuple[str, ...]], ...] = (
 )
 
 
+# An AWS secret access key written right after its access key id, with no
+# key name: the console's CSV download (``AKIA...,<secret>``), ``id secret``,
+# ``id:secret``, ``id|secret``, quoted pairs.  The secret gets its own span.
+_AWS_PAIR = (
+    r"(?<![A-Za-z0-9_])(?:AKIA|ASIA)[A-Z2-7]{16}[\s,:;|\"'=]{1,16}"
+    r"(?P<vp>[A-Za-z0-9/+]{40})(?![A-Za-z0-9+/=_\-])"
+)
+# The CSV download's header names the column (``Access key ID,Secret access
+# key``); the secret is the cell under it in the next line, in any column order.
+_AWS_CSV = r"(?i:secret[ ]access[ ]key)(?=[^\r\n]{0,400}\r?\n(?P<vc>[^\r\n]{1,2000}))"
+_HEX = frozenset("0123456789abcdefABCDEF")
+_CSV_HEAD_MAX = 1000
+
+
+def _aws_secret_shape(value: str) -> bool:
+    """A 40-character base64 secret, not a 40-character hex digest (git sha):
+    random base64 has an upper-case letter or ``/`` / ``+`` and a non-hex
+    character."""
+    return any(c.isupper() or c in "/+" for c in value) and any(c not in _HEX for c in value)
+
+
+def _cells(line: str, delim: str) -> list[tuple[int, int]]:
+    """(start, end) of each cell of one delimited line; quotes keep delimiters in."""
+    out, start, quoted = [], 0, False
+    for i, c in enumerate(line):
+        if c == '"':
+            quoted = not quoted
+        elif c == delim and not quoted:
+            out.append((start, i))
+            start = i + 1
+    out.append((start, len(line)))
+    return out
+
+
+def _aws_csv_cell(m: re.Match[str]) -> tuple[int, int] | None:
+    text = m.string
+    head_start = text.rfind("\n", max(0, m.start() - _CSV_HEAD_MAX), m.start()) + 1
+    if head_start == 0 and m.start() > _CSV_HEAD_MAX:
+        return None  # not a credentials CSV; parsing so long a line per anchor is quadratic
+    head_end = m.start("vc") - 1
+    if text[head_end - 1 : head_end] == "\r":
+        head_end -= 1
+    header = text[head_start:head_end]
+    delim = next((d for d in ",\t;|" if d in header), None)
+    if delim is None:
+        return None
+    col = [i for i, (a, b) in enumerate(_cells(header, delim)) if a <= m.start() - head_start < b]
+    row = _cells(m.group("vc"), delim)
+    if len(col) != 1 or col[0] >= len(row):
+        return None
+    a, b = row[col[0]]
+    cell = m.group("vc")[a:b]
+    lead = len(cell) - len(cell.lstrip(" \t\"'"))
+    value = cell.strip(" \t\"'")
+    if not re.fullmatch(r"[A-Za-z0-9/+]{40}", value):
+        return None
+    start = m.start("vc") + a + lead
+    return start, start + len(value)
+
+
+def _aws_secret(value: str, m: re.Match[str]) -> bool | tuple[int, int]:
+    if m.start("vc") >= 0:
+        span = _aws_csv_cell(m)
+        if span is None:
+            return False
+        value = m.string[span[0] : span[1]]
+        return span if _aws_secret_shape(value) and _ok(value, m) else False
+    if m.start("vp") >= 0:
+        return _aws_secret_shape(value) and _ok(value, m)
+    return _ok(value, m)
+
+
+# Extra forms for a context rule: (regex alternatives tried before the
+# assignment, anchors, check).
+_EXTRA: dict[str, tuple[str, tuple[str, ...], Check]] = {
+    "aws_secret_access_key": (rf"{_AWS_PAIR}|{_AWS_CSV}", ("AKIA", "ASIA", "secret access key"), _aws_secret),
+}
+
+
 def build() -> list[Rule]:
     rules: list[Rule] = []
     for rule_id, title, key, value, anchors in CONTEXT:
         bounded = rf"(?<![A-Za-z0-9+/_\-])(?:{value})(?![A-Za-z0-9+/=_\-])"
+        extra, more, check = _EXTRA.get(rule_id, ("", (), _ok))
         rules.append(
             Rule(
                 id=rule_id,
                 title=title,
-                pattern=(assignment(key, bounded)),
-                keywords=anchors,
-                check=_ok,
+                pattern=(f"{extra}|" if extra else "") + assignment(key, bounded),
+                keywords=anchors + more,
+                check=check,
                 priority=PRIORITY_CONTEXT,
                 confidence=0.85,
                 before=0,

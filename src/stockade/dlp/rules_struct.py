@@ -23,31 +23,70 @@ KEY_BLOCKS: tuple[tuple[str, str, str], ...] = (
     ("ssh2_private_key", "SSH2 (RFC 4716 / Tectia) private key", "SSH2 ENCRYPTED PRIVATE KEY"),
 )
 
-_ARMOR_HEADER = re.compile(r"^[A-Za-z\-]+:[^\n]*$", re.M)
+# RFC 1421 / 7468 / 4716 / OpenPGP armor headers (``Proc-Type:``, ``DEK-Info:``,
+# ``Comment: "..."``, ``Version:``), possibly indented or quoted.
+_ARMOR_HEADER = re.compile(r"""^[ \t"']*[A-Za-z][A-Za-z0-9\-]{0,40}:[^\n]*$""", re.MULTILINE)
 _ESCAPED_NL = re.compile(r"\\\\?[rn]")
+_ELISION = ("...", "…")
+# An elided body (``MIIE...``) is a documentation example only while it shows
+# little key material: a real key with a ``...`` line added is still a key.
+_ELIDED_MAX = 120
+# A BEGIN line whose END never comes (a tool read the first 40 lines of the
+# file) is reported when this much base64 follows it in whole lines.
+_TRUNCATED_MIN = 200
+_B64_LINE_MIN = 40
+
+# Pieces of the "no END line" form: line breaks may be real or escaped (a key
+# inside a JSON / Python string), lines may be indented, quoted and joined
+# with ``+``.  The base64 run is possessive and separators share only ``+``
+# with it, so a failed attempt gives back at most one character: linear time.
+_NL = r"(?:[\r\n]|\\{1,2}[rn])"
+_LINE_SEP = rf"""[ \t"',+]*(?:{_NL}[ \t"',+]*)+"""
+_LINE_END = r"""(?=["']?[ \t,+]*(?:[\r\n]|\\{1,2}[rn]|["'}\])]|$))"""
+_B64_LINE = rf"[A-Za-z0-9+/=]{{1,{_MAX_KEY_BLOCK}}}+{_LINE_END}"
+_HEADER_LINE = rf"""{_NL}[ \t"']*[A-Za-z][A-Za-z0-9\-]{{0,40}}:[^\r\n\\]{{0,200}}"""
+
+
+def _b64(text: str) -> str:
+    return re.sub(r"[\s\"',+]", "", text)
 
 
 def _key_body(value: str, m: re.Match[str]) -> bool:
-    """The block holds real key material: enough base64, no elision."""
-    body = m.group("body")
-    body = _ESCAPED_NL.sub("\n", body)
-    if "-----BEGIN" in body or "..." in body or "…" in body:
+    """The block holds real key material: enough base64, and not a short,
+    elided documentation example."""
+    if "tbody" in m.re.groupindex and m.start("tbody") >= 0:
+        return _truncated_body(m.group("tbody"))
+    body = _ESCAPED_NL.sub("\n", m.group("body"))
+    if "-----BEGIN" in body:
         return False
     body = _ARMOR_HEADER.sub("", body)
-    b64 = re.sub(r"[\s\"',+]", "", body)
-    if len(b64) < 40 or len(set(b64)) < 20:
-        return False  # too short, or filler such as XXXX... / AAAA...
+    elided = any(e in body for e in _ELISION)
+    for e in _ELISION:
+        body = body.replace(e, "")
+    b64 = _b64(body)
+    if len(b64) < (_ELIDED_MAX if elided else 40) or len(set(b64)) < 20:
+        return False  # too short, an elided example, or filler such as XXXX... / AAAA...
     return sum(c.isalnum() or c in "+/=" for c in b64) >= 0.95 * len(b64)
+
+
+def _truncated_body(body: str) -> bool:
+    """BEGIN, optional armor headers, whole base64 lines, no END."""
+    lines = [_b64(x) for x in _ESCAPED_NL.sub("\n", _ARMOR_HEADER.sub("", body)).split("\n")]
+    b64 = "".join(x for x in lines if len(x) >= _B64_LINE_MIN)
+    return len(b64) >= _TRUNCATED_MIN and len(set(b64)) >= 30
 
 
 def _key_block_rule(rule_id: str, title: str, label: str) -> Rule:
     esc = label.replace(" ", "[ ]")
+    begin = rf"-----BEGIN[ ]{esc}-----"
+    # The body never crosses another BEGIN line, so a decoy or doubled BEGIN
+    # line cannot swallow the real block: matching restarts at each BEGIN.
+    body = rf"(?P<body>(?:(?!-----BEGIN[ ])[\s\S]){{16,{_MAX_KEY_BLOCK}}}?)"
+    truncated = rf"(?P<tbody>(?:{_HEADER_LINE})*(?:{_LINE_SEP}{_B64_LINE})+)"
     return Rule(
         id=rule_id,
         title=title,
-        pattern=(
-            rf"(?P<v>-----BEGIN[ ]{esc}-----(?P<body>[\s\S]{{16,{_MAX_KEY_BLOCK}}}?)-----END[ ]{esc}-----)"
-        ),
+        pattern=rf"(?P<v>{begin}{body}-----END[ ]{esc}-----)|(?P<vt>{begin}{truncated})",
         keywords=(f"BEGIN {label}-----",),
         cased=True,
         check=_key_body,
@@ -68,11 +107,12 @@ def _jwt(value: str, m: re.Match[str]) -> bool:
     return jwt(value)
 
 
-_PLACEHOLDER_PASSWORDS = frozenset(
-    "password pass passwd pwd secret changeme guest root admin user username postgres mysql redis "
-    "rabbitmq mongo mongodb example test testing default xxx xxxx pw p yourpassword mypassword "
-    "db_password dbpass dbpassword".split()
-)
+_PLACEHOLDER_PASSWORDS = frozenset((
+    "password", "pass", "passwd", "pwd", "secret", "changeme", "guest", "root", "admin",
+    "user", "username", "postgres", "mysql", "redis", "rabbitmq", "mongo", "mongodb",
+    "example", "test", "testing", "default", "xxx", "xxxx", "pw", "p", "yourpassword",
+    "mypassword", "db_password", "dbpass", "dbpassword",
+))
 
 
 _SCHEME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+.-:")
@@ -133,12 +173,12 @@ def _docker_auth(value: str, m: re.Match[str]) -> bool:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         return False
-    user, sep, password = text.partition(":")
+    _user, sep, password = text.partition(":")
     return bool(sep) and text.isprintable() and len(password) >= 4 and not is_placeholder(password)
 
 
-_DOC_SEP = re.compile(r"^---[ \t]*$", re.M)
-_KIND_SECRET = re.compile(r"""^\s*\\?["']?kind\\?["']?\s*:\s*\\?["']?Secret\b""", re.M)
+_DOC_SEP = re.compile(r"^---[ \t]*$", re.MULTILINE)
+_KIND_SECRET = re.compile(r"""^\s*\\?["']?kind\\?["']?\s*:\s*\\?["']?Secret\b""", re.MULTILINE)
 
 
 def _k8s_data(value: str, m: re.Match[str]) -> bool:
@@ -218,7 +258,7 @@ def build() -> list[Rule]:
             title="Google Cloud service-account key (JSON private_key)",
             pattern=(
                 r"""\\?["']private_key\\?["']\s*:\s*\\?["'](?P<v>-----BEGIN[ ](?:RSA[ ])?PRIVATE[ ]KEY-----"""
-                rf"(?P<body>[\s\S]{{16,{_MAX_KEY_BLOCK}}}?)-----END[ ](?:RSA[ ])?PRIVATE[ ]KEY-----)"
+                rf"(?P<body>(?:(?!-----BEGIN[ ])[\s\S]){{16,{_MAX_KEY_BLOCK}}}?)-----END[ ](?:RSA[ ])?PRIVATE[ ]KEY-----)"
             ),
             keywords=("private_key",),
             cased=True,
