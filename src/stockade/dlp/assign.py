@@ -77,6 +77,17 @@ def key_run(m: re.Match[str]) -> tuple[int, str]:
     return s, text[s : m.start("sep")]
 
 
+_HEAD_REACH = 200
+
+
+def _line_head(text: str, s: int) -> str:
+    """What comes before ``s`` on its line, at most the last _HEAD_REACH
+    characters of it: looking back to the line's start for every match made
+    a 1 MB line of key names quadratic (a minute per scan)."""
+    lo = max(0, s - _HEAD_REACH)
+    return text[text.rfind("\n", lo, s) + 1 or lo : s]
+
+
 def separator_ok(m: re.Match[str]) -> bool:
     """The key and its value are really an assignment.
 
@@ -98,9 +109,8 @@ def separator_ok(m: re.Match[str]) -> bool:
         return head.endswith((" ", "\t")) and head.rstrip(" \t").endswith("|")
     if m.group("cv") is not None:
         s, _ = key_run(m)
-        line_start = text.rfind("\n", 0, s) + 1
         after = text[m.end() : m.end() + 1]
-        return not text[line_start:s].strip("\"' \t") and after in ("", "\n", "\r", ",")
+        return not _line_head(text, s).strip("\"' \t") and after in ("", "\n", "\r", ",")
     if m.group("cm") is not None:
         # put("password", "v") / define('DB_PASSWORD', 'v'): the key is the
         # first argument of a call, not an item in a list of names.
@@ -119,8 +129,7 @@ def separator_ok(m: re.Match[str]) -> bool:
     s, ident = key_run(m)
     if ident.startswith("-"):
         return True  # --password v
-    line_start = text.rfind("\n", 0, s) + 1
-    head = text[line_start:s].strip().upper()
+    head = _line_head(text, s).strip().upper()
     if head in ("ENV", "ARG", "SET", "EXPORT", "#DEFINE") or " LOGIN " in f" {head} ":
         return True  # Dockerfile, batch, C preprocessor, .netrc
     core = ident.strip("-$:.")
