@@ -65,5 +65,8 @@ def test_models_refuses_a_protected_value_in_what_it_passes_on() -> None:
             assert st == 200
             assert vendor.requests and key not in json.dumps({**vendor.requests[-1], "raw": ""})
             assert len(vendor.requests) == 1  # the refused ones never left
+            # each refusal is recorded, with the rule but not the value
+            refused = [e for e in g.events() if e.get("decision") == "reject"]
+            assert len(refused) == 3 and key not in repr(refused)
         finally:
             g.stop()

@@ -140,9 +140,11 @@ def test_a_compressed_request_body_is_refused(blocking, fake) -> None:  # type: 
 
     body = _json.dumps({"model": "m", "max_tokens": 5,
                         "messages": [{"role": "user", "content": "hi"}]}).encode()
-    for raw in (gzip.compress(body), body):
-        st, _, out = blocking.request("POST", "/v1/messages", raw=raw,
-                                      headers={"content-encoding": "gzip"})
+    for raw, coding in ((gzip.compress(body), [("content-encoding", "gzip")]),
+                        (body, [("content-encoding", "gzip")]),
+                        (body, [("content-encoding", "identity"), ("content-encoding", "gzip")]),
+                        (body, [("content-encoding", "identity, gzip")])):
+        st, _, out = blocking.request("POST", "/v1/messages", raw=raw, headers=coding)
         assert st == 415, out
         assert _json.loads(out)["error"]["message"].startswith("stockade: a request body with "
                                                                 "Content-Encoding 'gzip'")

@@ -293,9 +293,13 @@ class Gateway:
         protocol = ctx.protocol
         if not await self._authenticate_or_answer(req, ctx, writer):
             return True
-        encoding = (req.header("content-encoding") or "identity").strip().lower()
-        if encoding != "identity":
-            # what is inspected must be what the vendor reads: one reading only
+        # what is inspected must be what the vendor reads: one reading only.
+        # Every Content-Encoding header, every coding in it (a second header
+        # naming gzip after an identity one would go upstream too)
+        codings = [c.strip().lower() for k, v in req.headers if k.lower() == "content-encoding"
+                   for c in v.split(",")]
+        encoding = next((c for c in codings if c != "identity"), None)
+        if encoding is not None:
             await self._error(ctx, writer, status=415, decision="reject",
                               message=f"stockade: a request body with Content-Encoding "
                                       f"{encoding[:32]!r} is not accepted; send it uncompressed")
@@ -908,10 +912,10 @@ class Gateway:
             [(f"query parameter {p.split('=', 1)[0]}", p.split("=", 1)[-1])
              for p in query.split("&") if p]
             + [(f"header {k.lower()}", v) for k, v in headers if k.lower() not in _AUTH_HEADERS])
-        if refused:
-            writer.write(full_response(400, error_body(
-                protocol, status=400, message=f"stockade: GET {req.path}: {refused}; "
-                                              "nothing was sent upstream")))
+        if refused:  # answered and recorded, like any refusal
+            await self._error(ctx, writer, status=400, decision="reject",
+                              message=f"stockade: GET {req.path}: {refused}; "
+                                      "nothing was sent upstream")
             return True
         try:
             resp = await upstream_client.request(
