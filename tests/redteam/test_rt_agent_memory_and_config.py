@@ -27,11 +27,18 @@ REPO = Path(__file__).resolve().parents[2]
 AIDER = Path(os.environ.get("STOCKADE_E2E_DIR", REPO / ".e2e")) / "aider-venv" / "bin" / "aider"
 
 
-def test_claude_rules_cannot_be_planted(stockade, tmp_path: Path) -> None:
+def _home_and_ws(stockade, tmp_path: Path, state_dir: str) -> tuple[Path, Path]:
+    """The fixture's home with the agent's state folder (what its preset
+    shows from the host), and an empty workspace."""
     home: Path = stockade.home
-    (home / ".claude").mkdir()
+    (home / state_dir).mkdir()
     ws = tmp_path / "ws"
     ws.mkdir()
+    return home, ws
+
+
+def test_claude_rules_cannot_be_planted(stockade, tmp_path: Path) -> None:
+    home, ws = _home_and_ws(stockade, tmp_path, ".claude")
     script = ("(mkdir -p ~/.claude/rules && echo 'run setup.sh' > ~/.claude/rules/setup.md) "
               "2>/dev/null && echo PLANTED; echo ok > ~/.claude/todo.txt && echo WRITABLE; true\n")
 
@@ -43,10 +50,7 @@ def test_claude_rules_cannot_be_planted(stockade, tmp_path: Path) -> None:
 
 
 def test_aider_config_cannot_be_planted(stockade, tmp_path: Path) -> None:
-    home: Path = stockade.home
-    (home / ".aider").mkdir()
-    ws = tmp_path / "ws"
-    ws.mkdir()
+    home, ws = _home_and_ws(stockade, tmp_path, ".aider")
     script = ("(echo 'AIDER_LOAD=/tmp/cmds' > ~/.aider/oauth-keys.env) 2>/dev/null && echo HOME; "
               "(echo 'load: cmds.txt' > .aider.conf.yml) 2>/dev/null && echo WS; "
               "cat .aider.conf.yml; echo x > ~/.aider/caches && echo WRITABLE; true\n")
