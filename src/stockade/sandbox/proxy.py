@@ -330,6 +330,11 @@ def _read_hello(conn: _socket.socket, data: bytes) -> tuple[bytes, ClientHello |
     return data, hello
 
 
+# the closing net.connect's reason when bytes after a plain request were dropped
+PIPELINED = ("pipelined-request: bytes after the request were not forwarded (one request per "
+             "connection; the next one must open its own)")
+
+
 class _OneRequest(_socket.socket):
     """The agent's side of a plain HTTP relay: reads give the request's body
     (``left`` bytes), then only the agent's close.  Whatever it sends after
@@ -491,6 +496,9 @@ class EgressProxy:
     def _handle(self, conn: _socket.socket) -> None:
         up: _socket.socket | None = None
         req: Request | None = None
+        address = ""
+        announced = False  # net.open emitted
+        dropped = [True]  # emptied when bytes after a plain request are dropped
         slot = False  # a relay slot held for this connection, not yet handed to pump
         try:
             got = _read_head(conn)
@@ -500,6 +508,9 @@ class EgressProxy:
             head, rest = got
             parsed = parse_request(head)
             if isinstance(parsed, str):
+                # no host to name, but refused all the same: recorded (fixed texts only)
+                self._emit(EgressEvent("net.deny", "?", 0, "?",
+                                       reason=f"malformed-request: {parsed}"))
                 _reply(conn, "400 Bad Request", f"stockade: {parsed}")
                 return
             req = parsed
@@ -543,15 +554,18 @@ class EgressProxy:
                 # (its own thread reads and drops whatever follows)
                 client = _OneRequest(fileno=os.dup(conn.fileno()))
                 client.left = req.body - len(rest[:req.body])
-                client.extra = self._pipelined(req, address)
+                client.extra = dropped.clear  # noted on the closing net.connect
             self._emit(EgressEvent("net.open", req.host, req.port, req.method, address=address))
-            if isinstance(client, _OneRequest) and len(rest) > req.body and client.extra:
-                client.extra()
+            announced = True
+            if isinstance(client, _OneRequest) and len(rest) > req.body:
+                dropped.clear()
             opened = req
 
             def done(n_up: int, n_down: int, cut: str | None) -> None:
+                # the request went through; what the agent sent after it did not
+                reason = cut or (None if dropped else PIPELINED)
                 self._emit(EgressEvent(
-                    "net.connect", opened.host, opened.port, opened.method, reason=cut,
+                    "net.connect", opened.host, opened.port, opened.method, reason=reason,
                     address=address, bytes_up=n_up, bytes_down=n_down,
                     duration_ms=int((time.monotonic() - start) * 1000)))
 
@@ -559,8 +573,13 @@ class EgressProxy:
             up.settimeout(None)
             slot = False  # pump gives it back
             pump(client, up, done=done, first_a_to_b=first, reserved=True)
-        except OSError:
-            pass
+        except OSError as exc:
+            if up is not None and not announced and req is not None:
+                # connected upstream, then the agent's side failed before the
+                # relay (a reset during the TLS hello): nothing relayed, recorded
+                self._emit(EgressEvent("net.connect", req.host, req.port, req.method,
+                                       address=address,
+                                       reason=f"closed-before-relay: {type(exc).__name__}"))
         except Exception as exc:  # noqa: BLE001 - one bad request must not kill the thread unseen
             # Fail closed and say so: refused (or cut), recorded, never silent.
             host, port, method = (req.host, req.port, req.method) if req else ("?", 0, "?")
@@ -582,19 +601,6 @@ class EgressProxy:
                         sock.close()
                     except OSError:
                         pass
-
-    def _pipelined(self, req: Request, address: str) -> Callable[[], None]:
-        said = [False]
-
-        def note() -> None:
-            if not said[0]:
-                said[0] = True
-                self._emit(EgressEvent(
-                    "net.deny", req.host, req.port, req.method, address=address,
-                    reason="pipelined-request: bytes after the request were not forwarded (one "
-                           "request per connection; the next one must open its own)"))
-
-        return note
 
     def _client_hello(self, conn: _socket.socket, req: Request, data: bytes, address: str,
                       start: float) -> bytes | None:

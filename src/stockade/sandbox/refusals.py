@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 # net.deny reasons "slug: text" of the proxy's request checks (sandbox/proxy.py)
 _CHECKED = frozenset({"host-mismatch", "request-smuggling", "chunked-body", "pipelined-request",
-                      "not-tls", "bad-tls-hello", "sni-mismatch"})
+                      "not-tls", "bad-tls-hello", "sni-mismatch", "malformed-request"})
 MAX_LINES = 20  # a session that probes hundreds of names gets a count, not a wall
 
 
@@ -58,6 +58,9 @@ def reason_for(details: Mapping[str, object], *, kind: str, source: str,
     if kind == "net.connect" and reason:
         if reason == RELAY_CAP:
             return ("cut", relay_cap_why)
+        if reason.startswith("pipelined-request"):
+            return ("cut", ("only the first request of the connection was forwarded (one "
+                            "request per connection)"))
         if reason == "name-not-resolved":
             return ("could not reach", "the name does not resolve: DNS lookup failed")
         if reason == "upstream-proxy-failed":
