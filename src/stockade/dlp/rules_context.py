@@ -8,7 +8,12 @@ import re
 
 from stockade.dlp.assign import assignment, separator_ok
 from stockade.dlp.rule import PRIORITY_CONTEXT, PRIORITY_VENDOR, Check, Rule
-from stockade.dlp.suppress import is_documented_example, is_placeholder, plausible_secret
+from stockade.dlp.suppress import (
+    is_documented_example,
+    is_hex,
+    is_placeholder,
+    plausible_secret,
+)
 from stockade.dlp.validators import shannon
 
 _S = r"[_.\-]?"  # separator inside a key name: snake, kebab, dotted or camel
@@ -105,7 +110,6 @@ _AWS_PAIR = (
 # The CSV download's header names the column (``Access key ID,Secret access
 # key``); the secret is the cell under it in the next line, in any column order.
 _AWS_CSV = r"(?i:secret[ ]access[ ]key)(?=[^\r\n]{0,400}\r?\n(?P<vc>[^\r\n]{1,2000}))"
-_HEX = frozenset("0123456789abcdefABCDEF")
 _CSV_HEAD_MAX = 1000
 
 
@@ -113,7 +117,7 @@ def _aws_secret_shape(value: str) -> bool:
     """A 40-character base64 secret, not a 40-character hex digest (git sha):
     random base64 has an upper-case letter or ``/`` / ``+`` and a non-hex
     character."""
-    return any(c.isupper() or c in "/+" for c in value) and any(c not in _HEX for c in value)
+    return any(c.isupper() or c in "/+" for c in value) and not is_hex(value)
 
 
 def _cells(line: str, delim: str) -> list[tuple[int, int]]:

@@ -120,5 +120,17 @@ def masked_host(host: str) -> str:
     return f"<{len(host) - len(domain) - 1} chars>.{domain}"
 
 
+def shown_host(raw: str) -> str:
+    """A name the agent chose, as it may go into a refusal text, the ledger or
+    a terminal: canonical, masked when it looks like encoded data (a name
+    can be the payload of an exfiltration), short and printable."""
+    name = canonical_host(raw)
+    if name is None:
+        return "an invalid name"
+    if looks_like_encoded_data(name):
+        return masked_host(name)
+    return name[:120]
+
+
 __all__ = ["MODEL_HOSTS", "MODEL_SUFFIXES", "canonical_host", "is_ip", "is_localhost",
-           "is_model_host", "looks_like_encoded_data", "masked_host"]
+           "is_model_host", "looks_like_encoded_data", "masked_host", "shown_host"]

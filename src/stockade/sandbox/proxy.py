@@ -240,9 +240,9 @@ def _plain_headers(lines: list[bytes], host: str, port: int) -> tuple[list[bytes
         # no port in Host is taken as the URL's: the port is where the
         # request goes, not which site it asks for
         if split_hostport(text, port) != (host, port):
-            from stockade.sandbox.tlshello import shown_name
+            from stockade.sandbox.hosts import shown_host
 
-            named = shown_name(text.rsplit(":", 1)[0] if _has_port(text) else text)
+            named = shown_host(text.rsplit(":", 1)[0] if _has_port(text) else text)
             return _refusal("403 Forbidden", "host-mismatch",
                             f"the Host header names {named} but the URL names {host}; they "
                             "must be the same site")

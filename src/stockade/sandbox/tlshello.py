@@ -168,25 +168,11 @@ def _server_name(data: bytes) -> str:
     return raw.decode("ascii")
 
 
-def shown_name(raw: str) -> str:
-    """A name the agent chose, as it may go into a refusal text, the ledger or
-    a terminal: canonical, masked when it looks like encoded data (a name
-    can be the payload of an exfiltration), short and printable."""
-    from stockade.sandbox.hosts import canonical_host, looks_like_encoded_data, masked_host
-
-    name = canonical_host(raw)
-    if name is None:
-        return "an invalid name"
-    if looks_like_encoded_data(name):
-        return masked_host(name)
-    return name[:120]
-
-
 def server_name_problem(hello: ClientHello, host: str) -> tuple[str, str] | None:
     """(reason, text) when ``hello`` does not ask for ``host`` (a canonical
     ``CONNECT`` host), else None.  No server name is accepted only for an IP
     literal (clients send none for an address)."""
-    from stockade.sandbox.hosts import canonical_host, is_ip
+    from stockade.sandbox.hosts import canonical_host, is_ip, shown_host
 
     # ECH: the outer name is checked like any other.  Chrome sends a decoy
     # ECH extension in every hello (GREASE) with the real name outside; a
@@ -196,12 +182,11 @@ def server_name_problem(hello: ClientHello, host: str) -> tuple[str, str] | None
         if is_ip(host):
             return None
         return "sni-mismatch", (f"the TLS ClientHello names no server (SNI); CONNECT host "
-                                f"{shown_name(host)} must be named")
+                                f"{shown_host(host)} must be named")
     if canonical_host(hello.server_name) != host:
-        return "sni-mismatch", (f"TLS server name {shown_name(hello.server_name)} does not match "
-                                f"CONNECT host {shown_name(host)}")
+        return "sni-mismatch", (f"TLS server name {shown_host(hello.server_name)} does not match "
+                                f"CONNECT host {shown_host(host)}")
     return None
 
 
-__all__ = ["MAX_HELLO", "MAX_RAW", "ClientHello", "parse_client_hello", "server_name_problem",
-           "shown_name"]
+__all__ = ["MAX_HELLO", "MAX_RAW", "ClientHello", "parse_client_hello", "server_name_problem"]
